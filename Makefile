@@ -1,0 +1,51 @@
+# crmkit — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+PORT ?= 8866
+
+.PHONY: install demo test test-fast lint bench bench-big templates sample chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dashboard,test,dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium for the browser tests (Playwright's own download does not work offline).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	$(VENV)/bin/crmkit demo --dir crm-demo --serve --port $(PORT)
+
+test: install chromium
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -m "not browser and not slow"
+
+lint: install
+	$(VENV)/bin/ruff check crmkit tests benchmarks
+
+bench: install
+	$(PY) -m benchmarks.run
+
+bench-big: install
+	$(PY) -m benchmarks.run --big
+
+templates: install
+	$(PY) -c "from crmkit.templates import write_templates; write_templates()"
+
+sample: install
+	$(VENV)/bin/crmkit sample sample_data --customers 500 --seed 7 --force
+
+clean:
+	rm -rf $(VENV) crm-demo artifacts .pytest_cache

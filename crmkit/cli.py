@@ -1,0 +1,113 @@
+"""The ``crmkit`` command line: a thin wrapper over the Python API.
+
+Exit codes (DESIGN §7): 0 ok; 1 the data has problems; 2 bad usage or
+unreadable input.  Errors print one line on stderr naming the place, never a
+traceback.  ``--json`` prints exactly one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .exceptions import CrmkitError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
+    """Print the result: one JSON object, or the human text."""
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False, default=str, sort_keys=False))
+    elif text is not None:
+        click.echo(text)
+
+
+def progress_enabled() -> bool:
+    """Progress bars only on a terminal (stderr)."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="crmkit")
+def cli() -> None:
+    """crmkit: an Excel-first CRM. Validate, import, de-duplicate, automate, score and report."""
+
+
+# --------------------------------------------------------------------------- foundation
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=True, dir_okay=True, path_type=Path))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of headers, values and README sheets.")
+@click.option("--sample", is_flag=True, help="Fill the new workspace with realistic sample data.")
+def init(directory: Path, lang: str, sample: bool) -> None:
+    """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
+    from .templates import init_workspace
+
+    path = init_workspace(directory, lang, sample=sample)
+    click.echo(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--customers", "n_customers", type=click.IntRange(1, 2_000_000), default=500, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same workspace.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--orders-per-customer", type=click.FloatRange(0.1, 100), default=None,
+              help="Average orders per customer (default about 6).")
+@click.option("--force", is_flag=True, help="Replace the workbooks of an existing workspace.")
+def sample(directory: Path, n_customers: int, seed: int, lang: str, orders_per_customer: float | None,
+           force: bool) -> None:
+    """Generate a realistic, reproducible sample workspace in DIRECTORY."""
+    from .sample import generate_workspace, summary_text
+
+    path = generate_workspace(directory, customers=n_customers, seed=seed, lang=lang,
+                              orders_per_customer=orders_per_customer, overwrite=force,
+                              progress=progress_enabled())
+    click.echo(summary_text(path))
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("crm-demo"), show_default=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--customers", "n_customers", type=int, default=500, show_default=True)
+@click.option("--serve/--no-serve", default=False, help="Serve the dashboards when done.")
+@click.option("--port", type=int, default=8866, show_default=True)
+def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -> None:
+    """Build a sample workspace, run the rules and RFM, and (with --serve) open the dashboards."""
+    from .demo import run_demo
+
+    run_demo(directory, lang=lang, customers=n_customers, serve=serve, port=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
+    try:
+        rv = cli.main(args=argv, prog_name="crmkit", standalone_mode=False)
+    except CrmkitError as exc:
+        click.echo(f"crmkit: error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("crmkit: aborted", err=True)
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except (KeyboardInterrupt, BrokenPipeError):
+        return 2
+    except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
+        if os.environ.get("CRMKIT_DEBUG"):
+            raise
+        click.echo(f"crmkit: unexpected error: {type(exc).__name__}: {exc} "
+                   "(set CRMKIT_DEBUG=1 for details)", err=True)
+        return 2
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

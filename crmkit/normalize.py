@@ -1,0 +1,186 @@
+"""Vectorised value normalisers: text, numbers, dates, yes/no, enumerations.
+
+Each takes a pandas Series of strings (as the reader loads every cell) and
+returns the converted Series plus a boolean mask of the values it could not
+convert, so callers can report them with their row and column instead of
+dropping them.  None of these functions raises on bad values.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from .schema import Enum, norm_token
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_BLANKS = {"", "nan", "none", "null", "n/a", "na", "-", "—", "/", "无"}
+
+
+def nfkc(s: pd.Series) -> pd.Series:
+    """NFKC-normalise (full-width -> half-width) and trim text; blanks become NA."""
+    s = s.astype("string")
+    # NFKC only where needed: non-ASCII values are the minority in most columns
+    mask = s.str.contains(r"[^\x00-\x7f]", regex=True, na=False)
+    if mask.any():
+        s = s.copy()
+        s[mask] = s[mask].map(lambda v: unicodedata.normalize("NFKC", v))
+    s = s.str.strip()
+    return s.mask(s.str.lower().isin(_BLANKS))
+
+
+def is_blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype("string").str.strip().fillna("") == "")
+
+
+def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text: thousands separators, currency signs, %, 万 (x10,000)."""
+    text = nfkc(s)
+    out = pd.to_numeric(text, errors="coerce")
+    bad = out.isna() & text.notna()
+    if bad.any():
+        t = text[bad].str.replace(r"[,\s¥￥$€元]|RMB|CNY", "", regex=True)
+        factor = pd.Series(1.0, index=t.index)
+        pct = t.str.endswith("%", na=False)
+        wan = t.str.endswith("万", na=False)
+        t = t.str.rstrip("%万")
+        factor[pct] = 0.01
+        factor[wan] = 10000.0
+        fixed = pd.to_numeric(t, errors="coerce") * factor
+        out = out.astype("float64")
+        out[bad] = fixed
+        bad = out.isna() & text.notna()
+    return out.astype("float64"), bad
+
+
+_ZH_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*(.*)$")
+_YMD = re.compile(r"^\s*(\d{4})[./-](\d{1,2})[./-](\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+_DMY = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def to_datetime(s: pd.Series, *, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Dates from ISO text, Excel serial numbers and common typed forms.
+
+    Accepted: ``2024-05-01``, ``2024-05-01 13:30:00``, ``2024/5/1``,
+    ``2024.5.1``, ``2024年5月1日``, ``20240501``, Excel serial numbers
+    (``45413``), and ``1/5/2024`` read as day-first or month-first by setting.
+    """
+    text = nfkc(s)
+    out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    bad = out.isna() & text.notna()
+    if not bad.any():
+        return out.astype("datetime64[ns]"), bad
+    out = out.astype("datetime64[ns]")
+    rest = text[bad]
+    num = pd.to_numeric(rest, errors="coerce")
+    serial = num.notna() & (num > 0) & (num < 2958466) & ~rest.str.fullmatch(r"\d{8}", na=False)
+    if serial.any():
+        out[serial[serial].index] = (EXCEL_EPOCH + pd.to_timedelta(num[serial], unit="D")).dt.round("s")
+    rest = rest[~serial]
+    if len(rest):
+        out.loc[rest.index] = rest.map(lambda v: _parse_one(v, dayfirst)).astype("datetime64[ns]")
+    bad = out.isna() & text.notna()
+    return out, bad
+
+
+def _parse_one(v: str, dayfirst: bool):
+    m = _ZH_DATE.match(v)
+    if m:
+        y, mo, d, tail = m.groups()
+        hh = mm = ss = 0
+        t = re.match(r"^(\d{1,2})[:：时点](\d{1,2})?(?:[:：分](\d{1,2}))?", tail.strip()) if tail else None
+        if t:
+            hh, mm, ss = int(t.group(1)), int(t.group(2) or 0), int(t.group(3) or 0)
+        return _ts(int(y), int(mo), int(d), hh, mm, ss)
+    m = _YMD.match(v)
+    if m:
+        y, mo, d, hh, mm, ss = m.groups()
+        return _ts(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+    m = _DMY.match(v)
+    if m:
+        a, b, y, hh, mm, ss = m.groups()
+        d, mo = (int(a), int(b)) if dayfirst else (int(b), int(a))
+        return _ts(int(y), mo, d, int(hh or 0), int(mm or 0), int(ss or 0))
+    m = _COMPACT.match(v)
+    if m:
+        return _ts(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return pd.NaT
+
+
+def _ts(y, mo, d, hh=0, mm=0, ss=0):
+    try:
+        return pd.Timestamp(year=y, month=mo, day=d, hour=hh, minute=mm, second=ss)
+    except (ValueError, OverflowError):
+        return pd.NaT
+
+
+def to_enum(s: pd.Series, enum: Enum) -> tuple[pd.Series, pd.Series]:
+    """Canonical codes from codes, English or Chinese labels and synonyms.
+
+    Values that match nothing are kept as typed (so nothing is lost) and
+    flagged in the mask.
+    """
+    text = nfkc(s)
+    lookup = enum.lookup
+    uniques = text.dropna().unique()
+    mapping = {u: lookup.get(norm_token(u)) for u in uniques}
+    codes = text.map(mapping)
+    bad = codes.isna() & text.notna()
+    out = codes.where(~bad, text).astype("string")
+    return out, bad
+
+
+def to_bool(s: pd.Series, enum: Enum) -> tuple[pd.Series, pd.Series]:
+    """yes/no (either language, true/false, 1/0) -> pandas boolean."""
+    codes, bad = to_enum(s, enum)
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[codes == "yes"] = True
+    out[codes == "no"] = False
+    return out, bad
+
+
+def to_multi(s: pd.Series) -> pd.Series:
+    """``a; b ,c`` (ASCII or full-width separators) -> ``a;b;c``."""
+    text = nfkc(s)
+    return text.str.replace(r"\s*[;,，；、|]\s*", ";", regex=True).str.strip(";").replace("", pd.NA)
+
+
+def to_id(s: pd.Series) -> pd.Series:
+    """IDs are trimmed strings; a number read as ``12.0`` becomes ``12``."""
+    text = nfkc(s)
+    return text.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+
+
+def split_tags(s: pd.Series) -> pd.Series:
+    """A Series of lists of tags."""
+    return s.fillna("").astype(str).map(lambda v: [t for t in v.split(";") if t])
+
+
+def mask_contact(values: pd.Series) -> pd.Series:
+    """Mask phone numbers and e-mails for display: 138****5678, ab***@x.com."""
+    s = values.astype("string")
+    digits = s.str.replace(r"^\+86", "", regex=True)
+    phone = digits.str.fullmatch(r"\+?\d{7,15}", na=False)
+    out = s.copy()
+    out[phone] = digits[phone].str.replace(r"^(\+?\d{3})\d+(\d{4})$", r"\1****\2", regex=True)
+    mail = s.str.contains("@", na=False)
+    out[mail] = s[mail].str.replace(r"^(.{1,2})[^@]*(@.*)$", r"\1***\2", regex=True)
+    return out
+
+
+def none_if_nan(v):
+    """A scalar for writing: NaN/NaT/NA -> None."""
+    if v is None:
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, np.generic):
+        return v.item()
+    return v

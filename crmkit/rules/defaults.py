@@ -1,0 +1,156 @@
+"""The default rule set: the twelve seed scenarios of DESIGN §4, as Rules rows.
+
+One scenario may need several rows (one action per row); their ids share the
+scenario number (R01A, R01B, ...).  Names and message texts exist in both
+languages; :func:`default_rules` returns the rows in one language.  Field
+names in expressions are canonical keys, so one expression serves both.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# rule_id, priority, entity, action, once, when, (name en, name zh), (params en, params zh)
+DEFAULT_RULES: tuple[tuple, ...] = (
+    ("R01A", 10, "customers", "assign_owner", "ever",
+     'source == "website_form" and intent_level == "A" and is_blank(owner)',
+     ("Hot web lead: assign owner by industry", "官网A级线索：按行业分配负责人"),
+     ("by=routing", "by=routing")),
+    ("R01B", 11, "customers", "notify", "ever",
+     'source == "website_form" and intent_level == "A" and stage == "lead" and days_since(created_at) <= 1',
+     ("Hot web lead: tell the owner to call within 30 minutes", "官网A级线索：通知负责人30分钟内电话联系"),
+     ('to=owner; text="New A-level web lead {name}: call within 30 minutes"',
+      'to=owner; text="新的A级官网线索 {name}：请在30分钟内电话联系"')),
+    ("R01C", 12, "customers", "create_task", "ever",
+     'source == "website_form" and intent_level == "A" and stage == "lead" and days_since(created_at) <= 1',
+     ("Hot web lead: first follow-up task", "官网A级线索：创建首次跟进任务"),
+     ('title="First follow-up: {name}"; due=30m; to=owner; priority=high',
+      'title="首次跟进：{name}"; due=30m; to=owner; priority=high')),
+    ("R02A", 20, "customers", "queue_message", "per_month",
+     'days_since_interaction >= 90 and not has_tag("to_reactivate") and stage != "lost"',
+     ("90 days quiet: care e-mail with an offer", "90天未互动：发送关怀邮件与专属优惠"),
+     ('channel=email; kind=marketing; content="Dear {contact_name}, it has been a while. Here is an offer for {name}."',
+      'channel=email; kind=marketing; content="{contact_name}您好，好久不见！我们为{name}准备了专属优惠。"')),
+    ("R02B", 21, "customers", "add_tag", "per_month",
+     'days_since_interaction >= 90 and not has_tag("to_reactivate") and stage != "lost"',
+     ("90 days quiet: tag to_reactivate", "90天未互动：打上待激活标签"),
+     ("tag=to_reactivate", "tag=to_reactivate")),
+    ("R02C", 22, "customers", "escalate", "per_month",
+     'has_tag("to_reactivate") and days_since_message("R02A") >= 7 and days_since_interaction > days_since_message("R02A")',
+     ("No response 7 days after the care e-mail: escalate", "关怀邮件发出7天无回应：升级主管"),
+     ('text="{name} has not responded to the care e-mail for 7 days"',
+      'text="{name} 收到关怀邮件7天仍无回应，请主管跟进"')),
+    ("R03", 30, "customers", "create_task", "per_year",
+     "days_until(contract_end) >= 0 and days_until(contract_end) <= 30",
+     ("Contract ends within 30 days: renewal task", "合同30天内到期：创建续约任务"),
+     ('title="Renewal: {name} (contract ends {contract_end})"; due=3d; to=owner; priority=high',
+      'title="续约跟进：{name}（合同 {contract_end} 到期）"; due=3d; to=owner; priority=high')),
+    ("R04A", 40, "customers", "create_ticket", "per_month",
+     'contains(last_feedback, "技术支持") or contains(last_feedback, "technical support") or contains(last_feedback, "tech support")',
+     ("Feedback asks for technical support: open a ticket", "反馈提到技术支持：创建技术支持工单"),
+     ('type=tech_support; priority=normal; sla=24h; title="Technical support for {name}"',
+      'type=tech_support; priority=normal; sla=24h; title="{name} 技术支持需求"')),
+    ("R04B", 41, "customers", "notify", "per_month",
+     'contains(last_feedback, "技术支持") or contains(last_feedback, "technical support") or contains(last_feedback, "tech support")',
+     ("Feedback asks for technical support: notify owner", "反馈提到技术支持：通知负责人"),
+     ('to=owner; text="{name} asked for technical support; a ticket was opened"',
+      'to=owner; text="{name} 提出技术支持需求，已创建工单"')),
+    ("R05", 50, "customers", "escalate", "ever",
+     'stage == "lead" and days_since(created_at) >= 3 and is_blank(last_interaction_at)',
+     ("Lead not followed up within 3 days: alert the manager", "线索3天内未跟进：提醒主管"),
+     ('text="Lead {name} has had no follow-up for 3 days"', 'text="线索 {name} 超过3天未跟进"')),
+    ("R06", 60, "deals", "notify", "ever",
+     'changed_to(stage, "negotiation")',
+     ("Deal enters negotiation: notify owner, cc manager", "商机进入商务谈判：通知负责人并抄送主管"),
+     ('to=owner; cc=manager; text="Deal {name} is now in negotiation"',
+      'to=owner; cc=manager; text="商机 {name} 已进入商务谈判阶段"')),
+    ("R07", 70, "customers", "queue_message", "per_year",
+     'value_tier == "high_value" and days_until_anniversary(birthday) >= 0 and days_until_anniversary(birthday) <= 3',
+     ("High-value customer's birthday in 3 days: greeting", "高价值客户3天内生日：发送生日祝福"),
+     ('channel=preferred; kind=marketing; content="Happy birthday, {contact_name}! Best wishes from all of us."',
+      'channel=preferred; kind=marketing; content="{contact_name}，祝您生日快乐！感谢一路以来的支持。"')),
+    ("R08", 80, "orders", "queue_message", "ever",
+     "days_since(order_date) >= 3 and days_since(order_date) <= 7",
+     ("3 days after an order: satisfaction survey", "下单3天后：发送满意度调查"),
+     ('channel=preferred; kind=service; content="How satisfied are you with order {order_id}? Reply 1-5."',
+      'channel=preferred; kind=service; content="您对订单 {order_id} 满意吗？请回复1-5分评价。"')),
+    ("R09", 90, "tickets", "create_ticket", "ever",
+     "satisfaction <= 3",
+     ("Satisfaction 3 or lower: complaint ticket, 2-hour SLA", "满意度≤3分：创建投诉工单（2小时响应）"),
+     ('type=complaint; priority=urgent; sla=2h; title="Low satisfaction on ticket {ticket_id}"',
+      'type=complaint; priority=urgent; sla=2h; title="工单 {ticket_id} 满意度低，需回访"')),
+    ("R10", 100, "customers", "queue_message", "ever",
+     "days_since(created_at) <= 1",
+     ("New customer: welcome message within 24 hours", "新客户：24小时内发送欢迎消息"),
+     ('channel=preferred; kind=service; content="Welcome, {contact_name}! Thank you for choosing us."',
+      'channel=preferred; kind=service; content="{contact_name}您好，欢迎成为我们的客户！"')),
+    ("R11A", 110, "customers", "queue_message", "per_year",
+     'value_tier in ["regular", "churn_risk"] and days_since(last_order_at) > 90 and not opened_since(30) '
+     'and not has_tag("deep_dormant")',
+     ("Dormant wake-up 1: personalised e-mail", "沉睡唤醒第1步：个性化邮件"),
+     ('channel=email; kind=marketing; content="{contact_name}, we miss you at {name}: here is what is new."',
+      'channel=email; kind=marketing; content="{contact_name}您好，好久不见，{name}专属新品与优惠等您查看。"')),
+    ("R11B", 111, "customers", "queue_message", "per_year",
+     'days_since_message("R11A") >= 3 and not clicked("R11A") and days_since(last_order_at) > days_since_message("R11A") '
+     'and not has_tag("deep_dormant")',
+     ("Dormant wake-up 2: no click in 3 days, SMS", "沉睡唤醒第2步：3天未点击，发送短信"),
+     ('channel=sms; kind=marketing; content="{contact_name}, an offer for {name} is waiting. Reply TD to unsubscribe."',
+      'channel=sms; kind=marketing; content="{contact_name}您好，{name}的专属优惠即将到期。回复TD退订"')),
+    ("R11C", 112, "customers", "add_tag", "ever",
+     'days_since_message("R11B") >= 7 and not clicked("R11B") and not clicked("R11A") '
+     'and days_since(last_order_at) > days_since_message("R11A")',
+     ("Dormant wake-up 3: no click in 7 more days, tag deep_dormant and stop", "沉睡唤醒第3步：7天仍未点击，标记深度沉睡"),
+     ("tag=deep_dormant", "tag=deep_dormant")),
+    ("R12", 120, "customers", "create_task", "per_week",
+     'stage in ["lead", "qualified", "proposal", "negotiation", "won"] and days_since_interaction >= cadence_days(stage)',
+     ("Follow-up cadence by stage: task when overdue", "按阶段跟进周期：逾期创建跟进任务"),
+     ('title="Follow up {name} ({stage})"; due=1d; to=owner',
+      'title="跟进 {name}（{stage}）"; due=1d; to=owner')),
+)
+
+
+def default_rules(lang: str = "en") -> pd.DataFrame:
+    """The default Rules sheet in ``lang`` (canonical keys, canonical codes)."""
+    zh = lang == "zh"
+    rows = []
+    for rid, prio, ent, action, once, when, names, params in DEFAULT_RULES:
+        rows.append({
+            "rule_id": rid, "name": names[1] if zh else names[0], "enabled": True, "entity": ent,
+            "when": when, "action": action, "params": params[1] if zh else params[0], "once": once,
+            "priority": prio,
+        })
+    df = pd.DataFrame(rows)
+    df["enabled"] = df["enabled"].astype("boolean")
+    df["priority"] = df["priority"].astype("Int64")
+    return df
+
+
+#: Team of the templates and the sample workspace.
+def default_team(lang: str = "en") -> pd.DataFrame:
+    if lang == "zh":
+        rows = [("王经理", "manager", None, "wang.manager@example.com", 40),
+                ("李娜", "rep", "王经理", "li.na@example.com", 30),
+                ("张伟", "rep", "王经理", "zhang.wei@example.com", 30),
+                ("刘洋", "rep", "王经理", "liu.yang@example.com", 30),
+                ("陈静", "rep", "王经理", "chen.jing@example.com", 30)]
+    else:
+        rows = [("Morgan Lee", "manager", None, "morgan.lee@example.com", 40),
+                ("Alex Chen", "rep", "Morgan Lee", "alex.chen@example.com", 30),
+                ("Sam Patel", "rep", "Morgan Lee", "sam.patel@example.com", 30),
+                ("Jordan Kim", "rep", "Morgan Lee", "jordan.kim@example.com", 30),
+                ("Taylor Brooks", "rep", "Morgan Lee", "taylor.brooks@example.com", 30)]
+    df = pd.DataFrame(rows, columns=["name", "role", "manager", "email", "capacity"])
+    df["capacity"] = df["capacity"].astype("Int64")
+    return df
+
+
+def default_routing(lang: str = "en") -> pd.DataFrame:
+    """First match wins: industry specialists, then round-robin over the reps."""
+    team = default_team(lang)["name"].tolist()
+    rows = [
+        ('industry == "it_internet"', team[1]),
+        ('industry == "manufacturing"', team[2]),
+        ('industry == "retail" or source == "ecommerce"', team[3]),
+        ("", "least_loaded:" + ",".join(team[1:])),
+    ]
+    return pd.DataFrame(rows, columns=["match", "owner"])

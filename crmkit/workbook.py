@@ -1,0 +1,504 @@
+"""Reading and writing crmkit workbooks.
+
+Reading uses fastexcel (Rust calamine) and loads every cell as text, then
+converts each column by the schema (:mod:`crmkit.normalize`): fast, and no
+value is lost to a wrong type guess.  A read sheet is a DataFrame whose
+columns are canonical field keys (unknown columns are kept under their own
+header) and whose index is the Excel row number, so every value can be
+traced back to its cell.  Values that do not convert are listed in
+``df.attrs["problems"]``.
+
+Writing uses xlsxwriter and produces styled, people-friendly sheets: an
+Excel table per sheet, a frozen styled header row, dropdowns for every
+enumeration, input hints, date and number formats, fitting widths.  Files are
+written through :mod:`crmkit.safety` (temp file, fsync, atomic replace,
+backup, locks).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import normalize as nz
+from .exceptions import WorkbookError
+from .i18n import t
+from .schema import DATE_TYPES, ENTITIES, Entity, Field, match_header, norm_token
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Problem:
+    """A value that could not be converted to its field's type."""
+
+    file: str
+    sheet: str
+    row: int
+    column: str
+    value: object
+    reason: str
+
+
+def open_reader(path: str | os.PathLike):
+    """A fastexcel reader for ``path``, with crmkit errors for bad files."""
+    import fastexcel
+
+    p = Path(path)
+    if not p.exists():
+        raise WorkbookError("file not found", file=str(p))
+    if p.is_dir():
+        raise WorkbookError("is a folder, not a workbook", file=str(p))
+    if p.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
+        raise WorkbookError(f"not an Excel workbook (extension {p.suffix or 'none'})", file=str(p))
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise WorkbookError("workbook is password-protected (encrypted); save it without a password",
+                                file=str(p))
+        if not zipfile.is_zipfile(p):
+            raise WorkbookError("workbook is corrupt or not an .xlsx file (not a valid zip archive)", file=str(p))
+    try:
+        return fastexcel.read_excel(str(p))
+    except Exception as exc:  # fastexcel raises its own error types
+        raise WorkbookError(f"cannot read workbook: {_short(exc)}", file=str(p)) from exc
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+def find_sheet(sheet_names: Iterable[str], entity: Entity) -> str | None:
+    """The sheet holding ``entity``: by English or Chinese name or a synonym."""
+    wanted = {norm_token(s) for s in (entity.key, entity.en, entity.zh, *entity.synonyms)}
+    for name in sheet_names:
+        if norm_token(name) in wanted:
+            return name
+    return None
+
+
+def read_raw(path: str | os.PathLike, sheet: str, reader=None) -> pd.DataFrame:
+    """Every cell of ``sheet`` as text, header from row 1, index = Excel row number.
+
+    Rows that are entirely blank are left out (they hold no data).
+    """
+    reader = reader or open_reader(path)
+    try:
+        df = reader.load_sheet(sheet, dtypes="string").to_pandas()
+    except Exception as exc:
+        raise WorkbookError(f"cannot read sheet: {_short(exc)}", file=str(path), sheet=sheet) from exc
+    df.index = pd.RangeIndex(2, 2 + len(df), name="_row")
+    if len(df.columns):
+        blank = df.isna().all(axis=1)
+        if blank.any():
+            df = df[~blank]
+    return df
+
+
+def read_sheet(path: str | os.PathLike, entity: Entity | str, *, sheet: str | None = None,
+               reader=None, dayfirst: bool = False, required: bool = True) -> pd.DataFrame:
+    """Read one entity's sheet into a typed DataFrame keyed by canonical field keys.
+
+    Headers may be canonical keys, English or Chinese headers or known
+    synonyms; enumeration values may be codes or labels in either language.
+    Every schema field is present as a column (blank when the sheet lacks it).
+    Missing sheets give an empty frame unless ``required``.
+    """
+    ent = ENTITIES[entity] if isinstance(entity, str) else entity
+    reader = reader or open_reader(path)
+    name = sheet or find_sheet(reader.sheet_names, ent)
+    if name is None:
+        if required:
+            raise WorkbookError(
+                f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)})", file=str(path))
+        return empty_frame(ent)
+    raw = read_raw(path, name, reader)
+    return convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
+
+
+def map_columns(columns: Iterable[object], ent: Entity) -> dict[object, str]:
+    """Source column -> canonical key for the columns that match a field (first match wins)."""
+    out: dict[object, str] = {}
+    taken: set[str] = set()
+    for c in columns:
+        key = match_header(ent, c)
+        if key and key not in taken:
+            out[c] = key
+            taken.add(key)
+    return out
+
+
+def convert(raw: pd.DataFrame, ent: Entity, *, file: str = "", sheet: str = "",
+            dayfirst: bool = False, fields: Mapping[str, Field] | None = None) -> pd.DataFrame:
+    """Convert a text frame to canonical keys and schema types; record problems."""
+    mapping = map_columns(raw.columns, ent)
+    problems: list[Problem] = []
+    data: dict[str, pd.Series] = {}
+    fields = fields or {f.key: f for f in ent.fields}
+    for src, key in mapping.items():
+        f = fields.get(key) or ent.field(key)
+        series, bad = convert_column(raw[src], f, dayfirst=dayfirst)
+        data[key] = series
+        if bad.any():
+            for row, val in raw[src][bad].items():
+                problems.append(Problem(file, sheet, int(row), str(src), val, _reason(f)))
+    for f in fields.values():
+        if f.key not in data:
+            data[f.key] = pd.Series(pd.NA, index=raw.index, dtype=_dtype(f))
+    extra = [c for c in raw.columns if c not in mapping]
+    for c in extra:
+        name = str(c)
+        if name.startswith("__UNNAMED__"):
+            if raw[c].isna().all():
+                continue
+        data[name] = raw[c]
+    df = pd.DataFrame(data, index=raw.index)
+    ordered = [f.key for f in fields.values()] + [str(c) for c in extra if str(c) in df.columns]
+    df = df[ordered]
+    df.attrs["problems"] = problems
+    df.attrs["extra_columns"] = [str(c) for c in extra if str(c) in df.columns]
+    df.attrs["sheet"] = sheet
+    df.attrs["file"] = file
+    return df
+
+
+def _reason(f: Field) -> str:
+    if f.enum is not None:
+        return f"not one of the allowed values ({', '.join(f.enum.codes)})"
+    if f.type in DATE_TYPES:
+        return "not a date"
+    return f"not a {f.type}"
+
+
+def _dtype(f: Field) -> str:
+    return f.dtype
+
+
+def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
+    """One column to its field's type: (values, mask of values that did not convert)."""
+    none = pd.Series(False, index=s.index)
+    if f.type in DATE_TYPES:
+        out, bad = nz.to_datetime(s, dayfirst=dayfirst)
+        if f.type == "date":
+            out = out.dt.normalize()
+        return out, bad
+    if f.type in ("int", "rating"):
+        num, bad = nz.to_number(s)
+        frac = num.notna() & (num != num.round())
+        if f.type == "rating":
+            frac |= num.notna() & ((num < 1) | (num > 5))
+        num = num.mask(frac)
+        return num.round().astype("Int64"), bad | frac
+    if f.type in ("number", "money"):
+        return nz.to_number(s)
+    if f.type == "bool":
+        return nz.to_bool(s, f.enum)
+    if f.type == "enum":
+        return nz.to_enum(s, f.enum)
+    if f.type == "multi":
+        return nz.to_multi(s), none
+    if f.type == "id":
+        return nz.to_id(s), none
+    if f.type in ("phone", "email"):
+        return nz.nfkc(s), none
+    # free text is the user's own: trim only, keep full-width punctuation as typed
+    s = s.astype("string").str.strip()
+    return s.mask(s == ""), none
+
+
+def empty_frame(ent: Entity, fields: Iterable[Field] | None = None) -> pd.DataFrame:
+    """An empty DataFrame with every field of ``ent`` in its dtype."""
+    fs = list(fields) if fields is not None else list(ent.fields)
+    df = pd.DataFrame({f.key: pd.Series(dtype=_dtype(f)) for f in fs})
+    df.index.name = "_row"
+    df.attrs["problems"] = []
+    df.attrs["extra_columns"] = []
+    return df
+
+
+def coerce_frame(df: pd.DataFrame, ent: Entity) -> pd.DataFrame:
+    """Give an in-memory frame (e.g. built by code) every schema column in its dtype."""
+    out = df.copy()
+    for f in ent.fields:
+        if f.key not in out.columns:
+            out[f.key] = pd.Series(pd.NA, index=out.index, dtype=_dtype(f))
+        else:
+            want = _dtype(f)
+            if str(out[f.key].dtype) != want:
+                try:
+                    if want.startswith("datetime"):
+                        out[f.key] = pd.to_datetime(out[f.key], errors="coerce").astype("datetime64[ns]")
+                    elif want == "string":
+                        out[f.key] = out[f.key].astype("string")
+                    else:
+                        out[f.key] = out[f.key].astype(want)
+                except (TypeError, ValueError):
+                    pass
+    cols = [f.key for f in ent.fields] + [c for c in out.columns if not ent.has(c)]
+    return out[cols]
+
+
+# --------------------------------------------------------------------------- writing
+
+HEADER_COLOR = "#1F4E78"
+DERIVED_COLOR = "#7F7F7F"
+REQUIRED_MARK = " *"
+
+
+def header_text(f: Field, lang: str) -> str:
+    return f.header(lang) + (REQUIRED_MARK if f.required else "")
+
+
+def _excel_value(v, f: Field | None, lang: str):
+    v = nz.none_if_nan(v)
+    if v is None:
+        return None
+    if f is None:
+        return v
+    if f.type == "bool":
+        return t("yes" if v else "no", lang) if isinstance(v, bool) else str(v)
+    if f.type == "enum" and f.enum is not None:
+        return f.enum.label(str(v), lang)
+    if f.type == "multi" and f.enum is not None:
+        return ";".join(f.enum.label(x, lang) for x in str(v).split(";"))
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    return v
+
+
+def column_width(header: str, values: pd.Series | None = None) -> float:
+    """A fitting width in Excel units; CJK characters count double."""
+    def w(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    width = w(header) + 3  # room for the filter button
+    if values is not None and len(values):
+        sample = values.dropna().astype(str).head(200)
+        if len(sample):
+            width = max(width, int(np.percentile([w(x) for x in sample], 90)) + 2)
+    return float(min(max(width, 8), 60))
+
+
+class SheetWriter:
+    """Writes styled entity sheets into one xlsxwriter workbook."""
+
+    def __init__(self, workbook, lang: str):
+        self.wb = workbook
+        self.lang = lang
+        self.header = workbook.add_format({
+            "bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_COLOR, "border": 1,
+            "text_wrap": True, "valign": "vcenter"})
+        self.derived = workbook.add_format({
+            "bold": True, "italic": True, "font_color": "#FFFFFF", "bg_color": DERIVED_COLOR, "border": 1,
+            "text_wrap": True, "valign": "vcenter"})
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        self.money = workbook.add_format({"num_format": "#,##0.00"})
+        self.number = workbook.add_format({"num_format": "0.00"})
+        self.int = workbook.add_format({"num_format": "0"})
+        self.text = workbook.add_format({"num_format": "@"})
+        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self._lists = None
+        self._list_row: dict[str, str] = {}
+        self._table_names: set[str] = set()
+
+    def _fmt(self, f: Field | None):
+        if f is None:
+            return None
+        return {"date": self.date, "datetime": self.datetime, "money": self.money, "number": self.number,
+                "int": self.int, "rating": self.int, "id": self.text, "phone": self.text}.get(f.type)
+
+    def _list_source(self, f: Field) -> str | list[str]:
+        labels = [t("yes", self.lang), t("no", self.lang)] if f.type == "bool" else f.enum.labels(self.lang)
+        if sum(len(x) + 1 for x in labels) < 250:
+            return labels
+        name = f"list_{f.enum.name}"
+        if name not in self._list_row:
+            if self._lists is None:
+                self._lists = self.wb.add_worksheet("_lists")
+                self._lists.hide()
+                self._lists_col = 0
+            col = self._lists_col
+            self._lists_col += 1
+            self._lists.write_column(0, col, labels)
+            from xlsxwriter.utility import xl_rowcol_to_cell
+            ref = f"=_lists!{xl_rowcol_to_cell(0, col, True, True)}:{xl_rowcol_to_cell(len(labels) - 1, col, True, True)}"
+            self.wb.define_name(name, ref)
+            self._list_row[name] = f"={name}"
+        return self._list_row[name]
+
+    def write(self, ent: Entity, df: pd.DataFrame | None, *, fields: list[Field] | None = None,
+              extra_columns: Iterable[str] = (), validation_rows: int = 5000) -> None:
+        """Write one entity sheet: header, data, table, dropdowns, hints, formats."""
+        lang = self.lang
+        fields = list(fields) if fields is not None else list(ent.input_fields)
+        if df is not None:
+            present_derived = [f for f in ent.fields if f.derived and f.key in df.columns
+                               and f not in fields and df[f.key].notna().any()]
+            fields += present_derived
+        extras = [c for c in extra_columns if df is not None and c in df.columns]
+        ws = self.wb.add_worksheet(ent.sheet_name(lang))
+        n = 0 if df is None else len(df)
+        headers = [header_text(f, lang) for f in fields] + list(extras)
+        for j, f in enumerate(fields):
+            col = None if df is None or f.key not in df.columns else df[f.key]
+            fmt = self._fmt(f)
+            if col is not None and n:
+                values = [_excel_value(v, f, lang) for v in col.tolist()]
+                self._write_column(ws, j, values, fmt, f)
+            width = column_width(headers[j], None if col is None else col.head(200).map(
+                lambda v, f=f: _excel_value(v, f, lang)))
+            if f.type == "longtext":
+                width = max(width, 30)
+            if f.type in ("date",):
+                width = max(width, 12)
+            if f.type in ("datetime",):
+                width = max(width, 17)
+            ws.set_column(j, j, width, fmt if f.type not in ("longtext",) else self.wrap)
+            # hints and dropdowns, over the whole data area
+            last = max(validation_rows, n + 1000)
+            opts: dict = {}
+            hint = f.hint(lang)
+            if f.enum is not None or f.type == "bool":
+                opts = {"validate": "list", "source": self._list_source(f),
+                        "error_type": "warning",
+                        "error_title": f.header(lang)[:32],
+                        "error_message": (("请从下拉列表中选择。" if lang == "zh"
+                                           else "Please choose a value from the list."))}
+                if f.type == "multi":
+                    opts = {}
+            elif f.type == "rating":
+                opts = {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
+                        "error_type": "warning", "error_message": "1-5"}
+            elif f.type in DATE_TYPES:
+                opts = {"validate": "date", "criteria": ">", "value": _dt.date(1900, 1, 2),
+                        "error_type": "warning",
+                        "error_message": "请输入日期，如 2024-05-01" if lang == "zh" else "Enter a date, e.g. 2024-05-01"}
+            if hint or opts:
+                opts.setdefault("validate", "any")
+                if hint:
+                    opts["input_title"] = f.header(lang)[:32]
+                    opts["input_message"] = hint[:255]
+                ws.data_validation(1, j, last, j, opts)
+        for k, c in enumerate(extras):
+            j = len(fields) + k
+            self._write_column(ws, j, [nz.none_if_nan(v) for v in df[c].tolist()], None, None)
+            ws.set_column(j, j, column_width(c, df[c]))
+        ncols = len(headers)
+        if ncols:
+            columns = []
+            for j, h in enumerate(headers):
+                f = fields[j] if j < len(fields) else None
+                columns.append({"header": h, "header_format": self.derived if f is not None and f.derived else self.header})
+            tname = f"tbl_{ent.key}"
+            ws.add_table(0, 0, max(n, 1), ncols - 1, {
+                "name": tname, "columns": columns, "style": "Table Style Medium 2",
+                "autofilter": True})
+        ws.set_row(0, 30 if lang == "en" else 24)
+        ws.freeze_panes(1, 0)
+        for j, f in enumerate(fields):
+            if f.derived:
+                ws.write_comment(0, j, t("derived_note", lang))
+
+    def _write_column(self, ws, j: int, values: list, fmt, f: Field | None) -> None:
+        for i, v in enumerate(values, start=1):
+            if v is None:
+                continue
+            if isinstance(v, str):
+                ws.write_string(i, j, v, fmt)
+            elif isinstance(v, (_dt.datetime, _dt.date)):
+                ws.write_datetime(i, j, v, fmt)
+            elif isinstance(v, bool):
+                ws.write_boolean(i, j, v, fmt)
+            elif isinstance(v, (int, float)):
+                if isinstance(v, float) and (np.isnan(v) or np.isinf(v)):
+                    continue
+                ws.write_number(i, j, v, fmt)
+            else:
+                ws.write_string(i, j, str(v), fmt)
+
+    def readme(self, workbook_key: str, entities: list[Entity], fields_of=None) -> None:
+        """A README sheet that explains every field, in the workbook's language."""
+        lang = self.lang
+        ws = self.wb.add_worksheet(t("readme", lang))
+        title = self.wb.add_format({"bold": True, "font_size": 14, "font_color": HEADER_COLOR})
+        bold = self.wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        sheetf = self.wb.add_format({"bold": True, "font_size": 12, "font_color": HEADER_COLOR})
+        ws.write(0, 0, f"{t('readme_title', lang)} — {workbook_key}.xlsx", title)
+        ws.write(1, 0, t("wb_" + workbook_key, lang))
+        ws.merge_range(2, 0, 2, 5, t("readme_intro", lang), self.wrap)
+        ws.set_row(2, 60)
+        r = 4
+        for ent in entities:
+            ws.write(r, 0, f"{t('sheet', lang)}: {ent.sheet_name(lang)}", sheetf)
+            r += 1
+            for j, h in enumerate(("field", "key", "type", "required", "allowed_values", "description")):
+                ws.write(r, j, t(h, lang), bold)
+            r += 1
+            flds = fields_of(ent) if fields_of else ent.input_fields
+            for f in flds:
+                allowed = ""
+                if f.type == "bool":
+                    allowed = f"{t('yes', lang)} / {t('no', lang)}"
+                elif f.enum is not None:
+                    allowed = " / ".join(f.enum.labels(lang))
+                ws.write_row(r, 0, [f.header(lang), f.key, t("type_" + f.type, lang),
+                                    t("yes", lang) if f.required else "", allowed, f.hint(lang)], self.wrap)
+                r += 1
+            r += 1
+        for j, w in enumerate((22, 20, 18, 8, 50, 60)):
+            ws.set_column(j, j, w)
+        ws.freeze_panes(0, 0)
+
+
+def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | None], lang: str, *,
+                   workbook_key: str | None = None, readme: bool = True, fields_of=None,
+                   safe: bool = True, workspace: str | os.PathLike | None = None) -> Path:
+    """Write entity frames (keyed by entity key, in order) as one styled workbook.
+
+    With ``safe`` (the default) the file is written through
+    :func:`crmkit.safety.replace_file`: temp file, fsync, atomic replace,
+    backup of the previous version, refusal while the workbook is open in Excel.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    ents = [ENTITIES[k] for k in frames]
+
+    def produce(target: Path) -> None:
+        wb = xlsxwriter.Workbook(str(target), {
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+            "nan_inf_to_errors": False, "default_date_format": "yyyy-mm-dd"})
+        # a fixed creation date keeps generated files reproducible (templates are compared)
+        wb.set_properties({"created": _dt.datetime(2026, 1, 1), "title": workbook_key or ents[0].workbook,
+                           "comments": "Written by crmkit"})
+        try:
+            sw = SheetWriter(wb, lang)
+            for key, df in frames.items():
+                ent = ENTITIES[key]
+                flds = fields_of(ent) if fields_of else None
+                extra = df.attrs.get("extra_columns", []) if df is not None else []
+                if df is not None:
+                    extra = list(dict.fromkeys(list(extra) + [c for c in df.columns if not ent.has(c)
+                                                              and (flds is None or c not in [f.key for f in flds])]))
+                sw.write(ent, df, fields=flds, extra_columns=extra)
+            if readme:
+                sw.readme(workbook_key or ents[0].workbook, ents, fields_of=fields_of)
+        finally:
+            wb.close()
+
+    if not safe:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        produce(path)
+        return path
+    from .safety import replace_file
+
+    replace_file(path, produce, workspace=workspace)
+    return path

@@ -1,0 +1,207 @@
+"""A loaded workspace: the folder of workbooks, read lazily into typed frames.
+
+>>> ws = open_workspace("sample_data")
+>>> ws["customers"].head()          # canonical keys, canonical enumeration codes
+>>> ws.settings["daily_message_cap"]
+>>> ws.as_of()                        # Settings' as_of, or now
+
+Frames are read on first use, a whole workbook at a time, with fastexcel.
+Changes are made on the frames (``ws.replace`` / ``ws.append``) and written
+back with :meth:`Workspace.save`, which rewrites only the workbooks whose
+frames changed, through the safe write path (:mod:`crmkit.safety`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import WorkbookError, WorkspaceNotFound
+from .i18n import check_lang
+from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
+from .settings import parse_settings
+from .workbook import coerce_frame, empty_frame, find_sheet, open_reader, read_raw, convert, write_workbook
+
+
+class Workspace:
+    """A crmkit workspace folder and its lazily loaded tables."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise WorkspaceNotFound("workspace folder not found", file=str(self.path))
+        if not self.path.is_dir():
+            raise WorkspaceNotFound("not a folder (a workspace is a folder of workbooks)", file=str(self.path))
+        if not any((self.path / workbook_file(w)).exists() for w in WORKBOOKS):
+            raise WorkspaceNotFound(
+                "not a crmkit workspace (no customers.xlsx, tasks.xlsx, campaigns.xlsx, rules.xlsx or "
+                "log.xlsx); create one with 'crmkit init DIR'", file=str(self.path))
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._loaded: set[str] = set()
+        self._dirty: set[str] = set()
+        self._settings: dict | None = None
+
+    # ------------------------------------------------------------------ reading
+
+    def file(self, workbook: str) -> Path:
+        return self.path / workbook_file(workbook)
+
+    @property
+    def settings(self) -> dict:
+        if self._settings is None:
+            self._settings = parse_settings(self._read_entity("settings"))
+        return self._settings
+
+    @property
+    def lang(self) -> str:
+        try:
+            return check_lang(self.settings.get("language"))
+        except Exception:
+            return "en"
+
+    def fields(self, entity: str) -> list[Field]:
+        """The fields of ``entity`` (schema fields; custom fields join here)."""
+        return list(ENTITIES[entity].fields)
+
+    def _read_entity(self, key: str) -> pd.DataFrame:
+        ent = ENTITIES[key]
+        path = self.file(ent.workbook)
+        if not path.exists():
+            return empty_frame(ent)
+        self._load_workbook(ent.workbook)
+        return self._frames[key]
+
+    def _load_workbook(self, workbook: str) -> None:
+        if workbook in self._loaded:
+            return
+        path = self.file(workbook)
+        reader = open_reader(path)
+        dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
+        for key in WORKBOOKS[workbook]:
+            ent = ENTITIES[key]
+            if key in self._frames:
+                continue
+            name = find_sheet(reader.sheet_names, ent)
+            if name is None:
+                self._frames[key] = empty_frame(ent)
+                continue
+            raw = read_raw(path, name, reader)
+            self._frames[key] = convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
+        self._loaded.add(workbook)
+
+    def table(self, entity: str) -> pd.DataFrame:
+        """The typed frame of ``entity`` (e.g. "customers"); empty when the sheet is absent."""
+        if entity not in ENTITIES:
+            raise KeyError(f"unknown entity {entity!r}; one of {', '.join(ENTITIES)}")
+        if entity not in self._frames:
+            if entity == "settings" or self._settings is not None:
+                self._read_entity(entity)
+            else:
+                _ = self.settings
+                self._read_entity(entity)
+        return self._frames[entity]
+
+    __getitem__ = table
+
+    def load_all(self) -> dict[str, pd.DataFrame]:
+        return {k: self.table(k) for k in ENTITIES}
+
+    def problems(self) -> list:
+        """Values that did not convert to their field's type, over the tables read so far."""
+        out = []
+        for df in self._frames.values():
+            out.extend(df.attrs.get("problems", []))
+        return out
+
+    def as_of(self, override: object = None) -> pd.Timestamp:
+        """The run's 'now': ``override``, else Settings' as_of, else the current time."""
+        if override is not None and str(override).strip():
+            from .normalize import to_datetime
+
+            out, bad = to_datetime(pd.Series([str(override)]))
+            if bad.iloc[0] or pd.isna(out.iloc[0]):
+                from .exceptions import UsageError
+
+                raise UsageError(f"--as-of: not a date or time: {override!r}")
+            return pd.Timestamp(out.iloc[0])
+        fixed = self.settings.get("as_of")
+        if fixed is not None and not pd.isna(fixed):
+            return pd.Timestamp(fixed)
+        return pd.Timestamp.now().floor("s")
+
+    # ------------------------------------------------------------------ changing
+
+    def replace(self, entity: str, df: pd.DataFrame) -> None:
+        """Put a changed frame in place; it is written by the next :meth:`save`."""
+        ent = ENTITIES[entity]
+        self._load_all_of(ent.workbook)
+        attrs = dict(self._frames.get(entity, pd.DataFrame()).attrs)
+        new = coerce_frame(df, ent)
+        new.attrs.update({k: v for k, v in attrs.items() if k != "problems"})
+        new.attrs["problems"] = []
+        self._frames[entity] = new
+        self._dirty.add(ent.workbook)
+        if entity == "settings":
+            self._settings = None
+
+    def append(self, entity: str, rows: pd.DataFrame) -> None:
+        """Append new rows (canonical keys) to ``entity``."""
+        if rows is None or rows.empty:
+            return
+        cur = self.table(entity)
+        ent = ENTITIES[entity]
+        rows = coerce_frame(rows, ent)
+        start = (int(cur.index.max()) + 1) if len(cur) else 2
+        rows.index = pd.RangeIndex(start, start + len(rows), name="_row")
+        combined = pd.concat([cur, rows[[c for c in rows.columns if c in cur.columns or True]]])
+        self.replace(entity, combined)
+
+    def _load_all_of(self, workbook: str) -> None:
+        if self.file(workbook).exists():
+            self._load_workbook(workbook)
+        for key in WORKBOOKS[workbook]:
+            self._frames.setdefault(key, empty_frame(ENTITIES[key]))
+
+    @property
+    def dirty(self) -> set[str]:
+        return set(self._dirty)
+
+    def save(self, workbooks: Iterable[str] | None = None) -> list[Path]:
+        """Write the changed workbooks (or those named) through the safe write path."""
+        todo = sorted(self._dirty if workbooks is None else set(workbooks))
+        written = []
+        for wb in todo:
+            self._load_all_of(wb)
+            frames = {k: self._frames[k] for k in WORKBOOKS[wb]}
+            written.append(write_workbook(self.file(wb), frames, self.lang, workbook_key=wb,
+                                          workspace=self.path, fields_of=self._fields_of))
+            self._dirty.discard(wb)
+        return written
+
+    def _fields_of(self, ent: Entity) -> list[Field]:
+        return [f for f in self.fields(ent.key) if not f.derived]
+
+    def __repr__(self) -> str:
+        return f"<Workspace {str(self.path)!r} lang={self.lang}>"
+
+
+def open_workspace(path: str | os.PathLike) -> Workspace:
+    """Open the workspace folder at ``path`` (nothing is read until a table is used)."""
+    return Workspace(path)
+
+
+def read_workbook_file(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """Every crmkit entity found in one workbook file, keyed by entity."""
+    reader = open_reader(path)
+    out = {}
+    for key, ent in ENTITIES.items():
+        name = find_sheet(reader.sheet_names, ent)
+        if name is not None:
+            out[key] = convert(read_raw(path, name, reader), ent, file=str(path), sheet=name)
+    if not out:
+        raise WorkbookError("no crmkit sheet in this workbook (sheets: " + ", ".join(reader.sheet_names) + ")",
+                            file=str(path))
+    return out
