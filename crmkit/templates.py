@@ -71,3 +71,23 @@ def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool 
     for wb, frames in template_frames(lang).items():
         write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, workspace=folder)
     return folder
+
+
+def write_workspace(folder: str | os.PathLike, tables: dict[str, pd.DataFrame] | None = None, *,
+                    lang: str = "en", settings: dict[str, object] | None = None) -> Path:
+    """Write a whole workspace from entity frames; entities not given come from the template.
+
+    ``settings`` overrides Settings values (e.g. ``{"as_of": "2026-11-20 10:00"}``).
+    Handy for tests and for the sample generator.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reports").mkdir(exist_ok=True)
+    lang = check_lang(lang)
+    tables = dict(tables or {})
+    if settings:
+        tables.setdefault("settings", settings_frame(lang, settings))
+    for wb, frames in template_frames(lang).items():
+        merged = {k: tables.get(k, frames[k]) for k in frames}
+        write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder)
+    return folder

@@ -1,0 +1,31 @@
+"""Shared test fixtures. Paths are built from __file__, never from the working directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+TEMPLATES = ROOT / "templates"
+
+
+@pytest.fixture
+def make_workspace(tmp_path):
+    """Build a workspace in a temp folder from entity frames (others from the template).
+
+    >>> ws_dir = make_workspace({"customers": df}, settings={"as_of": "2026-11-20 10:00"})
+    """
+    from crmkit.templates import write_workspace
+
+    counter = {"n": 0}
+
+    def build(tables: dict[str, pd.DataFrame] | None = None, *, lang: str = "en",
+              settings: dict | None = None, name: str | None = None) -> Path:
+        counter["n"] += 1
+        folder = tmp_path / (name or f"ws{counter['n']}")
+        return write_workspace(folder, tables or {}, lang=lang, settings=settings)
+
+    return build
