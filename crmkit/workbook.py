@@ -152,7 +152,7 @@ def convert(raw: pd.DataFrame, ent: Entity, *, file: str = "", sheet: str = "",
                 problems.append(Problem(file, sheet, int(row), str(src), val, _reason(f)))
     for f in fields.values():
         if f.key not in data:
-            data[f.key] = pd.Series(pd.NA, index=raw.index, dtype=_dtype(f))
+            data[f.key] = blank_column(f, raw.index)
     extra = [c for c in raw.columns if c not in mapping]
     for c in extra:
         name = str(c)
@@ -180,6 +180,11 @@ def _reason(f: Field) -> str:
 
 def _dtype(f: Field) -> str:
     return f.dtype
+
+
+def blank_column(f: Field, index) -> pd.Series:
+    """An all-blank column of ``f``'s dtype."""
+    return pd.Series([None] * len(index), index=index, dtype=f.dtype)
 
 
 def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
@@ -229,7 +234,7 @@ def coerce_frame(df: pd.DataFrame, ent: Entity) -> pd.DataFrame:
     out = df.copy()
     for f in ent.fields:
         if f.key not in out.columns:
-            out[f.key] = pd.Series(pd.NA, index=out.index, dtype=_dtype(f))
+            out[f.key] = blank_column(f, out.index)
         else:
             want = _dtype(f)
             if str(out[f.key].dtype) != want:
