@@ -395,10 +395,50 @@ RFM_SEGMENT = _enum(
     ("no_orders", "No orders yet", "暂无订单", ("no orders",)),
 )
 
+#: Entities an admin may add custom fields to (Fields sheet).
+CUSTOM_ENTITY = _enum(
+    "custom_entity",
+    ("customers", "customers", "客户", ("customer",)),
+    ("interactions", "interactions", "跟进记录", ("interaction", "跟进")),
+    ("orders", "orders", "订单", ("order",)),
+    ("deals", "deals", "商机", ("deal",)),
+    ("tasks", "tasks", "任务", ("task",)),
+    ("tickets", "tickets", "工单", ("ticket",)),
+    ("campaigns", "campaigns", "营销活动", ("campaign",)),
+)
+
+#: Field types an admin may choose for a custom field; codes are schema FIELD_TYPES keys.
+CUSTOM_FIELD_TYPE = _enum(
+    "custom_field_type",
+    ("text", "text", "文本", ("string",)),
+    ("longtext", "long text", "长文本", ("long_text", "多行文本", "paragraph")),
+    ("number", "number", "数字", ("数值", "float")),
+    ("int", "whole number", "整数", ("integer",)),
+    ("money", "money", "金额", ("amount", "currency", "货币")),
+    ("date", "date", "日期", ()),
+    ("datetime", "date and time", "日期时间", ("时间",)),
+    ("enum", "single choice", "单选", ("choice", "dropdown", "下拉", "下拉选择", "single")),
+    ("multi", "multiple choice", "多选", ("multiple", "tags", "checkboxes")),
+    ("bool", "yes/no", "是/否", ("yes no", "boolean", "checkbox", "是否")),
+    ("rating", "rating 1-5", "评分", ("rating", "stars", "评分1-5", "星级")),
+    ("person", "person from Team", "成员选择", ("person", "member", "团队成员", "人员")),
+    ("phone", "phone", "电话", ("mobile", "手机")),
+    ("email", "e-mail", "邮箱", ("email", "电子邮箱")),
+)
+
+#: Entities a form may create or update records of (Forms sheet).
+FORM_ENTITY = _enum(
+    "form_entity",
+    ("customers", "customers", "客户", ("customer",)),
+    ("interactions", "interactions", "跟进记录", ("interaction", "跟进")),
+    ("tickets", "tickets", "工单", ("ticket",)),
+)
+
 ENUMS: dict[str, Enum] = {e.name: e for e in (
     YES_NO, CUSTOMER_TYPE, SOURCE, INTENT_LEVEL, STAGE, INDUSTRY, SIZE, CHANNEL, PREFERRED_CHANNEL,
     METHOD, ORDER_CHANNEL, TASK_STATUS, TASK_PRIORITY, TICKET_TYPE, TICKET_PRIORITY, TICKET_STATUS,
     MESSAGE_STATUS, RULE_ENTITY, ACTION, ONCE, ROLE, OUTCOME, VALUE_TIER, RFM_SEGMENT,
+    CUSTOM_ENTITY, CUSTOM_FIELD_TYPE, FORM_ENTITY,
 )}
 
 # --------------------------------------------------------------------------- entities
@@ -608,11 +648,49 @@ HISTORY = Entity("history", "History", "变更历史", "log", synonyms=("历史"
     F("by", "By", "操作人", "text"),
 ))
 
+FIELDS = Entity("fields", "Fields", "自定义字段", "rules", synonyms=("custom fields", "字段", "字段设置"), fields=(
+    F("entity", "Entity", "所属对象", "enum", True, enum=CUSTOM_ENTITY, synonyms=("对象", "sheet", "工作表")),
+    F("key", "Key", "字段代码", "text", True, synonyms=("field key", "代码"),
+      hint_en="snake_case, e.g. expected_amount; used in rules and forms.",
+      hint_zh="英文小写加下划线，如 expected_amount；规则和表单中使用。"),
+    F("label_en", "English label", "英文名称", "text", True, synonyms=("label", "english"),
+      hint_en="Column header in English workbooks.", hint_zh="英文工作簿中的列标题。"),
+    F("label_zh", "Chinese label", "中文名称", "text", synonyms=("中文", "chinese"),
+      hint_en="Column header in Chinese workbooks.", hint_zh="中文工作簿中的列标题。"),
+    F("type", "Type", "字段类型", "enum", True, enum=CUSTOM_FIELD_TYPE, synonyms=("类型",)),
+    F("options", "Options", "选项", "text", synonyms=("choices", "可选值"),
+      hint_en="For single/multiple choice: options separated by ; (write English|中文 for both languages).",
+      hint_zh="单选/多选的选项，用 ; 分隔（可写 English|中文 同时给出两种语言）。"),
+    F("required", "Required", "必填", "bool", enum=YES_NO, synonyms=("是否必填",)),
+    F("enabled", "Enabled", "启用", "bool", enum=YES_NO, synonyms=("是否启用",),
+      hint_en="no = keep the definition but leave the column out. Blank = yes.",
+      hint_zh="否 = 保留定义但不使用该列。留空表示是。"),
+    F("hint_en", "Hint (English)", "英文说明", "text"),
+    F("hint_zh", "Hint (Chinese)", "中文说明", "text"),
+))
+
+FORMS = Entity("forms", "Forms", "表单", "rules", synonyms=("form", "表单设置"), fields=(
+    F("name", "Form name", "表单名称", "text", True, synonyms=("name", "名称"),
+      hint_en="Shown as the page title; also names the form in links.", hint_zh="页面标题，也用于表单链接。"),
+    F("entity", "Creates", "数据对象", "enum", True, enum=FORM_ENTITY, synonyms=("对象", "entity")),
+    F("fields", "Fields", "表单字段", "text", True, synonyms=("字段",),
+      hint_en="Field keys or headers in display order, separated by ;",
+      hint_zh="按显示顺序填写字段代码或列标题，用 ; 分隔。"),
+    F("defaults", "Defaults", "默认值", "params", synonyms=("default values",),
+      hint_en='key=value; ... e.g. stage=lead; customer_type=new. today / now are allowed for dates.',
+      hint_zh='键=值; ... 如 stage=lead; customer_type=new。日期可填 today / now。'),
+    F("submitters", "Who may submit", "可填写人员", "text", synonyms=("submitters", "权限"),
+      hint_en="Team names or roles (role:rep) separated by ; Blank = everyone in Team.",
+      hint_zh="团队成员姓名或角色（如 role:rep），用 ; 分隔。留空表示团队所有人。"),
+    F("description", "Description", "表单说明", "longtext", synonyms=("说明",)),
+    F("enabled", "Enabled", "启用", "bool", enum=YES_NO, synonyms=("是否启用",)),
+))
+
 del F
 
 ENTITIES: dict[str, Entity] = {e.key: e for e in (
     CUSTOMERS, INTERACTIONS, ORDERS, DEALS, TASKS, TICKETS, CAMPAIGNS, MESSAGES,
-    RULES, ROUTING, TEAM, SETTINGS, RULE_LOG, HISTORY,
+    RULES, ROUTING, TEAM, SETTINGS, RULE_LOG, HISTORY, FIELDS, FORMS,
 )}
 
 #: Workbook key -> entity keys, in sheet order.  The file is ``<key>.xlsx``.
@@ -620,7 +698,7 @@ WORKBOOKS: dict[str, tuple[str, ...]] = {
     "customers": ("customers", "interactions", "orders", "deals"),
     "tasks": ("tasks", "tickets"),
     "campaigns": ("campaigns", "messages"),
-    "rules": ("rules", "routing", "team", "settings"),
+    "rules": ("rules", "routing", "team", "settings", "fields", "forms"),
     "log": ("rule_log", "history"),
 }
 
