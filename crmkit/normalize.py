@@ -39,7 +39,7 @@ def is_blank(s: pd.Series) -> pd.Series:
 def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers from text: thousands separators, currency signs, %, 万 (x10,000)."""
     text = nfkc(s)
-    out = pd.to_numeric(text, errors="coerce")
+    out = _float(pd.to_numeric(text, errors="coerce"))
     bad = out.isna() & text.notna()
     if bad.any():
         t = text[bad].str.replace(r"[,\s¥￥$€元]|RMB|CNY", "", regex=True)
@@ -49,11 +49,15 @@ def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         t = t.str.rstrip("%万")
         factor[pct] = 0.01
         factor[wan] = 10000.0
-        fixed = pd.to_numeric(t, errors="coerce") * factor
-        out = out.astype("float64")
+        fixed = _float(pd.to_numeric(t, errors="coerce")) * factor
         out[bad] = fixed
         bad = out.isna() & text.notna()
-    return out.astype("float64"), bad
+    return out, bad
+
+
+def _float(s: pd.Series) -> pd.Series:
+    """Any numeric Series (nullable or not) as plain float64 with NaN for blanks."""
+    return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
 
 
 _ZH_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*(.*)$")
