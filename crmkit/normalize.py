@@ -188,3 +188,95 @@ def none_if_nan(v):
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+# --------------------------------------------------------------------------- phone and e-mail
+
+_PHONE_JUNK = re.compile(r"[\s\-().·/]")
+_PHONE_EXT = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
+_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
+_CN_MOBILE_INTL = re.compile(r"(?:\+|00)?86(1[3-9]\d{9})")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def to_phone(s: pd.Series, region: str | None = "CN") -> tuple[pd.Series, pd.Series]:
+    """Phone numbers in E.164 (``+8613800138000``); bad values are kept as typed and flagged.
+
+    Full-width digits, spaces, hyphens and brackets are accepted; an extension
+    (``转 123``, ``ext 123``) is dropped.  Plain Chinese mobiles and ``+86``
+    mobiles take a regex fast path; other values are parsed once per distinct
+    value with ``phonenumbers`` (default ``region`` for numbers without +code).
+    """
+    text = nfkc(s)
+    region = (str(region).strip().upper() if region else "CN") or "CN"
+    compact = text.str.replace(_PHONE_JUNK, "", regex=True).str.replace(_PHONE_EXT, "", regex=True)
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    if region == "CN":
+        mob = compact.str.fullmatch(_CN_MOBILE.pattern, na=False)
+        out[mob] = "+86" + compact[mob]
+        intl = ~mob & compact.str.fullmatch(_CN_MOBILE_INTL.pattern, na=False)
+        if intl.any():
+            out[intl] = "+86" + compact[intl].str.extract(_CN_MOBILE_INTL, expand=False)
+        done = mob | intl
+    else:
+        done = pd.Series(False, index=s.index)
+    rest = compact[~done & compact.notna()]
+    if len(rest):
+        mapping = {v: _parse_phone(v, region) for v in rest.unique()}
+        out[rest.index] = rest.map(mapping).astype("string")
+    bad = out.isna() & text.notna()
+    return out.where(~bad, text), bad
+
+
+def _parse_phone(v: str, region: str) -> str | None:
+    import phonenumbers
+
+    if v.startswith("00"):
+        v = "+" + v[2:]
+    try:
+        num = phonenumbers.parse(v, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+_SIMPLE_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+\-]+(?:\.[A-Za-z0-9_%+\-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}")
+
+
+def to_email(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """E-mail addresses checked for syntax only (offline), domain in lower case.
+
+    Common ASCII addresses take a regex fast path; the rest are checked once
+    per distinct value by ``email-validator`` (``check_deliverability=False``).
+    A full-width ``＠`` is accepted (NFKC).  Bad values are kept as typed and flagged.
+    """
+    text = nfkc(s)
+    text = text.str.replace(r"^mailto:", "", regex=True, case=False)
+    simple = text.str.fullmatch(_SIMPLE_EMAIL.pattern, na=False)
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    if simple.any():
+        parts = text[simple].str.rpartition("@")
+        out[simple] = parts[0] + "@" + parts[2].str.lower()
+    rest = text[~simple & text.notna()]
+    if len(rest):
+        mapping = {v: _check_email(v) for v in rest.unique()}
+        out[rest.index] = rest.map(mapping).astype("string")
+    bad = out.isna() & text.notna()
+    return out.where(~bad, text), bad
+
+
+def _check_email(v: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(v, check_deliverability=False).normalized
+    except (EmailNotValidError, UnicodeError, ValueError):
+        return None
+
+
+def email_key(s: pd.Series) -> pd.Series:
+    """A matching key for e-mail addresses: lower case, blanks NA."""
+    return s.astype("string").str.strip().str.lower().replace("", pd.NA)

@@ -767,3 +767,19 @@ def field_label(key: str, lang: str, entity_: Entity | None = None) -> str:
 
 def enum_for(entity_key: str, field_key: str) -> Enum | None:
     return ENTITIES[entity_key].field(field_key).enum
+
+
+#: The fields a good record should have filled in: the basis of the completeness
+#: score (validation, derived ``completeness``, the Data quality dashboard).
+#: Entities not listed use all their input fields.
+COMPLETENESS_FIELDS: dict[str, tuple[str, ...]] = {
+    "customers": ("name", "contact_name", "title", "phone", "email", "industry", "size", "region",
+                  "customer_type", "source", "intent_level", "stage", "owner", "created_at"),
+}
+
+
+def completeness_fields(entity_key: str) -> tuple[str, ...]:
+    """The fields counted by the completeness score of ``entity_key``."""
+    if entity_key in COMPLETENESS_FIELDS:
+        return COMPLETENESS_FIELDS[entity_key]
+    return tuple(f.key for f in ENTITIES[entity_key].input_fields)

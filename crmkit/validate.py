@@ -1,0 +1,615 @@
+"""Validation: the data contract checked value by value, with a place for every problem.
+
+:func:`validate_frame` checks one entity's frame (text as read from a source,
+or typed as loaded from a workspace) and returns the normalised frame plus an
+issues table: ``row, column, field, value, severity, reason`` where ``row`` is
+the frame's index (the Excel / source row number).
+
+Checks: required fields; types (numbers, whole numbers, ratings 1-5, dates:
+real Excel dates, serial numbers, ``2024/5/1``, ``2024-05-01``,
+``2024年5月1日``, day-first by setting); enumerations in either language plus
+synonyms; phone numbers (``phonenumbers``, default region from Settings, to
+E.164); e-mail syntax (``email-validator``, offline); unique IDs; references
+(an order's customer exists); people in the Team sheet; completeness against
+the Settings target.
+
+Severity: ``error`` for a value that breaks the contract (a required value
+missing, a value that is not of its type, a duplicate ID, a dangling
+reference); ``warning`` for what can be kept but deserves a look (an
+unknown value in an optional enumeration, kept as typed; an owner not in the
+Team sheet; a possible duplicate customer).
+
+:func:`validate_workspace` runs it over a workspace (or one workbook) and
+returns a :class:`ValidationReport`; :func:`write_report` writes issues to an
+Excel report with the bad cells highlighted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+
+import pandas as pd
+
+from . import normalize as nz
+from .i18n import t
+from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields
+from .settings import defaults as settings_defaults
+
+ERROR = "error"
+WARNING = "warning"
+ISSUE_COLUMNS = ["row", "column", "field", "value", "severity", "reason"]
+
+#: field -> referenced entity (the field holds that entity's ID)
+REFERENCES: dict[str, str] = {"customer_id": "customers", "campaign_id": "campaigns", "rule_id": "rules"}
+
+#: entities validate_workspace checks (the log sheets are written by crmkit only)
+CHECKED_ENTITIES = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns",
+                    "messages", "rules", "routing", "team")
+
+
+def empty_issues() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in ISSUE_COLUMNS})
+
+
+def _issues(rows: pd.Series, column: str, field_key: str, severity: str, reason: str) -> pd.DataFrame:
+    """Issues for the values of ``rows`` (a Series indexed by row number)."""
+    return pd.DataFrame({
+        "row": rows.index.astype("int64"),
+        "column": column,
+        "field": field_key,
+        "value": [nz.none_if_nan(v) for v in rows.tolist()],
+        "severity": severity,
+        "reason": reason,
+    })
+
+
+def _is_texty(s: pd.Series) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+
+
+def _fmt_pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+# --------------------------------------------------------------------------- one frame
+
+def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None = None,
+                   fields: Iterable[Field] | None = None, existing: Mapping[str, pd.DataFrame] | None = None,
+                   labels: Mapping[str, str] | None = None, lang: str = "en", check_required: bool = True,
+                   check_unique: bool = True, skip_required: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check and normalise one entity's frame; return (normalised frame, issues).
+
+    ``df`` holds canonical field keys as columns (other columns are passed
+    through untouched) and the source row numbers as index.  Text columns are
+    converted to their field's type; typed columns are checked as they are.
+    ``existing`` maps entity keys to frames used for reference checks (e.g.
+    ``{"customers": ws["customers"], "team": ws["team"]}``).  ``labels`` maps
+    field keys to the column names to show (e.g. the source headers).
+    """
+    ent = ENTITIES[entity_key]
+    st = dict(settings_defaults())
+    st.update(settings or {})
+    region = str(st.get("phone_region") or "CN")
+    dayfirst = bool(st.get("date_dayfirst"))
+    flds = [f for f in (list(fields) if fields is not None else list(ent.input_fields)) if not f.derived]
+    labels = dict(labels or {})
+    out = df.copy()
+    found: list[pd.DataFrame] = []
+
+    from .workbook import convert_column
+
+    for f in flds:
+        if f.key not in out.columns:
+            continue
+        s = out[f.key]
+        col = labels.get(f.key, f.header(lang))
+        bad = None
+        reason = ""
+        severity = ERROR
+        if f.type == "phone":
+            if _is_texty(s):
+                out[f.key], bad = nz.to_phone(s, region)
+                reason = t("r_phone", lang).format(region=region)
+        elif f.type == "email":
+            if _is_texty(s):
+                out[f.key], bad = nz.to_email(s)
+                reason = t("r_email", lang)
+        elif f.type in DATE_TYPES:
+            if not pd.api.types.is_datetime64_any_dtype(s):
+                out[f.key], bad = convert_column(s, f, dayfirst=dayfirst)
+                reason = t("r_date", lang)
+        elif f.type in ("int", "rating", "number", "money"):
+            if _is_texty(s):
+                out[f.key], bad = convert_column(s, f)
+                reason = t({"int": "r_int", "rating": "r_rating"}.get(f.type, "r_number"), lang)
+            elif f.type == "rating":
+                bad = s.notna() & ((s < 1) | (s > 5))
+                reason = t("r_rating", lang)
+        elif f.type == "bool":
+            if _is_texty(s):
+                out[f.key], bad = convert_column(s, f)
+                reason = t("r_bool", lang)
+                severity = ERROR if f.required else WARNING
+        elif f.type == "enum":
+            if _is_texty(s):
+                out[f.key], bad = convert_column(s, f)
+                allowed = ", ".join(f.enum.labels(lang))
+                if len(allowed) > 120:
+                    allowed = allowed[:117] + "..."
+                severity = ERROR if f.required else WARNING
+                reason = t("r_enum" if f.required else "r_enum_kept", lang).format(allowed=allowed)
+        elif _is_texty(s):
+            out[f.key], _ = convert_column(s, f)
+        if bad is not None and bad.any():
+            found.append(_issues(s[bad], col, f.key, severity, reason))
+
+    # required values
+    if check_required:
+        skip = set(skip_required)
+        for f in flds:
+            if not f.required or f.key in skip:
+                continue
+            if f.key not in out.columns:
+                blank = pd.Series(True, index=out.index)
+            else:
+                blank = nz.is_blank(out[f.key]) if _is_texty(out[f.key]) else out[f.key].isna()
+                if found:
+                    # a value that failed to convert is already reported: not "missing"
+                    already = pd.concat(found)
+                    rows_bad = already.loc[already["field"] == f.key, "row"]
+                    blank &= ~out.index.isin(rows_bad)
+            if blank.any():
+                found.append(_issues(pd.Series([None] * int(blank.sum()), index=out.index[blank]),
+                                     labels.get(f.key, f.header(lang)), f.key, ERROR, t("r_required", lang)))
+
+    # unique IDs
+    idf = ent.id_field
+    if check_unique and idf and idf in out.columns:
+        ids = out[idf].astype("string")
+        dup = ids.notna() & ids.duplicated(keep=False)
+        if dup.any():
+            first_row = pd.Series(out.index, index=out.index)[dup].groupby(ids[dup]).transform("min")
+            later = dup & ids.duplicated(keep="first")
+            if later.any():
+                rows = ids[later]
+                iss = _issues(rows, labels.get(idf, ent.field(idf).header(lang)), idf, ERROR, "")
+                iss["reason"] = [t("r_dup_id", lang).format(other=int(r)) for r in first_row[later].tolist()]
+                found.append(iss)
+
+    # references to other entities
+    existing = existing or {}
+    for f in flds:
+        target = REFERENCES.get(f.key)
+        if f.key not in out.columns or target is None or target == entity_key or target not in existing:
+            continue
+        tdf = existing[target]
+        tid = ENTITIES[target].id_field
+        if tdf is None or tid not in tdf.columns:
+            continue
+        known = set(tdf[tid].dropna().astype(str))
+        vals = out[f.key].astype("string")
+        dangling = vals.notna() & ~vals.isin(known)
+        if dangling.any():
+            found.append(_issues(vals[dangling], labels.get(f.key, f.header(lang)), f.key, ERROR,
+                                 t("r_ref", lang).format(entity=ENTITIES[target].sheet_name(lang))))
+
+    # people should be team members (a warning: the team may simply be incomplete)
+    team = existing.get("team")
+    if team is not None and "name" in team.columns and team["name"].notna().any():
+        names = set(team["name"].dropna().astype(str))
+        for f in flds:
+            if f.type != "person" or f.key not in out.columns:
+                continue
+            vals = out[f.key].astype("string")
+            unknown = vals.notna() & ~vals.isin(names)
+            if unknown.any():
+                found.append(_issues(vals[unknown], labels.get(f.key, f.header(lang)), f.key, WARNING,
+                                     t("r_person", lang)))
+
+    issues = pd.concat(found, ignore_index=True) if found else empty_issues()
+    return out, issues
+
+
+# --------------------------------------------------------------------------- completeness
+
+def completeness_scores(df: pd.DataFrame, entity_key: str = "customers",
+                        fields: Iterable[str] | None = None) -> tuple[pd.Series, pd.Series]:
+    """Share of filled fields per record and per field (over :func:`completeness_fields`)."""
+    keys = list(fields) if fields is not None else list(completeness_fields(entity_key))
+    keys = [k for k in keys]
+    filled = pd.DataFrame({k: (df[k].notna() & (df[k].astype("string").str.strip() != "").fillna(False))
+                           if k in df.columns else pd.Series(False, index=df.index) for k in keys},
+                          index=df.index)
+    if not keys:
+        return pd.Series(1.0, index=df.index), pd.Series(dtype="float64")
+    per_record = filled.mean(axis=1).astype("float64")
+    per_field = filled.mean(axis=0).astype("float64") if len(df) else pd.Series(0.0, index=keys)
+    return per_record, per_field
+
+
+def completeness_summary(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en") -> dict:
+    per_record, per_field = completeness_scores(df, entity_key)
+    overall = float(per_record.mean()) if len(per_record) else 1.0
+    return {
+        "entity": entity_key,
+        "records": int(len(df)),
+        "overall": round(overall, 4),
+        "target": float(target),
+        "ok": bool(overall >= target),
+        "records_below_target": int((per_record < target).sum()),
+        "by_field": {k: round(float(v), 4) for k, v in per_field.items()},
+        "fields_below_target": [k for k, v in per_field.items() if v < target],
+    }
+
+
+# --------------------------------------------------------------------------- workspace
+
+@dataclass
+class ValidationReport:
+    """The outcome of :func:`validate_workspace`."""
+
+    path: str
+    issues: pd.DataFrame
+    completeness: dict
+    sheets: dict = dc_field(default_factory=dict)
+    duplicates: int = 0
+    lang: str = "en"
+
+    @property
+    def errors(self) -> int:
+        return int((self.issues["severity"] == ERROR).sum())
+
+    @property
+    def warnings(self) -> int:
+        return int((self.issues["severity"] == WARNING).sum())
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "errors": self.errors, "warnings": self.warnings,
+                "completeness": self.completeness, "duplicate_groups": self.duplicates,
+                "sheets": self.sheets}
+
+    def text(self, limit: int = 50) -> str:
+        lang = self.lang
+        lines = [f"{self.path}: {self.errors} {t('errors', lang)}, {self.warnings} {t('warnings', lang)}"]
+        for ent, d in self.sheets.items():
+            lines.append(f"  {d.get('sheet') or ent}: {d['rows']} {t('records', lang)}, "
+                         f"{d['errors']} {t('errors', lang)}, {d['warnings']} {t('warnings', lang)}")
+        c = self.completeness
+        if c:
+            lines.append(f"  {t('completeness', lang)}: {_fmt_pct(c['overall'])} "
+                         f"({t('target', lang)} {_fmt_pct(c['target'])}"
+                         f"{'' if c['ok'] else ', ' + ', '.join(c['fields_below_target'][:8])})")
+        if self.duplicates:
+            lines.append(f"  {t('duplicate_groups', lang)}: {self.duplicates}")
+        for rec in self.issues.head(limit).to_dict("records"):
+            lines.append("  " + format_issue(rec))
+        if len(self.issues) > limit:
+            lines.append(f"  ... {len(self.issues) - limit} more")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<ValidationReport {self.path!r} errors={self.errors} warnings={self.warnings}>"
+
+
+def format_issue(rec: Mapping) -> str:
+    """``file, sheet 'X', row 5, column 'Phone': error: reason (value: '123')``."""
+    parts = []
+    if rec.get("file"):
+        parts.append(Path(str(rec["file"])).name)
+    if rec.get("sheet"):
+        parts.append(f"sheet '{rec['sheet']}'")
+    if rec.get("row") is not None and not pd.isna(rec.get("row")):
+        parts.append(f"row {int(rec['row'])}")
+    if rec.get("column"):
+        parts.append(f"column '{rec['column']}'")
+    text = f"{', '.join(parts)}: {rec.get('severity')}: {rec.get('reason')}"
+    v = rec.get("value")
+    if v is not None and not (isinstance(v, float) and pd.isna(v)):
+        text += f" (value: {str(v)!r})"
+    return text
+
+
+def validate_workspace(ws) -> ValidationReport:
+    """Validate every user sheet of a workspace (a :class:`~crmkit.workspace.Workspace` or a path)."""
+    from .workspace import Workspace, open_workspace
+
+    if not isinstance(ws, Workspace):
+        ws = open_workspace(ws)
+    lang = ws.lang
+    found: list[pd.DataFrame] = []
+    try:
+        settings = ws.settings
+    except Exception as exc:  # noqa: BLE001 - a bad setting is one issue, not a crash
+        from .exceptions import CrmkitError
+
+        if not isinstance(exc, CrmkitError):
+            raise
+        settings = settings_defaults()
+        found.append(pd.DataFrame([{"file": str(ws.file("rules")), "sheet": ENTITIES["settings"].sheet_name(lang),
+                                    "row": None, "column": "value", "field": "value", "value": exc.value,
+                                    "severity": ERROR, "reason": t("r_setting", lang).format(detail=exc.message)}]))
+    tables = {k: ws[k] for k in CHECKED_ENTITIES}
+    return _validate_tables(tables, str(ws.path), settings, lang, found, fields_of=ws.fields)
+
+
+def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Mapping, lang: str,
+                     found: list[pd.DataFrame] | None = None, fields_of=None) -> ValidationReport:
+    found = list(found or [])
+    sheets = {}
+    for key, df in tables.items():
+        ent = ENTITIES[key]
+        file = df.attrs.get("file") or ""
+        sheet = df.attrs.get("sheet") or ent.sheet_name(lang)
+        flds = [f for f in (fields_of(key) if fields_of else ent.fields) if not f.derived]
+        labels = {f.key: f.header(lang) for f in flds}
+        # values the reader could not convert (dates, numbers, enumerations)
+        probs = df.attrs.get("problems") or []
+        reader_issues = []
+        byfield = {f.key: f for f in flds}
+        for p in probs:
+            fkey = next((f.key for f in flds if p.column in (f.key, f.en, f.zh) or
+                         (ENTITIES[key].header_lookup.get(_nt(p.column)) == f.key)), p.column)
+            f = byfield.get(fkey)
+            sev = WARNING if f is not None and f.type in ("enum", "bool") and not f.required else ERROR
+            reader_issues.append({"row": p.row, "column": p.column, "field": fkey, "value": p.value,
+                                  "severity": sev, "reason": _problem_reason(f, lang) if f else p.reason})
+        _, iss = validate_frame(df, key, settings=settings, fields=flds, existing=tables, labels=labels, lang=lang)
+        if reader_issues:
+            iss = pd.concat([pd.DataFrame(reader_issues), iss], ignore_index=True)
+        if key == "customers" and len(df):
+            from .dedupe import find_duplicates
+
+            dups = find_duplicates(df, keys=settings.get("dedupe_keys"), region=settings.get("phone_region"))
+            if len(dups):
+                iss = pd.concat([iss, duplicate_issues(dups, df, lang)], ignore_index=True)
+        if len(iss):
+            iss = iss.drop_duplicates(subset=["row", "field"], keep="first")
+            iss.insert(0, "sheet", sheet)
+            iss.insert(0, "file", file)
+        found.append(iss)
+        sheets[key] = {"file": file, "sheet": sheet, "rows": int(len(df)),
+                       "errors": int((iss["severity"] == ERROR).sum()) if len(iss) else 0,
+                       "warnings": int((iss["severity"] == WARNING).sum()) if len(iss) else 0}
+    issues = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else \
+        pd.DataFrame(columns=["file", "sheet", *ISSUE_COLUMNS])
+    target = float(settings.get("completeness_target") or 0.9)
+    comp = completeness_summary(tables["customers"], "customers", target, lang) if "customers" in tables else {}
+    dup_groups = 0
+    if "customers" in tables and len(tables["customers"]):
+        from .dedupe import duplicate_groups_count
+
+        dup_groups = duplicate_groups_count(tables["customers"], keys=settings.get("dedupe_keys"),
+                                            region=settings.get("phone_region"))
+    return ValidationReport(path=path, issues=issues.reset_index(drop=True), completeness=comp,
+                            sheets=sheets, duplicates=dup_groups, lang=lang)
+
+
+def _nt(s):
+    from .schema import norm_token
+
+    return norm_token(s)
+
+
+def _problem_reason(f: Field, lang: str) -> str:
+    if f.type in DATE_TYPES:
+        return t("r_date", lang)
+    if f.type == "bool":
+        return t("r_bool", lang)
+    if f.type == "enum":
+        allowed = ", ".join(f.enum.labels(lang))
+        return t("r_enum" if f.required else "r_enum_kept", lang).format(allowed=allowed[:120])
+    return t({"int": "r_int", "rating": "r_rating"}.get(f.type, "r_number"), lang)
+
+
+def duplicate_issues(dups: pd.DataFrame, customers: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Warnings for every customer but the first of each duplicate group."""
+    d = dups.copy()
+    first = d.groupby("group")["customer_id"].transform("first")
+    later = d[d["customer_id"] != first]
+    if later.empty:
+        return empty_issues()
+    return pd.DataFrame({
+        "row": later["row"].astype("int64").to_numpy(),
+        "column": ENTITIES["customers"].field("customer_id").header(lang),
+        "field": "customer_id",
+        "value": later["customer_id"].to_numpy(),
+        "severity": WARNING,
+        "reason": [t("r_dup_customer", lang).format(other=o, key=t("key_" + k, lang))
+                   for o, k in zip(first[later.index], later["key"])],
+    })
+
+
+def validate_path(path: str | os.PathLike) -> ValidationReport:
+    """Validate a workspace folder, one crmkit workbook, or a source file to be imported."""
+    from .exceptions import WorkbookError
+    from .workspace import open_workspace, read_workbook_file
+
+    p = Path(path)
+    if p.is_dir():
+        return validate_workspace(open_workspace(p))
+    if not p.exists():
+        raise WorkbookError("file not found", file=str(p))
+    settings = dict(settings_defaults())
+    lang = "en"
+    parent = p.resolve().parent
+    if (parent / "rules.xlsx").exists() and p.name != "rules.xlsx":
+        try:
+            ws = open_workspace(parent)
+            settings, lang = ws.settings, ws.lang
+        except Exception:  # noqa: BLE001 - the neighbouring workspace is only a hint
+            pass
+    tables = None
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            tables = read_workbook_file(p)
+        except WorkbookError as exc:
+            if "no crmkit sheet" not in exc.message:
+                raise
+    if tables is None:
+        return validate_source(p, settings=settings, lang=lang)
+    if "settings" in tables:
+        from .settings import parse_settings
+
+        settings = parse_settings(tables["settings"])
+    tables = {k: v for k, v in tables.items() if k in CHECKED_ENTITIES}
+    return _validate_tables(tables, str(p), settings, lang)
+
+
+def validate_source(path: str | os.PathLike, entity: str = "customers", *, settings: Mapping | None = None,
+                    lang: str = "en") -> ValidationReport:
+    """Validate a messy source file (as :func:`crmkit.importer.import_file` would read it)."""
+    from .sources import read_source
+
+    src = read_source(path, entity)
+    frame = src.data.rename(columns=src.matched)
+    labels = {v: k for k, v in src.matched.items()}
+    st = dict(settings_defaults())
+    st.update(settings or {})
+    out, iss = validate_frame(frame, entity, settings=st, labels=labels, lang=lang)
+    if len(iss):
+        iss.insert(0, "sheet", src.sheet)
+        iss.insert(0, "file", str(path))
+    comp = completeness_summary(out, entity, float(st.get("completeness_target") or 0.9), lang) \
+        if entity == "customers" else {}
+    sheets = {entity: {"file": str(path), "sheet": src.sheet, "rows": int(len(out)),
+                       "errors": int((iss["severity"] == ERROR).sum()) if len(iss) else 0,
+                       "warnings": int((iss["severity"] == WARNING).sum()) if len(iss) else 0,
+                       "header_row": src.header_row, "unmatched_columns": src.unmatched}}
+    return ValidationReport(path=str(path), issues=iss if len(iss) else pd.DataFrame(
+        columns=["file", "sheet", *ISSUE_COLUMNS]), completeness=comp, sheets=sheets, lang=lang)
+
+
+# --------------------------------------------------------------------------- Excel report
+
+def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.DataFrame | None = None,
+                 summary: Mapping[str, object] | None = None, completeness: Mapping | None = None,
+                 outcome: pd.DataFrame | None = None, lang: str = "en") -> Path:
+    """An Excel report: Summary, Issues, and (given ``rows``) the flagged source rows with bad cells
+    filled red (errors) or yellow (warnings).
+
+    ``rows`` holds source cells as text, indexed by source row number, with the
+    source headers as columns; ``issues`` names cells by ``row`` and ``column``
+    (a source header).  ``outcome`` (indexed by row) adds outcome and record ID
+    columns.  Cell text is always written as text, never as a formula.
+    """
+    import xlsxwriter
+
+    from .safety import replace_file
+
+    path = Path(path)
+
+    def produce(target: Path) -> None:
+        wb = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "strings_to_numbers": False, "nan_inf_to_errors": False})
+        try:
+            head = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "border": 1})
+            red = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+            yellow = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
+            bold = wb.add_format({"bold": True})
+            # Summary
+            ws = wb.add_worksheet(t("summary", lang))
+            r = 0
+            for k, v in (summary or {}).items():
+                ws.write_string(r, 0, str(k), bold)
+                _write_cell(ws, r, 1, v)
+                r += 1
+            if completeness:
+                r += 1
+                ws.write_string(r, 0, t("completeness", lang), bold)
+                _write_cell(ws, r, 1, completeness.get("overall"))
+                ws.write_string(r, 2, t("target", lang))
+                _write_cell(ws, r, 3, completeness.get("target"))
+                r += 1
+                for k, v in (completeness.get("by_field") or {}).items():
+                    ws.write_string(r, 0, k)
+                    ws.write_number(r, 1, float(v), yellow if v < completeness.get("target", 0) else None)
+                    r += 1
+            ws.set_column(0, 0, 28)
+            ws.set_column(1, 3, 16)
+            # Issues
+            ws = wb.add_worksheet(t("issues", lang))
+            cols = [c for c in ("file", "sheet", "row", "column", "value", "severity", "reason") if c in issues.columns]
+            ws.write_row(0, 0, [t(c, lang) if c != "sheet" else t("sheet", lang) for c in cols], head)
+            for i, rec in enumerate(issues[cols].itertuples(index=False), start=1):
+                for j, v in enumerate(rec):
+                    fmt = None
+                    if cols[j] == "severity":
+                        fmt = red if v == ERROR else yellow
+                        v = t(str(v), lang)
+                    elif cols[j] == "file" and v:
+                        v = Path(str(v)).name
+                    _write_cell(ws, i, j, v, fmt)
+            ws.autofilter(0, 0, max(len(issues), 1), max(len(cols) - 1, 0))
+            ws.freeze_panes(1, 0)
+            widths = {"file": 18, "sheet": 12, "row": 7, "column": 16, "value": 24, "severity": 9, "reason": 60}
+            for j, c in enumerate(cols):
+                ws.set_column(j, j, widths.get(c, 14))
+            # Flagged rows, source layout
+            if rows is not None:
+                ws = wb.add_worksheet(t("flagged_rows", lang))
+                flagged = sorted(set(int(x) for x in issues["row"].dropna())) if len(issues) else []
+                flagged = [x for x in flagged if x in rows.index]
+                headers = [str(c) for c in rows.columns]
+                extra = [t("row", lang)]
+                if outcome is not None:
+                    extra += [t("outcome", lang), t("record_id", lang)]
+                extra.append(t("reason", lang))
+                ws.write_row(0, 0, headers + extra, head)
+                colpos = {h: j for j, h in enumerate(headers)}
+                marks: dict[tuple[int, int], str] = {}
+                reasons: dict[int, list[str]] = {}
+                for rec in issues.to_dict("records"):
+                    if rec.get("row") is None or pd.isna(rec.get("row")):
+                        continue
+                    rr = int(rec["row"])
+                    j = colpos.get(str(rec.get("column")))
+                    if j is not None and marks.get((rr, j)) != ERROR:
+                        marks[(rr, j)] = rec["severity"]
+                    reasons.setdefault(rr, []).append(f"{rec.get('column')}: {rec.get('reason')}")
+                sub = rows.loc[flagged]
+                for i, (rr, vals) in enumerate(zip(sub.index, sub.itertuples(index=False)), start=1):
+                    for j, v in enumerate(vals):
+                        sev = marks.get((int(rr), j))
+                        fmt = red if sev == ERROR else yellow if sev == WARNING else None
+                        _write_cell(ws, i, j, v, fmt, blank_fmt=fmt is not None)
+                    k = len(headers)
+                    ws.write_number(i, k, int(rr))
+                    if outcome is not None and int(rr) in outcome.index:
+                        o = outcome.loc[int(rr)]
+                        _write_cell(ws, i, k + 1, t(str(o.get("outcome")), lang))
+                        _write_cell(ws, i, k + 2, o.get("record_id"))
+                    _write_cell(ws, i, len(headers) + len(extra) - 1, "; ".join(reasons.get(int(rr), [])))
+                ws.freeze_panes(1, 0)
+                ws.set_column(0, len(headers) - 1, 16)
+                ws.set_column(len(headers) + len(extra) - 1, len(headers) + len(extra) - 1, 60)
+        finally:
+            wb.close()
+
+    replace_file(path, produce, workspace=path.parent)
+    return path
+
+
+def _write_cell(ws, r: int, c: int, v, fmt=None, blank_fmt: bool = False) -> None:
+    """Write one value: numbers as numbers, everything else as text (never a formula)."""
+    v = nz.none_if_nan(v)
+    if v is None:
+        if blank_fmt:
+            ws.write_blank(r, c, None, fmt)
+        return
+    if isinstance(v, bool):
+        ws.write_string(r, c, str(v), fmt)
+    elif isinstance(v, (int, float)):
+        ws.write_number(r, c, v, fmt)
+    elif isinstance(v, (list, tuple)):
+        ws.write_string(r, c, ", ".join(map(str, v)), fmt)
+    elif isinstance(v, dict):
+        ws.write_string(r, c, ", ".join(f"{k}={x}" for k, x in v.items()), fmt)
+    else:
+        ws.write_string(r, c, str(v), fmt)
