@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkspaceExists
-from .i18n import check_lang
+from .i18n import check_lang, t
 from .rules.defaults import default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
@@ -26,11 +26,16 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 def template_frames(lang: str) -> dict[str, dict[str, pd.DataFrame]]:
     """Workbook key -> entity key -> frame, for a blank workspace in ``lang``."""
     lang = check_lang(lang)
+    from .fields import fields_frame
+    from .forms import forms_frame
+
     filled = {
         "rules": default_rules(lang),
         "routing": default_routing(lang),
         "team": default_team(lang),
         "settings": settings_frame(lang),
+        "fields": fields_frame(lang),
+        "forms": forms_frame(lang),
     }
     return {wb: {k: filled.get(k, empty_frame(ENTITIES[k])) for k in keys} for wb, keys in WORKBOOKS.items()}
 
@@ -87,7 +92,180 @@ def write_workspace(folder: str | os.PathLike, tables: dict[str, pd.DataFrame] |
     tables = dict(tables or {})
     if settings:
         tables.setdefault("settings", settings_frame(lang, settings))
+    fields_of = custom_fields_of(tables.get("fields"))
     for wb, frames in template_frames(lang).items():
         merged = {k: tables.get(k, frames[k]) for k in frames}
-        write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder)
+        write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
+                       fields_of=fields_of)
     return folder
+
+
+def custom_fields_of(fields: pd.DataFrame | None):
+    """A writer's ``fields_of`` that adds the custom fields declared in a Fields frame (None when none)."""
+    if fields is None or fields.empty:
+        return None
+    from .fields import custom_fields, extend_entity
+
+    custom, _ = custom_fields(fields)
+    if not custom:
+        return None
+    return lambda ent: [f for f in extend_entity(ent, tuple(custom.get(ent.key, ()))).fields if not f.derived]
+
+
+def sheet_headers(path: str | os.PathLike, reader=None) -> dict[str, list[str]]:
+    """Sheet name -> header row (as typed) of a workbook, without reading its data."""
+    from .workbook import open_reader
+
+    reader = reader or open_reader(path)
+    out = {}
+    for name in reader.sheet_names:
+        sheet = reader.load_sheet(name, n_rows=0, dtypes="string")
+        cols = sheet.available_columns() if callable(sheet.available_columns) else sheet.available_columns
+        out[name] = [c.name for c in cols if not str(c.name).startswith("__UNNAMED__")]
+    return out
+
+
+def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict[str, dict]:
+    """Bring an existing workspace up to the current templates without touching its data.
+
+    Adds the sheets and columns that the schema and the Fields sheet now
+    define (with header style, dropdowns and hints) and creates missing
+    workbooks from the template.  Only workbooks that lack something are
+    rewritten (``force`` rewrites all of them, re-applying styles and
+    dropdowns), through the safe writer.  Missing configuration sheets get
+    the template's rows (e.g. the seed Forms).  Returns, per workbook
+    rewritten, ``{"created": bool, "sheets": [...], "columns": {entity: [...]}}``.
+    """
+    from .workbook import find_sheet, map_columns, open_reader
+    from .workspace import open_workspace
+
+    ws = open_workspace(folder)
+    lang = ws.lang
+    frames = template_frames(lang)
+    report: dict[str, dict] = {}
+    for wb, keys in WORKBOOKS.items():
+        path = ws.file(wb)
+        if not path.exists():
+            write_workbook(path, frames[wb], lang, workbook_key=wb, workspace=ws.path, fields_of=ws._fields_of)
+            report[wb] = {"created": True, "sheets": list(keys), "columns": {}}
+            continue
+        headers = sheet_headers(path, open_reader(path))
+        sheets, columns = [], {}
+        for key in keys:
+            ent = ws.entity(key)
+            name = find_sheet(headers, ent)
+            if name is None:
+                sheets.append(key)
+                continue
+            found = set(map_columns(headers[name], ent).values())
+            missing = [f.key for f in ws._fields_of(ENTITIES[key]) if f.key not in found]
+            if missing:
+                columns[key] = missing
+        if not (sheets or columns or force):
+            continue
+        report[wb] = {"created": False, "sheets": sheets, "columns": columns}
+        if force or _written_by_crmkit(path):
+            # crmkit's own file: rewritten whole, with styles and dropdowns for every column
+            for key in keys:
+                ws.replace(key, frames[wb][key] if key in sheets else ws[key])
+            ws.save([wb])
+            continue
+        # a workbook a person has saved: their sheets, formulas and formatting stay
+        if columns:
+            add_columns_in_place(path, {ws.entity(k): [ws.entity(k).field(c) for c in cols]
+                                        for k, cols in columns.items()}, lang, workspace=ws.path)
+        if sheets:
+            fresh = open_workspace(folder)
+            for key in sheets:
+                fresh.replace(key, frames[wb][key])
+            fresh.save([wb])
+    return report
+
+
+def _written_by_crmkit(path: Path) -> bool:
+    try:
+        from .preserve import inspect_workbook
+    except ImportError:
+        return True
+    try:
+        return bool(inspect_workbook(path).written_by_crmkit)
+    except Exception:  # noqa: BLE001 - unreadable as a package: the safe writer decides
+        return True
+
+
+def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None, rows: int = 5000) -> Path:
+    """Append empty columns (styled header, dropdown, input hint) to sheets of a user's workbook.
+
+    ``columns`` maps an :class:`Entity` to the fields to add.  Everything
+    else in the file stays as the user saved it; the Excel table of each
+    sheet grows to include the new columns.  Refuses (UnsafeWriteError)
+    when the workbook holds content that would be lost on saving.
+    """
+    import copy
+
+    import openpyxl
+    from openpyxl.utils import get_column_letter, range_boundaries
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.table import TableColumn
+
+    from .safety import replace_file
+    from .workbook import find_sheet, header_text
+
+    try:
+        from .preserve import check_safe_to_update
+
+        check_safe_to_update(path)
+    except ImportError:
+        pass
+    book = openpyxl.load_workbook(path)
+    for ent, fields in columns.items():
+        name = find_sheet(book.sheetnames, ent)
+        if name is None:
+            continue
+        sh = book[name]
+        width = max((c for (r, c), cell in sh._cells.items() if r == 1 and cell.value not in (None, "")), default=0)
+        src = sh.cell(row=1, column=1)
+        first = width + 1
+        for f in fields:
+            width += 1
+            cell = sh.cell(row=1, column=width, value=header_text(f, lang))
+            if src.has_style:
+                cell._style = copy.copy(src._style)
+            letter = get_column_letter(width)
+            sh.column_dimensions[letter].width = max(12, min(40, len(str(cell.value)) * (2 if lang == "zh" else 1) + 4))
+            labels = []
+            if f.type == "bool":
+                labels = [t("yes", lang), t("no", lang)]
+            elif f.type == "enum" and f.enum is not None:
+                labels = f.enum.labels(lang)
+            dv = None
+            if labels and sum(len(x) + 1 for x in labels) < 250 and not any("," in x for x in labels):
+                dv = DataValidation(type="list", formula1='"' + ",".join(labels) + '"', allow_blank=True,
+                                    showErrorMessage=True, errorStyle="warning")
+            elif f.type == "rating":
+                dv = DataValidation(type="whole", operator="between", formula1="1", formula2="5",
+                                    allow_blank=True, showErrorMessage=True, errorStyle="warning")
+            hint = f.hint(lang)
+            if hint:
+                dv = dv or DataValidation(type=None, allow_blank=True)
+                dv.promptTitle, dv.prompt, dv.showInputMessage = f.header(lang)[:32], hint[:255], True
+            if dv is not None:
+                dv.add(f"{letter}2:{letter}{rows}")
+                sh.add_data_validation(dv)
+            fmt = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "money": "#,##0.00"}.get(f.type)
+            if fmt:
+                sh.column_dimensions[letter].number_format = fmt
+        for tname in list(sh.tables.keys()):
+            tbl = sh.tables[tname]
+            min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
+            if min_row != 1 or max_col != first - 1:
+                continue
+            next_id = max((tc.id for tc in tbl.tableColumns), default=0) + 1
+            for c in range(first, width + 1):
+                tbl.tableColumns.append(TableColumn(id=next_id, name=str(sh.cell(row=1, column=c).value)))
+                next_id += 1
+            tbl.ref = f"{get_column_letter(min_col)}1:{get_column_letter(width)}{max_row}"
+            if tbl.autoFilter is not None:
+                tbl.autoFilter.ref = tbl.ref
+    replace_file(path, lambda target: book.save(target), workspace=workspace)
+    return path

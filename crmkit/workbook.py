@@ -209,6 +209,10 @@ def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[p
     if f.type == "enum":
         return nz.to_enum(s, f.enum)
     if f.type == "multi":
+        if f.enum is not None:       # a multiple choice custom field: options to codes
+            from .fields import to_multi_codes
+
+            return to_multi_codes(s, f.enum)
         return nz.to_multi(s), none
     if f.type == "id":
         return nz.to_id(s), none

@@ -43,6 +43,7 @@ class Workspace:
         self._loaded: set[str] = set()
         self._dirty: set[str] = set()
         self._settings: dict | None = None
+        self._custom: dict[str, tuple[Field, ...]] | None = None   # Fields sheet, parsed on first use
 
     # ------------------------------------------------------------------ reading
 
@@ -63,11 +64,27 @@ class Workspace:
             return "en"
 
     def fields(self, entity: str) -> list[Field]:
-        """The fields of ``entity`` (schema fields; custom fields join here)."""
-        return list(ENTITIES[entity].fields)
+        """The fields of ``entity``: schema fields, then the custom fields of the Fields sheet."""
+        return list(self.entity(entity).fields)
+
+    def entity(self, key: str) -> Entity:
+        """The entity ``key`` with this workspace's custom fields (Fields sheet of rules.xlsx) appended."""
+        ent = ENTITIES[key]
+        if ent.workbook in ("rules", "log"):      # configuration and log sheets take no custom fields
+            return ent
+        if self._custom is None:
+            from .fields import custom_fields
+
+            frame = self.table("fields")
+            found, problems = custom_fields(frame)
+            frame.attrs.setdefault("problems", []).extend(problems)
+            self._custom = {k: tuple(v) for k, v in found.items()}
+        from .fields import extend_entity
+
+        return extend_entity(ent, self._custom.get(key, ()))
 
     def _read_entity(self, key: str) -> pd.DataFrame:
-        ent = ENTITIES[key]
+        ent = self.entity(key)
         path = self.file(ent.workbook)
         if not path.exists():
             return empty_frame(ent)
@@ -81,7 +98,7 @@ class Workspace:
         reader = open_reader(path)
         dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
         for key in WORKBOOKS[workbook]:
-            ent = ENTITIES[key]
+            ent = self.entity(key)
             if key in self._frames:
                 continue
             name = find_sheet(reader.sheet_names, ent)
@@ -136,7 +153,7 @@ class Workspace:
 
     def replace(self, entity: str, df: pd.DataFrame) -> None:
         """Put a changed frame in place; it is written by the next :meth:`save`."""
-        ent = ENTITIES[entity]
+        ent = self.entity(entity)
         self._load_all_of(ent.workbook)
         attrs = dict(self._frames.get(entity, pd.DataFrame()).attrs)
         new = coerce_frame(df, ent)
@@ -146,13 +163,15 @@ class Workspace:
         self._dirty.add(ent.workbook)
         if entity == "settings":
             self._settings = None
+        if entity == "fields":
+            self._custom = None
 
     def append(self, entity: str, rows: pd.DataFrame) -> None:
         """Append new rows (canonical keys) to ``entity``."""
         if rows is None or rows.empty:
             return
         cur = self.table(entity)
-        ent = ENTITIES[entity]
+        ent = self.entity(entity)
         rows = coerce_frame(rows, ent)
         start = (int(cur.index.max()) + 1) if len(cur) else 2
         rows.index = pd.RangeIndex(start, start + len(rows), name="_row")
@@ -163,7 +182,7 @@ class Workspace:
         if self.file(workbook).exists():
             self._load_workbook(workbook)
         for key in WORKBOOKS[workbook]:
-            self._frames.setdefault(key, empty_frame(ENTITIES[key]))
+            self._frames.setdefault(key, empty_frame(self.entity(key)))
 
     @property
     def dirty(self) -> set[str]:
