@@ -85,6 +85,46 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
     run_demo(directory, lang=lang, customers=n_customers, serve=serve, port=port)
 
 
+# --------------------------------------------------------------------------- RFM and reports
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Score as of this date (default: Settings' as_of, else now).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: as_of, customers, segments.")
+def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
+    """Score customers by RFM and write scores, segment and value tier into Customers."""
+    from .rfm import apply_rfm, summary_payload, summary_text
+    from .workspace import open_workspace
+
+    ws = open_workspace(directory)
+    when = ws.as_of(as_of)
+    scores = apply_rfm(ws, when)
+    emit(summary_payload(scores, when), as_json, summary_text(scores, when, ws.lang))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--period", type=click.Choice(["week", "month"]), default="month", show_default=True)
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="The period ends at this date (default: Settings' as_of, else now).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report file (default DIR/reports/report-<period>-<date>.xlsx).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: path, period, as_of, kpis.")
+def report(directory: Path, period: str, as_of: str | None, out: Path | None, as_json: bool) -> None:
+    """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
+    from .i18n import t
+    from .report import report_payload, write_report
+    from .workspace import open_workspace
+
+    ws = open_workspace(directory)
+    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True)
+    payload = report_payload(path, tables)
+    lang = ws.lang
+    emit(payload, as_json, f"{t('rep_written', lang)}: {payload['path']}\n"
+                           f"{t('rep_on_target', lang)}: {payload['on_target']}/{payload['with_target']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
     try:
