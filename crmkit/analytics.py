@@ -21,7 +21,7 @@ import pandas as pd
 from .schema import ENTITIES, STAGE, TICKET_TYPE
 
 __all__ = [
-    "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "PERIODS", "period_bounds", "in_period",
+    "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period",
     "stage_counts", "funnel", "weakest_step", "conversion_by_source", "stage_durations", "days_to_close",
     "cadence_compliance", "tasks_by_owner", "task_list", "ticket_sla", "campaign_kpis", "completeness",
     "customer_completeness", "duplicates", "segments", "value_tiers", "revenue_by_channel", "trend",
@@ -31,11 +31,20 @@ __all__ = [
 #: The open-to-won path of the funnel, in order (``lost`` is off the path).
 FUNNEL_STAGES: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation", "won")
 
-#: Customer fields that count for completeness (what a rep should know about a customer).
+#: Customer fields that count for completeness when the schema does not list them
+#: (``crmkit.schema.completeness_fields("customers")`` is the source of truth).
 COMPLETENESS_FIELDS: tuple[str, ...] = (
     "name", "contact_name", "title", "phone", "email", "industry", "size", "region", "customer_type",
-    "source", "intent_level", "stage", "owner",
+    "source", "intent_level", "stage", "owner", "created_at",
 )
+
+
+def completeness_field_keys() -> tuple[str, ...]:
+    """The customer fields the completeness score counts (shared with validation)."""
+    from . import schema
+
+    fn = getattr(schema, "completeness_fields", None)
+    return tuple(fn("customers")) if fn is not None else COMPLETENESS_FIELDS
 
 #: Report periods: name -> length.
 PERIODS = {"week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1)}
@@ -520,8 +529,8 @@ def _filled(s: pd.Series) -> pd.Series:
 
 
 def customer_completeness(customers: pd.DataFrame, fields: Iterable[str] | None = None) -> pd.Series:
-    """Per customer: the share of ``fields`` (default :data:`COMPLETENESS_FIELDS`) that are filled."""
-    fields = list(fields or COMPLETENESS_FIELDS)
+    """Per customer: the share of ``fields`` (default :func:`completeness_field_keys`) that are filled."""
+    fields = list(fields or completeness_field_keys())
     if not fields:
         return pd.Series(np.nan, index=customers.index)
     filled = pd.DataFrame({f: _filled(_col(customers, f, "customers")) for f in fields}, index=customers.index)
@@ -531,14 +540,16 @@ def customer_completeness(customers: pd.DataFrame, fields: Iterable[str] | None 
 def completeness(customers: pd.DataFrame, target: float = 0.9, fields: Iterable[str] | None = None) -> pd.DataFrame:
     """Data completeness of the customers, per field.
 
-    One row per field of ``fields`` (default :data:`COMPLETENESS_FIELDS`):
+    One row per field of ``fields`` (default :func:`completeness_field_keys`, the
+    fields validation counts too):
     ``field``, ``filled`` (customers with a value), ``customers`` (all),
     ``rate = filled / customers`` and ``ok = rate >= target``.  The overall
     completeness (the mean of the per-customer shares, which equals the mean
-    of these rates) is in ``df.attrs["overall"]`` and
-    ``df.attrs["customers_at_target"]`` counts customers at or above target.
+    of these rates; 1.0 without customers, as in validation) is in
+    ``df.attrs["overall"]`` and ``df.attrs["customers_below_target"]`` counts
+    customers under the target.
     """
-    fields = list(fields or COMPLETENESS_FIELDS)
+    fields = list(fields or completeness_field_keys())
     n = len(customers)
     filled = [int(_filled(_col(customers, f, "customers")).sum()) for f in fields]
     out = pd.DataFrame({"field": pd.array(fields, dtype="string"), "filled": np.asarray(filled, dtype="int64"),
@@ -546,8 +557,8 @@ def completeness(customers: pd.DataFrame, target: float = 0.9, fields: Iterable[
     out["rate"] = _rate(out["filled"], out["customers"])
     out["ok"] = pd.array(out["rate"] >= target, dtype="boolean")
     per = customer_completeness(customers, fields)
-    out.attrs["overall"] = float(per.mean()) if n else float("nan")
-    out.attrs["customers_at_target"] = int((per >= target).sum())
+    out.attrs["overall"] = float(per.mean()) if n else 1.0
+    out.attrs["customers_below_target"] = int((per < target).sum())
     out.attrs["target"] = float(target)
     return out
 

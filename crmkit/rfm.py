@@ -89,7 +89,8 @@ from .exceptions import ValidationError
 from .schema import RFM_SEGMENT, VALUE_TIER
 
 __all__ = ["SEGMENT_GRID", "TIER_OF_SEGMENT", "SCORE_COLUMNS", "rfm_scores", "segment_summary",
-           "tier_summary", "parse_thresholds", "quantile_scores", "apply_rfm"]
+           "tier_summary", "parse_thresholds", "quantile_scores", "apply_rfm", "workspace_scores", "merge_scores",
+           "summary_payload", "summary_text"]
 
 #: Output columns of :func:`rfm_scores`, in order.
 SCORE_COLUMNS = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
@@ -370,3 +371,44 @@ def apply_rfm(ws, as_of: object = None, *, save: bool = True, lock: bool = True)
         if save:
             ws.save(["customers"])
     return scores
+
+
+# --------------------------------------------------------------------------- output
+
+def summary_payload(scores: pd.DataFrame, as_of: object) -> dict:
+    """The ``crmkit rfm --json`` object: ``as_of, customers, segments {code: {customers, revenue}}``."""
+    seg = segment_summary(scores)
+    return {
+        "as_of": pd.Timestamp(as_of).isoformat(sep=" "),
+        "customers": int(len(scores)),
+        "segments": {str(r.segment): {"customers": int(r.customers), "revenue": round(float(r.revenue), 2)}
+                     for r in seg.itertuples(index=False)},
+    }
+
+
+def summary_text(scores: pd.DataFrame, as_of: object, lang: str = "en") -> str:
+    """Segment sizes and revenue as a small text table, in ``lang``."""
+    from .i18n import t
+
+    seg = segment_summary(scores)
+    seg = seg[seg["customers"] > 0]
+    head = f"{len(scores):,} {t('rfm_scored', lang)} ({t('rfm_as_of', lang)} {pd.Timestamp(as_of):%Y-%m-%d %H:%M})"
+    labels = [RFM_SEGMENT.label(c, lang) for c in seg["segment"]]
+    tiers = [VALUE_TIER.label(c, lang) if isinstance(c, str) else "" for c in seg["value_tier"].tolist()]
+
+    def w(s: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+    cols = [t("col_segment", lang), t("col_value_tier", lang), t("col_customers", lang), t("col_revenue", lang)]
+    rows = [[lab, tier, f"{int(n):,}", f"{float(r):,.2f}"]
+            for lab, tier, n, r in zip(labels, tiers, seg["customers"], seg["revenue"])]
+    widths = [max(w(x) for x in col) for col in zip(cols, *rows)]
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for i, (c, wd) in enumerate(zip(cells, widths)):
+            pad = " " * (wd - w(c))
+            out.append(c + pad if i < 2 else pad + c)
+        return "  ".join(out).rstrip()
+
+    return "\n".join([head, "", line(cols), *(line(r) for r in rows)])

@@ -1,0 +1,556 @@
+"""The weekly / monthly Excel report a manager forwards (``crmkit report``).
+
+>>> from crmkit.report import write_report
+>>> write_report(ws, period="week")          # DIR/reports/report-week-<date>.xlsx
+
+The workbook is written in the workspace's language:
+
+* **Summary**: the KPIs of :func:`crmkit.analytics.kpi_summary` for the
+  period and the previous one, against their targets (green on target, red
+  below), and native Excel charts: funnel, conversion by source, RFM segment
+  sizes and revenue, campaign KPIs against targets, overdue tasks by owner
+  and ticket SLA compliance;
+* then one sheet per table (funnel, channels, cycle time, follow-up, tasks,
+  tickets, campaigns, segments, data quality, trend), each an Excel table,
+  with the previous period beside the current one where the table is about
+  the period.
+
+Every number comes from :mod:`crmkit.analytics` / :mod:`crmkit.rfm`
+(:func:`report_tables` gathers them), so the report and the dashboards agree.
+The file is written through :func:`crmkit.safety.replace_file`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import analytics as an
+from .i18n import TEXT, t
+from .schema import (CHANNEL, ENTITIES, ORDER_CHANNEL, RFM_SEGMENT, SOURCE, STAGE, TICKET_TYPE, VALUE_TIER,
+                     field_label)
+
+__all__ = ["report_tables", "write_report", "default_report_path"]
+
+GREEN = {"bg_color": "#C6EFCE", "font_color": "#006100"}
+RED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+GREY = {"font_color": "#7F7F7F"}
+HEADER_COLOR = "#1F4E78"
+
+
+# --------------------------------------------------------------------------- the numbers
+
+def _prefixed(df: pd.DataFrame, cols: list[str], key: str, suffix: str = "_prev") -> pd.DataFrame:
+    return df[[key, *cols]].rename(columns={c: c + suffix for c in cols})
+
+
+def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, pd.DataFrame]:
+    """Every table of the report, keyed by name, computed with :mod:`crmkit.analytics`.
+
+    Keys: ``kpis``, ``funnel``, ``channels``, ``revenue_by_channel``,
+    ``stage_durations``, ``days_to_close``, ``follow_up``, ``tasks``,
+    ``tickets``, ``campaigns``, ``campaign_targets``, ``segments``,
+    ``value_tiers``, ``completeness``, ``duplicates``, ``trend``.  Period
+    tables carry ``*_prev`` columns for the previous period.
+    """
+    from .rfm import rfm_scores
+
+    as_of = ws.as_of(as_of)
+    settings = ws.settings
+    cur = an.period_tables(ws, as_of, period)
+    prev = an.period_tables(ws, as_of, period, previous=True)
+    customers = ws["customers"]
+    out: dict[str, pd.DataFrame] = {}
+
+    out["kpis"] = an.kpi_summary(ws, as_of, period)
+
+    fn = an.funnel(customers)
+    new_c = an.stage_counts(cur["customers"]).rename(columns={"customers": "new_leads"})
+    new_p = an.stage_counts(prev["customers"]).rename(columns={"customers": "new_leads_prev"})
+    out["funnel"] = fn.merge(new_c, on="stage", how="left").merge(new_p, on="stage", how="left")
+    out["funnel"].attrs.update(fn.attrs)
+
+    ch = an.conversion_by_source(customers)
+    nc = an.conversion_by_source(cur["customers"])[["source", "customers"]].rename(columns={"customers": "new_leads"})
+    npv = an.conversion_by_source(prev["customers"])[["source", "customers"]].rename(
+        columns={"customers": "new_leads_prev"})
+    ch = ch.merge(nc, on="source", how="left").merge(npv, on="source", how="left")
+    out["channels"] = ch.fillna({"new_leads": 0, "new_leads_prev": 0}).astype(
+        {"new_leads": "int64", "new_leads_prev": "int64"})
+
+    rc = an.revenue_by_channel(cur["orders"])
+    rp = an.revenue_by_channel(prev["orders"])
+    out["revenue_by_channel"] = rc.merge(_prefixed(rp, ["orders", "revenue"], "channel"), on="channel",
+                                         how="outer").fillna({"orders": 0, "revenue": 0.0, "orders_prev": 0,
+                                                              "revenue_prev": 0.0}).astype(
+        {"orders": "int64", "orders_prev": "int64"})
+
+    out["stage_durations"] = an.stage_durations(ws["deals"], as_of)
+    out["days_to_close"] = an.days_to_close(ws["deals"])
+
+    start_prev_end = prev["bounds"][1]
+    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of)
+    cust_then = customers[(pd.to_datetime(customers["created_at"]) <= start_prev_end).fillna(True)]
+    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end)
+    out["follow_up"] = fu.merge(_prefixed(fp, ["compliance"], "stage"), on="stage", how="left")
+
+    out["tasks"] = an.tasks_by_owner(ws["tasks"], as_of)
+
+    tk = an.ticket_sla(cur["tickets"], as_of)
+    tp = an.ticket_sla(prev["tickets"], start_prev_end)
+    out["tickets"] = tk.merge(_prefixed(tp, ["tickets", "compliance", "satisfaction"], "type"), on="type",
+                              how="outer")
+    out["tickets"]["tickets"] = out["tickets"]["tickets"].fillna(0).astype("int64")
+    out["tickets"]["tickets_prev"] = out["tickets"]["tickets_prev"].fillna(0).astype("int64")
+    for c in ("open", "with_sla", "met", "breached", "pending", "rated", "low_satisfaction"):
+        out["tickets"][c] = out["tickets"][c].fillna(0).astype("int64")
+
+    camp = an.campaign_kpis(ws["campaigns"], cur["messages"], settings)
+    camp_prev = an.campaign_kpis(ws["campaigns"], prev["messages"], settings)
+    camp_cur = camp[camp["target"] > 0].reset_index(drop=True)
+    out["campaigns"] = camp_cur
+    tot = an.campaign_totals(camp_cur)
+    tot_p = an.campaign_totals(camp_prev[camp_prev["target"] > 0])
+    out["campaign_targets"] = pd.DataFrame({
+        "kpi": pd.array(["reach", "open_rate", "conversion"], dtype="string"),
+        "value": [tot["reach"], tot["open_rate"], tot["conversion"]],
+        "previous": [tot_p["reach"], tot_p["open_rate"], tot_p["conversion"]],
+        "target": [float(settings["target_reach"]), float(settings["target_open"]),
+                   float(settings["target_conversion"])],
+    })
+
+    thresholds = settings.get("rfm_thresholds")
+    scores = rfm_scores(ws["orders"], as_of, customers=customers, thresholds=thresholds)
+    scores_prev = rfm_scores(ws["orders"], start_prev_end, customers=cust_then, thresholds=thresholds)
+    seg = an.segments(scores)
+    out["segments"] = seg.merge(_prefixed(an.segments(scores_prev), ["customers", "revenue"], "segment"),
+                                on="segment", how="left")
+    tiers = an.value_tiers(scores)
+    out["value_tiers"] = tiers.merge(_prefixed(an.value_tiers(scores_prev), ["customers", "revenue"], "value_tier"),
+                                     on="value_tier", how="left")
+
+    out["completeness"] = an.completeness(customers, float(settings.get("completeness_target", 0.9)))
+    out["duplicates"] = an.duplicates(customers, settings.get("dedupe_keys") or None)
+    out["trend"] = an.trend(customers, ws["orders"], as_of, "W" if period == "week" else "M", 12)
+    for df in out.values():
+        df.attrs.setdefault("as_of", as_of)
+    out["kpis"].attrs["period"] = period
+    return out
+
+
+# --------------------------------------------------------------------------- labels
+
+_ENUM_COLUMNS = {
+    "stage": STAGE, "source": SOURCE, "segment": RFM_SEGMENT, "value_tier": VALUE_TIER, "type": TICKET_TYPE,
+    "outcome": STAGE,
+}
+
+
+def _labels(values: pd.Series, column: str, lang: str, table: str) -> list:
+    """Display labels for a key column: enumeration labels, field names, KPI names."""
+    vals = values.tolist()
+    if column == "channel":
+        enum = ORDER_CHANNEL if table == "revenue_by_channel" else CHANNEL
+        return [t("rep_blank", lang) if _na(v) else enum.label(str(v), lang) for v in vals]
+    if column == "value_tier":
+        return [("" if table == "segments" else t("rep_blank", lang)) if _na(v) else
+                (RFM_SEGMENT.label("no_orders", lang) if v == "no_orders" else VALUE_TIER.label(str(v), lang))
+                for v in vals]
+    if column in _ENUM_COLUMNS:
+        enum = _ENUM_COLUMNS[column]
+        return [("" if table == "segments" else t("rep_blank", lang)) if _na(v) else enum.label(str(v), lang)
+                for v in vals]
+    if column in ("owner", "assignee"):
+        return [t("rep_unassigned", lang) if _na(v) else str(v) for v in vals]
+    if column == "kpi":
+        return [t("kpi_" + str(v), lang) for v in vals]
+    if column == "field":
+        return [field_label(str(v), lang, ENTITIES["customers"]) for v in vals]
+    if column == "key":
+        return ["+".join(field_label(p, lang, ENTITIES["customers"]) for p in str(v).split("+")) for v in vals]
+    return vals
+
+
+def _na(v) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _header(column: str, lang: str, table: str) -> str:
+    if table == "campaigns" and column == "target":
+        return t("col_target_count", lang)
+    if column.endswith("_prev") and ("col_" + column) not in TEXT:
+        base = column[:-5]
+        return f"{_header(base, lang, table)} ({t('rep_previous_period', lang)})"
+    if column == "value" and table in ("kpis", "campaign_targets"):
+        return t("col_value", lang)
+    if column == "previous":
+        return t("col_previous", lang)
+    return t("col_" + column, lang)
+
+
+# column -> kind, for number formats
+_KINDS = {
+    "rate": {"conversion", "compliance", "reach", "open_rate", "roi", "target_reach", "target_open",
+             "target_conversion", "rate", "customers_share", "revenue_share"},
+    "money": {"revenue", "cost", "amount"},
+    "number": {"avg_days", "median_days", "max_days", "satisfaction", "avg_response_hours"},
+    "bool": {"weakest", "reach_ok", "open_ok", "conversion_ok", "ok"},
+    "date": {"period"},
+}
+
+
+def _kind(column: str) -> str:
+    base = column[:-5] if column.endswith("_prev") else column
+    for kind, cols in _KINDS.items():
+        if base in cols:
+            return kind
+    return "other"
+
+
+# --------------------------------------------------------------------------- writing
+
+@dataclass
+class _Placed:
+    """Where a table landed: sheet name, header row, first/last data row, column of each key."""
+
+    sheet: str
+    header_row: int
+    first: int
+    last: int
+    cols: dict[str, int]
+
+    def ref(self, column: str) -> list:
+        c = self.cols[column]
+        return [self.sheet, self.first, c, self.last, c]
+
+
+class _Writer:
+    def __init__(self, wb, lang: str):
+        self.wb = wb
+        self.lang = lang
+        base = {"border": 1, "border_color": "#D9D9D9"}
+        self.f = {
+            "title": wb.add_format({"bold": True, "font_size": 16, "font_color": HEADER_COLOR}),
+            "subtitle": wb.add_format({"bold": True, "font_size": 12, "font_color": HEADER_COLOR}),
+            "note": wb.add_format(GREY),
+            "header": wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_COLOR,
+                                     "text_wrap": True, "valign": "vcenter", "border": 1}),
+            "rate": wb.add_format({**base, "num_format": "0.0%"}),
+            "money": wb.add_format({**base, "num_format": "#,##0.00"}),
+            "number": wb.add_format({**base, "num_format": "0.0"}),
+            "int": wb.add_format({**base, "num_format": "#,##0"}),
+            "date": wb.add_format({**base, "num_format": "yyyy-mm-dd"}),
+            "text": wb.add_format(base),
+            "green": wb.add_format({**base, **GREEN, "bold": True}),
+            "red": wb.add_format({**base, **RED, "bold": True}),
+            "grey": wb.add_format({**base, **GREY}),
+        }
+        self._kind_fmt = {"rate": "rate", "money": "money", "number": "number", "date": "date"}
+        self._tables = 0
+
+    def fmt_for(self, kind: str, value) -> object:
+        if kind in self._kind_fmt:
+            return self.f[self._kind_fmt[kind]]
+        if isinstance(value, (int, np.integer)):
+            return self.f["int"]
+        return self.f["text"]
+
+    def cell(self, sheet, r: int, c: int, value, fmt) -> None:
+        if _na(value):
+            sheet.write_blank(r, c, None, fmt)
+        elif isinstance(value, (bool, np.bool_)):
+            sheet.write_string(r, c, t("yes" if value else "no", self.lang), fmt)
+        elif isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date)):
+            sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), fmt)
+        elif isinstance(value, (int, float, np.integer, np.floating)):
+            v = float(value)
+            if np.isinf(v):
+                sheet.write_blank(r, c, None, fmt)
+            else:
+                sheet.write_number(r, c, v, fmt)
+        else:
+            sheet.write_string(r, c, str(value), fmt)
+
+    def table(self, sheet, name: str, df: pd.DataFrame, table: str, row: int, col: int = 0,
+              title: str | None = None) -> _Placed:
+        """Write ``df`` as an Excel table with labelled headers at (row, col)."""
+        lang = self.lang
+        if title:
+            sheet.write_string(row, col, title, self.f["subtitle"])
+            row += 1
+        columns = list(df.columns)
+        headers = []
+        for c in columns:
+            h = _header(c, lang, table)
+            while h in headers:
+                h += " "
+            headers.append(h)
+        n = len(df)
+        shown = {c: (_labels(df[c], c, lang, table) if c in _ENUM_COLUMNS or c in
+                     ("channel", "owner", "assignee", "kpi", "field", "key", "value_tier") else df[c].tolist())
+                 for c in columns}
+        for j, c in enumerate(columns):
+            kind = _kind(c)
+            for i in range(n):
+                v = shown[c][i]
+                self.cell(sheet, row + 1 + i, col + j, v, self.fmt_for(kind, v))
+            width = max([_width(headers[j])] + [_width(_text(v)) for v in shown[c][:200]])
+            sheet.set_column(col + j, col + j, min(max(width + 2, 10), 45))
+        self._tables += 1
+        sheet.add_table(row, col, row + max(n, 1), col + len(columns) - 1, {
+            "name": f"t_{name}_{self._tables}", "style": "Table Style Light 9",
+            "columns": [{"header": h, "header_format": self.f["header"]} for h in headers]})
+        if n == 0:
+            sheet.write_string(row + 1, col, t("rep_no_data", lang), self.f["note"])
+        return _Placed(sheet.get_name(), row, row + 1, row + max(n, 1), {c: col + j for j, c in enumerate(columns)})
+
+
+def _text(v) -> str:
+    if _na(v):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def default_report_path(ws, period: str, as_of: pd.Timestamp) -> Path:
+    """``DIR/reports/report-<period>-<yyyy-mm-dd>.xlsx``."""
+    return Path(ws.path) / "reports" / f"report-{period}-{pd.Timestamp(as_of):%Y-%m-%d}.xlsx"
+
+
+def write_report(ws, period: str = "month", as_of: object = None, out: str | os.PathLike | None = None,
+                 *, lang: str | None = None, tables: dict[str, pd.DataFrame] | None = None,
+                 return_tables: bool = False):
+    """Write the period report of ``ws`` and return its path.
+
+    ``period`` is ``week`` or ``month``; ``as_of`` defaults to the workspace's
+    as-of time; ``out`` defaults to :func:`default_report_path`; ``lang`` to
+    the workspace language.  Written through the safe write path.  With
+    ``return_tables`` returns ``(path, tables)`` (the :func:`report_tables`).
+    """
+    import xlsxwriter
+
+    from .safety import replace_file
+
+    an.period_bounds(pd.Timestamp("2000-01-01"), period)  # validates the period name
+    as_of = ws.as_of(as_of)
+    lang = lang or ws.lang
+    tables = tables if tables is not None else report_tables(ws, period, as_of)
+    path = Path(out) if out is not None else default_report_path(ws, period, as_of)
+    if path.suffix.lower() != ".xlsx":
+        from .exceptions import UsageError
+
+        raise UsageError("the report is an Excel workbook: give a file name ending in .xlsx", file=str(path))
+
+    def produce(target: Path) -> None:
+        wb = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False,
+                                               "nan_inf_to_errors": False})
+        wb.set_properties({"title": f"{t('rep_title', lang)} {as_of:%Y-%m-%d}", "comments": t("rep_generated", lang)})
+        try:
+            _build(wb, ws, tables, period, as_of, lang)
+        finally:
+            wb.close()
+
+    replace_file(path, produce, workspace=ws.path)
+    return (path, tables) if return_tables else path
+
+
+def report_payload(path: Path, tables: dict[str, pd.DataFrame]) -> dict:
+    """The ``crmkit report --json`` object: path, period, as_of, bounds and the KPIs with targets."""
+    kpis = tables["kpis"]
+
+    def num(v):
+        return None if _na(v) else round(float(v), 6)
+
+    below = [str(k) for k, ok in zip(kpis["kpi"], kpis["ok"]) if not _na(ok) and not ok]
+    start, end = kpis.attrs["bounds"]
+    return {
+        "path": str(path),
+        "period": kpis.attrs.get("period"),
+        "as_of": pd.Timestamp(kpis.attrs["as_of"]).isoformat(sep=" "),
+        "start": start.isoformat(sep=" "),
+        "end": end.isoformat(sep=" "),
+        "kpis": {str(r.kpi): {"value": num(r.value), "previous": num(r.previous), "target": num(r.target),
+                              "ok": None if _na(r.ok) else bool(r.ok)} for r in kpis.itertuples(index=False)},
+        "below_target": below,
+        "on_target": int((kpis["ok"] == True).sum()),  # noqa: E712 - nullable boolean
+        "with_target": int(kpis["ok"].notna().sum()),
+    }
+
+
+def _build(wb, ws, tables: dict[str, pd.DataFrame], period: str, as_of: pd.Timestamp, lang: str) -> None:
+    w = _Writer(wb, lang)
+    summary = wb.add_worksheet(t("rep_summary", lang)[:31])
+    sheets = {}
+    for key in ("rep_funnel", "rep_channels", "rep_cycle", "rep_follow_up", "rep_tasks", "rep_tickets",
+                "rep_campaigns", "rep_segments", "rep_data_quality", "rep_trend"):
+        sheets[key] = wb.add_worksheet(t(key, lang)[:31])
+
+    # table sheets first: the charts on the summary refer to them
+    placed: dict[str, _Placed] = {}
+    placed["funnel"] = w.table(sheets["rep_funnel"], "funnel", tables["funnel"], "funnel", 0,
+                               title=t("rep_funnel", lang))
+    placed["channels"] = w.table(sheets["rep_channels"], "channels", tables["channels"], "channels", 0,
+                                 title=t("rep_channels", lang))
+    w.table(sheets["rep_channels"], "revenue_by_channel", tables["revenue_by_channel"], "revenue_by_channel",
+            placed["channels"].last + 3, title=t("rep_revenue_by_channel", lang))
+    p = w.table(sheets["rep_cycle"], "stage_durations", tables["stage_durations"], "stage_durations", 0,
+                title=t("rep_cycle", lang))
+    w.table(sheets["rep_cycle"], "days_to_close", tables["days_to_close"], "days_to_close", p.last + 3,
+            title=t("rep_days_to_close", lang))
+    w.table(sheets["rep_follow_up"], "follow_up", tables["follow_up"], "follow_up", 0,
+            title=t("rep_follow_up", lang))
+    placed["tasks"] = w.table(sheets["rep_tasks"], "tasks", tables["tasks"], "tasks", 0, title=t("rep_tasks", lang))
+    placed["tickets"] = w.table(sheets["rep_tickets"], "tickets", tables["tickets"], "tickets", 0,
+                                title=t("rep_tickets", lang))
+    p = w.table(sheets["rep_campaigns"], "campaigns", tables["campaigns"], "campaigns", 0,
+                title=t("rep_campaigns", lang))
+    placed["campaign_targets"] = w.table(sheets["rep_campaigns"], "campaign_targets", tables["campaign_targets"],
+                                         "campaign_targets", p.last + 3, title=t("rep_chart_campaigns", lang))
+    placed["segments"] = w.table(sheets["rep_segments"], "segments", tables["segments"], "segments", 0,
+                                 title=t("rep_segments", lang))
+    w.table(sheets["rep_segments"], "value_tiers", tables["value_tiers"], "value_tiers", placed["segments"].last + 3,
+            title=t("rep_value_tiers", lang))
+    comp = tables["completeness"]
+    p = w.table(sheets["rep_data_quality"], "completeness", comp, "completeness", 0,
+                title=f"{t('kpi_completeness', lang)}: {comp.attrs.get('overall', float('nan')):.1%}")
+    w.table(sheets["rep_data_quality"], "duplicates", tables["duplicates"], "duplicates", p.last + 3,
+            title=t("rep_duplicates", lang))
+    w.table(sheets["rep_trend"], "trend", tables["trend"], "trend", 0, title=t("rep_trend", lang))
+
+    _summary(w, summary, ws, tables, placed, period, as_of, lang)
+    summary.activate()
+
+
+def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str, as_of: pd.Timestamp,
+             lang: str) -> None:
+    kpis = tables["kpis"]
+    bounds = kpis.attrs.get("bounds") or an.period_bounds(as_of, period)
+    prev = kpis.attrs.get("previous_bounds") or an.period_bounds(as_of, period, previous=True)
+    sh.write_string(0, 0, f"{t('rep_title', lang)} — {t('rep_' + period, lang)}", w.f["title"])
+    info = [
+        (t("rep_as_of", lang), f"{as_of:%Y-%m-%d %H:%M}"),
+        (t("rep_period", lang), f"{bounds[0]:%Y-%m-%d %H:%M} – {bounds[1]:%Y-%m-%d %H:%M}"),
+        (t("rep_previous", lang), f"{prev[0]:%Y-%m-%d %H:%M} – {prev[1]:%Y-%m-%d %H:%M}"),
+        (t("rep_workspace", lang), Path(ws.path).resolve().name),
+    ]
+    for i, (k, v) in enumerate(info, start=1):
+        sh.write_string(i, 0, k, w.f["note"])
+        sh.write_string(i, 1, v)
+    sh.write_string(len(info) + 2, 0, t("rep_kpis", lang), w.f["subtitle"])
+    top = len(info) + 3
+    headers = [t("col_kpi", lang), t("col_value", lang), t("col_previous", lang), t("col_change", lang),
+               t("col_target", lang), t("col_status", lang)]
+    for j, h in enumerate(headers):
+        sh.write_string(top, j, h, w.f["header"])
+    kind_fmt = {"rate": "rate", "money": "money", "score": "number", "count": "int"}
+    for i, row in enumerate(kpis.itertuples(index=False), start=1):  # one row per KPI (15)
+        r = top + i
+        fmt = w.f[kind_fmt.get(row.kind, "number")]
+        ok = row.ok
+        status_fmt = w.f["grey"] if _na(ok) else (w.f["green"] if ok else w.f["red"])
+        value_fmt = fmt if _na(ok) else wb_fmt(w, row.kind, bool(ok))
+        sh.write_string(r, 0, t("kpi_" + row.kpi, lang), w.f["text"])
+        w.cell(sh, r, 1, row.value, value_fmt)
+        w.cell(sh, r, 2, row.previous, fmt)
+        change = row.value - row.previous if not (_na(row.value) or _na(row.previous)) else None
+        w.cell(sh, r, 3, change, fmt)
+        w.cell(sh, r, 4, row.target, fmt)
+        status = t("rep_no_target", lang) if _na(ok) else t("rep_on_target" if ok else "rep_below_target", lang)
+        sh.write_string(r, 5, status, status_fmt)
+    sh.set_column(0, 0, 30)
+    sh.set_column(1, 4, 15)
+    sh.set_column(5, 5, 14)
+    sh.freeze_panes(top + 1, 0)
+
+    # --- charts, two per row to the right of / below the KPI table
+    charts = []
+    f = placed["funnel"]
+    c = w.wb.add_chart({"type": "bar"})
+    c.add_series({"name": t("col_reached", lang), "categories": f.ref("stage"), "values": f.ref("reached"),
+                  "data_labels": {"value": True}, "fill": {"color": HEADER_COLOR}})
+    c.set_y_axis({"reverse": True})
+    c.set_title({"name": t("rep_chart_funnel", lang)})
+    c.set_legend({"none": True})
+    charts.append(c)
+
+    ch = placed["channels"]
+    c = w.wb.add_chart({"type": "column"})
+    c.add_series({"name": t("col_conversion", lang), "categories": ch.ref("source"), "values": ch.ref("conversion"),
+                  "data_labels": {"value": True, "num_format": "0%"}, "fill": {"color": "#2E75B6"}})
+    c.set_y_axis({"num_format": "0%", "min": 0})
+    c.set_title({"name": t("rep_chart_channels", lang)})
+    c.set_legend({"none": True})
+    charts.append(c)
+
+    s = placed["segments"]
+    c = w.wb.add_chart({"type": "column"})
+    c.add_series({"name": t("col_customers", lang), "categories": s.ref("segment"), "values": s.ref("customers"),
+                  "fill": {"color": "#5B9BD5"}})
+    line = w.wb.add_chart({"type": "line"})
+    line.add_series({"name": t("col_revenue", lang), "categories": s.ref("segment"), "values": s.ref("revenue"),
+                     "y2_axis": True, "marker": {"type": "circle"}, "line": {"color": "#ED7D31"}})
+    c.combine(line)
+    c.set_title({"name": t("rep_chart_segments", lang)})
+    c.set_legend({"position": "bottom"})
+    charts.append(c)
+
+    ct = placed["campaign_targets"]
+    c = w.wb.add_chart({"type": "column"})
+    c.add_series({"name": t("col_value", lang), "categories": ct.ref("kpi"), "values": ct.ref("value"),
+                  "data_labels": {"value": True, "num_format": "0%"}, "fill": {"color": "#2E75B6"}})
+    c.add_series({"name": t("col_target", lang), "categories": ct.ref("kpi"), "values": ct.ref("target"),
+                  "fill": {"color": "#BFBFBF"}})
+    c.set_y_axis({"num_format": "0%", "min": 0})
+    c.set_title({"name": t("rep_chart_campaigns", lang)})
+    c.set_legend({"position": "bottom"})
+    charts.append(c)
+
+    tk = placed["tasks"]
+    c = w.wb.add_chart({"type": "bar"})
+    c.add_series({"name": t("col_overdue", lang), "categories": tk.ref("owner"), "values": tk.ref("overdue"),
+                  "fill": {"color": "#C00000"}, "data_labels": {"value": True}})
+    c.add_series({"name": t("col_due_today", lang), "categories": tk.ref("owner"), "values": tk.ref("due_today"),
+                  "fill": {"color": "#FFC000"}})
+    c.set_y_axis({"reverse": True})
+    c.set_title({"name": t("rep_chart_overdue", lang)})
+    c.set_legend({"position": "bottom"})
+    charts.append(c)
+
+    ti = placed["tickets"]
+    c = w.wb.add_chart({"type": "column"})
+    c.add_series({"name": t("col_compliance", lang), "categories": ti.ref("type"), "values": ti.ref("compliance"),
+                  "data_labels": {"value": True, "num_format": "0%"}, "fill": {"color": "#70AD47"}})
+    c.set_y_axis({"num_format": "0%", "min": 0, "max": 1})
+    c.set_title({"name": t("rep_chart_sla", lang)})
+    c.set_legend({"none": True})
+    charts.append(c)
+
+    first_row = top + len(kpis) + 3
+    for i, chart in enumerate(charts):
+        chart.set_size({"width": 520, "height": 300})
+        r = first_row + (i // 2) * 16
+        col = 0 if i % 2 == 0 else 4
+        sh.insert_chart(r, col, chart, {"x_offset": 5, "y_offset": 5})
+
+
+def wb_fmt(w: _Writer, kind: str, ok: bool):
+    """A value cell coloured green/red with the KPI's number format."""
+    key = f"{kind}_{'green' if ok else 'red'}"
+    if key not in w.f:
+        num = {"rate": "0.0%", "money": "#,##0.00", "score": "0.0", "count": "#,##0"}.get(kind, "0.00")
+        w.f[key] = w.wb.add_format({"border": 1, "border_color": "#D9D9D9", "num_format": num,
+                                    **(GREEN if ok else RED)})
+    return w.f[key]
