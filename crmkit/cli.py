@@ -125,6 +125,63 @@ def report(directory: Path, period: str, as_of: str | None, out: Path | None, as
                            f"{t('rep_on_target', lang)}: {payload['on_target']}/{payload['with_target']}")
 
 
+@cli.command("export")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--entity", default="customers", show_default=True,
+              help="Sheet to export: customers, interactions, orders, deals, tasks, tickets, ...")
+@click.option("--where", "where", default=None, help='Filter in the rule language, e.g. \'intent_level == "A"\'.')
+@click.option("--columns", "columns", multiple=True,
+              help="Columns to export, keys or headers, separated by commas (default: every input column).")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
+              help="File format (default: from --out, else xlsx).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file (default: DIR/reports/<entity>-<time>.<format>).")
+@click.option("--unmasked", is_flag=True, help="Show full phone numbers and e-mails.")
+@click.option("--as-of", "as_of", default=None, help="'Now' for time-based filters (days_since ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
+               out: Path | None, unmasked: bool, as_of: str | None, as_json: bool) -> None:
+    """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
+    from .export import export
+    from .i18n import t
+    from .workspace import open_workspace
+
+    ws = open_workspace(directory)
+    res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
+                 unmasked=True if unmasked else None, as_of=as_of)
+    emit(res.to_dict(), as_json, t("export_done", ws.lang).format(rows=res.rows, columns=len(res.columns),
+                                                                 file=res.path))
+
+
+@cli.command()
+@click.option("--refresh", "refresh", type=click.Path(path_type=Path), default=None,
+              help="Add new sheets, columns (custom fields) and dropdowns to the workspace DIR, keeping its data.")
+@click.option("--force", is_flag=True, help="With --refresh: rewrite every crmkit workbook (styles, dropdowns).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Without --refresh: write the blank templates (en/ and zh/) into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool) -> None:
+    """Refresh a workspace to the current templates (--refresh DIR), or write the blank templates."""
+    from .i18n import t
+    from .templates import TEMPLATE_DIR, refresh_workspace, write_templates
+
+    if refresh is not None:
+        from .workspace import open_workspace
+
+        lang = open_workspace(refresh).lang
+        report = refresh_workspace(refresh, force=force)
+        lines = []
+        for wb, r in report.items():
+            what = [*(f"{t('sheet', lang)} {s}" for s in r["sheets"]),
+                    *(f"{e}: {', '.join(cols)}" for e, cols in r["columns"].items())]
+            lines.append(f"{wb}.xlsx: {t('refresh_added', lang)} " + ("; ".join(what) if what else "-"))
+        emit({"workspace": str(refresh), "workbooks": report}, as_json,
+             "\n".join(lines) if lines else t("refresh_nothing", lang))
+        return
+    written = write_templates(out or TEMPLATE_DIR)
+    emit({"written": [str(p) for p in written]}, as_json, "\n".join(str(p) for p in written))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
     try:
