@@ -469,12 +469,22 @@ class SheetWriter:
 
 def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | None], lang: str, *,
                    workbook_key: str | None = None, readme: bool = True, fields_of=None,
-                   safe: bool = True, workspace: str | os.PathLike | None = None) -> Path:
+                   safe: bool = True, workspace: str | os.PathLike | None = None,
+                   preserve: bool = True, keep_backups: int | None = None,
+                   wait: float | None = None) -> Path:
     """Write entity frames (keyed by entity key, in order) as one styled workbook.
 
     With ``safe`` (the default) the file is written through
     :func:`crmkit.safety.replace_file`: temp file, fsync, atomic replace,
-    backup of the previous version, refusal while the workbook is open in Excel.
+    backup of the previous version (``keep_backups``, default 10), refusal
+    while the workbook is open in Excel (after waiting up to ``wait`` seconds).
+
+    With ``preserve`` (the default), an existing workbook that a person (or
+    another program) has saved since crmkit wrote it is updated in place
+    instead (:func:`crmkit.preserve.update_workbook`): only crmkit's cells
+    change, the user's sheets, columns, formulas and formatting stay, and a
+    workbook holding content that cannot be kept (charts, images, pivot
+    tables, macros...) is refused with :class:`~crmkit.exceptions.UnsafeWriteError`.
     """
     import xlsxwriter
 
@@ -507,7 +517,18 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         path.parent.mkdir(parents=True, exist_ok=True)
         produce(path)
         return path
-    from .safety import replace_file
+    from .safety import DEFAULT_BACKUPS, replace_file
 
-    replace_file(path, produce, workspace=workspace)
+    if preserve and path.is_file():
+        from .preserve import inspect_workbook, update_workbook
+
+        try:
+            content = inspect_workbook(path)
+        except WorkbookError:
+            content = None          # not a workbook at all: replaced (the old file is kept as a backup)
+        if content is not None and (content.unsafe or not content.written_by_crmkit):
+            return update_workbook(path, frames, lang, workbook_key=workbook_key, fields_of=fields_of,
+                                   workspace=workspace, keep_backups=keep_backups, wait=wait)
+    replace_file(path, produce, workspace=workspace, wait=wait,
+                 keep_backups=DEFAULT_BACKUPS if keep_backups is None else keep_backups)
     return path

@@ -196,9 +196,17 @@ class Workspace:
             self._load_all_of(wb)
             frames = {k: self._frames[k] for k in WORKBOOKS[wb]}
             written.append(write_workbook(self.file(wb), frames, self.lang, workbook_key=wb,
-                                          workspace=self.path, fields_of=self._fields_of))
+                                          workspace=self.path, fields_of=self._fields_of,
+                                          keep_backups=self._backups_keep()))
             self._dirty.discard(wb)
         return written
+
+    def _backups_keep(self) -> int:
+        """Settings' ``backups_keep`` (previous versions kept per workbook), default 10."""
+        try:
+            return max(0, int(self.settings.get("backups_keep", 10)))
+        except Exception:  # noqa: BLE001 - unreadable settings must not stop a save
+            return 10
 
     def _fields_of(self, ent: Entity) -> list[Field]:
         return [f for f in self.fields(ent.key) if not f.derived]

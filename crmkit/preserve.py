@@ -1,0 +1,541 @@
+"""Updating a user's workbook while keeping what crmkit does not own (DESIGN §8).
+
+A workbook crmkit wrote itself and nobody has saved since can simply be
+written again from the frames (xlsxwriter, fast).  Once a person has opened
+and saved it, it may hold their additions: extra sheets and columns,
+formulas, formatting, column widths, validation, conditional formats,
+comments, defined names, freeze panes.  Such a workbook is *updated in
+place* with openpyxl: only the cells of crmkit's columns on crmkit's sheets
+change, new rows take the formatting of the row above, the Excel table grows
+to cover them, and everything else is left as it was.
+
+openpyxl cannot carry some content through a save (charts are rebuilt,
+images need Pillow, shapes, form controls, slicers, sparklines and Excel-2010
+extensions are lost, macros need care).  :func:`check_safe_to_update`
+inspects the file's zip parts first and refuses with
+:class:`~crmkit.exceptions.UnsafeWriteError`, saying what was found and what
+to do, so such a workbook is never damaged.
+
+Row matching: a frame read from the sheet is indexed by Excel row number;
+rows keep their place, rows missing from the frame are removed (the rows
+below move up, their formulas translated), new rows are appended after the
+last one.  When the index does not fit the sheet (a frame built afresh), rows
+are matched by the entity's ID column.  Cells holding a formula are never
+overwritten, and a value crmkit could not read (so it holds a blank) is never
+erased.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import os
+import re
+import zipfile
+from collections.abc import Mapping
+from copy import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import UnsafeWriteError, WorkbookError
+from .schema import ENTITIES, Entity, Field, match_header, norm_token
+
+#: The docProps "comments" (dc:description) crmkit's writer sets.
+MARKER = "Written by crmkit"
+
+# Excel-2010+ extension lists in worksheets that openpyxl drops, by their ext uri.
+_EXT_URIS = {
+    "{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}": "data validation that refers to another sheet (Excel 2010 style)",
+    "{78C0D931-6437-407d-A8EE-F0AAD7539E65}": "Excel 2010 conditional formats (data bars, icon sets)",
+    "{05C60535-1F16-4fd2-B633-F4F36F0B64E0}": "sparklines",
+    "{A8765BA9-456A-4dab-B4F3-ACF838C121DE}": "slicers",
+    "{3A4CF648-6AED-40f4-86FF-DC5316D8AED3}": "slicers",
+    "{7E03D99C-DC04-49d9-9315-930204A7B6E9}": "timelines",
+}
+
+
+@dataclass
+class WorkbookContent:
+    """What a workbook file holds, read from its zip parts (no full load)."""
+
+    path: Path
+    sheets: list[str] = field(default_factory=list)
+    written_by_crmkit: bool = False     # crmkit's marker, and not saved by anyone since
+    unsafe: list[str] = field(default_factory=list)   # content an openpyxl save would drop
+    has_formulas: bool = False
+    has_comments: bool = False
+    has_macros: bool = False
+
+    @property
+    def safe_to_update(self) -> bool:
+        return not self.unsafe
+
+
+def _read(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return zf.read(name)
+    except KeyError:
+        return b""
+
+
+def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
+    """Look inside an .xlsx (a zip of XML parts) for content that matters to a safe update."""
+    p = Path(path)
+    info = WorkbookContent(p)
+    try:
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WorkbookError(f"workbook is corrupt or not an .xlsx file ({exc})", file=str(p)) from None
+    with zf:
+        names = zf.namelist()
+        found: dict[str, None] = {}
+
+        def has(prefix: str) -> bool:
+            return any(n.startswith(prefix) for n in names)
+
+        if has("xl/charts/") or has("xl/chartsheets/"):
+            found["charts"] = None
+        if has("xl/media/"):
+            found["images"] = None
+        if has("xl/pivotTables/") or has("xl/pivotCache/"):
+            found["pivot tables"] = None
+        if "xl/vbaProject.bin" in names or p.suffix.lower() == ".xlsm":
+            found["macros (VBA)"] = None
+            info.has_macros = True
+        if has("xl/ctrlProps/") or has("xl/activeX/"):
+            found["form controls"] = None
+        if has("xl/slicers/") or has("xl/slicerCaches/"):
+            found["slicers"] = None
+        if has("xl/timelines/") or has("xl/timelineCaches/"):
+            found["timelines"] = None
+        if has("xl/embeddings/"):
+            found["embedded objects"] = None
+        if has("xl/threadedComments/"):
+            found["threaded comments (replies would become plain notes)"] = None
+        for n in names:
+            if n.startswith("xl/drawings/drawing") and n.endswith(".xml"):
+                xml = _read(zf, n)
+                if b"<xdr:sp>" in xml or b"<xdr:sp " in xml or b"<xdr:cxnSp" in xml:
+                    found["shapes or text boxes"] = None
+                if b":pic>" in xml or b"<xdr:pic" in xml:
+                    found["images"] = None
+        if has("xl/comments") or any(n.startswith("xl/comments") for n in names):
+            info.has_comments = True
+        for n in names:
+            if n.startswith("xl/worksheets/sheet") and n.endswith(".xml"):
+                xml = _read(zf, n)
+                if b"<f>" in xml or b"<f " in xml:
+                    info.has_formulas = True
+                if b"<extLst" in xml:
+                    for uri in re.findall(rb'<ext\b[^>]*\buri="([^"]+)"', xml):
+                        label = _EXT_URIS.get(uri.decode("ascii", "replace"))
+                        if label:
+                            found[label] = None
+        wbxml = _read(zf, "xl/workbook.xml")
+        info.sheets = [_unescape(s.decode("utf-8", "replace"))
+                       for s in re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', wbxml)]
+        core = _read(zf, "docProps/core.xml")
+        desc = re.search(rb"<dc:description>(.*?)</dc:description>", core, re.S)
+        created = re.search(rb"<dcterms:created[^>]*>(.*?)</dcterms:created>", core, re.S)
+        modified = re.search(rb"<dcterms:modified[^>]*>(.*?)</dcterms:modified>", core, re.S)
+        info.written_by_crmkit = bool(
+            desc and desc.group(1).strip() == MARKER.encode()
+            and created and modified and created.group(1).strip() == modified.group(1).strip())
+        info.unsafe = list(found)
+    return info
+
+
+def _unescape(s: str) -> str:
+    return (s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
+
+
+def check_safe_to_update(path: str | os.PathLike, content: WorkbookContent | None = None) -> WorkbookContent:
+    """Raise :class:`UnsafeWriteError` when updating ``path`` would drop content; else its content."""
+    info = content or inspect_workbook(path)
+    if info.unsafe:
+        what = ", ".join(info.unsafe)
+        raise UnsafeWriteError(
+            f"this workbook holds {what}, which crmkit cannot keep when it saves the file, so it was "
+            "not changed. Move that content to another workbook (or save a copy without it, as .xlsx) "
+            "and run the command again; or write crmkit's output to a new file instead", file=str(path))
+    return info
+
+
+# --------------------------------------------------------------------------- updating in place
+
+def _excel_value(v, f: Field, lang: str):
+    from .workbook import _excel_value as xv
+
+    return xv(v, f, lang)
+
+
+def _isna(v) -> bool:
+    if v is None:
+        return True
+    try:
+        out = pd.isna(v)
+    except (TypeError, ValueError):
+        return False
+    return bool(out) if not hasattr(out, "__len__") else False
+
+
+def _as_text(v) -> str | None:
+    """A cell value as the text the reader would have seen."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
+        return v.isoformat(sep=" ") if isinstance(v, _dt.datetime) else v.isoformat()
+    if isinstance(v, str):
+        return v
+    return str(v)
+
+
+def _same(old, new) -> bool:
+    """Is the cell's value already what crmkit would write?"""
+    if old is None:
+        return new is None
+    if new is None:
+        return False
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return float(old) == float(new)
+    if isinstance(old, (int, float)) and isinstance(new, str):
+        try:
+            return float(new) == float(old)
+        except ValueError:
+            return False
+    if isinstance(old, _dt.datetime) and isinstance(new, _dt.datetime):
+        return old == new
+    if isinstance(old, _dt.datetime) and isinstance(new, _dt.date):
+        return old == _dt.datetime(new.year, new.month, new.day)
+    return old == new
+
+
+def _eq_canonical(a, b) -> bool:
+    na, nb = _isna(a), _isna(b)
+    if na or nb:
+        return na and nb
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+def _set_value(cell, value) -> None:
+    """Write ``value``; text is always stored as text (``=...`` never becomes a formula)."""
+    if isinstance(value, str):
+        value = _ILLEGAL.sub("", value)
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+
+
+def _header_lookup(ent: Entity, fields: list[Field]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in fields:
+        for s in (f.key, f.en, f.zh, *f.synonyms):
+            out.setdefault(norm_token(s), f.key)
+    return out
+
+
+def _match(ent: Entity, lookup: dict[str, str], header) -> str | None:
+    if header is None or (isinstance(header, str) and not header.strip()):
+        return None
+    key = lookup.get(norm_token(header))
+    return key or match_header(ent, header)
+
+
+def _fields_for(ent: Entity, df: pd.DataFrame | None, fields_of) -> list[Field]:
+    fields = list(fields_of(ent)) if fields_of else list(ent.input_fields)
+    if df is not None:
+        keys = {f.key for f in fields}
+        fields += [f for f in ent.fields if f.derived and f.key in df.columns and f.key not in keys
+                   and df[f.key].notna().any()]
+    return fields
+
+
+def _delete_rows(ws, rows: list[int]) -> None:
+    """Remove whole rows; the rows below move up, their formulas translated."""
+    dels = sorted(set(rows))
+    if not dels:
+        return
+    first = dels[0]
+    delset = set(dels)
+    for (r, c) in sorted((rc for rc in ws._cells if rc[0] >= first)):
+        if r in delset:
+            del ws._cells[(r, c)]
+            continue
+        shift = bisect.bisect_left(dels, r)
+        if shift:
+            ws._move_cell(r, c, -shift, 0, translate=True)
+    dims = {r: d for r, d in ws.row_dimensions.items() if r >= first}
+    for r in dims:
+        del ws.row_dimensions[r]
+    for r, d in dims.items():
+        if r in delset:
+            continue
+        nr = r - bisect.bisect_left(dels, r)
+        d.index = nr
+        ws.row_dimensions[nr] = d
+
+
+def _update_sheet(ws, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: str) -> None:
+    from openpyxl.formula.translate import Translator
+    from openpyxl.utils import get_column_letter
+
+    from .workbook import convert_column, header_text
+
+    # header: which column holds which field
+    lookup = _header_lookup(ent, fields)
+    width = max((c for (r, c), cell in ws._cells.items() if r == 1 and cell.value is not None), default=0)
+    col_of: dict[str, int] = {}
+    for c in range(1, width + 1):
+        key = _match(ent, lookup, ws.cell(row=1, column=c).value)
+        if key and key not in col_of:
+            col_of[key] = c
+    last = max((r for (r, c), cell in ws._cells.items() if r >= 2 and c <= max(width, 1)
+                and cell.value is not None), default=1)
+
+    # which sheet row each frame row goes to (None: a new row)
+    targets = _row_targets(ws, ent, df, col_of, last)
+    kept = {t for t in targets if t is not None}
+    data_rows = {r for (r, c), cell in ws._cells.items()
+                 if 2 <= r <= last and c in set(col_of.values()) and cell.value is not None}
+    deleted = sorted(data_rows - kept)
+    if deleted:
+        _delete_rows(ws, deleted)
+        shift = [bisect.bisect_left(deleted, t) if t is not None else 0 for t in targets]
+        targets = [None if t is None else t - s for t, s in zip(targets, shift)]
+        last -= len(deleted)
+    nxt = last + 1
+    style_row = last if last >= 2 else None
+    new_rows = []
+    for i, t in enumerate(targets):
+        if t is None:
+            targets[i] = nxt
+            new_rows.append(nxt)
+            nxt += 1
+
+    # columns crmkit has values for but the sheet lacks: added at the right
+    header_src = ws.cell(row=1, column=1) if width else None
+    added_to = first_added = 0
+    for f in fields:
+        if f.key in col_of or f.key not in df.columns or not df[f.key].notna().any():
+            continue
+        width += 1
+        added_to = width
+        first_added = first_added or width
+        col_of[f.key] = width
+        cell = ws.cell(row=1, column=width)
+        _set_value(cell, header_text(f, lang))
+        if header_src is not None and header_src.has_style:
+            cell._style = copy(header_src._style)
+        ws.column_dimensions[get_column_letter(width)].width = max(10, min(40, len(str(cell.value)) + 4))
+
+    # new rows take the look of the row above; calculated (formula) columns continue
+    if new_rows and style_row is not None:
+        from openpyxl.utils import range_boundaries
+
+        in_table = set()
+        for tbl in ws.tables.values():
+            c0, r0, c1, _ = range_boundaries(tbl.ref)
+            if r0 == 1:
+                in_table.update(range(c0, c1 + 1))
+        for c in range(1, width + 1):
+            src = ws._cells.get((style_row, c))
+            if src is None:
+                continue
+            is_crmkit_col = c in set(col_of.values())
+            for r in new_rows:
+                dst = ws.cell(row=r, column=c)
+                if src.has_style:
+                    dst._style = copy(src._style)
+                if (not is_crmkit_col and c in in_table and src.data_type == "f"
+                        and isinstance(src.value, str)):      # a calculated column of the table
+                    dst.value = Translator(src.value, origin=src.coordinate).translate_formula(dst.coordinate)
+        if style_row in ws.row_dimensions and ws.row_dimensions[style_row].height:
+            for r in new_rows:
+                ws.row_dimensions[r].height = ws.row_dimensions[style_row].height
+
+    # the values of crmkit's columns
+    rows = targets
+    for f in fields:
+        c = col_of.get(f.key)
+        if c is None or f.key not in df.columns:
+            continue
+        new_canon = df[f.key].tolist()
+        cells = [ws._cells.get((r, c)) for r in rows]
+        olds = [None if cell is None else cell.value for cell in cells]
+        text = pd.Series([_as_text(o) for o in olds], dtype="string")
+        try:
+            conv, bad = convert_column(text, f)
+            conv_l, bad_l = conv.tolist(), bad.tolist()
+        except Exception:  # noqa: BLE001 - a custom type without converter: compare raw values only
+            conv_l, bad_l = [pd.NA] * len(olds), [False] * len(olds)
+        for r, cell, old, canon, oc, ob in zip(rows, cells, olds, new_canon, conv_l, bad_l):
+            if cell is not None and cell.data_type == "f":
+                continue                      # a formula is the user's: never overwritten
+            if _isna(canon):
+                if old is None or ob or _isna(oc):
+                    continue                  # blank already, or a value crmkit could not read: kept
+                _set_value(ws.cell(row=r, column=c), None)
+                continue
+            if old is not None and _eq_canonical(oc, canon):
+                continue
+            new = _excel_value(canon, f, lang)
+            if _same(old, new):
+                continue
+            _set_value(ws.cell(row=r, column=c), new)
+
+    # the Excel table grows with the data and crmkit's new columns (openpyxl does not do it)
+    _extend_tables(ws, added_to, max(nxt - 1, last), first_added)
+
+
+def _row_targets(ws, ent: Entity, df: pd.DataFrame, col_of: dict[str, int], last: int) -> list[int | None]:
+    idx = df.index
+    id_key = ent.id_field
+    id_col = col_of.get(id_key) if id_key else None
+    ints = pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and (len(idx) == 0 or int(idx.min()) >= 2)
+    if ints:
+        rows = [int(r) for r in idx]
+        ok = True
+        if id_col is not None and id_key in df.columns:
+            ids = df[id_key].tolist()
+            for r, v in zip(rows, ids):
+                if r > last or _isna(v):
+                    continue
+                cur = ws._cells.get((r, id_col))
+                cur_v = None if cur is None else _as_text(cur.value)
+                if cur_v is None or str(cur_v).strip() != str(v).strip():
+                    ok = False
+                    break
+        if ok:
+            return [r if r <= last else None for r in rows]
+    if id_col is not None and id_key in df.columns:
+        ids = df[id_key]
+        if ids.notna().all() and ids.is_unique:
+            where: dict[str, int] = {}
+            for r in range(2, last + 1):
+                cell = ws._cells.get((r, id_col))
+                if cell is not None and cell.value is not None:
+                    where.setdefault(str(_as_text(cell.value)).strip(), r)
+            return [where.get(str(v).strip()) for v in ids.tolist()]
+    # nothing to match on: rows in order
+    return [r if r <= last else None for r in range(2, 2 + len(df))]
+
+
+def _extend_tables(ws, width: int, last_row: int, first_added: int = 0) -> None:
+    from openpyxl.utils import get_column_letter, range_boundaries
+    from openpyxl.worksheet.table import TableColumn
+
+    for name in list(ws.tables.keys()):
+        tbl = ws.tables[name]
+        min_col, min_row, max_col, max_row = range_boundaries(tbl.ref)
+        if min_row != 1:
+            continue
+        # crmkit's new columns join the table when it reaches the column before them
+        new_max_col = width if (first_added and max_col >= first_added - 1) else max_col
+        new_max_row = max(last_row, 2)
+        if (new_max_col, new_max_row) == (max_col, max_row):
+            continue
+        if new_max_col > max_col and tbl.tableColumns:
+            used = {tc.name for tc in tbl.tableColumns}
+            next_id = max((tc.id for tc in tbl.tableColumns), default=0) + 1
+            for c in range(max_col + 1, new_max_col + 1):
+                head = ws.cell(row=1, column=c).value
+                label = str(head) if head not in (None, "") else f"Column{c}"
+                while label in used:
+                    label += "_"
+                if head in (None, ""):
+                    _set_value(ws.cell(row=1, column=c), label)
+                used.add(label)
+                tbl.tableColumns.append(TableColumn(id=next_id, name=label))
+                next_id += 1
+        ref = f"{get_column_letter(min_col)}1:{get_column_letter(new_max_col)}{new_max_row}"
+        tbl.ref = ref
+        if tbl.autoFilter is not None:
+            tbl.autoFilter.ref = ref
+
+
+def _new_sheet(wb, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: str):
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+    from openpyxl.utils import get_column_letter
+
+    from .workbook import HEADER_COLOR, header_text
+
+    ws = wb.create_sheet(ent.sheet_name(lang))
+    fill = PatternFill("solid", fgColor=HEADER_COLOR.lstrip("#"))
+    for j, f in enumerate(fields, start=1):
+        cell = ws.cell(row=1, column=j)
+        _set_value(cell, header_text(f, lang))
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = fill
+        ws.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(str(cell.value)) + 4))
+    ws.freeze_panes = "A2"
+    if fields:
+        ref = f"A1:{get_column_letter(len(fields))}{max(len(df) + 1, 2)}"
+        names = {t for s in wb.worksheets for t in s.tables.keys()}
+        name = f"tbl_{ent.key}"
+        while name in names:
+            name += "_1"
+        tbl = Table(displayName=name, ref=ref)
+        tbl.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        ws.add_table(tbl)
+    return ws
+
+
+def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | None], lang: str, *,
+                    workbook_key: str | None = None, fields_of=None,
+                    workspace: str | os.PathLike | None = None, keep_backups: int | None = None,
+                    wait: float | None = None) -> Path:
+    """Write entity frames into an existing workbook, keeping everything else in it.
+
+    Refuses (:class:`UnsafeWriteError`) when the workbook holds content an
+    openpyxl save would drop; the file is then left untouched.  Saved
+    through :func:`crmkit.safety.replace_file`.
+    """
+    import openpyxl
+
+    from .safety import DEFAULT_BACKUPS, replace_file
+    from .workbook import find_sheet
+
+    path = Path(path)
+    check_safe_to_update(path)
+    try:
+        wb = openpyxl.load_workbook(path, rich_text=True, keep_links=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise WorkbookError(f"cannot open the workbook to update it: {text}", file=str(path)) from exc
+    for key, df in frames.items():
+        ent = ENTITIES[key]
+        fields = _fields_for(ent, df, fields_of)
+        name = find_sheet(wb.sheetnames, ent)
+        if name is None:
+            if df is None or df.empty:
+                continue
+            ws = _new_sheet(wb, ent, df, fields, lang)
+        else:
+            ws = wb[name]
+        if df is None:
+            continue
+        _update_sheet(ws, ent, df, fields, lang)
+
+    def produce(target: Path) -> None:
+        wb.save(str(target))
+
+    replace_file(path, produce, workspace=workspace,
+                 keep_backups=DEFAULT_BACKUPS if keep_backups is None else keep_backups, wait=wait)
+    return path
