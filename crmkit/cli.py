@@ -85,6 +85,66 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
     run_demo(directory, lang=lang, customers=n_customers, serve=serve, port=port)
 
 
+# --------------------------------------------------------------------------- validate / import / dedupe
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the issues to this Excel file, bad cells highlighted.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def validate(path: Path, report: Path | None, as_json: bool) -> int:
+    """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
+    phones, e-mails, dates, IDs, references, duplicates and completeness."""
+    from .validate import validate_path, write_report
+
+    rep = validate_path(path)
+    if report is not None:
+        write_report(report, rep.issues, completeness=rep.completeness, lang=rep.lang,
+                     summary={"path": str(path), "errors": rep.errors, "warnings": rep.warnings,
+                              "duplicate_groups": rep.duplicates})
+    payload = rep.to_json()
+    if report is not None:
+        payload["report"] = str(report)
+    emit(payload, as_json, rep.text())
+    return 0 if rep.ok else 1
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--into", "into", type=click.Path(path_type=Path), required=True, help="The workspace folder.")
+@click.option("--entity", default="customers", show_default=True,
+              type=click.Choice(["customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns",
+                                 "messages", "team"]))
+@click.option("--sheet", default=None, help="Sheet to read (default: the one whose header fits best).")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; write nothing.")
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: bool, report: Path | None,
+            as_json: bool) -> int:
+    """Import SOURCE (.xlsx, .xlsm or .csv, UTF-8 or GBK) into a workspace: header found below
+    title rows, columns matched in English or Chinese, values normalised, duplicates merged."""
+    from .importer import import_file
+
+    res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet)
+    emit(res.summary(), as_json, res.text())
+    return res.exit_code
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--apply", "apply_", is_flag=True, help="Merge the groups (default: only show them).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
+    """Find duplicate customers (same phone, e-mail, or company and contact); --apply merges them."""
+    from .dedupe import dedupe_workspace, groups_text
+
+    res = dedupe_workspace(directory, apply=apply_)
+    payload = res.summary()
+    payload["groups_detail"] = res.groups_detail()
+    emit(payload, as_json, groups_text(res, directory))
+
+
 # --------------------------------------------------------------------------- RFM and reports
 
 @cli.command()
@@ -180,6 +240,27 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
         return
     written = write_templates(out or TEMPLATE_DIR)
     emit({"written": [str(p) for p in written]}, as_json, "\n".join(str(p) for p in written))
+
+
+@cli.command("run")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", default=None, help="Run as of this date/time (default: Settings as_of, else now).")
+@click.option("--dry-run", is_flag=True, help="Show exactly what would happen, per rule and per record; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--wait", type=click.FloatRange(0, 3600), default=0, show_default=True,
+              help="Seconds to wait for another run on the same workspace to finish.")
+def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wait: float) -> int:
+    """Run the automation rules of the workspace in DIRECTORY (derived fields first)."""
+    from .rules.engine import format_result, run_rules
+    from .workspace import open_workspace
+
+    ws = open_workspace(directory)
+    result = run_rules(ws, as_of=as_of, dry_run=dry_run, wait=wait, progress=progress_enabled() and not as_json)
+    payload = result.summary()
+    if dry_run:
+        payload["planned"] = result.planned()
+    emit(payload, as_json, format_result(result, ws.lang, per_record=dry_run))
+    return 1 if result.errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:

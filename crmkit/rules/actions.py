@@ -1,0 +1,470 @@
+"""Rule actions, registered by name.
+
+An action receives a :class:`RuleRun` (the rule, its parameters, the
+records that matched and the engine's working tables) and returns one row
+per record: ``record_id, customer_id, outcome, detail, target``.  Side
+effects go through the run (``run.add_rows`` for new tasks, tickets and
+messages; ``run.set_values`` for field changes, which also writes History),
+so a dry run can plan everything and write nothing.  A new action is one
+decorated function::
+
+    @action("create_task")
+    def create_task(run): ...
+
+Choices made here (DESIGN §4 is silent):
+
+* ``notify`` and ``escalate`` have no mail server to use.  They are logged in
+  RuleLog (detail holds recipient and text) *and* create a light task for the
+  recipient (title = the text, due at once, ``created_by rule:<id>``) so the
+  note shows in "My day"; ``task=no`` turns the task off.  A ``cc`` is only
+  logged.  ``to=owner`` on a record without an owner falls back to the
+  manager (Team sheet).
+* ``queue_message`` with ``channel=preferred`` uses the customer's preferred
+  channel; ``phone`` becomes SMS, blank becomes e-mail.  Messages without an
+  address for their channel are suppressed (no e-mail / no phone), as are
+  marketing messages to unsubscribed or non-consenting customers and those
+  over the daily cap.  Suppressed messages are kept as Messages rows with
+  their reason, and logged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ExpressionError
+from ..i18n import t
+from ..schema import CHANNEL, ENTITIES, TASK_PRIORITY, TICKET_PRIORITY, TICKET_TYPE, Field, norm_token
+from .params import duration, flag
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import RuleRun
+
+ACTIONS: dict[str, Callable[[RuleRun], pd.DataFrame]] = {}
+
+
+def action(name: str):
+    """Register an action under ``name``."""
+    def deco(fn):
+        ACTIONS[name] = fn
+        return fn
+    return deco
+
+
+# --------------------------------------------------------------------------- helpers
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def render(template: str | None, run: RuleRun) -> pd.Series:
+    """Fill ``{field}`` placeholders from each matched record (vectorised); unknown ones stay as typed."""
+    idx = run.rows
+    if template is None:
+        return pd.Series("", index=idx, dtype="object")
+    parts = _PLACEHOLDER.split(str(template))
+    out = pd.Series(parts[0], index=idx, dtype="object")
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        key = run.ctx.fields.resolve(name.strip())
+        if key is None:
+            piece = pd.Series("{" + name + "}", index=idx, dtype="object")
+        else:
+            try:
+                piece = display(run.column(key), run.ctx.fields.field(key), run.lang)
+            except KeyError:
+                piece = pd.Series("{" + name + "}", index=idx, dtype="object")
+        out = out + piece + parts[i + 1]
+    return out
+
+
+def display(s: pd.Series, f: Field | None, lang: str) -> pd.Series:
+    """Values as a user reads them: labels for codes, dates as yyyy-mm-dd, blanks as ''."""
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        has_time = (s.dropna() != s.dropna().dt.normalize()).any()
+        text = s.dt.strftime("%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d")
+        return text.astype("object").where(s.notna(), "")
+    if f is not None and f.enum is not None:
+        if f.type == "bool":
+            yes, no = t("yes", lang), t("no", lang)
+            return s.map(lambda v: "" if pd.isna(v) else (yes if v else no)).astype("object")
+        labels = {c.code: c.label(lang) for c in f.enum.choices}
+        return s.astype("object").map(lambda v: "" if v is None or v is pd.NA or v != v else labels.get(v, str(v)))
+    if pd.api.types.is_float_dtype(s.dtype):
+        return s.map(lambda v: "" if pd.isna(v) else (f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}")) \
+            .astype("object")
+    return s.astype("object").map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                                  else str(v))
+
+
+def _choice(value: str | None, enum, default: str, name: str, run: RuleRun) -> str:
+    if value is None or not str(value).strip():
+        return default
+    code = enum.lookup.get(norm_token(value))
+    if code is None:
+        raise ExpressionError(f"parameters: {name}={value!r} is not one of {', '.join(enum.codes)}",
+                              rule_id=run.rule.rule_id)
+    return code
+
+
+def recipients(run: RuleRun, spec: str | None, *, default: str = "owner") -> pd.Series:
+    """Who ``to=owner|manager|<name>`` means for each matched record (owner falls back to manager)."""
+    spec = (spec or default).strip()
+    low = spec.lower()
+    if low in ("owner", "负责人", "assignee"):
+        owner = run.owner()
+        return owner.fillna(run.default_manager())
+    if low in ("manager", "主管", "经理"):
+        return run.manager_of(run.owner())
+    return pd.Series(spec, index=run.rows, dtype="object")
+
+
+def _result(run: RuleRun, outcome, detail, target=None) -> pd.DataFrame:
+    idx = run.rows
+    return pd.DataFrame({
+        "record_id": run.record_ids().to_numpy(),
+        "customer_id": run.customer_ids().to_numpy(),
+        "outcome": outcome if not isinstance(outcome, pd.Series) else outcome.to_numpy(),
+        "detail": detail.to_numpy() if isinstance(detail, pd.Series) else detail,
+        "target": (target.to_numpy() if isinstance(target, pd.Series) else target) if target is not None else None,
+    }, index=idx)
+
+
+def _fmt_time(ts) -> str:
+    ts = pd.Timestamp(ts)
+    return ts.strftime("%Y-%m-%d %H:%M")
+
+
+# --------------------------------------------------------------------------- tasks and tickets
+
+@action("create_task")
+def create_task(run: RuleRun) -> pd.DataFrame:
+    p = run.params
+    due = duration(p.get("due", "1d"), name="due", rule_id=run.rule.rule_id)
+    priority = _choice(p.get("priority"), TASK_PRIORITY, "normal", "priority", run)
+    title = render(p.get("title") or run.rule.name, run)
+    owner = recipients(run, p.get("to"))
+    notes = render(p["notes"], run) if p.get("notes") else None
+    return _tasks(run, title, owner, run.as_of + due, priority, notes, action_word="task")
+
+
+def _tasks(run, title, owner, due_at, priority, notes=None, *, action_word="task", detail_prefix=""):
+    ok = owner.notna() & (owner.astype("string").str.strip() != "").fillna(False)
+    n = int(ok.sum())
+    ids = pd.Series(pd.NA, index=run.rows, dtype="object")
+    if n:
+        ids[ok] = run.new_ids("tasks", n)
+        rows = pd.DataFrame({
+            "task_id": ids[ok].to_numpy(),
+            "customer_id": run.customer_ids()[ok].to_numpy(),
+            "title": title[ok].to_numpy(),
+            "owner": owner[ok].to_numpy(),
+            "due_at": pd.Timestamp(due_at),
+            "status": "open",
+            "priority": priority,
+            "created_by": f"rule:{run.rule.rule_id}",
+            "created_at": run.as_of,
+        })
+        if notes is not None:
+            rows["notes"] = notes[ok].to_numpy()
+        run.add_rows("tasks", rows)
+    due_txt = _fmt_time(due_at)
+    detail = (detail_prefix + action_word + " " + ids.astype("string").fillna("") + " " + t("run_for", run.lang) + " "
+              + owner.astype("string").fillna("") + ", " + t("run_due", run.lang) + " " + due_txt + ": " + title)
+    detail = detail.where(ok, t("reason_no_recipient", run.lang) + ": " + title)
+    outcome = pd.Series(np.where(ok, "done", "failed"), index=run.rows)
+    return _result(run, outcome, detail, ids)
+
+
+@action("create_ticket")
+def create_ticket(run: RuleRun) -> pd.DataFrame:
+    p = run.params
+    typ = _choice(p.get("type"), TICKET_TYPE, "inquiry", "type", run)
+    priority = _choice(p.get("priority"), TICKET_PRIORITY, "normal", "priority", run)
+    sla = duration(p.get("sla", "24h"), name="sla", rule_id=run.rule.rule_id)
+    title = render(p.get("title") or run.rule.name, run)
+    assignee = recipients(run, p.get("to"))
+    cust = run.customer_ids()
+    ok = cust.notna()
+    n = int(ok.sum())
+    ids = pd.Series(pd.NA, index=run.rows, dtype="object")
+    if n:
+        ids[ok] = run.new_ids("tickets", n)
+        run.add_rows("tickets", pd.DataFrame({
+            "ticket_id": ids[ok].to_numpy(), "customer_id": cust[ok].to_numpy(), "title": title[ok].to_numpy(),
+            "type": typ, "priority": priority, "status": "open", "assignee": assignee[ok].to_numpy(),
+            "created_at": run.as_of, "sla_due_at": run.as_of + sla,
+        }))
+    detail = ("ticket " + ids.astype("string").fillna("") + " (" + typ + ", " + priority + ", SLA "
+              + _fmt_time(run.as_of + sla) + ") " + t("run_for", run.lang) + " " + assignee.astype("string").fillna("-")
+              + ": " + title)
+    detail = detail.where(ok, t("reason_no_customer", run.lang))
+    return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail, ids)
+
+
+# --------------------------------------------------------------------------- notifications
+
+@action("notify")
+def notify(run: RuleRun) -> pd.DataFrame:
+    p = run.params
+    text = render(p.get("text") or p.get("message") or run.rule.name, run)
+    to = recipients(run, p.get("to"))
+    return _note(run, to, text, p, priority="normal", word="notify")
+
+
+@action("escalate")
+def escalate(run: RuleRun) -> pd.DataFrame:
+    p = run.params
+    text = render(p.get("text") or run.rule.name, run)
+    to = recipients(run, p.get("to"), default="manager")
+    return _note(run, to, text, p, priority="high", word="escalate")
+
+
+def _note(run, to, text, p, *, priority, word):
+    cc = recipients(run, p["cc"]) if p.get("cc") else None
+    head = t("run_to", run.lang) + " " + to.astype("string").fillna("-")
+    if cc is not None:
+        head = head + " (cc " + cc.astype("string").fillna("-") + ")"
+    detail = head + ": " + text
+    ok = to.notna() & (to.astype("string").str.strip() != "").fillna(False)
+    if flag(p.get("task"), True):
+        due = run.as_of + duration(p.get("due", "0m"), name="due", rule_id=run.rule.rule_id)
+        res = _tasks(run, text, to, due, priority, notes=detail, action_word="task")
+        res["detail"] = np.where(ok, (detail + " [" + res["target"].astype("string").fillna("") + "]").to_numpy(),
+                                 res["detail"].to_numpy())
+        return res
+    outcome = pd.Series(np.where(ok, "done", "failed"), index=run.rows)
+    return _result(run, outcome, detail.where(ok, t("reason_no_recipient", run.lang) + ": " + text))
+
+
+# --------------------------------------------------------------------------- fields and tags
+
+@action("add_tag")
+def add_tag(run: RuleRun) -> pd.DataFrame:
+    return _tag(run, add=True)
+
+
+@action("remove_tag")
+def remove_tag(run: RuleRun) -> pd.DataFrame:
+    return _tag(run, add=False)
+
+
+def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
+    tags = [x.strip() for x in re.split(r"[;,，；]", run.params.get("tag") or run.params.get("tags") or "") if x.strip()]
+    if not tags:
+        raise ExpressionError("parameters: tag=... is missing", rule_id=run.rule.rule_id)
+    cust_rows = run.customer_rows()
+    cur = run.runner.frames["customers"].loc[cust_rows.dropna().to_numpy(), "tags"].astype("string")
+    new = cur.fillna("")
+    for tag in tags:
+        low = tag.casefold()
+        norm = ";" + new.str.casefold() + ";"
+        has = norm.str.contains(";" + low + ";", regex=False)
+        if add:
+            new = new.where(has, (new + ";" + tag).str.strip(";"))
+        else:
+            parts = new.str.split(";")
+            new = parts.map(lambda xs, low=low: ";".join(x for x in xs if x.strip().casefold() != low))
+    new = new.astype("string").replace("", pd.NA)
+    run.set_values("customers", new.index, "tags", new)
+    ok = cust_rows.notna()
+    word = "+" if add else "-"
+    detail = pd.Series(f"tags {word} " + ";".join(tags), index=run.rows).where(ok, t("reason_no_customer", run.lang))
+    return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail)
+
+
+@action("set")
+def set_field(run: RuleRun) -> pd.DataFrame:
+    from ..workbook import convert_column
+
+    p = run.params
+    name = p.get("field")
+    if not name:
+        raise ExpressionError("parameters: field=... is missing", rule_id=run.rule.rule_id)
+    key = run.ctx.fields.resolve(name)
+    target_entity = run.rule.entity
+    if key is not None and key in run.ctx.fields.customer_fields and not ENTITIES[target_entity].has(key):
+        target_entity, key = "customers", run.ctx.fields.customer_fields[key]
+    ent = ENTITIES[target_entity]
+    fields = {f.key: f for f in run.runner.ws_fields(target_entity)}
+    if key is None or key not in fields or fields[key].derived or key == ent.id_field:
+        raise ExpressionError(f"parameters: field={name!r} is not a field that can be set on {target_entity}",
+                              rule_id=run.rule.rule_id)
+    f = fields[key]
+    raw = p.get("value", "")
+    if f.type in ("date", "datetime") and str(raw).strip().lower() in ("now", "today", "现在", "今天"):
+        value = run.as_of.normalize() if f.type == "date" else run.as_of
+        values = pd.Series(value, index=[0], dtype="datetime64[ns]")
+    else:
+        values, bad = convert_column(pd.Series([raw], dtype="object"), f)
+        if bad.iloc[0]:
+            raise ExpressionError(f"parameters: value={raw!r} does not fit field {key} ({f.type})",
+                                  rule_id=run.rule.rule_id)
+    v = values.iloc[0]
+    if target_entity == run.rule.entity:
+        rows = pd.Series(run.rows, index=run.rows)
+    else:
+        rows = run.customer_rows()
+    ok = rows.notna()
+    new = pd.Series([v] * int(ok.sum()), index=rows[ok].to_numpy(), dtype=values.dtype)
+    run.set_values(target_entity, new.index, key, new)
+    shown = display(values, f, run.lang).iloc[0]
+    detail = pd.Series(f"{key} = {shown}", index=run.rows).where(ok, t("reason_no_customer", run.lang))
+    return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail)
+
+
+# --------------------------------------------------------------------------- assignment
+
+@action("assign_owner")
+def assign_owner(run: RuleRun) -> pd.DataFrame:
+    p = run.params
+    by = (p.get("by") or "routing").strip().lower()
+    among = [x.strip() for x in re.split(r"[,，;；]", p.get("among", "")) if x.strip()] or None
+    owners = pd.Series(pd.NA, index=run.rows, dtype="object")
+    how = pd.Series("", index=run.rows, dtype="object")
+    if by == "routing":
+        routing = run.runner.routing()
+        todo = pd.Series(True, index=run.rows)
+        for i, (match, spec) in enumerate(routing):
+            if not todo.any():
+                break
+            if match:
+                sub = run.ctx.frame.loc[todo[todo].index]
+                try:
+                    expr = run.runner.compile(match, run.rule.entity)
+                    hit = expr.evaluate(sub, run.ctx)
+                except ExpressionError as exc:
+                    run.runner.error(run.rule.rule_id, f"Routing row {i + 2}: {exc.message}", exc.position)
+                    continue
+                rows = hit[hit].index
+            else:
+                rows = todo[todo].index
+            if len(rows) == 0:
+                continue
+            owners[rows] = run.runner.pick_owners(spec, len(rows))
+            how[rows] = f"routing row {i + 2}"
+            todo[rows] = False
+        if todo.any():   # nothing matched: least-loaded among the reps
+            rows = todo[todo].index
+            owners[rows] = run.runner.pick_owners("least_loaded", len(rows))
+            how[rows] = "least_loaded"
+    elif by in ("round_robin", "least_loaded"):
+        spec = by + (":" + ",".join(among) if among else "")
+        owners[:] = run.runner.pick_owners(spec, len(run.rows))
+        how[:] = by
+    else:
+        owners[:] = p.get("by") or p.get("to")
+        how[:] = "fixed"
+    ok = owners.notna()
+    field = {"customers": "owner", "deals": "owner", "tickets": "assignee"}.get(run.rule.entity)
+    if field is None:       # orders: the customer's owner
+        rows = run.customer_rows()
+        ok &= rows.notna()
+        run.set_values("customers", rows[ok].to_numpy(), "owner",
+                       pd.Series(owners[ok].to_numpy(), index=rows[ok].to_numpy(), dtype="string"))
+    else:
+        run.set_values(run.rule.entity, owners[ok].index, field, owners[ok].astype("string"))
+    detail = ("owner = " + owners.astype("string").fillna("") + " (" + how + ")").where(
+        ok, t("reason_no_recipient", run.lang))
+    return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail, owners)
+
+
+# --------------------------------------------------------------------------- messages
+
+_CONTACT_OF = {"email": "email", "sms": "phone", "wecom": None}
+
+
+@action("queue_message")
+def queue_message(run: RuleRun) -> pd.DataFrame:
+    p = run.params
+    lang = run.lang
+    content = p.get("content") or p.get("text")
+    if not content:
+        raise ExpressionError("parameters: content=... is missing", rule_id=run.rule.rule_id)
+    kind = (p.get("kind") or "marketing").strip().lower()
+    if kind not in ("marketing", "service"):
+        raise ExpressionError(f"parameters: kind={kind!r} must be marketing or service", rule_id=run.rule.rule_id)
+    ch = (p.get("channel") or "preferred").strip()
+    if ch.lower() in ("preferred", "偏好", "首选"):
+        pref = run.column("preferred_channel").astype("string")
+        channel = pref.map({"email": "email", "sms": "sms", "wecom": "wecom", "phone": "sms"}).fillna("email")
+        channel = channel.astype("object")
+    else:
+        code = CHANNEL.lookup.get(norm_token(ch))
+        if code is None:
+            raise ExpressionError(f"parameters: channel={ch!r} is not email, sms, wecom or preferred",
+                                  rule_id=run.rule.rule_id)
+        channel = pd.Series(code, index=run.rows, dtype="object")
+    delay = duration(p.get("delay", "0m"), name="delay", rule_id=run.rule.rule_id)
+    scheduled = run.runner.calendar.next_send_time(run.as_of + delay)
+    text = render(content, run)
+    reason = pd.Series(pd.NA, index=run.rows, dtype="object")
+
+    def suppress(mask: pd.Series, code: str, label: str | None = None):
+        m = mask & reason.isna()
+        reason[m] = code if label is None else label
+
+    cust_ids = run.customer_ids()
+    suppress(cust_ids.isna(), "no_customer")
+    if kind == "marketing":
+        unsub = _truth(run.column("unsubscribed"))
+        consent = _truth(run.column("marketing_consent"))
+        suppress(unsub, "unsubscribed")
+        suppress(~consent, "no_consent")
+    for chan, contact in _CONTACT_OF.items():
+        if contact is None:
+            continue
+        vals = run.column(contact).astype("string").str.strip()
+        blank = (vals.isna() | (vals == "")).to_numpy(dtype=bool, na_value=True)
+        suppress(pd.Series(blank, index=run.rows) & (channel == chan), "no_" + contact)
+    if kind == "marketing":
+        cap = int(run.runner.settings.get("daily_message_cap") or 0)
+        open_ = reason.isna()
+        already = run.runner.marketing_count(cust_ids[open_], scheduled)
+        order = cust_ids[open_].groupby(cust_ids[open_].to_numpy()).cumcount()
+        over = pd.Series(False, index=run.rows)
+        over[open_] = (already + order) >= cap
+        suppress(over, "daily_cap")
+    suppressed = reason.notna()
+    n = len(run.rows)
+    ids = pd.Series(run.new_ids("messages", n) if n else [], index=run.rows, dtype="object")
+    labels = reason.map(lambda c: None if c is None or c is pd.NA else _reason_label(c, run))
+    send_ok = ~suppressed & cust_ids.notna()
+    rows = pd.DataFrame({
+        "message_id": ids.to_numpy(),
+        "customer_id": cust_ids.to_numpy(),
+        "rule_id": run.rule.rule_id,
+        "channel": channel.to_numpy(),
+        "content": text.to_numpy(),
+        "status": np.where(suppressed, "suppressed", "queued"),
+        "suppressed_reason": labels.to_numpy(),
+        "queued_at": run.as_of,
+        "scheduled_at": pd.Series(scheduled, index=run.rows).where(~suppressed).to_numpy(),
+    })
+    rows = rows[cust_ids.notna().to_numpy()]
+    run.add_rows("messages", rows)
+    detail = (channel.astype("string") + " " + ids.astype("string") + " " + t("run_scheduled", lang) + " "
+              + _fmt_time(scheduled) + ": " + text)
+    detail = detail.where(~suppressed, t("run_suppressed", lang) + ": " + labels.astype("string").fillna(""))
+    outcome = pd.Series(np.where(suppressed, "suppressed", "done"), index=run.rows)
+    outcome[~send_ok & ~suppressed] = "failed"
+    return _result(run, outcome, detail, ids)
+
+
+def _reason_label(code: str, run: RuleRun) -> str:
+    text = t("reason_" + code, run.lang)
+    if code == "daily_cap":
+        text += f" ({int(run.runner.settings.get('daily_message_cap') or 0)})"
+    return text
+
+
+def _truth(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(s.to_numpy(dtype=bool, na_value=False), index=s.index)
+    from ..schema import YES_NO
+
+    codes = s.astype("string").map(lambda v: YES_NO.lookup.get(norm_token(v)) if isinstance(v, str) else None)
+    return (codes == "yes").fillna(False).astype(bool)

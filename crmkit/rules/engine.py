@@ -1,0 +1,752 @@
+"""The rule engine: ``crmkit run``.
+
+:func:`run_rules` computes the derived fields, then runs the enabled rules
+of the Rules sheet by priority (lower first; ties keep sheet order).  For
+each rule it evaluates the *when* expression over the whole table at once,
+drops the records already handled in the rule's period (``once``: ever,
+per_day, per_week, per_month, per_year; read from RuleLog: a (rule, record,
+period) logged as done or suppressed is not done again), and hands the rest
+to the registered action.  Later rules see what earlier ones did (an owner
+assigned by R01A is the owner R01B notifies).
+
+Nothing is written until every rule has run; then new tasks, tickets and
+messages are appended, changed fields written (with History rows), RuleLog
+appended, and the state kept for ``changed_to`` (``.crmkit/rules_state.json``:
+the watched fields of each record as of this run, and round-robin positions).
+Only workbooks that changed are rewritten.  A dry run does all of it in
+memory and writes nothing; its result lists every planned action.
+
+A bad expression or parameter is reported (rule id, message, position) and
+only that rule is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import CrmkitError, ExpressionError
+from ..i18n import t
+from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
+from ..settings import defaults as default_settings
+from .expr import EvalContext, Expression, FieldSet, compile_expression
+from .params import parse_params
+from .schedule import WorkCalendar
+
+STATE_FILE = "rules_state.json"
+RULE_ENTITIES = ("customers", "deals", "tickets", "orders")
+LOG_COLUMNS = ["rule_id", "rule_name", "entity", "record_id", "customer_id", "action", "outcome", "detail", "target"]
+
+
+# --------------------------------------------------------------------------- rules
+
+@dataclass
+class Rule:
+    rule_id: str
+    name: str
+    entity: str
+    action: str
+    when: str
+    params_text: str
+    once: str
+    priority: float
+    row: int
+    params: dict = dc_field(default_factory=dict)
+    expr: Expression | None = None
+
+
+def load_rules(rules: pd.DataFrame) -> list[Rule]:
+    """Enabled rules in run order (priority, then sheet order)."""
+    out = []
+    if rules is None or rules.empty:
+        return out
+    df = rules
+    enabled = df["enabled"] if "enabled" in df else pd.Series(True, index=df.index)
+    enabled = pd.Series(enabled.to_numpy(dtype=bool, na_value=False) if pd.api.types.is_bool_dtype(enabled.dtype)
+                        else enabled.notna().to_numpy(), index=df.index)
+    for i, (idx, r) in enumerate(df[enabled].iterrows()):   # a few dozen rows
+        rid = r.get("rule_id")
+        rid = str(rid).strip() if rid is not None and not pd.isna(rid) else f"row{idx}"
+        prio = r.get("priority")
+        out.append(Rule(
+            rule_id=rid,
+            name=_s(r.get("name")) or rid,
+            entity=_s(r.get("entity")) or "customers",
+            action=_s(r.get("action")) or "",
+            when=_s(r.get("when")) or "",
+            params_text=_s(r.get("params")) or "",
+            once=_s(r.get("once")) or "ever",
+            priority=float(prio) if prio is not None and not pd.isna(prio) else float("inf"),
+            row=int(idx) if isinstance(idx, int | np.integer) else i,
+        ))
+    out.sort(key=lambda r: (r.priority, r.row))
+    return out
+
+
+def _s(v) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def period_keys(at: pd.Series, once: str) -> pd.Series:
+    """The period each time falls in for ``once`` (ever -> one period)."""
+    at = pd.to_datetime(at)
+    if once == "per_day":
+        return at.dt.strftime("%Y-%m-%d")
+    if once == "per_week":
+        iso = at.dt.isocalendar()
+        return iso["year"].astype("string") + "-W" + iso["week"].astype("string")
+    if once == "per_month":
+        return at.dt.strftime("%Y-%m")
+    if once == "per_year":
+        return at.dt.strftime("%Y")
+    return pd.Series("ever", index=at.index)
+
+
+# --------------------------------------------------------------------------- result
+
+@dataclass
+class RunResult:
+    """What a run did (or, for a dry run, would do)."""
+
+    as_of: pd.Timestamp
+    dry_run: bool
+    actions: pd.DataFrame
+    errors: list[dict]
+    rules: list[Rule]
+    run_id: str = ""
+    written: list[Path] = dc_field(default_factory=list)
+
+    def counts(self) -> pd.DataFrame:
+        a = self.actions
+        rows = []
+        for r in self.rules:
+            sub = a[a["rule_id"] == r.rule_id]
+            rows.append({"rule_id": r.rule_id, "name": r.name, "action": r.action,
+                         "done": int((sub["outcome"] == "done").sum()),
+                         "suppressed": int((sub["outcome"] == "suppressed").sum()),
+                         "failed": int((sub["outcome"] == "failed").sum())})
+        return pd.DataFrame(rows, columns=["rule_id", "name", "action", "done", "suppressed", "failed"])
+
+    def summary(self) -> dict:
+        """DESIGN §7: as_of, dry_run, actions, by_rule, suppressed, errors."""
+        done = self.actions["outcome"] == "done"
+        by_rule = {r.rule_id: 0 for r in self.rules}
+        for rid, n in self.actions[done].groupby("rule_id").size().items():
+            by_rule[str(rid)] = int(n)
+        out = {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "actions": int(done.sum()),
+            "by_rule": by_rule,
+            "suppressed": int((self.actions["outcome"] == "suppressed").sum()),
+            "errors": list(self.errors),
+        }
+        return out
+
+    def planned(self) -> list[dict]:
+        cols = ["rule_id", "entity", "record_id", "action", "outcome", "detail", "target"]
+        df = self.actions[cols].astype("object").where(self.actions[cols].notna(), None)
+        return df.to_dict("records")
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<RunResult as_of={s['as_of']} dry_run={s['dry_run']} actions={s['actions']} "
+                f"suppressed={s['suppressed']} errors={len(s['errors'])}>")
+
+
+def format_result(result: RunResult, lang: str = "en", *, per_record: bool = False) -> str:
+    """Human text: one line per rule, errors, and (dry run) one line per record."""
+    s = result.summary()
+    head = t("run_dry_title" if result.dry_run else "run_title", lang)
+    lines = [f"{head} {result.as_of:%Y-%m-%d %H:%M}"]
+    counts = result.counts()
+    for _, c in counts.iterrows():   # one line per rule
+        lines.append(f"  {c['rule_id']:<6} {c['action']:<14} {c['done']:>6} {t('run_done', lang)}"
+                     + (f", {c['suppressed']} {t('run_suppressed', lang)}" if c["suppressed"] else "")
+                     + (f", {c['failed']} {t('run_failed', lang)}" if c["failed"] else "")
+                     + f"  {c['name']}")
+        if per_record and (c["done"] or c["suppressed"] or c["failed"]):
+            sub = result.actions[result.actions["rule_id"] == c["rule_id"]]
+            for rec, out, det in zip(sub["record_id"], sub["outcome"], sub["detail"]):
+                lines.append(f"      {rec}: [{t('run_' + str(out), lang)}] {det}")
+    for e in s["errors"]:
+        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
+        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {e['message']}{pos}")
+    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
+                 f"{t('run_errors', lang)}: {len(s['errors'])}"
+                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- one rule at work
+
+class RuleRun:
+    """What an action sees: its rule, parameters, matched rows and the engine."""
+
+    def __init__(self, runner: Runner, rule: Rule, ctx: EvalContext, rows: pd.Index):
+        self.runner, self.rule, self.ctx, self.rows = runner, rule, ctx, rows
+        self.params = rule.params
+        self.as_of = runner.as_of
+        self.lang = runner.lang
+
+    def column(self, key: str) -> pd.Series:
+        return self.ctx.column(key).loc[self.rows]
+
+    def record_ids(self) -> pd.Series:
+        return self.ctx.record_ids.loc[self.rows]
+
+    def customer_ids(self) -> pd.Series:
+        return self.ctx.customer_ids.loc[self.rows]
+
+    def owner(self) -> pd.Series:
+        ent = self.rule.entity
+        own = {"customers": "owner", "deals": "owner", "tickets": "assignee"}.get(ent)
+        if own is not None:
+            s = self.column(own).astype("object")
+        else:
+            s = pd.Series(pd.NA, index=self.rows, dtype="object")
+        if ent != "customers":
+            s = s.where(_filled(s), self.column("customer_owner").astype("object"))
+        return s.where(_filled(s), None)
+
+    def manager_of(self, names: pd.Series) -> pd.Series:
+        return self.runner.manager_of(names)
+
+    def default_manager(self):
+        return self.runner.default_manager()
+
+    def customer_rows(self) -> pd.Series:
+        return self.runner.customer_rows(self.customer_ids())
+
+    def new_ids(self, entity: str, n: int) -> list[str]:
+        return self.runner.new_ids(entity, n)
+
+    def add_rows(self, entity: str, rows: pd.DataFrame) -> None:
+        self.runner.add_rows(entity, rows)
+
+    def set_values(self, entity: str, index, field: str, values: pd.Series) -> None:
+        self.runner.set_values(entity, index, field, values, by=f"rule:{self.rule.rule_id}")
+
+
+def _filled(s: pd.Series) -> pd.Series:
+    t_ = s.astype("string").str.strip()
+    return pd.Series((t_.notna() & (t_ != "")).to_numpy(dtype=bool, na_value=False), index=s.index)
+
+
+# --------------------------------------------------------------------------- the engine
+
+class Runner:
+    """One run over a workspace: working copies of the tables, the log, the state."""
+
+    def __init__(self, ws, as_of: pd.Timestamp, *, dry_run: bool = False,
+                 records: Mapping[str, list] | None = None):
+        from ..derived import add_derived
+
+        self.ws = ws
+        self.as_of = pd.Timestamp(as_of)
+        self.dry_run = dry_run
+        self.records = {k: [str(x) for x in v] for k, v in (records or {}).items()}
+        self.settings = {**default_settings(), **(ws.settings or {})}
+        self.lang = ws.lang
+        self.calendar = WorkCalendar(self.settings)
+        self.errors: list[dict] = []
+        self.state = self._load_state()
+        self.frames: dict[str, pd.DataFrame] = {"customers": add_derived(ws, self.as_of)}
+        for key in ("deals", "tickets", "orders", "tasks", "messages"):
+            self.frames[key] = ws[key].copy()
+        self.base_len = {k: len(v) for k, v in self.frames.items()}
+        self.modified: dict[str, set[str]] = {}
+        self.history: list[pd.DataFrame] = []
+        self.log: list[pd.DataFrame] = []
+        self._ids: dict[str, list] = {}
+        self._compiled: dict = {}
+        self._fieldsets: dict[str, FieldSet] = {}
+        self._team = ws["team"]
+        self._rule_log = ws["rule_log"]
+        self._marketing_rules: set[str] = set()
+        self.rules: list[Rule] = []
+
+    # ---------------------------------------------------------------- state for changed_to
+
+    def _state_path(self) -> Path | None:
+        path = getattr(self.ws, "path", None)
+        if path is None:
+            return None
+        from ..safety import state_dir
+
+        return state_dir(path) / STATE_FILE
+
+    def _load_state(self) -> dict:
+        p = self._state_path()
+        if p is None or not p.exists():
+            return {}
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _snapshot(self, watched: dict[str, set[str]]) -> dict:
+        snaps = dict(self.state.get("snapshots") or {})
+        for ent, keys in watched.items():
+            frame = self.frames[ent]
+            id_field = ENTITIES[ent].id_field
+            ids = frame[id_field].astype("string")
+            limit = self.records.get(ent) if self.records else None
+            ent_snap = dict(snaps.get(ent) or {})
+            for key in keys:
+                if key not in frame.columns:
+                    continue
+                col = frame[key]
+                if pd.api.types.is_datetime64_any_dtype(col.dtype):
+                    vals = col.dt.strftime("%Y-%m-%dT%H:%M:%S")
+                elif pd.api.types.is_bool_dtype(col.dtype):
+                    vals = col.astype("object")
+                else:
+                    vals = col.astype("string")
+                ok = ids.notna() & vals.notna()
+                new = dict(zip(ids[ok].tolist(), [v if isinstance(v, bool) else str(v) for v in vals[ok].tolist()]))
+                if limit is not None or self.records:
+                    merged = dict(ent_snap.get(key) or {})
+                    for rid in (limit or []):
+                        merged.pop(rid, None)
+                        if rid in new:
+                            merged[rid] = new[rid]
+                    new = merged
+                ent_snap[key] = new
+            snaps[ent] = ent_snap
+        return snaps
+
+    def _write_state(self, watched: dict[str, set[str]]) -> None:
+        p = self._state_path()
+        if p is None:
+            return
+        state = {"version": 1, "as_of": self.as_of.isoformat() if not self.records else self.state.get("as_of"),
+                 "round_robin": self.state.get("round_robin", {}), "snapshots": self._snapshot(watched)}
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + f".tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, p)
+
+    # ---------------------------------------------------------------- helpers for actions
+
+    def ws_fields(self, entity: str):
+        fn = getattr(self.ws, "fields", None)
+        return fn(entity) if callable(fn) else list(ENTITIES[entity].fields)
+
+    def fieldset(self, entity: str) -> FieldSet:
+        if entity not in self._fieldsets:
+            self._fieldsets[entity] = FieldSet(entity, fields=self.ws_fields(entity))
+        return self._fieldsets[entity]
+
+    def compile(self, text: str, entity: str) -> Expression:
+        key = (text, entity)
+        if key not in self._compiled:
+            try:
+                self._compiled[key] = compile_expression(text, fields=self.fieldset(entity))
+            except ExpressionError as exc:
+                self._compiled[key] = exc
+        got = self._compiled[key]
+        if isinstance(got, ExpressionError):
+            raise got
+        return got
+
+    def error(self, rule_id: str, message: str, position: int | None = None) -> None:
+        self.errors.append({"rule_id": rule_id, "message": message, "position": position})
+
+    def routing(self) -> list[tuple[str, str]]:
+        r = self.ws["routing"]
+        out = []
+        for m, o in zip(r["match"].tolist(), r["owner"].tolist()):
+            o = _s(o)
+            if o:
+                out.append((_s(m) or "", o))
+        return out
+
+    def team_names(self, role: str | None = "rep") -> list[str]:
+        team = self._team
+        names = team["name"].astype("string")
+        ok = names.notna()
+        if role is not None and "role" in team:
+            reps = ok & (team["role"] == role).fillna(False)
+            if reps.any():
+                return names[reps].tolist()
+        return names[ok].tolist()
+
+    def default_manager(self):
+        team = self._team
+        if team.empty:
+            return None
+        mgr = team[(team["role"] == "manager").fillna(False)] if "role" in team else team.iloc[:0]
+        if len(mgr):
+            return str(mgr["name"].iloc[0])
+        top = team[team["manager"].isna()] if "manager" in team else team
+        return str(top["name"].iloc[0]) if len(top) else None
+
+    def manager_of(self, names: pd.Series) -> pd.Series:
+        team = self._team
+        mapping = {}
+        if not team.empty and "manager" in team:
+            t_ = team.dropna(subset=["name"])
+            mapping = {str(n).strip(): m for n, m in zip(t_["name"], t_["manager"]) if m is not None and not pd.isna(m)}
+        out = names.astype("object").map(lambda n: mapping.get(str(n).strip()) if isinstance(n, str) else None)
+        return out.where(out.notna(), self.default_manager())
+
+    def pick_owners(self, spec: str, n: int) -> list:
+        spec = spec.strip()
+        mode, _, names = spec.partition(":")
+        m = norm_token(mode)
+        pool = [x.strip() for x in re.split(r"[,，;；]", names) if x.strip()] if names else None
+        if m in ("roundrobin", "轮流", "轮询", "轮流分配"):
+            pool = pool or self.team_names()
+            if not pool:
+                return [None] * n
+            rr = self.state.setdefault("round_robin", {})
+            key = ",".join(pool)
+            start = int(rr.get(key, 0)) % len(pool)
+            out = [pool[(start + i) % len(pool)] for i in range(n)]
+            rr[key] = (start + n) % len(pool)
+            return out
+        if m in ("leastloaded", "最少任务", "按任务量", "任务最少"):
+            pool = pool or self.team_names()
+            if not pool:
+                return [None] * n
+            tasks = self.frames["tasks"]
+            open_ = tasks[(tasks["status"] == "open").fillna(False)]
+            load = open_["owner"].value_counts()
+            heap = [(int(load.get(p, 0)), i, p) for i, p in enumerate(pool)]
+            heapq.heapify(heap)
+            out = []
+            for _ in range(n):
+                c, i, p = heapq.heappop(heap)
+                out.append(p)
+                heapq.heappush(heap, (c + 1, i, p))
+            return out
+        return [spec] * n
+
+    def customer_rows(self, customer_ids: pd.Series) -> pd.Series:
+        cust = self.frames["customers"]
+        ids = cust["customer_id"]
+        pos = pd.Series(cust.index[~ids.duplicated().to_numpy()], index=ids[~ids.duplicated()].to_numpy())
+        pos = pos[pos.index.notna()]
+        out = pos.reindex(customer_ids.to_numpy())
+        out.index = customer_ids.index
+        return out
+
+    def new_ids(self, entity: str, n: int) -> list[str]:
+        if entity not in self._ids:
+            id_field = ENTITIES[entity].id_field
+            prefix, width, nxt = {"tasks": "T", "tickets": "TK", "messages": "M"}.get(entity, "X"), 6, 1
+            ids = self.frames[entity][id_field].dropna().astype(str)
+            if len(ids):
+                parts = ids.str.extract(r"^(.*?)(\d+)$").dropna()
+                if len(parts):
+                    pre = parts[0].value_counts().index[0]
+                    sub = parts[parts[0] == pre][1]
+                    nums = sub.astype("int64")
+                    prefix, width, nxt = pre, int(sub.str.len().max()), int(nums.max()) + 1
+            self._ids[entity] = [prefix, width, nxt]
+        prefix, width, nxt = self._ids[entity]
+        out = [f"{prefix}{i:0{width}d}" for i in range(nxt, nxt + n)]
+        self._ids[entity][2] = nxt + n
+        return out
+
+    def add_rows(self, entity: str, rows: pd.DataFrame) -> None:
+        if rows is None or rows.empty:
+            return
+        cur = self.frames[entity]
+        start = (int(cur.index.max()) + 1) if len(cur) else 2
+        rows = rows.copy()
+        rows.index = pd.RangeIndex(start, start + len(rows), name=cur.index.name)
+        for c in cur.columns:
+            if c not in rows.columns:
+                rows[c] = pd.Series([None] * len(rows), index=rows.index, dtype=cur[c].dtype)
+            else:
+                with contextlib.suppress(TypeError, ValueError):
+                    if pd.api.types.is_datetime64_any_dtype(cur[c].dtype):
+                        rows[c] = pd.to_datetime(rows[c]).astype("datetime64[ns]")
+                    else:
+                        rows[c] = rows[c].astype(cur[c].dtype)
+        self.frames[entity] = pd.concat([cur, rows[list(cur.columns)]])
+
+    def set_values(self, entity: str, index, field: str, values: pd.Series, *, by: str) -> None:
+        frame = self.frames[entity]
+        index = pd.Index(index)
+        if len(index) == 0:
+            return
+        values = pd.Series(values.to_numpy(), index=index)
+        old = frame.loc[index, field]
+        old_txt = old.astype("string").fillna("")
+        new_txt = values.astype("string").fillna("")
+        changed = (old_txt != new_txt).to_numpy()
+        if not changed.any():
+            return
+        idx = index[changed]
+        col = frame[field].copy()
+        col.loc[idx] = values[changed].to_numpy()
+        frame[field] = col
+        self.modified.setdefault(entity, set()).add(field)
+        id_field = ENTITIES[entity].id_field
+        self.history.append(pd.DataFrame({
+            "at": self.as_of, "entity": entity, "record_id": frame.loc[idx, id_field].astype("string").to_numpy(),
+            "field": field, "old": old_txt[changed].replace("", pd.NA).to_numpy(),
+            "new": new_txt[changed].replace("", pd.NA).to_numpy(), "by": by,
+        }))
+
+    def marketing_count(self, customer_ids: pd.Series, scheduled: pd.Timestamp) -> pd.Series:
+        """Marketing messages already queued or sent to each customer on ``scheduled``'s day."""
+        m = self.frames["messages"]
+        if m.empty:
+            return pd.Series(0, index=customer_ids.index)
+        day = pd.Timestamp(scheduled).normalize()
+        when = m["scheduled_at"].fillna(m["sent_at"]).fillna(m["queued_at"]).dt.normalize()
+        live = m["status"].isin(["queued", "sent"]).fillna(False)
+        marketing = m["campaign_id"].notna() | m["rule_id"].isin(list(self._marketing_rules)).fillna(False)
+        hit = m[(when == day).fillna(False) & live & marketing]
+        counts = hit["customer_id"].value_counts()
+        out = counts.reindex(customer_ids.to_numpy()).fillna(0).astype(int)
+        out.index = customer_ids.index
+        return out
+
+    def already_done(self, rule: Rule) -> pd.Index:
+        log = self._rule_log
+        if log.empty:
+            return pd.Index([])
+        sub = log[(log["rule_id"] == rule.rule_id).fillna(False)]
+        if sub.empty:
+            return pd.Index([])
+        final = sub["outcome"].isin(["done", "suppressed"]).fillna(False)
+        same_run = (sub["at"] == self.as_of).fillna(False) & (sub["outcome"] == "failed").fillna(False)
+        sub = sub[final | same_run]
+        if sub.empty:
+            return pd.Index([])
+        keys = period_keys(sub["at"], rule.once)
+        now = period_keys(pd.Series([self.as_of]), rule.once).iloc[0]
+        return pd.Index(sub.loc[(keys == now).to_numpy(), "record_id"].dropna().astype(str).unique())
+
+    # ---------------------------------------------------------------- running
+
+    def _prepare(self, rule: Rule) -> bool:
+        ent = RULE_ENTITY.lookup.get(norm_token(rule.entity))
+        if ent is None:
+            self.error(rule.rule_id, f"'applies to' must be one of {', '.join(RULE_ENTITIES)}, not {rule.entity!r}")
+            return False
+        rule.entity = ent
+        act = ACTION.lookup.get(norm_token(rule.action)) or rule.action
+        from .actions import ACTIONS
+
+        if act not in ACTIONS:
+            self.error(rule.rule_id, f"unknown action {rule.action!r} (one of {', '.join(ACTIONS)})")
+            return False
+        rule.action = act
+        rule.once = ONCE.lookup.get(norm_token(rule.once), None) or "ever"
+        try:
+            rule.params = parse_params(rule.params_text, rule_id=rule.rule_id)
+        except ExpressionError as exc:
+            self.error(rule.rule_id, exc.message, exc.position)
+            return False
+        try:
+            rule.expr = self.compile(rule.when, rule.entity)
+        except ExpressionError as exc:
+            self.error(rule.rule_id, exc.message, exc.position)
+            return False
+        return True
+
+    def context(self, entity: str) -> EvalContext:
+        snaps = (self.state.get("snapshots") or {}).get(entity)
+        return EvalContext(
+            self.frames[entity], as_of=self.as_of, entity=entity, settings=self.settings,
+            messages=self.frames["messages"], customers=self.frames["customers"],
+            previous=snaps if snaps else None, previous_as_of=self.state.get("as_of"),
+            fields=self.fieldset(entity), lang=self.lang)
+
+    def execute(self, progress: bool = False) -> RunResult:
+        from .actions import ACTIONS
+
+        all_rules = load_rules(self.ws["rules"])
+        self.rules = [r for r in all_rules if self._prepare(r)]
+        for r in self.rules:
+            if r.action == "queue_message" and (r.params.get("kind") or "marketing").strip().lower() == "marketing":
+                self._marketing_rules.add(r.rule_id)
+        results = []
+        rules = self.rules
+        bar = None
+        if progress:
+            with contextlib.suppress(ImportError):
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(rules), desc="rules", unit="rule", leave=False)
+        for rule in rules:
+            if bar is not None:
+                bar.update(1)
+            if self.records and rule.entity not in self.records:
+                continue
+            frame = self.frames[rule.entity]
+            ctx = self.context(rule.entity)
+            try:
+                mask = rule.expr.evaluate(frame, ctx)
+            except ExpressionError as exc:
+                self.error(rule.rule_id, exc.message, exc.position)
+                continue
+            ids = ctx.record_ids.astype("string")
+            mask &= ids.notna().to_numpy()
+            if self.records:
+                mask &= ids.isin(self.records.get(rule.entity, [])).to_numpy()
+            if mask.any():
+                done = self.already_done(rule)
+                if len(done):
+                    mask &= ~ids.isin(done).to_numpy()
+            rows = mask[mask].index
+            if len(rows) == 0:
+                continue
+            run = RuleRun(self, rule, ctx, rows)
+            try:
+                res = ACTIONS[rule.action](run)
+            except CrmkitError as exc:
+                self.error(rule.rule_id, getattr(exc, "message", str(exc)), getattr(exc, "position", None))
+                continue
+            res = res.assign(rule_id=rule.rule_id, rule_name=rule.name, entity=rule.entity, action=rule.action)
+            results.append(res[LOG_COLUMNS].reset_index(drop=True))
+        if bar is not None:
+            bar.close()
+        actions = pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=LOG_COLUMNS)
+        for c in ("record_id", "customer_id", "target"):
+            actions[c] = actions[c].astype("object").where(actions[c].notna(), None)
+        self.actions = actions
+        return RunResult(self.as_of, self.dry_run, actions, self.errors, self.rules)
+
+    def watched(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for r in self.rules:
+            if r.expr is not None:
+                for key in r.expr.changed_fields:
+                    out.setdefault(r.entity, set()).add(key)
+        return out
+
+    # ---------------------------------------------------------------- writing
+
+    def write(self, result: RunResult) -> list[Path]:
+        from ..safety import check_not_open
+        from ..schema import workbook_file
+
+        ws = self.ws
+        stamp = pd.Timestamp.now()
+        run_id = f"{self.as_of:%Y%m%d-%H%M}-{stamp:%H%M%S%f}"[:26]
+        result.run_id = run_id
+        touched: set[str] = set()
+        for ent in ("customers", "deals", "tickets", "orders", "tasks", "messages"):
+            new = self.frames[ent].iloc[self.base_len[ent]:]
+            changed = self.modified.get(ent)
+            if not changed and new.empty:
+                continue
+            touched.add(ENTITIES[ent].workbook)
+        if len(result.actions) or self.history:
+            touched.add("log")
+        if not touched and not self.watched():
+            return []
+        for wb in touched:
+            check_not_open(ws.path / workbook_file(wb))
+        for ent in ("customers", "deals", "tickets", "orders", "tasks", "messages"):
+            new = self.frames[ent].iloc[self.base_len[ent]:]
+            changed = self.modified.get(ent)
+            if changed:
+                orig = ws[ent].copy()
+                work = self.frames[ent]
+                base_idx = work.index[:self.base_len[ent]]
+                for col in changed:
+                    orig.loc[base_idx, col] = work.loc[base_idx, col].to_numpy()
+                if not new.empty:
+                    orig = pd.concat([orig, new[[c for c in orig.columns if c in new.columns]]])
+                ws.replace(ent, orig)
+            elif not new.empty:
+                keep = [f.key for f in ENTITIES[ent].fields]
+                ws.append(ent, new[keep])
+        if len(result.actions):
+            a = result.actions
+            ws.append("rule_log", pd.DataFrame({
+                "run_id": run_id, "at": self.as_of, "rule_id": a["rule_id"].to_numpy(),
+                "entity": a["entity"].to_numpy(), "record_id": a["record_id"].to_numpy(),
+                "action": a["action"].to_numpy(), "outcome": a["outcome"].to_numpy(),
+                "detail": a["detail"].to_numpy()}))
+        if self.history:
+            ws.append("history", pd.concat(self.history, ignore_index=True))
+        order = [wb for wb in ("customers", "tasks", "campaigns", "rules") if wb in ws.dirty] + \
+            [wb for wb in ws.dirty if wb not in ("customers", "tasks", "campaigns", "rules", "log")]
+        written = ws.save(order) if order else []
+        if "log" in ws.dirty:
+            written += ws.save(["log"])
+        self._write_state(self.watched())
+        result.written = written
+        return written
+
+
+def run_rules(ws, *, as_of=None, dry_run: bool = False, records: Mapping[str, list] | None = None,
+              wait: float = 0.0, progress: bool = False) -> RunResult:
+    """Run the enabled rules of ``ws`` as of ``as_of`` (default: the workspace's as-of, else now).
+
+    ``records`` limits the run to ``{entity: [record ids]}`` (e.g. one new
+    customer typed in a form).  ``dry_run`` plans everything and writes
+    nothing.  A real run holds the workspace lock (waiting up to ``wait``
+    seconds for another run).
+    """
+    as_of = ws.as_of(as_of) if hasattr(ws, "as_of") else pd.Timestamp(as_of)
+    path = getattr(ws, "path", None)
+    if dry_run or path is None:
+        runner = Runner(ws, as_of, dry_run=True if path is None else dry_run, records=records)
+        return runner.execute(progress=progress)
+    from ..safety import workspace_lock
+
+    with workspace_lock(path, wait=wait):
+        runner = Runner(ws, as_of, dry_run=False, records=records)
+        result = runner.execute(progress=progress)
+        runner.write(result)
+    return result
+
+
+class InMemoryWorkspace:
+    """A workspace held in DataFrames (for notebooks and benchmarks): rules run, nothing is written."""
+
+    path = None
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], *, settings: Mapping | None = None, lang: str = "en"):
+        from ..workbook import coerce_frame, empty_frame
+
+        self._tables = {k: coerce_frame(v, ENTITIES[k]) for k, v in tables.items()}
+        for k, ent in ENTITIES.items():
+            self._tables.setdefault(k, empty_frame(ent))
+        if "rules" not in tables:
+            from .defaults import default_routing, default_rules, default_team
+
+            self._tables["rules"] = coerce_frame(default_rules(lang), ENTITIES["rules"])
+            if "routing" not in tables:
+                self._tables["routing"] = coerce_frame(default_routing(lang), ENTITIES["routing"])
+            if "team" not in tables:
+                self._tables["team"] = coerce_frame(default_team(lang), ENTITIES["team"])
+        self.settings = {**default_settings(), **(settings or {}), "language": lang}
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        return self._tables[key]
+
+    table = __getitem__
+
+    def fields(self, entity: str):
+        return list(ENTITIES[entity].fields)
+
+    def as_of(self, override=None) -> pd.Timestamp:
+        if override is not None:
+            return pd.Timestamp(override)
+        fixed = self.settings.get("as_of")
+        return pd.Timestamp(fixed) if fixed is not None else pd.Timestamp.now().floor("s")

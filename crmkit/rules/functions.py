@@ -1,0 +1,345 @@
+"""Functions of the rule expression language, registered by name.
+
+Each function receives the :class:`~crmkit.rules.expr.EvalContext` and its
+evaluated arguments (:class:`~crmkit.rules.expr.Arg`: ``.value`` is a Series
+or a literal, ``.key`` the field a bare name refers to) and returns a whole
+column at once.  Add one with::
+
+    @function("days_since", args=1, doc="Whole calendar days from the date to the run time.")
+    def days_since(ctx, field): ...
+
+Day counts are calendar days between dates (times of day are ignored), so a
+customer created on 2026-08-22 is ``days_since(created_at) == 90`` on
+2026-11-20 at any hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ExpressionError
+from ..schema import Field, norm_token
+
+
+@dataclass
+class Function:
+    name: str
+    impl: Callable
+    min_args: int
+    max_args: int
+    doc: str = ""
+    literal_args: tuple[int, ...] = ()      # argument positions that must be literals
+    field_args: tuple[int, ...] = ()        # argument positions that must be field names
+    returns_field: Field | None = None
+    examples: list[str] = dc_field(default_factory=list)
+
+    def check(self, args) -> None:
+        from .expr import Const, Name
+
+        for i in self.literal_args:
+            if i < len(args) and not isinstance(args[i], Const):
+                raise ExpressionError(f"{self.name}(): argument {i + 1} must be a literal such as \"x\" or 30",
+                                      position=args[i].pos)
+        for i in self.field_args:
+            if i < len(args) and not isinstance(args[i], Name):
+                raise ExpressionError(f"{self.name}(): argument {i + 1} must be a field name", position=args[i].pos)
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def function(name: str, *, args: int | tuple[int, int] = 1, doc: str = "", literal_args=(), field_args=(),
+             returns: Field | None = None):
+    """Register an expression function under ``name``."""
+    lo, hi = (args, args) if isinstance(args, int) else args
+
+    def deco(fn):
+        FUNCTIONS[name] = Function(name, fn, lo, hi, doc or (fn.__doc__ or "").strip(), tuple(literal_args),
+                                   tuple(field_args), returns)
+        return fn
+
+    return deco
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _dates(ctx, arg) -> pd.Series:
+    v = arg.value
+    if not isinstance(v, pd.Series):
+        if v is None:
+            return pd.Series(pd.NaT, index=ctx.index, dtype="datetime64[ns]")
+        try:
+            ts = pd.Timestamp(v)
+        except (ValueError, TypeError):
+            raise ExpressionError("expected a date field", position=arg.pos) from None
+        return pd.Series(ts, index=ctx.index).astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(v.dtype):
+        return v
+    if pd.api.types.is_numeric_dtype(v.dtype) or pd.api.types.is_bool_dtype(v.dtype):
+        raise ExpressionError("expected a date field", position=arg.pos)
+    return pd.to_datetime(v.astype("object"), errors="coerce", format="mixed").astype("datetime64[ns]")
+
+
+def _day_diff(later: pd.Series | pd.Timestamp, earlier: pd.Series | pd.Timestamp, index) -> pd.Series:
+    """Whole calendar days ``later - earlier`` as Int64 (blank stays blank)."""
+    if isinstance(later, pd.Timestamp):
+        later = pd.Series(later.normalize(), index=index)
+    else:
+        later = later.dt.normalize()
+    if isinstance(earlier, pd.Timestamp):
+        earlier = pd.Series(earlier.normalize(), index=index)
+    else:
+        earlier = earlier.dt.normalize()
+    days = (later - earlier).dt.days
+    return days.astype("Int64")
+
+
+def _text(ctx, arg) -> pd.Series:
+    v = arg.value
+    if isinstance(v, pd.Series):
+        return v.astype("string")
+    return pd.Series("" if v is None else str(v), index=ctx.index, dtype="string")
+
+
+def _literal_text(arg, what="text") -> str:
+    v = arg.value
+    if isinstance(v, pd.Series) or v is None:
+        raise ExpressionError(f"expected {what} in quotes", position=arg.pos)
+    return str(v)
+
+
+def _number_literal(arg, what="a number of days") -> float:
+    v = arg.value
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ExpressionError(f"expected {what}", position=arg.pos)
+    return float(v)
+
+
+# --------------------------------------------------------------------------- dates
+
+@function("days_since", args=1, doc="Whole calendar days from the date to the run time (blank stays blank).")
+def days_since(ctx, field):
+    return _day_diff(ctx.as_of, _dates(ctx, field), ctx.index)
+
+
+@function("days_until", args=1, doc="Whole calendar days from the run time to the date (negative when past).")
+def days_until(ctx, field):
+    return _day_diff(_dates(ctx, field), ctx.as_of, ctx.index)
+
+
+@function("days_until_anniversary", args=1,
+          doc="Days until the next yearly return of the date's month and day (0 = today); for birthdays.")
+def days_until_anniversary(ctx, field):
+    d = _dates(ctx, field)
+    today = ctx.as_of.normalize()
+    month = d.dt.month
+    day = d.dt.day
+
+    def on_year(year: int) -> pd.Series:
+        leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
+        dd = day.where(~((month == 2) & (day == 29)) | leap, 28)
+        frame = pd.DataFrame({"year": year, "month": month, "day": dd})
+        ok = d.notna()
+        out = pd.Series(pd.NaT, index=d.index, dtype="datetime64[ns]")
+        if ok.any():
+            out[ok] = pd.to_datetime(frame[ok].astype(int), errors="coerce")
+        return out
+
+    this_year = on_year(today.year)
+    nxt = on_year(today.year + 1)
+    when = this_year.where(this_year >= today, nxt)
+    return _day_diff(when, today, ctx.index)
+
+
+# --------------------------------------------------------------------------- text and tags
+
+@function("is_blank", args=1, field_args=(0,), doc="True where the field is empty.")
+def is_blank(ctx, field):
+    v = field.value
+    if pd.api.types.is_datetime64_any_dtype(v.dtype) or pd.api.types.is_numeric_dtype(v.dtype) \
+            or pd.api.types.is_bool_dtype(v.dtype):
+        return v.isna()
+    s = v.astype("string").str.strip()
+    return (s.isna() | (s == "")).astype(bool)
+
+
+@function("contains", args=2, literal_args=(1,),
+          doc="True where the text field contains the given text (case-insensitive).")
+def contains(ctx, field, text):
+    needle = _literal_text(text).casefold()
+    s = _text(ctx, field)
+    if not needle:
+        return s.notna()
+    return s.str.casefold().str.contains(needle, regex=False).fillna(False).astype(bool)
+
+
+@function("has_tag", args=(1, 2), doc='has_tag("vip") on the tags field, or has_tag(field, "x").')
+def has_tag(ctx, *args):
+    if len(args) == 1:
+        tag_arg = args[0]
+        tags = ctx.column(ctx.fields.resolve("tags") or "tags")
+    else:
+        tags, tag_arg = args[0].value, args[1]
+    tag = _literal_text(tag_arg, "a tag").strip().casefold()
+    if not tag:
+        raise ExpressionError("has_tag(): the tag is empty", position=tag_arg.pos)
+    cached = ctx.cache.get(("tags_norm", id(tags)))
+    if cached is None:
+        s = pd.Series(tags, index=ctx.index).astype("string").fillna("")
+        cached = ";" + s.str.casefold().str.replace(r"\s*[;,，；、|]\s*", ";", regex=True) + ";"
+        ctx.cache[("tags_norm", id(tags))] = cached
+    return cached.str.contains(";" + tag + ";", regex=False).astype(bool)
+
+
+# --------------------------------------------------------------------------- changes since the last run
+
+@function("changed_to", args=2, field_args=(0,), literal_args=(1,),
+          doc="True where the field holds the value now but did not at the previous run.")
+def changed_to(ctx, field, value):
+    from .expr import _coerce_literal
+
+    key = field.key
+    f = ctx.fields.field(key)
+    target = _coerce_literal(ctx, f, value.value, value.pos)
+    cur = field.value
+    cur_eq = (cur == target).fillna(False).astype(bool) if isinstance(cur, pd.Series) else \
+        pd.Series(cur == target, index=ctx.index)
+    prev_map = None if ctx.previous is None else ctx.previous.get(key)
+    if prev_map is None:
+        # no earlier snapshot: trust a "<field>_changed_at" column when there is one
+        comp = f"{key}_changed_at"
+        if comp in ctx.frame.columns:
+            since = ctx.previous_as_of if ctx.previous_as_of is not None else ctx.as_of - pd.Timedelta(days=7)
+            at = pd.to_datetime(ctx.frame[comp], errors="coerce")
+            recent = (at > since.normalize() - pd.Timedelta(microseconds=1)) & (at <= ctx.as_of)
+            return cur_eq & recent.fillna(False).astype(bool)
+        return pd.Series(False, index=ctx.index)
+    prev = ctx.record_ids.map(prev_map)
+    if isinstance(target, bool):
+        prev_eq = prev.map(lambda v: v is True or v == "True" or v is np.True_)
+    else:
+        prev_eq = prev.astype("string") == str(target)
+    prev_eq = pd.Series(prev_eq, index=ctx.index).fillna(False).astype(bool)
+    return cur_eq & ~prev_eq
+
+
+# --------------------------------------------------------------------------- messages
+
+def _message_time(m: pd.DataFrame) -> pd.Series:
+    t = m["sent_at"] if "sent_at" in m else pd.Series(pd.NaT, index=m.index)
+    for col in ("scheduled_at", "queued_at"):
+        if col in m:
+            t = t.fillna(m[col])
+    return t
+
+
+def _messages(ctx, which: str | None, *, delivered: bool = True) -> pd.DataFrame:
+    key = ("messages", which, delivered, id(ctx.messages), len(ctx.messages) if ctx.messages is not None else 0)
+    if key in ctx.cache:
+        return ctx.cache[key]
+    m = ctx.messages
+    if m is None or len(m) == 0:
+        out = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "t": pd.Series(dtype="datetime64[ns]"),
+                            "opened_at": pd.Series(dtype="datetime64[ns]"),
+                            "clicked_at": pd.Series(dtype="datetime64[ns]")})
+    else:
+        keep = pd.Series(True, index=m.index)
+        if delivered and "status" in m:
+            keep &= ~m["status"].isin(["suppressed", "failed"]).fillna(False)
+        if which is not None:
+            w = str(which).strip()
+            hit = pd.Series(False, index=m.index)
+            for col in ("rule_id", "campaign_id"):
+                if col in m:
+                    hit |= (m[col].astype("string").str.strip() == w).fillna(False)
+            keep &= hit
+        sub = m[keep]
+        out = pd.DataFrame({"customer_id": sub["customer_id"], "t": _message_time(sub),
+                            "opened_at": sub.get("opened_at"), "clicked_at": sub.get("clicked_at")})
+    ctx.cache[key] = out
+    return out
+
+
+def _per_customer(ctx, values: pd.Series, default) -> pd.Series:
+    """Map a Series indexed by customer_id onto the rows being evaluated."""
+    out = values.reindex(ctx.customer_ids.to_numpy())
+    out.index = ctx.index
+    if default is not None:
+        out = out.fillna(default)
+    return out
+
+
+def _which(arg) -> str | None:
+    if arg is None:
+        return None
+    return _literal_text(arg, "a rule or campaign id")
+
+
+@function("messages_since", args=(1, 2), literal_args=(0, 1),
+          doc='Messages sent or queued to the customer in the last N days (optionally of one rule or campaign).')
+def messages_since(ctx, days, which=None):
+    n = _number_literal(days)
+    m = _messages(ctx, _which(which))
+    recent = m[m["t"] >= ctx.as_of - pd.Timedelta(days=n)]
+    counts = recent.groupby("customer_id", observed=True).size()
+    return _per_customer(ctx, counts, 0).astype("Int64")
+
+
+@function("days_since_message", args=(0, 1), literal_args=(0,),
+          doc="Days since the latest message (of a rule or campaign) to the customer; blank when none.")
+def days_since_message(ctx, which=None):
+    m = _messages(ctx, _which(which))
+    last = m.groupby("customer_id", observed=True)["t"].max()
+    when = _per_customer(ctx, last, None).astype("datetime64[ns]")
+    return _day_diff(ctx.as_of, when, ctx.index)
+
+
+@function("clicked", args=(0, 1), literal_args=(0,),
+          doc="True where the customer clicked a message (of a rule or campaign).")
+def clicked(ctx, which=None):
+    m = _messages(ctx, _which(which), delivered=False)
+    hit = m[m["clicked_at"].notna() & (m["clicked_at"] <= ctx.as_of)]
+    ids = pd.Index(hit["customer_id"].dropna().unique())
+    return pd.Series(ctx.customer_ids.isin(ids).to_numpy(dtype=bool, na_value=False), index=ctx.index)
+
+
+@function("opened_since", args=(1, 2), literal_args=(0, 1),
+          doc="True where the customer opened a message in the last N days (of a rule or campaign).")
+def opened_since(ctx, days, which=None):
+    n = _number_literal(days)
+    m = _messages(ctx, _which(which), delivered=False)
+    hit = m[(m["opened_at"] >= ctx.as_of - pd.Timedelta(days=n)) & (m["opened_at"] <= ctx.as_of)]
+    ids = pd.Index(hit["customer_id"].dropna().unique())
+    return pd.Series(ctx.customer_ids.isin(ids).to_numpy(dtype=bool, na_value=False), index=ctx.index)
+
+
+# --------------------------------------------------------------------------- settings
+
+@function("cadence_days", args=1, doc="Follow-up cadence of a stage in days (Settings cadence_<stage>).")
+def cadence_days(ctx, stage):
+    from ..schema import STAGE
+    from ..settings import parse_duration
+
+    table = {}
+    for code in STAGE.codes:
+        v = ctx.settings.get(f"cadence_{code}")
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        try:
+            table[code] = parse_duration(v) / pd.Timedelta(days=1)
+        except Exception:  # noqa: BLE001 - a bad setting means no cadence for that stage
+            continue
+    v = stage.value
+    if isinstance(v, pd.Series):
+        codes = v.astype("string")
+        lookup = STAGE.lookup
+        codes = codes.map(lambda x: lookup.get(norm_token(x), x) if isinstance(x, str) else x) \
+            if not codes.dropna().isin(list(STAGE.codes)).all() else codes
+        return codes.map(table).astype("Float64")
+    code = STAGE.lookup.get(norm_token(v), v) if isinstance(v, str) else v
+    return table.get(code, np.nan)
