@@ -281,6 +281,25 @@ class DedupeResult:
     repointed: dict = dc_field(default_factory=dict)
     history_rows: int = 0
     id_map: dict = dc_field(default_factory=dict)
+    names: dict = dc_field(default_factory=dict)      # customer_id -> name (for display)
+    lang: str = "en"
+    show_full: bool = False
+
+    def groups_detail(self) -> list[dict]:
+        """The groups as plain data (for JSON): members with ID, name, matching key and value."""
+        out = []
+        g = self.groups
+        if g.empty:
+            return out
+        shown = g["match_value"] if self.show_full else _mask_match(g["key"], g["match_value"])
+        for no, sub in g.assign(shown=shown).groupby("group", sort=True):
+            members = [{"customer_id": r.customer_id, "name": self.names.get(r.customer_id),
+                        "key": r.key, "match_value": r.shown, "row": int(r.row)}
+                       for r in sub.itertuples(index=False)]
+            out.append({"group": int(no), "keep": members[0]["customer_id"] if not self.applied
+                        else self.id_map.get(members[-1]["customer_id"], members[0]["customer_id"]),
+                        "members": members})
+        return out
 
     @property
     def group_count(self) -> int:
@@ -290,6 +309,36 @@ class DedupeResult:
         return {"groups": self.group_count, "duplicates": int(len(self.groups)) - self.group_count,
                 "applied": self.applied, "merged": self.merged, "repointed": self.repointed,
                 "history_rows": self.history_rows}
+
+
+def _mask_match(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """Phone numbers and e-mails masked for display (138****8000); other keys as they are."""
+    out = values.astype("string").copy()
+    contact = keys.isin(["phone", "email"])
+    if contact.any():
+        out[contact] = nz.mask_contact(values[contact].astype("string"))
+    return out
+
+
+def groups_text(res: DedupeResult, path: object = "") -> str:
+    """Human text for ``crmkit dedupe``."""
+    from .i18n import t
+
+    lang = res.lang
+    lines = [f"{path}: {res.group_count} {t('duplicate_groups', lang)}"]
+    for grp in res.groups_detail()[:200]:
+        lines.append(f"  {t('group', lang)} {grp['group']}:")
+        for m in grp["members"]:
+            lines.append(f"    {m['customer_id']}  {m['name'] or ''}  ({t('key_' + str(m['key']), lang)}: "
+                         f"{m['match_value']})")
+    if res.group_count > 200:
+        lines.append(f"  ... {res.group_count - 200} more")
+    if res.applied:
+        lines.append(f"  {t('merged', lang)}: {res.merged}; "
+                     + ", ".join(f"{k} {v}" for k, v in res.repointed.items()))
+    elif res.group_count:
+        lines.append(f"  {t('dedupe_apply_hint', lang)}")
+    return "\n".join(lines)
 
 
 def merge_duplicates(ws, groups: pd.DataFrame | None = None, *, by: str = "dedupe",
@@ -380,11 +429,23 @@ def dedupe_workspace(path: str | os.PathLike, *, apply: bool = False, by: str = 
     ws = open_workspace(path)
     if not apply:
         st = ws.settings
-        return DedupeResult(groups=find_duplicates(ws["customers"], st.get("dedupe_keys"),
-                                                   region=st.get("phone_region")))
+        res = DedupeResult(groups=find_duplicates(ws["customers"], st.get("dedupe_keys"),
+                                                  region=st.get("phone_region")))
+        _decorate(res, ws, ws["customers"])
+        return res
     with workspace_lock(ws.path):
         ws = open_workspace(path)
+        before = ws["customers"]
         res = merge_duplicates(ws, by=by)
+        _decorate(res, ws, before)
         if res.applied:
             ws.save()
     return res
+
+
+def _decorate(res: DedupeResult, ws, customers: pd.DataFrame) -> None:
+    res.lang = ws.lang
+    res.show_full = bool(ws.settings.get("show_full_contacts"))
+    if len(res.groups) and "name" in customers.columns:
+        sub = customers[customers["customer_id"].isin(res.groups["customer_id"])]
+        res.names = dict(zip(sub["customer_id"].astype(str), sub["name"].astype("string").fillna("")))
