@@ -24,12 +24,39 @@ def nfkc(s: pd.Series) -> pd.Series:
     """NFKC-normalise (full-width -> half-width) and trim text; blanks become NA."""
     s = s.astype("string")
     # NFKC only where needed: non-ASCII values are the minority in most columns
-    mask = s.str.contains(r"[^\x00-\x7f]", regex=True, na=False)
+    mask = (~s.str.isascii()).fillna(False).astype(bool)
     if mask.any():
         s = s.copy()
         s[mask] = s[mask].map(lambda v: unicodedata.normalize("NFKC", v))
     s = s.str.strip()
     return s.mask(s.str.lower().isin(_BLANKS))
+
+
+def _by_value(s: pd.Series, convert, *, min_rows: int = 1000, max_share: float = 0.5):
+    """``convert`` applied once per distinct value of ``s``, spread back to every row.
+
+    Columns read from Excel repeat a few values over and over (enumerations,
+    yes/no, dates, the customer ids of orders).  Every converter here works
+    value by value, so converting the distinct values only gives the same
+    result, much faster.  ``convert`` maps a Series to ``(values, bad mask)``
+    (the mask may be None).  Returns None when ``s`` is short or has too many
+    distinct values for this to pay off; the caller then converts ``s`` itself.
+    """
+    if len(s) < min_rows:
+        return None
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) > len(s) * max_share:
+        return None
+    # one extra slot at the end holds the blank value (factorize's sentinel -1)
+    u = pd.Series(uniques).reindex(range(len(uniques) + 1))
+    codes = np.where(codes < 0, len(uniques), codes)
+    out_u, bad_u = convert(u)
+    out = out_u.take(codes)
+    out.index, out.name = s.index, s.name
+    if bad_u is None:
+        return out, None
+    bad = pd.Series(bad_u.to_numpy(dtype=bool, na_value=False)[codes], index=s.index)
+    return out, bad
 
 
 def is_blank(s: pd.Series) -> pd.Series:
@@ -38,6 +65,9 @@ def is_blank(s: pd.Series) -> pd.Series:
 
 def to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers from text: thousands separators, currency signs, %, 万 (x10,000)."""
+    fast = _by_value(s, to_number)
+    if fast is not None:
+        return fast
     text = nfkc(s)
     out = _float(pd.to_numeric(text, errors="coerce"))
     bad = out.isna() & text.notna()
@@ -73,6 +103,9 @@ def to_datetime(s: pd.Series, *, dayfirst: bool = False) -> tuple[pd.Series, pd.
     ``2024.5.1``, ``2024年5月1日``, ``20240501``, Excel serial numbers
     (``45413``), and ``1/5/2024`` read as day-first or month-first by setting.
     """
+    fast = _by_value(s, lambda u: to_datetime(u, dayfirst=dayfirst))
+    if fast is not None:
+        return fast
     text = nfkc(s)
     out = pd.to_datetime(text, format="ISO8601", errors="coerce")
     bad = out.isna() & text.notna()
@@ -128,11 +161,14 @@ def to_enum(s: pd.Series, enum: Enum) -> tuple[pd.Series, pd.Series]:
     Values that match nothing are kept as typed (so nothing is lost) and
     flagged in the mask.
     """
+    fast = _by_value(s, lambda u: to_enum(u, enum))
+    if fast is not None:
+        return fast
     text = nfkc(s)
     lookup = enum.lookup
     uniques = text.dropna().unique()
     mapping = {u: lookup.get(norm_token(u)) for u in uniques}
-    codes = text.map(mapping)
+    codes = text.map(mapping).astype("object")   # all-unknown values would map to a null-typed array
     bad = codes.isna() & text.notna()
     out = codes.where(~bad, text).astype("string")
     return out, bad
@@ -149,14 +185,24 @@ def to_bool(s: pd.Series, enum: Enum) -> tuple[pd.Series, pd.Series]:
 
 def to_multi(s: pd.Series) -> pd.Series:
     """``a; b ,c`` (ASCII or full-width separators) -> ``a;b;c``."""
+    fast = _by_value(s, lambda u: (to_multi(u), None))
+    if fast is not None:
+        return fast[0]
     text = nfkc(s)
     return text.str.replace(r"\s*[;,，；、|]\s*", ";", regex=True).str.strip(";").replace("", pd.NA)
 
 
 def to_id(s: pd.Series) -> pd.Series:
     """IDs are trimmed strings; a number read as ``12.0`` becomes ``12``."""
+    fast = _by_value(s, lambda u: (to_id(u), None))
+    if fast is not None:
+        return fast[0]
     text = nfkc(s)
-    return text.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    floats = text.str.endswith(".0", na=False)
+    if floats.any():
+        text = text.copy()
+        text[floats] = text[floats].str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    return text
 
 
 def split_tags(s: pd.Series) -> pd.Series:

@@ -184,7 +184,9 @@ def _dtype(f: Field) -> str:
 
 def blank_column(f: Field, index) -> pd.Series:
     """An all-blank column of ``f``'s dtype."""
-    return pd.Series([None] * len(index), index=index, dtype=f.dtype)
+    if f.dtype == "object":
+        return pd.Series([None] * len(index), index=index, dtype=object)
+    return pd.Series(index=index, dtype=f.dtype)  # all NA, without a Python list of len(index)
 
 
 def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:

@@ -1,0 +1,269 @@
+"""Machine information and the Markdown rendering of benchmark results."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NOTES = HERE / "NOTES.md"
+
+STAGE_TITLES = {
+    "generate": "generate workspace",
+    "load": "load (open + type every table)",
+    "validate": "validate (load + validate_workspace)",
+    "import_dry": "import {import_rows} rows, dry run",
+    "import": "import {import_rows} rows, written",
+    "rfm": "RFM scores",
+    "rules_dry": "rules, dry run",
+    "rules_write": "rules with writes",
+    "append": "append 100 tasks + 100 messages",
+    "report": "monthly report",
+    "dashboard": "dashboard first render (overview)",
+}
+BASELINE_TITLES = {
+    "baseline_fastexcel": "raw fastexcel read",
+    "baseline_openpyxl": "pandas.read_excel(openpyxl)",
+    "baseline_import_fastexcel": "raw fastexcel read of the file",
+    "baseline_rfm_iterrows": "iterrows RFM",
+    "baseline_rules_rowloop": "row-by-row rules loop",
+    "baseline_voila": "bare Voila notebook",
+}
+
+
+def _rfm_target(section: dict, res: dict):
+    orders = (res.get("extra") or {}).get("orders") or 0
+    limit = max(0.3, 1.5 * orders / 1_000_000)
+    return res["seconds"] <= limit, f"≈1 s per 1M orders (≤ {limit:.2f} s)"
+
+
+def _rules_target(section: dict, res: dict):
+    n = (res.get("extra") or {}).get("customers") or section.get("customers") or 0
+    limit = max(0.5, 3.0 * n / 100_000)
+    return res["seconds"] <= limit, f"≈2 s per 100k customers (≤ {limit:.2f} s)"
+
+
+def _ratio_target(limit: float):
+    def check(section: dict, res: dict, ratio: float | None):
+        if ratio is None:
+            return None, f"≤ {limit:g}x baseline"
+        return ratio <= limit, f"≤ {limit:g}x baseline"
+    check.ratio = True
+    return check
+
+
+def _rerun_untouched(section: dict, res: dict):
+    extra = res.get("extra") or {}
+    again = extra.get("rerun_rewritten")
+    if again is None:
+        return None, "rerun rewrites no customers.xlsx"
+    return "customers.xlsx" not in again, "rerun rewrites no customers.xlsx"
+
+
+def _append_untouched(section: dict, res: dict):
+    extra = res.get("extra") or {}
+    changed = extra.get("rewritten")
+    if changed is None:
+        return None, "customers.xlsx untouched"
+    return "customers.xlsx" not in changed, "customers.xlsx untouched (mtime, bytes)"
+
+
+#: (stage, baseline or None, target check or None)
+COMPARISONS = (
+    ("generate", None, None),
+    ("load", "baseline_fastexcel", _ratio_target(1.5)),
+    ("load", "baseline_openpyxl", None),
+    ("validate", "baseline_fastexcel", _ratio_target(1.5)),
+    ("import_dry", "baseline_import_fastexcel", None),
+    ("import", "baseline_import_fastexcel", None),
+    ("rfm", "baseline_rfm_iterrows", _rfm_target),
+    ("rules_dry", "baseline_rules_rowloop", _rules_target),
+    ("rules_write", "baseline_rules_rowloop", _rerun_untouched),
+    ("append", None, _append_untouched),
+    ("report", None, None),
+    ("dashboard", "baseline_voila", _ratio_target(2.0)),
+)
+
+
+def machine_info() -> dict:
+    info: dict = {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    try:
+        info["cores_usable"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import importlib.metadata as md
+
+    for pkg in ("pandas", "numpy", "fastexcel", "xlsxwriter", "openpyxl", "voila"):
+        try:
+            info[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    try:
+        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True,
+                                        text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def _fmt_s(v) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+
+
+def _status_cell(res: dict | None) -> str | None:
+    if res is None:
+        return "not run"
+    if res.get("status") == "unavailable":
+        return "not available yet"
+    if res.get("status") != "ok":
+        return "error"
+    return None
+
+
+def rows_of(section: dict) -> list[dict]:
+    """One table row per comparison, with ratio and verdict."""
+    out = []
+    stages, bases = section.get("stages", {}), section.get("baselines", {})
+    for stage, base, check in COMPARISONS:
+        res = stages.get(stage)
+        if res is None and stage != "generate":
+            continue
+        row = {"stage": stage, "title": STAGE_TITLES[stage].format(import_rows=f"{section.get('import_rows', 0):,}"),
+               "res": res, "baseline": base}
+        bres = bases.get(base) if base else None
+        row["bres"] = bres
+        ratio = None
+        if res and res.get("status") == "ok" and bres and bres.get("status") == "ok" and bres.get("seconds"):
+            ratio = res["seconds"] / bres["seconds"]
+        row["ratio"] = ratio
+        verdict, target = None, "—"
+        if check is not None and res and res.get("status") == "ok":
+            verdict, target = check(section, res, ratio) if getattr(check, "ratio", False) else check(section, res)
+        elif check is not None:
+            target = check(section, {"seconds": 0, "extra": {}}, None)[1] if getattr(check, "ratio", False) else "—"
+        row["verdict"], row["target"] = verdict, target
+        out.append(row)
+    return out
+
+
+def _table(section: dict) -> list[str]:
+    lines = ["| stage | median s | runs | peak MB | baseline | baseline s | ratio | target | result |",
+             "|---|---:|---:|---:|---|---:|---:|---|---|"]
+    for row in rows_of(section):
+        res, bres = row["res"], row["bres"]
+        status = _status_cell(res)
+        if status:
+            sec = runs = peak = status if status != "error" else "error"
+            sec, runs, peak = status, "", ""
+        else:
+            sec = _fmt_s(res.get("seconds"))
+            runs = str(res.get("runs", ""))
+            if row["stage"] == "generate" and res.get("cached"):
+                runs = "1 (cached)"
+            peak = f"{res.get('peak_mb', 0):,.0f}" if res.get("peak_mb") is not None else "—"
+        bname = BASELINE_TITLES.get(row["baseline"], "—") if row["baseline"] else "—"
+        if row["baseline"]:
+            bstatus = _status_cell(bres)
+            if bstatus:
+                bsec = bstatus
+            else:
+                bsec = _fmt_s(bres.get("seconds"))
+                note = []
+                if bres.get("runs") == 1 and section.get("runs", 1) > 1:
+                    note.append("1 run")
+                if (bres.get("extra") or {}).get("extrapolated"):
+                    note.append(f"extrapolated from {bres['extra']['measured_rows']:,} rows")
+                if note:
+                    bsec += f" ({', '.join(note)})"
+        else:
+            bsec = "—"
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "—"
+        verdict = {True: "pass", False: "**FAIL**", None: "—"}[row["verdict"]]
+        lines.append(f"| {row['title']} | {sec} | {runs} | {peak} | {bname} | {bsec} | {ratio} | {row['target']} "
+                     f"| {verdict} |")
+    return lines
+
+
+def _details(section: dict) -> list[str]:
+    lines = []
+    for bucket in ("stages", "baselines"):
+        for name, res in section.get(bucket, {}).items():
+            if res.get("status") == "ok":
+                extra = {k: v for k, v in (res.get("extra") or {}).items()}
+                if res.get("all_seconds") and len(res["all_seconds"]) > 1:
+                    extra["runs_s"] = [round(x, 3) for x in res["all_seconds"]]
+                if extra:
+                    lines.append(f"- `{name}`: " + ", ".join(f"{k}={v}" for k, v in extra.items()))
+            else:
+                lines.append(f"- `{name}`: {res.get('status')}: {res.get('reason')}")
+    return lines
+
+
+def _scaling(store: dict) -> list[str]:
+    pts = []
+    for label, sec in store.get("sizes", {}).items():
+        res = sec.get("stages", {}).get("rules_dry")
+        if res and res.get("status") == "ok" and sec.get("customers"):
+            pts.append((sec["customers"], res["seconds"], label))
+    pts.sort()
+    if len(pts) < 2:
+        return []
+    lines = ["## Scaling of the rules (dry run)", "",
+             "| size | s | µs per customer |", "|---|---:|---:|"]
+    for n, s, label in pts:
+        lines.append(f"| {label} | {_fmt_s(s)} | {s / n * 1e6:.1f} |")
+    (n0, s0, _), (n1, s1, _) = pts[0], pts[-1]
+    growth = (s1 / s0) / (n1 / n0)
+    lines += ["", f"Time grew {s1 / s0:.1f}x for {n1 / n0:.0f}x the customers "
+              f"({growth:.2f} of linear; below 1 means fixed costs dominate the small size).", ""]
+    return lines
+
+
+def render(store: dict) -> str:
+    m = store.get("machine", {})
+    lines = [
+        "# crmkit benchmark results", "",
+        "Generated by `make bench` (`python -m benchmarks.run`); `make bench-big` adds the 1,000,000-order size. "
+        "Do not edit by hand: the notes at the end come from `benchmarks/NOTES.md`.", "",
+        f"Machine: {m.get('cores_usable', m.get('cores'))} usable cores of {m.get('cores')}, "
+        f"{m.get('memory_gb')} GB memory, {m.get('cpu', 'unknown CPU')}; {m.get('platform')}; "
+        f"Python {m.get('python')}, pandas {m.get('pandas')}, numpy {m.get('numpy')}, fastexcel {m.get('fastexcel')}, "
+        f"xlsxwriter {m.get('xlsxwriter')}, openpyxl {m.get('openpyxl')}, voila {m.get('voila')}; "
+        f"commit {m.get('commit', '?')}.", "",
+        "How to read: each stage and each baseline runs in a fresh Python process on the same files; "
+        "**median s** is the median wall time of the work itself (interpreter start and imports excluded; "
+        "stages that need loaded tables load them outside the clock unless the stage says 'load'); "
+        "**peak MB** is the child's peak resident memory (ru_maxrss, setup included). "
+        "A stage whose first run took longer than 60 s ran once (shown as runs = 1). "
+        "Ratios are stage / baseline, measured in the same run: the machine is shared, read ratios, not seconds.", "",
+    ]
+    for label, sec in store.get("sizes", {}).items():
+        counts = sec.get("workspace_counts") or {}
+        count_text = ", ".join(f"{k} {v:,}" for k, v in counts.items() if k != "bytes" and isinstance(v, int))
+        size_mb = counts.get("bytes", 0) / 1e6
+        lines += [f"## {label}", "",
+                  f"Run {sec.get('date', '?')}, workspace from `{sec.get('generator')}` "
+                  f"({count_text}; {size_mb:,.1f} MB of .xlsx), median of {sec.get('runs')} run(s), "
+                  f"{sec.get('elapsed_s', '?')} s for this size.", ""]
+        lines += _table(sec)
+        lines += ["", "<details><summary>Details per stage</summary>", ""] + _details(sec) + ["", "</details>", ""]
+    lines += _scaling(store)
+    if NOTES.exists():
+        lines += [NOTES.read_text(encoding="utf-8").strip(), ""]
+    lines.append(f"_Rendered {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}._")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,271 @@
+"""Run the crmkit benchmark suite and write ``benchmarks/RESULTS.md``.
+
+    python -m benchmarks.run                 # 10,000 and 100,000 customers (make bench)
+    python -m benchmarks.run --big           # 100,000 customers with 1,000,000 orders (make bench-big)
+    python -m benchmarks.run --quick         # 2,000 customers, 1 run per stage (smoke run)
+    python -m benchmarks.run --sizes 10000 --stages load,rfm --runs 5
+
+Every stage and baseline runs in a fresh child process (:mod:`benchmarks.stages`),
+``--runs`` times; the table shows the median time and the highest peak
+memory.  A stage whose first run takes longer than ``--slow`` seconds is run
+once only (the table says so).  Workspaces are generated under
+``benchmarks/data/`` and reused while the generator, seed and size match.
+Results are kept per size in ``benchmarks/results.json`` so that ``make bench``
+and ``make bench-big`` add up to one RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "RESULTS.md"
+
+SEED = 7
+IMPORT_ROWS = 100_000
+
+#: stage -> baseline it is compared with (None: reported without a ratio)
+STAGE_ORDER = ("generate", "load", "validate", "import_dry", "import", "rfm", "rules_dry", "rules_write", "append",
+               "report", "dashboard")
+BASELINES = ("baseline_fastexcel", "baseline_openpyxl", "baseline_import_fastexcel", "baseline_rfm_iterrows",
+             "baseline_rules_rowloop", "baseline_voila")
+#: stages that write into a scratch copy are slower to set up; all run in fresh children anyway
+NEEDS_IMPORT_FILE = {"import_dry", "import", "baseline_import_fastexcel"}
+
+
+def progress(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+def run_child(stage: str, ws: Path, opts: dict, timeout: float) -> dict:
+    """Run one stage in a fresh interpreter; its JSON result (status error on crash/timeout)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.setdefault("PYTHONHASHSEED", "0")
+    cmd = [sys.executable, "-m", "benchmarks.stages", stage, str(ws), "--opts", json.dumps(opts)]
+    try:
+        proc = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"stage": stage, "status": "error", "reason": f"timed out after {timeout:.0f} s"}
+    for line in reversed(proc.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                break
+    return {"stage": stage, "status": "error",
+            "reason": f"child exited {proc.returncode}: {proc.stderr.strip()[-400:]}"}
+
+
+def measure(stage: str, ws: Path, opts: dict, runs: int, slow: float, timeout: float) -> dict:
+    """Median of ``runs`` child runs (one run when the first is slower than ``slow`` s)."""
+    results = []
+    for i in range(runs):
+        r = run_child(stage, ws, opts, timeout)
+        results.append(r)
+        if r.get("status") != "ok":
+            break
+        if i == 0 and r["seconds"] > slow:
+            break
+    ok = [r for r in results if r.get("status") == "ok"]
+    if not ok:
+        out = dict(results[-1])
+        out["runs"] = 0
+        return out
+    times = [r["seconds"] for r in ok]
+    cpu = [r["cpu_seconds"] for r in ok if r.get("cpu_seconds") is not None]
+    return {
+        "stage": stage, "status": "ok", "seconds": statistics.median(times), "all_seconds": times,
+        "cpu_seconds": statistics.median(cpu) if cpu else None,
+        "runs": len(ok), "peak_mb": max(r.get("peak_mb", 0) for r in ok), "extra": ok[-1].get("extra", {}),
+    }
+
+
+# --------------------------------------------------------------------------- workspaces
+
+
+def generator_version(generator: str) -> str:
+    src = ROOT / "crmkit" / "sample.py" if generator == "crmkit.sample" else HERE / "synth.py"
+    return hashlib.sha1(src.read_bytes()).hexdigest()[:10] if src.exists() else "missing"
+
+
+def pick_generator(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    return "crmkit.sample" if (ROOT / "crmkit" / "sample.py").exists() else "synth"
+
+
+def ensure_workspace(data: Path, customers: int, orders_per_customer: float | None, generator: str, seed: int,
+                     timeout: float, force: bool = False) -> tuple[Path, dict]:
+    """The cached workspace for this size, generated (and timed) when missing or stale."""
+    tag = "sample" if generator == "crmkit.sample" else "synth"
+    opc = f"-opc{orders_per_customer:g}" if orders_per_customer else ""
+    ws = data / f"ws-{customers}{opc}-{tag}-seed{seed}"
+    meta_path = ws.parent / (ws.name + ".json")
+    version = generator_version(generator)
+    if not force and ws.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("version") == version and meta.get("status") == "ok":
+            meta["cached"] = True
+            return ws, meta
+    progress(f"generating {customers:,} customers with {generator} into {ws}")
+    opts = {"customers": customers, "seed": seed, "generator": generator}
+    if orders_per_customer:
+        opts["orders_per_customer"] = orders_per_customer
+    res = run_child("generate", ws, opts, timeout)
+    res.update(version=version, generator=generator, created=_dt.datetime.now().isoformat(timespec="seconds"),
+               customers=customers, orders_per_customer=orders_per_customer, seed=seed)
+    if res.get("status") == "ok":
+        meta_path.write_text(json.dumps(res, indent=1, default=str))
+    res["cached"] = False
+    return ws, res
+
+
+def ensure_import_file(data: Path, rows: int) -> Path:
+    path = data / f"import-customers-{rows}.xlsx"
+    if not path.exists():
+        progress(f"writing the {rows:,}-row import file {path.name}")
+        from benchmarks.synth import write_import_file
+
+        write_import_file(path, rows)
+    return path
+
+
+# --------------------------------------------------------------------------- one size
+
+
+def run_size(label: str, customers: int, orders_per_customer: float | None, args) -> dict:
+    data = Path(args.data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    generator = pick_generator(args.generator)
+    started = time.monotonic()
+    ws, meta = ensure_workspace(data, customers, orders_per_customer, generator, args.seed, args.timeout,
+                                force=args.regenerate)
+    section: dict = {"label": label, "customers": customers, "orders_per_customer": orders_per_customer,
+                     "generator": generator, "runs": args.runs, "stages": {}, "baselines": {}}
+    section["stages"]["generate"] = {
+        "stage": "generate", "status": meta.get("status"), "seconds": meta.get("seconds"),
+        "peak_mb": meta.get("peak_mb"), "runs": 1 if meta.get("status") == "ok" else 0,
+        "extra": meta.get("extra", {}), "cached": meta.get("cached"), "created": meta.get("created"),
+        "reason": meta.get("reason")}
+    if meta.get("status") != "ok":
+        progress(f"generation failed: {meta.get('reason')}")
+        section["workspace_counts"] = {}
+        return section
+    section["workspace_counts"] = meta.get("extra", {})
+    import_file = ensure_import_file(data, args.import_rows)
+    opts = {"import_file": str(import_file), "seed": args.seed}
+    wanted = args.stages
+    for name in list(STAGE_ORDER[1:]) + list(BASELINES):
+        if wanted and name not in wanted and not _baseline_needed(name, wanted):
+            continue
+        progress(f"{label}: {name}")
+        res = measure(name, ws, opts, args.runs, args.slow, args.timeout)
+        bucket = "baselines" if name.startswith("baseline_") else "stages"
+        section[bucket][name] = res
+        if res.get("status") != "ok":
+            progress(f"  {res.get('status')}: {res.get('reason')}")
+        else:
+            progress(f"  {res['seconds']:.3f} s (runs {res['runs']}), peak {res['peak_mb']} MB")
+    section["import_rows"] = args.import_rows
+    section["elapsed_s"] = round(time.monotonic() - started, 1)
+    return section
+
+
+def _baseline_needed(name: str, wanted: set[str]) -> bool:
+    from benchmarks.results import COMPARISONS
+
+    return any(c[1] == name and c[0] in wanted for c in COMPARISONS)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description="crmkit benchmark suite")
+    ap.add_argument("--quick", action="store_true", help="2,000 customers, 1 run per stage (smoke run)")
+    ap.add_argument("--big", action="store_true", help="100,000 customers with 1,000,000 orders")
+    ap.add_argument("--sizes", help="comma-separated customer counts (default 10000,100000)")
+    ap.add_argument("--orders-per-customer", type=float, default=None,
+                    help="orders per customer for --sizes (default: the generator's own)")
+    ap.add_argument("--runs", type=int, default=None, help="runs per stage (default 3; 1 with --quick)")
+    ap.add_argument("--stages", help="comma-separated stage names (default: all)")
+    ap.add_argument("--import-rows", type=int, default=None, help="rows of the import file (default 100,000)")
+    ap.add_argument("--generator", choices=("auto", "crmkit.sample", "synth"), default="auto")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--slow", type=float, default=60.0, help="run a stage once when its first run exceeds this (s)")
+    ap.add_argument("--timeout", type=float, default=1800.0, help="per child process (s)")
+    ap.add_argument("--data-dir", default=str(DATA))
+    ap.add_argument("--out", help="Markdown output (default benchmarks/RESULTS.md; with --quick, under --data-dir)")
+    ap.add_argument("--json", dest="json_path", help="results store (default benchmarks/results.json)")
+    ap.add_argument("--regenerate", action="store_true", help="generate the workspaces again")
+    args = ap.parse_args(argv)
+    args.stages = set(args.stages.split(",")) if args.stages else set()
+    if args.runs is None:
+        args.runs = 1 if args.quick else 3
+    if args.import_rows is None:
+        args.import_rows = 2_000 if args.quick else IMPORT_ROWS
+    data = Path(args.data_dir)
+    if args.out is None:
+        args.out = str(data / "RESULTS-quick.md") if args.quick else str(RESULTS_MD)
+    if args.json_path is None:
+        args.json_path = str(data / "results-quick.json") if args.quick else str(RESULTS_JSON)
+    return args
+
+
+def plan(args) -> list[tuple[str, int, float | None]]:
+    if args.sizes:
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+        return [(_label(n, args.orders_per_customer), n, args.orders_per_customer) for n in sizes]
+    if args.quick:
+        return [(_label(2_000, None), 2_000, None)]
+    if args.big:
+        return [(_label(100_000, 10.0), 100_000, 10.0)]
+    return [(_label(10_000, None), 10_000, None), (_label(100_000, None), 100_000, None)]
+
+
+def _label(n: int, opc: float | None) -> str:
+    text = f"{n:,} customers"
+    if opc:
+        text += f", {int(n * opc):,} orders"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from benchmarks import results
+
+    store_path = Path(args.json_path)
+    store = json.loads(store_path.read_text()) if store_path.exists() else {"sizes": {}}
+    store["machine"] = results.machine_info()
+    for label, n, opc in plan(args):
+        section = run_size(label, n, opc, args)
+        section["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        store["sizes"][label] = section
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        store_path.write_text(json.dumps(store, indent=1, default=str))
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(results.render(store), encoding="utf-8")
+    shutil.rmtree(HERE / ".work", ignore_errors=True)
+    progress(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,659 @@
+"""The measured stages and their baselines, each run in a fresh child process.
+
+``python -m benchmarks.stages STAGE WORKSPACE [--opts JSON]`` runs one stage
+and prints one JSON line::
+
+    {"stage": "load", "status": "ok", "seconds": 1.23, "peak_mb": 456.7, "extra": {...}}
+
+``seconds`` covers the work only (imports and untimed setup such as copying a
+workspace are outside the clock); ``peak_mb`` is the child's peak resident
+memory (``ru_maxrss``, setup included).  A stage whose crmkit module has not
+landed yet reports ``status: "unavailable"``; a stage that fails reports
+``status: "error"`` with the reason, so one broken stage never stops the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / ".work"
+
+STAGES: dict[str, Callable[[Path, dict, Clock], dict | None]] = {}
+
+
+class Unavailable(Exception):
+    """The crmkit module (or function) a stage needs does not exist yet."""
+
+
+class Clock:
+    """Accumulates the wall time spent inside ``with clock:`` blocks."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.cpu = 0.0
+
+    def __enter__(self) -> Clock:
+        self._t0 = time.perf_counter()
+        self._c0 = time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds += time.perf_counter() - self._t0
+        self.cpu += time.process_time() - self._c0
+
+
+def stage(name: str):
+    def register(fn):
+        STAGES[name] = fn
+        return fn
+    return register
+
+
+def need(module: str, attr: str | None = None):
+    """Import ``module`` (and get ``attr``) or raise :class:`Unavailable`."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            raise Unavailable(f"{module} not available yet") from exc
+        if exc.name and exc.name.startswith("crmkit"):
+            raise Unavailable(f"{module} not available yet (needs {exc.name})") from exc
+        raise
+    if attr is None:
+        return mod
+    if not hasattr(mod, attr):
+        raise Unavailable(f"{module}.{attr} not available yet")
+    return getattr(mod, attr)
+
+
+def call_flexibly(fn, *args, **kwargs):
+    """Call ``fn`` with the keyword arguments its signature accepts (APIs still settling)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn(*args, **kwargs)
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return fn(*args, **kwargs)
+    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
+
+
+def fresh_copy(ws: Path, tag: str) -> Path:
+    """A scratch copy of a workspace (outside the clock) for stages that write."""
+    dest = WORK / f"{ws.name}-{tag}-{os.getpid()}"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ws, dest, ignore=shutil.ignore_patterns(".crmkit", "~$*"))
+    return dest
+
+
+def file_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """name -> (mtime_ns, size) of the workbooks in ``folder``."""
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.xlsx"))}
+
+
+def rewritten(before: dict, after: dict) -> list[str]:
+    return sorted(k for k in after if before.get(k) != after[k])
+
+
+def loaded_workspace(ws: Path):
+    from crmkit.workspace import open_workspace
+
+    w = open_workspace(ws)
+    w.load_all()
+    return w
+
+
+# --------------------------------------------------------------------------- crmkit stages
+
+
+@stage("generate")
+def generate(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Generate the workspace (crmkit.sample, or the synthetic stand-in)."""
+    customers = int(opts["customers"])
+    seed = int(opts.get("seed", 7))
+    opc = opts.get("orders_per_customer")
+    if ws.exists():
+        shutil.rmtree(ws)
+    generator = opts.get("generator", "crmkit.sample")
+    if generator == "crmkit.sample":
+        gen = need("crmkit.sample", "generate_workspace")
+        kw = {"customers": customers, "seed": seed, "lang": opts.get("lang", "en"), "overwrite": True}
+        if opc:
+            kw["orders_per_customer"] = opc
+        with clock:
+            call_flexibly(gen, ws, **kw)
+    else:
+        from benchmarks import synth
+
+        with clock:
+            synth.generate(ws, customers, seed=seed, orders_per_customer=float(opc or 4.0))
+    return counts(ws)
+
+
+def counts(ws: Path) -> dict:
+    """Rows per main sheet, read with fastexcel (cheap: no conversion)."""
+    import fastexcel
+
+    out = {}
+    for p in sorted(ws.glob("*.xlsx")):
+        r = fastexcel.read_excel(str(p))
+        for name in r.sheet_names:
+            if name.lower() in ("readme", "说明", "_lists"):
+                continue
+            sh = r.load_sheet(name, n_rows=0)
+            out[name] = int(sh.total_height)
+    out["bytes"] = sum(p.stat().st_size for p in ws.glob("*.xlsx"))
+    return out
+
+
+@stage("load")
+def load(ws: Path, opts: dict, clock: Clock) -> dict:
+    """open_workspace + every table typed by the schema (ws.load_all())."""
+    from crmkit.workspace import open_workspace
+
+    with clock:
+        w = open_workspace(ws)
+        frames = w.load_all()
+    return {"rows": int(sum(len(f) for f in frames.values())), "problems": len(w.problems())}
+
+
+@stage("validate")
+def validate(ws: Path, opts: dict, clock: Clock) -> dict:
+    """validate_workspace from the files (load included, as `crmkit validate` does)."""
+    validate_workspace = need("crmkit.validate", "validate_workspace")
+    from crmkit.workspace import open_workspace
+
+    inner = Clock()
+    with clock:
+        w = open_workspace(ws)
+        w.load_all()
+        with inner:
+            report = validate_workspace(w)
+    return {"errors": _n(getattr(report, "errors", None)), "warnings": _n(getattr(report, "warnings", None)),
+            "validate_only_s": round(inner.seconds, 3)}
+
+
+def _n(v) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    try:
+        return len(v)
+    except TypeError:
+        return None
+
+
+def import_source(opts: dict) -> Path:
+    path = Path(opts["import_file"])
+    if not path.exists():
+        raise FileNotFoundError(f"import file missing: {path}")
+    return path
+
+
+def _import_fn():
+    mod = need("crmkit.importer")
+    for name in ("import_file", "import_source", "import_into"):
+        if hasattr(mod, name):
+            return getattr(mod, name)
+    raise Unavailable("crmkit.importer.import_file not available yet")
+
+
+def _import_result(res) -> dict:
+    out = {}
+    for k in ("source_rows", "imported", "updated", "merged", "rejected"):
+        v = getattr(res, k, None)
+        if v is None and isinstance(res, dict):
+            v = res.get(k)
+        if v is None and hasattr(res, "summary"):
+            with contextlib.suppress(Exception):
+                v = res.summary().get(k)
+        if v is not None:
+            out[k] = _n(v)
+    if isinstance(getattr(res, "seconds", None), dict):
+        out["phases_s"] = res.seconds
+    return out
+
+
+@stage("import_dry")
+def import_dry(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Import the 100k-row customers file into the workspace, dry run (nothing written)."""
+    fn = _import_fn()
+    src = import_source(opts)
+    target = fresh_copy(ws, "import")
+    try:
+        with clock:
+            res = fn(src, target, entity="customers", dry_run=True)
+        return _import_result(res)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@stage("import")
+def import_write(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Import the 100k-row customers file and write customers.xlsx."""
+    fn = _import_fn()
+    src = import_source(opts)
+    target = fresh_copy(ws, "import")
+    try:
+        before = file_state(target)
+        with clock:
+            res = fn(src, target, entity="customers", dry_run=False)
+        out = _import_result(res)
+        out["rewritten"] = rewritten(before, file_state(target))
+        return out
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@stage("rfm")
+def rfm(ws: Path, opts: dict, clock: Clock) -> dict:
+    """rfm_scores over every order (orders loaded outside the clock)."""
+    rfm_scores = need("crmkit.rfm", "rfm_scores")
+    w = loaded_workspace(ws)
+    orders, customers, as_of = w["orders"], w["customers"], w.as_of()
+    with clock:
+        scores = rfm_scores(orders, as_of, customers=customers)
+    seg = scores["rfm_segment"].value_counts() if "rfm_segment" in scores else pd.Series(dtype=int)
+    return {"orders": len(orders), "customers": len(scores), "segments": int(seg.size)}
+
+
+def _run_rules(ws_dir: Path, clock: Clock, dry_run: bool) -> dict:
+    run_rules = need("crmkit.rules.engine", "run_rules")
+    w = loaded_workspace(ws_dir)
+    with clock:
+        res = run_rules(w, dry_run=dry_run)  # a real run writes the changed workbooks itself
+        if not dry_run and w.dirty:
+            w.save()
+    out: dict = {"customers": len(w["customers"])}
+    if getattr(res, "written", None):
+        out["written"] = sorted(Path(p).name for p in res.written)
+    with contextlib.suppress(Exception):
+        s = res.summary()
+        out["actions"] = s.get("actions")
+        out["suppressed"] = s.get("suppressed")
+        out["errors"] = s.get("errors") if isinstance(s.get("errors"), int) else _n(s.get("errors"))
+    if "actions" not in out and hasattr(res, "actions"):
+        out["actions"] = len(res.actions)
+    return out
+
+
+@stage("rules_dry")
+def rules_dry(ws: Path, opts: dict, clock: Clock) -> dict:
+    """All enabled rules, dry run (derived fields included; tables loaded outside the clock)."""
+    target = fresh_copy(ws, "rulesdry")
+    try:
+        before = file_state(target)
+        out = _run_rules(target, clock, True)
+        out["rewritten"] = rewritten(before, file_state(target))
+        return out
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@stage("rules_write")
+def rules_write(ws: Path, opts: dict, clock: Clock) -> dict:
+    """All enabled rules with writes, then the same run again (which must change nothing)."""
+    target = fresh_copy(ws, "ruleswrite")
+    try:
+        before = file_state(target)
+        out = _run_rules(target, clock, False)
+        after = file_state(target)
+        out["rewritten"] = rewritten(before, after)
+        again = Clock()
+        second = _run_rules(target, again, False)
+        out["rerun_s"] = round(again.seconds, 3)
+        out["rerun_actions"] = second.get("actions")
+        out["rerun_rewritten"] = rewritten(after, file_state(target))
+        return out
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@stage("append")
+def append(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Append 100 tasks and 100 messages, save: only tasks.xlsx and campaigns.xlsx may change."""
+    from crmkit.workspace import open_workspace
+
+    target = fresh_copy(ws, "append")
+    try:
+        w = open_workspace(target)
+        cust = w["customers"]["customer_id"].head(100).tolist()
+        now = w.as_of()
+        n = len(cust)
+        tasks = pd.DataFrame({
+            "task_id": [f"TB{i:06d}" for i in range(n)], "customer_id": cust, "title": ["Benchmark follow-up"] * n,
+            "owner": ["Alex Chen"] * n, "due_at": [now + pd.Timedelta(days=1)] * n, "status": ["open"] * n,
+            "created_by": ["benchmark"] * n, "created_at": [now] * n})
+        msgs = pd.DataFrame({
+            "message_id": [f"MB{i:06d}" for i in range(n)], "customer_id": cust, "channel": ["email"] * n,
+            "content": ["Hello"] * n, "status": ["queued"] * n, "queued_at": [now] * n})
+        before = file_state(target)
+        with clock:
+            w.append("tasks", tasks)
+            w.append("messages", msgs)
+            w.save()
+        changed = rewritten(before, file_state(target))
+        return {"rewritten": changed, "customers_untouched": "customers.xlsx" not in changed}
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _report_fn():
+    mod = need("crmkit.report")
+    for name in ("write_report", "build_report", "period_report", "report"):
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return fn
+    raise Unavailable("crmkit.report.write_report not available yet")
+
+
+@stage("report")
+def report(ws: Path, opts: dict, clock: Clock) -> dict:
+    """The monthly Excel report (crmkit.report), from the files."""
+    fn = _report_fn()
+    from crmkit.workspace import open_workspace
+
+    out_dir = WORK / f"report-{os.getpid()}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_file = out_dir / "report.xlsx"
+    try:
+        with clock:
+            w = open_workspace(ws)
+            call_flexibly(fn, w, period="month", out=out_file, path=out_file, output=out_file)
+        produced = [p for p in out_dir.glob("*.xlsx")] + [p for p in (ws / "reports").glob("*.xlsx")]
+        return {"bytes": sum(p.stat().st_size for p in produced)}
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+@stage("dashboard")
+def dashboard(ws: Path, opts: dict, clock: Clock) -> dict:
+    """First render of a dashboard: GET /voila/render/<name>.ipynb on a fresh server."""
+    dash = need("crmkit.dashboard", "start")
+    name = opts.get("dashboard", "overview")
+    from crmkit.dashboard import NOTEBOOK_DIR
+
+    if not (NOTEBOOK_DIR / f"{name}.ipynb").exists():
+        raise Unavailable(f"notebooks/{name}.ipynb not available yet")
+    with dash(ws, timeout=120) as server:
+        return _timed_get(server.url_of(name), clock)
+
+
+@stage("baseline_voila")
+def baseline_voila(ws: Path, opts: dict, clock: Clock) -> dict:
+    """First render of a bare notebook (one markdown, one print cell) on the same Voila setup."""
+    from crmkit import dashboard as d
+
+    port = d.free_port()
+    cmd = d.voila_command(port)
+    cmd[cmd.index(str(d.notebook_dir()))] = str(HERE / "notebooks")
+    import subprocess
+
+    proc = subprocess.Popen(cmd, env=d.voila_env(ws), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            cwd=str(HERE / "notebooks"))
+    server = d.DashboardServer(proc, port, ws, None)
+    try:
+        server.wait_ready(120)
+        return _timed_get(server.url_of("bare"), clock)
+    finally:
+        server.stop()
+
+
+def _timed_get(url: str, clock: Clock) -> dict:
+    import urllib.request
+
+    with clock:
+        with urllib.request.urlopen(url, timeout=600) as resp:
+            body = resp.read()
+    text = body.decode("utf-8", errors="replace")
+    return {"bytes": len(body), "cell_errors": text.count("There was an error when executing cell"),
+            "outputs": text.count("application/vnd.voila.cell-output+json")}
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def _workbooks(ws: Path) -> list[Path]:
+    return sorted(ws.glob("*.xlsx"))
+
+
+@stage("baseline_fastexcel")
+def baseline_fastexcel(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Raw fastexcel read of every sheet of every workbook, to pandas (types inferred)."""
+    import fastexcel
+
+    rows = 0
+    with clock:
+        for p in _workbooks(ws):
+            r = fastexcel.read_excel(str(p))
+            for name in r.sheet_names:
+                rows += len(r.load_sheet(name).to_pandas())
+    return {"rows": rows}
+
+
+@stage("baseline_openpyxl")
+def baseline_openpyxl(ws: Path, opts: dict, clock: Clock) -> dict:
+    """pandas.read_excel(engine="openpyxl") of every sheet of every workbook."""
+    rows = 0
+    with clock:
+        for p in _workbooks(ws):
+            for df in pd.read_excel(p, sheet_name=None, engine="openpyxl").values():
+                rows += len(df)
+    return {"rows": rows}
+
+
+@stage("baseline_import_fastexcel")
+def baseline_import_fastexcel(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Raw fastexcel read of the import file."""
+    import fastexcel
+
+    src = import_source(opts)
+    with clock:
+        r = fastexcel.read_excel(str(src))
+        df = r.load_sheet(r.sheet_names[0]).to_pandas()
+    return {"rows": len(df)}
+
+
+@stage("baseline_rfm_iterrows")
+def baseline_rfm_iterrows(ws: Path, opts: dict, clock: Clock) -> dict:
+    """RFM the iterrows way: per-row accumulation in dicts, then quantile scores.
+
+    Over more than ``slice_rows`` orders only the first ``slice_rows`` are
+    measured and the time is extrapolated linearly (``extrapolated`` says so).
+    """
+    w = loaded_workspace(ws)
+    orders, as_of = w["orders"], w.as_of()
+    limit = int(opts.get("slice_rows", 200_000))
+    part = orders.iloc[:limit] if len(orders) > limit else orders
+    with clock:
+        last: dict = {}
+        freq: dict = {}
+        money: dict = {}
+        for _, row in part.iterrows():
+            cid, when, amount = row["customer_id"], row["order_date"], row["amount"]
+            if pd.isna(cid) or pd.isna(when) or when > as_of:
+                continue
+            amount = 0.0 if pd.isna(amount) else float(amount)
+            money[cid] = money.get(cid, 0.0) + amount
+            if amount >= 0:
+                freq[cid] = freq.get(cid, 0) + 1
+                if cid not in last or when > last[cid]:
+                    last[cid] = when
+        df = pd.DataFrame({"last": pd.Series(last), "frequency": pd.Series(freq), "monetary": pd.Series(money)})
+        df = df.dropna(subset=["last"])
+        df["recency_days"] = (as_of.normalize() - pd.to_datetime(df["last"]).dt.normalize()).dt.days
+        for col, score, asc in (("recency_days", "r", False), ("frequency", "f", True), ("monetary", "m", True)):
+            ranks = df[col].rank(method="first", ascending=asc)
+            df[score] = pd.qcut(ranks, 5, labels=False, duplicates="drop") + 1 if len(df) >= 5 else 3
+    seconds_scale = len(orders) / len(part) if len(part) else 1.0
+    clock.seconds *= seconds_scale
+    clock.cpu *= seconds_scale
+    return {"orders": len(orders), "measured_rows": len(part), "extrapolated": seconds_scale > 1.0,
+            "customers": len(df)}
+
+
+@stage("baseline_rules_rowloop")
+def baseline_rules_rowloop(ws: Path, opts: dict, clock: Clock) -> dict:
+    """The default rules' conditions, hand-written, in a plain Python loop over customer dicts.
+
+    Per-customer aggregates (last interaction, last feedback, last order,
+    order counts and sums, messages) are accumulated row by row too, as a
+    straightforward script would; value tiers use the iterrows-style RFM
+    scores.  Only the conditions are evaluated: no action is carried out.
+    """
+    w = loaded_workspace(ws)
+    as_of = w.as_of()
+    settings = w.settings
+    cadence = {}
+    for stg in ("lead", "qualified", "proposal", "negotiation", "won"):
+        with contextlib.suppress(Exception):
+            from crmkit.settings import parse_duration
+
+            cadence[stg] = parse_duration(settings.get(f"cadence_{stg}")).total_seconds() / 86400
+    frames = {k: w[k] for k in ("customers", "interactions", "orders", "messages")}
+    with clock:
+        cust = frames["customers"].to_dict("records")
+        inter = frames["interactions"].to_dict("records")
+        orders = frames["orders"].to_dict("records")
+        msgs = frames["messages"].to_dict("records")
+
+        def days(a, b):
+            return (a - b).total_seconds() / 86400
+
+        last_int: dict = {}
+        feedback: dict = {}
+        for r in inter:
+            cid, at = r["customer_id"], r["at"]
+            if pd.isna(at):
+                continue
+            if cid not in last_int or at > last_int[cid]:
+                last_int[cid] = at
+                feedback[cid] = r.get("customer_feedback")
+        last_order: dict = {}
+        freq: dict = {}
+        money: dict = {}
+        for r in orders:
+            cid, at, amt = r["customer_id"], r["order_date"], r["amount"]
+            if pd.isna(at) or at > as_of:
+                continue
+            freq[cid] = freq.get(cid, 0) + 1
+            money[cid] = money.get(cid, 0.0) + (0.0 if pd.isna(amt) else float(amt))
+            if cid not in last_order or at > last_order[cid]:
+                last_order[cid] = at
+        opened: dict = {}
+        for r in msgs:
+            cid, at = r["customer_id"], r.get("opened_at")
+            if at is not None and not pd.isna(at) and (cid not in opened or at > opened[cid]):
+                opened[cid] = at
+        # value tier from F and M quintiles (rank-based, as the iterrows RFM baseline)
+        ids = list(freq)
+        tier: dict = {}
+        if ids:
+            fm = sorted(ids, key=lambda c: (freq[c], money[c]))
+            n = len(fm)
+            for i, c in enumerate(fm):
+                q = 5 * i // n + 1
+                r = 5 if days(as_of, last_order[c]) <= 30 else (3 if days(as_of, last_order[c]) <= 180 else 1)
+                tier[c] = ("high_value" if q >= 4 and r >= 3 else "potential" if r >= 4
+                           else "churn_risk" if r <= 2 else "regular")
+        hits = 0
+        for c in cust:
+            cid = c["customer_id"]
+            tags = set(str(c["tags"]).split(";")) if isinstance(c["tags"], str) else set()
+            li = last_int.get(cid)
+            dsi = days(as_of, li) if li is not None else 1e9
+            created = c["created_at"]
+            since_created = days(as_of, created) if not pd.isna(created) else None
+            conds = [
+                c["source"] == "website_form" and c["intent_level"] == "A" and pd.isna(c["owner"]),
+                c["source"] == "website_form" and c["intent_level"] == "A" and c["stage"] == "lead"
+                and since_created is not None and since_created <= 1,
+                dsi >= 90 and "to_reactivate" not in tags and c["stage"] != "lost",
+                not pd.isna(c["contract_end"]) and 0 <= days(c["contract_end"], as_of) <= 30,
+                isinstance(feedback.get(cid), str) and ("技术支持" in feedback[cid]
+                                                        or "technical support" in feedback[cid].lower()),
+                c["stage"] == "lead" and since_created is not None and since_created >= 3 and li is None,
+                since_created is not None and since_created <= 1,
+                tier.get(cid) in ("regular", "churn_risk") and cid in last_order
+                and days(as_of, last_order[cid]) > 90 and "deep_dormant" not in tags
+                and not (cid in opened and days(as_of, opened[cid]) <= 30),
+                c["stage"] in cadence and dsi >= cadence[c["stage"]],
+            ]
+            bday = c["birthday"]
+            if tier.get(cid) == "high_value" and not pd.isna(bday):
+                try:
+                    nxt = bday.replace(year=as_of.year)
+                except ValueError:  # 29 February
+                    nxt = bday.replace(year=as_of.year, day=28)
+                if nxt.normalize() < as_of.normalize():
+                    nxt = nxt.replace(year=as_of.year + 1)
+                conds.append(0 <= days(nxt.normalize(), as_of.normalize()) <= 3)
+            hits += sum(bool(x) for x in conds)
+        for r in orders:
+            if not pd.isna(r["order_date"]) and 3 <= days(as_of, r["order_date"]) <= 7:
+                hits += 1
+    return {"customers": len(cust), "condition_hits": hits}
+
+
+# --------------------------------------------------------------------------- child entry point
+
+
+def peak_mb() -> float:
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(self_kb, child_kb) / 1024, 1)
+
+
+def run_stage(name: str, ws: Path, opts: dict) -> dict:
+    """Run one stage in this process; the result dict the parent reads."""
+    clock = Clock()
+    result: dict = {"stage": name, "workspace": str(ws)}
+    try:
+        extra = STAGES[name](ws, opts, clock)
+        result.update(status="ok", seconds=round(clock.seconds, 4), cpu_seconds=round(clock.cpu, 4), extra=extra or {})
+    except Unavailable as exc:
+        result.update(status="unavailable", reason=str(exc))
+    except Exception as exc:  # reported, never fatal to the whole run
+        tb = traceback.format_exc(limit=6)
+        result.update(status="error", reason=f"{type(exc).__name__}: {str(exc)[:300]}", traceback=tb[-2000:])
+    result["peak_mb"] = peak_mb()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.stages", description=__doc__.splitlines()[0])
+    ap.add_argument("stage", choices=sorted(STAGES))
+    ap.add_argument("workspace", type=Path)
+    ap.add_argument("--opts", default="{}", help="stage options as JSON")
+    ns = ap.parse_args(argv)
+    import warnings
+
+    warnings.simplefilter("ignore")
+    result = run_stage(ns.stage, ns.workspace.resolve(), json.loads(ns.opts))
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
