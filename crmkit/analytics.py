@@ -66,6 +66,16 @@ def _col(df: pd.DataFrame, key: str, entity: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=ENTITIES[entity].field(key).dtype)
 
 
+def _ordered(index: pd.Index, codes: Iterable[str]) -> list:
+    """Labels of ``index`` in enumeration order, then unknown ones sorted, then NA (blank) last."""
+    labels = [x for x in index if not pd.isna(x)]
+    codes = list(codes)
+    known = [c for c in codes if c in labels]
+    others = sorted(str(x) for x in labels if x not in codes)
+    blank = [x for x in index if pd.isna(x)][:1]
+    return known + others + blank
+
+
 def _dt(df: pd.DataFrame, key: str, entity: str) -> pd.Series:
     return pd.to_datetime(_col(df, key, entity), errors="coerce")
 
@@ -173,7 +183,7 @@ def conversion_by_source(customers: pd.DataFrame) -> pd.DataFrame:
     lost = (frame["stage"] == "lost").fillna(False)
     g = pd.DataFrame({"customers": 1, "won": won.astype("int64"), "lost": lost.astype("int64")},
                      index=frame.index).groupby(frame["source"]).sum()
-    order = [c for c in SOURCE.codes if c in g.index] + sorted(c for c in g.index if c not in SOURCE.codes)
+    order = _ordered(g.index, SOURCE.codes)
     g = g.reindex(order)
     out = pd.DataFrame({
         "source": pd.array(order, dtype="string"),
@@ -429,9 +439,7 @@ def ticket_sla(tickets: pd.DataFrame, as_of: object, *, by: str = "type") -> pd.
     g = frame.groupby(group, dropna=False)[cols].sum()
     g["avg_response_hours"] = frame.groupby(group, dropna=False)["resp_hours"].mean()
     if key == "type":
-        order = [c for c in TICKET_TYPE.codes if c in g.index]
-        order += [c for c in g.index if c not in order]
-        g = g.reindex(order)
+        g = g.reindex(_ordered(g.index, TICKET_TYPE.codes))
     else:
         g = g.sort_index()
     out = g.reset_index(names=key)
@@ -563,25 +571,31 @@ def completeness(customers: pd.DataFrame, target: float = 0.9, fields: Iterable[
     return out
 
 
-def duplicates(customers: pd.DataFrame, keys: Iterable[str] | None = None) -> pd.DataFrame:
-    """Duplicate customers per match key (via :mod:`crmkit.dedupe`).
+def duplicates(customers: pd.DataFrame, keys: Iterable[str] | None = None, *, region: str | None = "CN") -> pd.DataFrame:
+    """Possible duplicate customers per match key (via :func:`crmkit.dedupe.find_duplicates`).
 
-    One row per key: ``key``, ``groups`` (sets of customers sharing a
-    value) and ``customers`` (customers in those groups).  Without the dedupe
-    module, exact matches of the trimmed, lower-cased key values are counted.
+    One row per key that matched: ``key``, ``groups`` (groups with a member
+    matched on that key) and ``customers`` (customers matched on that key).
+    A group found through several keys appears under each, so the totals are
+    in ``df.attrs["groups"]`` (distinct groups, as ``crmkit dedupe`` counts
+    them) and ``df.attrs["customers"]`` (customers in any group).
     """
     try:
         from .dedupe import find_duplicates
 
-        found = find_duplicates(customers, keys=list(keys) if keys else None)
+        found = find_duplicates(customers, keys=list(keys) if keys else None, region=region)
     except ImportError:
         found = _exact_duplicates(customers, keys)
     if found is None or len(found) == 0:
-        return pd.DataFrame({"key": pd.array([], dtype="string"), "groups": pd.Series(dtype="int64"),
-                             "customers": pd.Series(dtype="int64")})
-    g = found.groupby("key").agg(groups=("group", "nunique"), customers=("customer_id", "nunique")).reset_index()
+        out = pd.DataFrame({"key": pd.array([], dtype="string"), "groups": pd.Series(dtype="int64"),
+                            "customers": pd.Series(dtype="int64")})
+        out.attrs.update(groups=0, customers=0)
+        return out
+    g = found.groupby("key").agg(groups=("group", "nunique"), customers=("customer_id", "count")).reset_index()
     g["key"] = g["key"].astype("string")
-    return g.astype({"groups": "int64", "customers": "int64"})
+    g = g.astype({"groups": "int64", "customers": "int64"})
+    g.attrs.update(groups=int(found["group"].nunique()), customers=int(len(found)))
+    return g
 
 
 def _exact_duplicates(customers: pd.DataFrame, keys: Iterable[str] | None) -> pd.DataFrame:
@@ -634,8 +648,7 @@ def revenue_by_channel(orders: pd.DataFrame, bounds: tuple[pd.Timestamp, pd.Time
     amount = pd.to_numeric(_col(o, "amount", "orders"), errors="coerce").fillna(0.0)
     ch = _col(o, "channel", "orders").astype("string")
     g = pd.DataFrame({"orders": (amount >= 0).astype("int64"), "revenue": amount}).groupby(ch, dropna=False).sum()
-    order = [c for c in ORDER_CHANNEL.codes if c in g.index] + [c for c in g.index if c not in ORDER_CHANNEL.codes]
-    g = g.reindex(order)
+    g = g.reindex(_ordered(g.index, ORDER_CHANNEL.codes))
     out = g.reset_index(names="channel")
     out["channel"] = out["channel"].astype("string")
     return out.astype({"orders": "int64", "revenue": "float64"})
@@ -769,7 +782,8 @@ def kpi_summary(ws, as_of: object = None, period: str = "month") -> pd.DataFrame
       counts; targets ``target_reach`` / ``target_open`` / ``target_conversion``;
     * completeness (snapshot): :func:`completeness` overall, target
       ``completeness_target``;
-    * duplicate_groups (snapshot): groups of :func:`duplicates` summed over keys.
+    * duplicate_groups (snapshot): distinct groups of possible duplicates
+      (:func:`duplicates`, ``attrs["groups"]``).
     """
     as_of = ws.as_of(as_of) if as_of is None else pd.Timestamp(as_of)
     s = ws.settings
@@ -782,8 +796,8 @@ def kpi_summary(ws, as_of: object = None, period: str = "month") -> pd.DataFrame
     cur["overdue_tasks"] = int(tasks_by_owner(ws["tasks"], as_of)["overdue"].sum())
     comp = completeness(customers, float(s.get("completeness_target", 0.9)))
     cur["completeness"] = comp.attrs["overall"]
-    dups = duplicates(customers, s.get("dedupe_keys") or None)
-    cur["duplicate_groups"] = int(dups["groups"].sum()) if len(dups) else 0
+    dups = duplicates(customers, s.get("dedupe_keys") or None, region=s.get("phone_region") or "CN")
+    cur["duplicate_groups"] = int(dups.attrs["groups"])
     rows = []
     for code, (kind, tkey, higher) in KPIS.items():
         target = s.get(tkey) if tkey else None

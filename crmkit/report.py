@@ -32,8 +32,17 @@ import pandas as pd
 
 from . import analytics as an
 from .i18n import TEXT, t
-from .schema import (CHANNEL, ENTITIES, ORDER_CHANNEL, RFM_SEGMENT, SOURCE, STAGE, TICKET_TYPE, VALUE_TIER,
-                     field_label)
+from .schema import (
+    CHANNEL,
+    ENTITIES,
+    ORDER_CHANNEL,
+    RFM_SEGMENT,
+    SOURCE,
+    STAGE,
+    TICKET_TYPE,
+    VALUE_TIER,
+    field_label,
+)
 
 __all__ = ["report_tables", "write_report", "default_report_path"]
 
@@ -135,7 +144,8 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
                                      on="value_tier", how="left")
 
     out["completeness"] = an.completeness(customers, float(settings.get("completeness_target", 0.9)))
-    out["duplicates"] = an.duplicates(customers, settings.get("dedupe_keys") or None)
+    out["duplicates"] = an.duplicates(customers, settings.get("dedupe_keys") or None,
+                                      region=settings.get("phone_region") or "CN")
     out["trend"] = an.trend(customers, ws["orders"], as_of, "W" if period == "week" else "M", 12)
     for df in out.values():
         df.attrs.setdefault("as_of", as_of)

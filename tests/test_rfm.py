@@ -8,8 +8,14 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from crmkit.exceptions import ValidationError
-from crmkit.rfm import (SCORE_COLUMNS, parse_thresholds, quantile_scores, rfm_scores, segment_summary,
-                        tier_summary)
+from crmkit.rfm import (
+    SCORE_COLUMNS,
+    parse_thresholds,
+    quantile_scores,
+    rfm_scores,
+    segment_summary,
+    tier_summary,
+)
 
 AS_OF = pd.Timestamp("2026-11-20 10:00")
 
