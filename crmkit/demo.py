@@ -1,0 +1,148 @@
+"""``crmkit demo``: sample workspace -> rules -> RFM -> dashboards, in one go.
+
+The demo builds a sample workspace (:mod:`crmkit.sample`) in a folder of its
+own, prints what it holds, runs the automation rules and the RFM scoring and,
+when asked, serves the dashboards.  Each later step is optional: when its
+module is not installed (or fails), the demo says so and goes on, so that the
+demo always shows what is there.
+
+A folder is only ever replaced when crmkit's sample generator made it (it
+carries the ``.crmkit/sample.json`` marker); any other non-empty folder is
+left alone with a clear error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from .exceptions import WorkspaceExists
+from .i18n import check_lang, t
+from .schema import WORKBOOKS, workbook_file
+
+
+def _say(text: str = "") -> None:
+    click.echo(text)
+
+
+def _warn(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def prepare_folder(folder: Path, lang: str) -> None:
+    """Make ``folder`` ready for a fresh demo workspace, or refuse.
+
+    Empty or missing folders are fine.  A folder made by the sample generator
+    loses its workbooks and crmkit's state (``.crmkit``); anything else in it
+    stays.  Any other non-empty folder raises :class:`WorkspaceExists`.
+    """
+    from .sample import is_sample_workspace
+
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise WorkspaceExists("exists and is not a folder", file=str(folder))
+    if not any(folder.iterdir()):
+        return
+    if not is_sample_workspace(folder):
+        raise WorkspaceExists(t("demo_not_sample", lang), file=str(folder))
+    for wb in WORKBOOKS:
+        (folder / workbook_file(wb)).unlink(missing_ok=True)
+    shutil.rmtree(folder / ".crmkit", ignore_errors=True)
+
+
+def _optional(module: str, step: str, lang: str):
+    """Import an optional module; None (with a note) when it is not there."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        _warn(t("demo_skipped", lang).format(step=step, reason=exc))
+        return None
+
+
+def run_rules_step(path: Path, lang: str) -> dict | None:
+    """Run the default rules on the demo workspace; the run summary, or None."""
+    engine = _optional("crmkit.rules.engine", "rules", lang)
+    if engine is None or not hasattr(engine, "run_rules"):
+        return None
+    from .workspace import open_workspace
+
+    try:
+        ws = open_workspace(path)
+        result = engine.run_rules(ws)
+        if getattr(ws, "dirty", None):
+            ws.save()
+        summary = result.summary() if hasattr(result, "summary") else dict(result)
+    except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
+        _warn(t("demo_failed", lang).format(step="rules", reason=f"{type(exc).__name__}: {exc}"))
+        return None
+    _say(t("demo_rules", lang).format(as_of=summary.get("as_of", ""), actions=summary.get("actions", 0),
+                                      suppressed=summary.get("suppressed", 0), errors=summary.get("errors", 0)))
+    by_rule = summary.get("by_rule") or {}
+    if by_rule:
+        _say(f"  {t('demo_by_rule', lang)}: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    return summary
+
+
+def run_rfm_step(path: Path, lang: str) -> dict | None:
+    """Score customers by RFM and write the scores into Customers; the summary payload, or None."""
+    rfm = _optional("crmkit.rfm", "RFM", lang)
+    if rfm is None:
+        return None
+    from .workspace import open_workspace
+
+    try:
+        ws = open_workspace(path)
+        as_of = ws.as_of()
+        if hasattr(rfm, "apply_rfm"):
+            scores = rfm.apply_rfm(ws)
+        else:
+            scores = rfm.rfm_scores(ws["orders"], as_of, customers=ws["customers"])
+        if hasattr(rfm, "summary_text"):
+            _say(rfm.summary_text(scores, as_of, lang))
+        payload = rfm.summary_payload(scores, as_of) if hasattr(rfm, "summary_payload") else {
+            "customers": int(len(scores))}
+    except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
+        _warn(t("demo_failed", lang).format(step="RFM", reason=f"{type(exc).__name__}: {exc}"))
+        return None
+    return payload
+
+
+def run_demo(directory: str | os.PathLike = "crm-demo", *, lang: str = "en", customers: int = 500,
+             serve: bool = False, port: int = 8866, seed: int = 7) -> dict:
+    """Build the demo workspace, run rules and RFM, and optionally serve the dashboards.
+
+    Returns what was done: ``{"path", "rules", "rfm"}`` (a step's entry is
+    None when it was skipped).
+    """
+    from .sample import generate_workspace, summary_text
+
+    lang = check_lang(lang)
+    folder = Path(directory)
+    prepare_folder(folder, lang)
+    _say(t("demo_building", lang).format(path=folder, n=f"{customers:,}"))
+    generate_workspace(folder, customers=customers, seed=seed, lang=lang,
+                       progress=sys.stderr.isatty() and not os.environ.get("CI"))
+    _say(summary_text(folder))
+    _say()
+    rules = run_rules_step(folder, lang)
+    _say()
+    scores = run_rfm_step(folder, lang)
+    _say()
+    result = {"path": str(folder), "rules": rules, "rfm": scores}
+    if not serve:
+        _say(t("demo_next", lang).format(path=folder))
+        return result
+    dashboard = _optional("crmkit.dashboard", "dashboards", lang)
+    if dashboard is not None and hasattr(dashboard, "serve"):
+        _say(t("demo_serve", lang).format(url=f"http://127.0.0.1:{port}/"))
+        dashboard.serve(folder, port=port, open_browser=False)
+    return result
+
+
+__all__ = ["prepare_folder", "run_demo"]
