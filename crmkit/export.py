@@ -191,14 +191,27 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
     from .safety import replace_file
 
     if fmt == "csv":
-        from .safety import neutralise_csv
-
-        table = neutralise_csv(display_frame(df, fields, lang))
+        table = _neutralise(display_frame(df, fields, lang))
         replace_file(path, lambda target: table.to_csv(target, index=False, encoding="utf-8-sig"),
                      workspace=ws.path)
     else:
         _write_xlsx(path, df, fields, ENTITIES[entity], lang, ws.path)
     return ExportResult(path, entity, int(len(df)), [f.key for f in fields], fmt, masked)
+
+
+def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
+    """Formula-like text (``= + - @`` first) gets a leading ``'`` (crmkit.safety's rule)."""
+    try:
+        from .safety import neutralise_csv
+    except ImportError:
+        out = table.copy()
+        for c in out.columns:
+            if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+                text = out[c].astype("string")
+                risky = text.str.match(r"^[=+\-@\t\r]", na=False) & ~text.str.fullmatch(r"[+\-]?[\d.]+", na=False)
+                out[c] = out[c].where(~risky, "'" + text)
+        return out
+    return neutralise_csv(table)
 
 
 def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: str, workspace) -> None:

@@ -518,6 +518,8 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             res.rules_error = "the rule engine is not installed"
         except CrmkitError as exc:
             res.rules_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
+            res.rules_error = f"{type(exc).__name__}: {exc}"
     after = open_workspace(path)[form.entity]
     rec = after[after[id_key].astype(str) == record_id]
     res.record = {k: (None if (not isinstance(v, str) and pd.isna(v)) else v)
@@ -553,6 +555,14 @@ def _type_message(f: Field, lang: str) -> str:
 
 
 # --------------------------------------------------------------------------- the Voila page
+
+
+def default_workspace(value: str | os.PathLike | None = None) -> Path:
+    """The workspace a form page writes to: ``value``, else ``$CRMKIT_WORKSPACE``, else ``sample_data/``."""
+    raw = value if value not in (None, "") else os.environ.get("CRMKIT_WORKSPACE", "")
+    if not raw:
+        return Path(__file__).resolve().parent.parent / "sample_data"
+    return Path(raw).expanduser().resolve()
 
 
 def query_params() -> dict[str, str]:
