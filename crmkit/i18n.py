@@ -134,6 +134,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_name": ("Name", "名称"),
     "col_channel": ("Channel", "渠道"),
     "col_target_count": ("Audience", "目标人数"),
+    "col_queued": ("Not due yet", "未到发送时间"),
     "col_sent": ("Sent", "已发送"),
     "col_opened": ("Opened", "已打开"),
     "col_clicked": ("Clicked", "已点击"),
