@@ -456,13 +456,19 @@ def ticket_sla(tickets: pd.DataFrame, as_of: object, *, by: str = "type") -> pd.
 
 # --------------------------------------------------------------------------- campaigns
 
-def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Mapping | None = None) -> pd.DataFrame:
+def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Mapping | None = None,
+                  as_of: object = None) -> pd.DataFrame:
     """Reach, open and conversion rates against targets, and ROI, per campaign.
 
     Over the campaign's messages (``messages.campaign_id``):
 
-    * ``target``: messages queued for the campaign (one per audience member,
-      suppressed ones included);
+    * ``target``: the campaign's messages that are due (one per audience
+      member, failed and suppressed ones included); ``queued``: messages not
+      due yet, left out of every rate so that a campaign scheduled for later
+      does not look unreached.  With ``as_of``, a message is due when its
+      ``scheduled_at`` (else the campaign's ``send_at``, else ``queued_at``)
+      is at or before ``as_of``; without it, every message not in status
+      queued is due;
     * ``sent``: status sent; ``opened``/``clicked``/``converted``: messages
       with ``opened_at``/``clicked_at``/``converted_at``;
     * ``reach = sent / target``; ``open_rate = opened / sent``;
@@ -483,13 +489,24 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
     s.update(settings or {})
     mid = _col(messages, "campaign_id", "messages").astype("string")
     status = _col(messages, "status", "messages").astype("string")
+    if as_of is None:
+        queued = (status == "queued").fillna(False)
+    else:
+        send_at = pd.to_datetime(_col(campaigns, "send_at", "campaigns"), errors="coerce")
+        send_at = pd.Series(send_at.to_numpy(), index=_col(campaigns, "campaign_id", "campaigns").astype("string"))
+        send_at = send_at[~send_at.index.duplicated()]
+        due = _dt(messages, "scheduled_at", "messages")
+        due = due.fillna(pd.Series(send_at.reindex(mid.to_numpy()).to_numpy(), index=messages.index))
+        due = due.fillna(_dt(messages, "queued_at", "messages"))
+        queued = (due > pd.Timestamp(as_of)).fillna(False)
     m = pd.DataFrame({
-        "target": 1,
-        "sent": (status == "sent").fillna(False).astype("int64"),
-        "opened": _dt(messages, "opened_at", "messages").notna().astype("int64"),
-        "clicked": _dt(messages, "clicked_at", "messages").notna().astype("int64"),
-        "converted": _dt(messages, "converted_at", "messages").notna().astype("int64"),
-        "revenue": pd.to_numeric(_col(messages, "revenue", "messages"), errors="coerce").fillna(0.0),
+        "target": (~queued).astype("int64"),
+        "queued": queued.astype("int64"),
+        "sent": ((status == "sent").fillna(False) & ~queued).astype("int64"),
+        "opened": (_dt(messages, "opened_at", "messages").notna() & ~queued).astype("int64"),
+        "clicked": (_dt(messages, "clicked_at", "messages").notna() & ~queued).astype("int64"),
+        "converted": (_dt(messages, "converted_at", "messages").notna() & ~queued).astype("int64"),
+        "revenue": pd.to_numeric(_col(messages, "revenue", "messages"), errors="coerce").fillna(0.0).where(~queued, 0.0),
     }, index=messages.index)
     g = m[mid.notna()].groupby(mid[mid.notna()]).sum()
     ids = _col(campaigns, "campaign_id", "campaigns").astype("string")
@@ -500,7 +517,7 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
         "channel": _col(campaigns, "channel", "campaigns").astype("string").to_numpy(),
     })
     out["campaign_id"] = out["campaign_id"].astype("string")
-    for c in ("target", "sent", "opened", "clicked", "converted"):
+    for c in ("target", "queued", "sent", "opened", "clicked", "converted"):
         out[c] = g[c].to_numpy().astype("int64")
     out["revenue"] = g["revenue"].to_numpy().astype("float64")
     out["cost"] = pd.to_numeric(_col(campaigns, "cost", "campaigns"), errors="coerce").to_numpy(dtype="float64")
@@ -514,14 +531,14 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
         ok = pd.array(out[rate] >= out[tkey], dtype="boolean")
         ok[out[rate].isna().to_numpy()] = pd.NA
         out[rate.replace("_rate", "") + "_ok"] = ok
-    first = ["campaign_id", "name", "channel", "target", "sent", "opened", "clicked", "converted", "revenue",
+    first = ["campaign_id", "name", "channel", "target", "queued", "sent", "opened", "clicked", "converted", "revenue",
              "cost", "reach", "open_rate", "conversion", "roi", "target_reach", "target_open", "target_conversion"]
     return out[first + ["reach_ok", "open_ok", "conversion_ok"]]
 
 
 def campaign_totals(kpis: pd.DataFrame) -> dict[str, float]:
     """Totals over a :func:`campaign_kpis` frame: counts summed, rates recomputed from the sums."""
-    t = {c: float(kpis[c].sum()) for c in ("target", "sent", "opened", "clicked", "converted", "revenue")}
+    t = {c: float(kpis[c].sum()) for c in ("target", "queued", "sent", "opened", "clicked", "converted", "revenue")}
     cost = float(kpis["cost"].fillna(0).sum())
     t.update(cost=cost, reach=_rate(t["sent"], t["target"]), open_rate=_rate(t["opened"], t["sent"]),
              conversion=_rate(t["clicked"], t["opened"]), roi=_rate(t["revenue"] - cost, cost))
@@ -732,7 +749,7 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool) -> dict
     orders = p["orders"]
     amount = pd.to_numeric(_col(orders, "amount", "orders"), errors="coerce").fillna(0.0)
     sla = ticket_sla(p["tickets"], end)
-    camp = campaign_kpis(ws["campaigns"], p["messages"], s)
+    camp = campaign_kpis(ws["campaigns"], p["messages"], s, as_of=end)
     camp = camp[camp["target"] > 0]
     ct = campaign_totals(camp)
     deals = ws["deals"]

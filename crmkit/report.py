@@ -119,8 +119,8 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
     for c in ("open", "with_sla", "met", "breached", "pending", "rated", "low_satisfaction"):
         out["tickets"][c] = out["tickets"][c].fillna(0).astype("int64")
 
-    camp = an.campaign_kpis(ws["campaigns"], cur["messages"], settings)
-    camp_prev = an.campaign_kpis(ws["campaigns"], prev["messages"], settings)
+    camp = an.campaign_kpis(ws["campaigns"], cur["messages"], settings, as_of=as_of)
+    camp_prev = an.campaign_kpis(ws["campaigns"], prev["messages"], settings, as_of=start_prev_end)
     camp_cur = camp[camp["target"] > 0].reset_index(drop=True)
     out["campaigns"] = camp_cur
     tot = an.campaign_totals(camp_cur)

@@ -240,21 +240,21 @@ CAMPAIGNS = frame(
 )
 MESSAGES = frame(
     "messages",
-    message_id=[f"G{i}" for i in range(7)], customer_id=[f"C{i}" for i in range(7)],
-    campaign_id=["M1", "M1", "M1", "M1", "M2", "M2", None], channel=["email"] * 4 + ["sms"] * 3,
-    content=["c"] * 7, status=["sent", "sent", "sent", "suppressed", "sent", "failed", "sent"],
-    queued_at=ts(*["2026-11-10 09:00"] * 7),
-    opened_at=ts("2026-11-10 10:00", "2026-11-10 11:00", None, None, "2026-11-10 10:00", None, None),
-    clicked_at=ts("2026-11-10 10:05", None, None, None, None, None, None),
-    revenue=[300.0, None, None, None, 80.0, None, 999.0],
+    message_id=[f"G{i}" for i in range(8)], customer_id=[f"C{i}" for i in range(8)],
+    campaign_id=["M1", "M1", "M1", "M1", "M2", "M2", None, "M1"], channel=["email"] * 4 + ["sms"] * 3 + ["email"],
+    content=["c"] * 8, status=["sent", "sent", "sent", "suppressed", "sent", "failed", "sent", "queued"],
+    queued_at=ts(*["2026-11-10 09:00"] * 8),
+    opened_at=ts("2026-11-10 10:00", "2026-11-10 11:00", None, None, "2026-11-10 10:00", None, None, None),
+    clicked_at=ts("2026-11-10 10:05", None, None, None, None, None, None, None),
+    revenue=[300.0, None, None, None, 80.0, None, 999.0, None],
 )
 
 
 def test_campaign_reach_open_conversion_against_targets_and_roi():
     got = an.campaign_kpis(CAMPAIGNS, MESSAGES, defaults()).set_index("campaign_id")
-    # M1: 4 targeted, 3 sent, 2 opened, 1 clicked, revenue 300, cost 100
+    # M1: 4 targeted (3 sent, 1 suppressed; 1 more still queued), 2 opened, 1 clicked, revenue 300, cost 100
     m1 = got.loc["M1"]
-    assert [m1.target, m1.sent, m1.opened, m1.clicked] == [4, 3, 2, 1]
+    assert [m1.target, m1.queued, m1.sent, m1.opened, m1.clicked] == [4, 1, 3, 2, 1]
     assert m1.reach == pytest.approx(0.75) and m1.open_rate == pytest.approx(2 / 3)
     assert m1.conversion == pytest.approx(0.5) and m1.roi == pytest.approx(2.0)
     # own open target 0.5 overrides Settings 0.25; reach 0.75 < 0.85
@@ -350,3 +350,20 @@ def test_unknown_period_is_a_usage_error():
 
     with pytest.raises(UsageError, match="quarter"):
         an.period_bounds(AS_OF, "quarter")
+
+
+def test_campaign_messages_not_due_yet_are_left_out_of_the_rates():
+    campaigns = frame("campaigns", campaign_id=["M1"], name=["Later"], audience=["x"], channel=["email"],
+                      content=["c"], send_at=ts("2026-11-25 10:00"), cost=[10.0])
+    messages = frame("messages", message_id=["G1", "G2", "G3"], customer_id=["A", "B", "C"],
+                     campaign_id=["M1"] * 3, channel=["email"] * 3, content=["c"] * 3,
+                     status=["queued", "suppressed", "queued"], queued_at=ts(*["2026-11-20 09:00"] * 3),
+                     scheduled_at=ts("2026-11-25 10:00", None, "2026-11-20 09:30"))
+    # G1 scheduled later, G2 suppressed for a campaign that goes out on 11-25: neither is due;
+    # G3 was due at 09:30 and is still queued: due but not sent
+    got = an.campaign_kpis(campaigns, messages, defaults(), as_of=AS_OF).iloc[0]
+    assert [got.target, got.queued, got.sent] == [1, 2, 0]
+    assert got.reach == 0.0
+    # without a time, queued messages are the ones not due
+    plain = an.campaign_kpis(campaigns, messages, defaults()).iloc[0]
+    assert [plain.target, plain.queued] == [1, 2]
