@@ -506,6 +506,8 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     charts.append(c)
 
     s = placed["segments"]
+    # the named segments only: "no orders yet" (the last row) would dwarf them
+    s = _Placed(s.sheet, s.header_row, s.first, max(s.first, s.last - 1), s.cols)
     c = w.wb.add_chart({"type": "column"})
     c.add_series({"name": t("col_customers", lang), "categories": s.ref("segment"), "values": s.ref("customers"),
                   "fill": {"color": "#5B9BD5"}})
