@@ -18,6 +18,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import numpy as np
 import pandas as pd
 
 #: Fields counted by ``completeness`` (the profile a team is expected to keep).
@@ -43,42 +46,54 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     ords = orders if orders is not None else (ws["orders"] if ws is not None else None)
     ids = cust["customer_id"]
     today = as_of.normalize()
+    index, first = _unique_ids(ids)
+    n = len(cust)
 
     # interactions
-    last_at = pd.Series(pd.NaT, index=cust.index, dtype="datetime64[ns]")
+    last_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     last_fb = pd.Series(pd.NA, index=cust.index, dtype="string")
     if inter is not None and len(inter):
-        it = inter[inter["at"].notna() & (inter["at"] <= as_of) & inter["customer_id"].notna()]
+        it = inter[(inter["at"].notna() & (inter["at"] <= as_of) & inter["customer_id"].notna()).to_numpy()]
         if len(it):
-            latest = it.groupby("customer_id", observed=True)["at"].max()
-            last_at = _onto(latest, ids).astype("datetime64[ns]")
-            fb = it[it["customer_feedback"].notna()] if "customer_feedback" in it else it.iloc[:0]
-            if len(fb):
-                fb = fb.sort_values("at", kind="stable")
-                lastfb = fb.drop_duplicates("customer_id", keep="last").set_index("customer_id")["customer_feedback"]
-                last_fb = _onto(lastfb, ids).astype("string")
+            pos = _rows_of(index, first, it["customer_id"])
+            ok = pos >= 0
+            at = it["at"].to_numpy(dtype="datetime64[ns]")
+            g = pd.Series(at[ok]).groupby(pos[ok]).max()
+            last_at[g.index.to_numpy()] = g.to_numpy(dtype="datetime64[ns]")
+            if "customer_feedback" in it:
+                fbok = ok & it["customer_feedback"].notna().to_numpy()
+                if fbok.any():
+                    fb = pd.DataFrame({"pos": pos[fbok], "at": at[fbok],
+                                       "fb": it["customer_feedback"].to_numpy()[fbok]})
+                    fb = fb.sort_values("at", kind="stable").drop_duplicates("pos", keep="last")
+                    vals = np.full(n, None, dtype=object)
+                    vals[fb["pos"].to_numpy()] = fb["fb"].to_numpy()
+                    last_fb = pd.Series(vals, index=cust.index, dtype="string")
+    last_at = pd.Series(last_at, index=cust.index)
     cust["last_interaction_at"] = last_at
     since = last_at.fillna(cust["created_at"]) if "created_at" in cust else last_at
     cust["days_since_interaction"] = (today - since.dt.normalize()).dt.days.astype("Int64")
     cust["last_feedback"] = last_fb
 
     # orders
-    last_order = pd.Series(pd.NaT, index=cust.index, dtype="datetime64[ns]")
-    n30 = pd.Series(0, index=cust.index, dtype="Int64")
-    a30 = pd.Series(0.0, index=cust.index, dtype="float64")
+    last_order = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    n30 = np.zeros(n, dtype=np.int64)
+    a30 = np.zeros(n, dtype="float64")
     if ords is not None and len(ords):
-        od = ords[ords["order_date"].notna() & (ords["order_date"] <= as_of) & ords["customer_id"].notna()]
+        od = ords[(ords["order_date"].notna() & (ords["order_date"] <= as_of) & ords["customer_id"].notna()).to_numpy()]
         if len(od):
-            last_order = _onto(od.groupby("customer_id", observed=True)["order_date"].max(), ids) \
-                .astype("datetime64[ns]")
-            recent = od[od["order_date"] > today - pd.Timedelta(days=30)]
-            if len(recent):
-                g = recent.groupby("customer_id", observed=True)
-                n30 = _onto(g.size(), ids).fillna(0).astype("Int64")
-                a30 = _onto(g["amount"].sum(), ids).fillna(0.0).astype("float64")
-    cust["last_order_at"] = last_order
-    cust["orders_30d"] = n30
-    cust["amount_30d"] = a30
+            pos = _rows_of(index, first, od["customer_id"])
+            ok = pos >= 0
+            d = od["order_date"].to_numpy(dtype="datetime64[ns]")
+            g = pd.Series(d[ok]).groupby(pos[ok]).max()
+            last_order[g.index.to_numpy()] = g.to_numpy(dtype="datetime64[ns]")
+            recent = ok & (d > np.datetime64(today - pd.Timedelta(days=30), "ns"))
+            n30 = np.bincount(pos[recent], minlength=n)[:n]
+            amt = pd.to_numeric(od["amount"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            a30 = np.bincount(pos[recent], weights=np.nan_to_num(amt[recent]), minlength=n)[:n]
+    cust["last_order_at"] = pd.Series(last_order, index=cust.index)
+    cust["orders_30d"] = pd.Series(n30, index=cust.index).astype("Int64")
+    cust["amount_30d"] = pd.Series(a30, index=cust.index, dtype="float64")
 
     # completeness
     present = [c for c in COMPLETENESS_FIELDS if c in cust.columns]
@@ -93,10 +108,32 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     return cust
 
 
-def _onto(values: pd.Series, ids: pd.Series) -> pd.Series:
-    out = values.reindex(ids.to_numpy())
-    out.index = ids.index
-    return out
+def _unique_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Unique customer ids (as text) and the row position of each one's first occurrence."""
+    txt = ids.astype("string")
+    keep = (txt.notna() & ~txt.duplicated()).to_numpy()
+    return txt[keep].reset_index(drop=True), np.flatnonzero(keep)
+
+
+def id_positions(unique: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Position of each of ``ids`` in the unique ids ``unique`` (-1 when absent), hashed by Arrow when it can."""
+    u = unique.astype("string")
+    v = ids.astype("string")
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        res = pc.index_in(pa.array(v.array), value_set=pa.array(u.array))
+        return res.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (ImportError, TypeError, ValueError, AttributeError, NotImplementedError):
+        index = pd.Index(u.to_numpy(dtype=object))
+        return index.get_indexer(v.to_numpy(dtype=object, na_value=None))
+
+
+def _rows_of(unique: pd.Series, first: np.ndarray, other: pd.Series) -> np.ndarray:
+    """Row positions in the customers frame of each id in ``other`` (-1 when unknown)."""
+    pos = id_positions(unique, other)
+    return np.where(pos >= 0, first[np.where(pos >= 0, pos, 0)] if len(first) else -1, -1)
 
 
 def _filled(s: pd.Series) -> pd.Series:
@@ -116,9 +153,12 @@ def _add_rfm(cust: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, ws) 
     if thresholds:
         kwargs["thresholds"] = thresholds
     scores = rfm_scores(orders, as_of, **kwargs)
+    pos = id_positions(pd.Series(scores.index, dtype="string"), cust["customer_id"])
+    take = np.where(pos >= 0, pos, -1)
     for col in RFM_COLUMNS:
         if col in scores.columns:
-            vals = _onto(scores[col], cust["customer_id"])
-            if col in cust.columns:
-                vals = vals.astype(cust[col].dtype) if str(cust[col].dtype) != "object" else vals
+            vals = pd.Series(scores[col].array.take(take, allow_fill=True), index=cust.index)
+            if col in cust.columns and str(cust[col].dtype) != "object":
+                with contextlib.suppress(TypeError, ValueError):
+                    vals = vals.astype(cust[col].dtype)
             cust[col] = vals

@@ -92,13 +92,13 @@ DEFAULT_RULES: tuple[tuple, ...] = (
       'channel=email; kind=marketing; content="{contact_name}您好，好久不见，{name}专属新品与优惠等您查看。"')),
     ("R11B", 111, "customers", "queue_message", "per_year",
      'days_since_message("R11A") >= 3 and not clicked("R11A") and days_since(last_order_at) > days_since_message("R11A") '
-     'and not has_tag("deep_dormant")',
+     'and not has_tag("deep_dormant") and not unsubscribed',
      ("Dormant wake-up 2: no click in 3 days, SMS", "沉睡唤醒第2步：3天未点击，发送短信"),
      ('channel=sms; kind=marketing; content="{contact_name}, an offer for {name} is waiting. Reply TD to unsubscribe."',
       'channel=sms; kind=marketing; content="{contact_name}您好，{name}的专属优惠即将到期。回复TD退订"')),
     ("R11C", 112, "customers", "add_tag", "ever",
      'days_since_message("R11B") >= 7 and not clicked("R11B") and not clicked("R11A") '
-     'and days_since(last_order_at) > days_since_message("R11A")',
+     'and days_since(last_order_at) > days_since_message("R11A") and not unsubscribed',
      ("Dormant wake-up 3: no click in 7 more days, tag deep_dormant and stop", "沉睡唤醒第3步：7天仍未点击，标记深度沉睡"),
      ("tag=deep_dormant", "tag=deep_dormant")),
     ("R12", 120, "customers", "create_task", "per_week",

@@ -27,6 +27,7 @@ import heapq
 import json
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -128,6 +129,7 @@ class RunResult:
     rules: list[Rule]
     run_id: str = ""
     written: list[Path] = dc_field(default_factory=list)
+    timings: dict = dc_field(default_factory=dict)      # seconds: derived, evaluate, actions
 
     def counts(self) -> pd.DataFrame:
         a = self.actions
@@ -196,20 +198,22 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
 class RuleRun:
     """What an action sees: its rule, parameters, matched rows and the engine."""
 
-    def __init__(self, runner: Runner, rule: Rule, ctx: EvalContext, rows: pd.Index):
-        self.runner, self.rule, self.ctx, self.rows = runner, rule, ctx, rows
+    def __init__(self, runner: Runner, rule: Rule, ctx: EvalContext, pos: np.ndarray):
+        self.runner, self.rule, self.ctx = runner, rule, ctx
+        self.pos = pos                      # integer positions of the matched rows in ctx.frame
+        self.rows = ctx.index[pos]          # their labels
         self.params = rule.params
         self.as_of = runner.as_of
         self.lang = runner.lang
 
     def column(self, key: str) -> pd.Series:
-        return self.ctx.column(key).loc[self.rows]
+        return self.ctx.column(key, rows=self.pos)
 
     def record_ids(self) -> pd.Series:
-        return self.ctx.record_ids.loc[self.rows]
+        return self.ctx.record_ids.iloc[self.pos]
 
     def customer_ids(self) -> pd.Series:
-        return self.ctx.customer_ids.loc[self.rows]
+        return self.ctx.customer_ids.iloc[self.pos]
 
     def owner(self) -> pd.Series:
         ent = self.rule.entity
@@ -229,7 +233,14 @@ class RuleRun:
         return self.runner.default_manager()
 
     def customer_rows(self) -> pd.Series:
-        return self.runner.customer_rows(self.customer_ids())
+        """Index labels in the customers frame of each matched record's customer (NA when none)."""
+        if self.rule.entity == "customers":
+            return pd.Series(self.rows, index=self.rows, dtype="object")
+        src, _, rowpos = self.ctx._cust()
+        p = self.ctx.customer_pos[self.pos]
+        labels = np.where(p >= 0, np.asarray(src.index, dtype=object)[rowpos[np.where(p >= 0, p, 0)]]
+                          if len(rowpos) else None, None)
+        return pd.Series(labels, index=self.rows, dtype="object")
 
     def new_ids(self, entity: str, n: int) -> list[str]:
         return self.runner.new_ids(entity, n)
@@ -264,7 +275,9 @@ class Runner:
         self.calendar = WorkCalendar(self.settings)
         self.errors: list[dict] = []
         self.state = self._load_state()
+        t0 = time.perf_counter()
         self.frames: dict[str, pd.DataFrame] = {"customers": add_derived(ws, self.as_of)}
+        self.timings = {"derived": time.perf_counter() - t0, "evaluate": 0.0, "actions": 0.0}
         for key in ("deals", "tickets", "orders", "tasks", "messages"):
             self.frames[key] = ws[key].copy()
         self.base_len = {k: len(v) for k, v in self.frames.items()}
@@ -278,6 +291,8 @@ class Runner:
         self._rule_log = ws["rule_log"]
         self._marketing_rules: set[str] = set()
         self.rules: list[Rule] = []
+        self.shared: dict = {}      # caches shared by the rules' evaluations
+        self.version = 0            # bumped whenever a working frame changes
 
     # ---------------------------------------------------------------- state for changed_to
 
@@ -436,27 +451,22 @@ class Runner:
             return out
         return [spec] * n
 
-    def customer_rows(self, customer_ids: pd.Series) -> pd.Series:
-        cust = self.frames["customers"]
-        ids = cust["customer_id"]
-        pos = pd.Series(cust.index[~ids.duplicated().to_numpy()], index=ids[~ids.duplicated()].to_numpy())
-        pos = pos[pos.index.notna()]
-        out = pos.reindex(customer_ids.to_numpy())
-        out.index = customer_ids.index
-        return out
-
     def new_ids(self, entity: str, n: int) -> list[str]:
+        """The next ``n`` ids of ``entity``, continuing its sequence (T000123 -> T000124)."""
         if entity not in self._ids:
             id_field = ENTITIES[entity].id_field
             prefix, width, nxt = {"tasks": "T", "tickets": "TK", "messages": "M"}.get(entity, "X"), 6, 1
             ids = self.frames[entity][id_field].dropna().astype(str)
             if len(ids):
-                parts = ids.str.extract(r"^(.*?)(\d+)$").dropna()
-                if len(parts):
-                    pre = parts[0].value_counts().index[0]
-                    sub = parts[parts[0] == pre][1]
-                    nums = sub.astype("int64")
-                    prefix, width, nxt = pre, int(sub.str.len().max()), int(nums.max()) + 1
+                m = re.match(r"^(.*?)(\d+)$", ids.iloc[-1])
+                pre = m.group(1) if m else prefix
+                same = ids[ids.str.startswith(pre)] if pre else ids
+                tail = same.str.slice(len(pre))
+                nums = pd.to_numeric(tail, errors="coerce")
+                ok = nums.notna()
+                if ok.any():
+                    prefix, nxt = pre, int(nums[ok].max()) + 1
+                    width = int(tail[ok].str.len().max())
             self._ids[entity] = [prefix, width, nxt]
         prefix, width, nxt = self._ids[entity]
         out = [f"{prefix}{i:0{width}d}" for i in range(nxt, nxt + n)]
@@ -480,6 +490,7 @@ class Runner:
                     else:
                         rows[c] = rows[c].astype(cur[c].dtype)
         self.frames[entity] = pd.concat([cur, rows[list(cur.columns)]])
+        self.version += 1
 
     def set_values(self, entity: str, index, field: str, values: pd.Series, *, by: str) -> None:
         frame = self.frames[entity]
@@ -497,6 +508,7 @@ class Runner:
         col = frame[field].copy()
         col.loc[idx] = values[changed].to_numpy()
         frame[field] = col
+        self.version += 1
         self.modified.setdefault(entity, set()).add(field)
         id_field = ENTITIES[entity].id_field
         self.history.append(pd.DataFrame({
@@ -521,6 +533,26 @@ class Runner:
         return out
 
     def already_done(self, rule: Rule) -> pd.Index:
+        """Records this rule already handled in the current period (RuleLog, and its own outputs)."""
+        done = self._logged(rule)
+        if rule.entity == "customers":
+            # the rule's own messages and tasks count too (e.g. a workspace whose RuleLog was cleared)
+            now = period_keys(pd.Series([self.as_of]), rule.once).iloc[0]
+            if rule.action == "queue_message":
+                m = self.frames["messages"].iloc[:self.base_len["messages"]]
+                m = m[(m["rule_id"] == rule.rule_id).fillna(False) & m["queued_at"].notna()]
+                if len(m):
+                    hit = m.loc[(period_keys(m["queued_at"], rule.once) == now).to_numpy(), "customer_id"]
+                    done = done.union(pd.Index(hit.dropna().astype(str).unique()))
+            elif rule.action in ("create_task", "notify", "escalate"):
+                tk = self.frames["tasks"].iloc[:self.base_len["tasks"]]
+                tk = tk[(tk["created_by"] == f"rule:{rule.rule_id}").fillna(False) & tk["created_at"].notna()]
+                if len(tk):
+                    hit = tk.loc[(period_keys(tk["created_at"], rule.once) == now).to_numpy(), "customer_id"]
+                    done = done.union(pd.Index(hit.dropna().astype(str).unique()))
+        return done
+
+    def _logged(self, rule: Rule) -> pd.Index:
         log = self._rule_log
         if log.empty:
             return pd.Index([])
@@ -570,7 +602,7 @@ class Runner:
             self.frames[entity], as_of=self.as_of, entity=entity, settings=self.settings,
             messages=self.frames["messages"], customers=self.frames["customers"],
             previous=snaps if snaps else None, previous_as_of=self.state.get("as_of"),
-            fields=self.fieldset(entity), lang=self.lang)
+            fields=self.fieldset(entity), lang=self.lang, shared=self.shared, version=self.version)
 
     def execute(self, progress: bool = False) -> RunResult:
         from .actions import ACTIONS
@@ -595,11 +627,14 @@ class Runner:
                 continue
             frame = self.frames[rule.entity]
             ctx = self.context(rule.entity)
+            t0 = time.perf_counter()
             try:
                 mask = rule.expr.evaluate(frame, ctx)
             except ExpressionError as exc:
                 self.error(rule.rule_id, exc.message, exc.position)
                 continue
+            finally:
+                self.timings["evaluate"] += time.perf_counter() - t0
             ids = ctx.record_ids.astype("string")
             mask &= ids.notna().to_numpy()
             if self.records:
@@ -608,15 +643,18 @@ class Runner:
                 done = self.already_done(rule)
                 if len(done):
                     mask &= ~ids.isin(done).to_numpy()
-            rows = mask[mask].index
-            if len(rows) == 0:
+            pos = np.flatnonzero(mask.to_numpy())
+            if len(pos) == 0:
                 continue
-            run = RuleRun(self, rule, ctx, rows)
+            run = RuleRun(self, rule, ctx, pos)
+            t0 = time.perf_counter()
             try:
                 res = ACTIONS[rule.action](run)
             except CrmkitError as exc:
                 self.error(rule.rule_id, getattr(exc, "message", str(exc)), getattr(exc, "position", None))
                 continue
+            finally:
+                self.timings["actions"] += time.perf_counter() - t0
             res = res.assign(rule_id=rule.rule_id, rule_name=rule.name, entity=rule.entity, action=rule.action)
             results.append(res[LOG_COLUMNS].reset_index(drop=True))
         if bar is not None:
@@ -625,7 +663,7 @@ class Runner:
         for c in ("record_id", "customer_id", "target"):
             actions[c] = actions[c].astype("object").where(actions[c].notna(), None)
         self.actions = actions
-        return RunResult(self.as_of, self.dry_run, actions, self.errors, self.rules)
+        return RunResult(self.as_of, self.dry_run, actions, self.errors, self.rules, timings=self.timings)
 
     def watched(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -39,6 +39,8 @@ from ..schema import DERIVED_FIELDS, ENTITIES, Entity, Field, norm_token
 
 MAX_LENGTH = 5000
 MAX_DEPTH = 60
+SUBSET_MIN_ROWS = 2000     # 'and' narrows to the rows still possible ...
+SUBSET_SHARE = 0.3         # ... when fewer than this share of rows remain
 
 __all__ = ["Expression", "FieldSet", "EvalContext", "compile_expression", "evaluate_filter", "to_mask"]
 
@@ -151,13 +153,16 @@ class EvalContext:
     ``messages``: the Messages table (for ``clicked``, ``messages_since`` ...);
     ``customers``: the customers frame (for fields of a deal's customer);
     ``previous``: ``{field: {record_id: value}}`` from the last run (``changed_to``);
-    ``settings``: the workspace settings (cadence, ...).
+    ``settings``: the workspace settings (cadence, ...);
+    ``shared``: a cache that outlives one evaluation (the engine shares it
+    between rules; ``version`` must change whenever the frames change).
     """
 
     def __init__(self, frame: pd.DataFrame, *, as_of=None, entity: str = "customers",
                  settings: Mapping | None = None, messages: pd.DataFrame | None = None,
                  customers: pd.DataFrame | None = None, previous: Mapping | None = None,
-                 previous_as_of=None, fields: FieldSet | None = None, lang: str = "en"):
+                 previous_as_of=None, fields: FieldSet | None = None, lang: str = "en",
+                 shared: dict | None = None, version: int = 0):
         from ..settings import defaults
 
         self.frame = frame
@@ -173,12 +178,24 @@ class EvalContext:
         self.fields = base.with_columns(frame.columns)
         self.lang = lang
         self.cache: dict = {}
+        self.shared: dict = shared if shared is not None else {}
+        self.version = version
         ent = ENTITIES.get(entity)
         self.id_field = ent.id_field if ent is not None else None
-        self._cust_idx: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def subset(self, mask: pd.Series) -> EvalContext:
+        """The same context over the rows where ``mask`` is True."""
+        new = object.__new__(EvalContext)
+        new.__dict__.update(self.__dict__)
+        new.frame = self.frame[mask.to_numpy()]
+        new.index = new.frame.index
+        new.cache = {}
+        if "customer_pos" in self.cache:
+            new.cache["customer_pos"] = self.cache["customer_pos"][mask.to_numpy()]
+        return new
 
     @property
     def record_ids(self) -> pd.Series:
@@ -192,32 +209,86 @@ class EvalContext:
             return self.frame["customer_id"]
         return pd.Series(pd.NA, index=self.index, dtype="string")
 
-    def column(self, key: str) -> pd.Series:
-        """The column ``key`` aligned with the frame (customer fields joined by customer_id)."""
-        if key in self.frame.columns and key not in self.fields.customer_fields:
-            return self.frame[key]
+    # -- customers as positions: joins and per-customer aggregates without string reindexing
+
+    def _customers_source(self) -> pd.DataFrame:
+        return self.customers if self.customers is not None else self.frame
+
+    @property
+    def cust_index(self) -> pd.Series:
+        """Unique customer ids of the customers frame (per-customer arrays are aligned with it)."""
+        return self._cust()[1]
+
+    def _cust(self):
+        src = self._customers_source()
+        key = ("cust_index", id(src), len(src))
+        got = self.shared.get(key)
+        if got is None:
+            if "customer_id" in src.columns:
+                from ..derived import _unique_ids
+
+                index, rowpos = _unique_ids(src["customer_id"])
+            else:
+                index, rowpos = pd.Series([], dtype="string"), np.array([], dtype=np.int64)
+            got = (src, index, rowpos)
+            self.shared[key] = got
+        return got
+
+    def positions(self, ids: pd.Series) -> np.ndarray:
+        """Positions of ``ids`` in :attr:`cust_index` (-1 when unknown)."""
+        from ..derived import id_positions
+
+        return id_positions(self.cust_index, ids)
+
+    @property
+    def customer_pos(self) -> np.ndarray:
+        if "customer_pos" not in self.cache:
+            self.cache["customer_pos"] = self.positions(self.customer_ids)
+        return self.cache["customer_pos"]
+
+    def per_customer(self, values: np.ndarray, fill=None, rows: np.ndarray | None = None):
+        """A per-customer array (aligned with :attr:`cust_index`) onto the rows (or row positions)."""
+        pos = self.customer_pos if rows is None else self.customer_pos[rows]
+        ok = pos >= 0
+        out = values[np.where(ok, pos, 0)] if len(values) else np.full(len(pos), fill)
+        if (~ok).any():
+            out = out.copy() if out.dtype != object else out
+            if fill is None and out.dtype.kind == "M":
+                out[~ok] = np.datetime64("NaT")
+            elif fill is None and out.dtype.kind == "f":
+                out[~ok] = np.nan
+            else:
+                out = out.astype(object) if fill is None else out
+                out[~ok] = fill
+        return out
+
+    def column(self, key: str, rows: np.ndarray | None = None) -> pd.Series:
+        """The column ``key`` aligned with the frame (customer fields joined by customer_id).
+
+        ``rows``: integer positions to return only those rows.
+        """
         ck = self.fields.customer_fields.get(key)
+        if key in self.frame.columns and ck is None:
+            col = self.frame[key]
+            return col if rows is None else col.iloc[rows]
         if ck is not None and self.customers is not None:
-            ck_cache = ("customer_col", ck)
-            if ck_cache not in self.cache:
-                if self._cust_idx is None:
-                    c = self.customers
-                    self._cust_idx = c[~c["customer_id"].duplicated()].set_index("customer_id")
-                if ck not in self._cust_idx.columns:
-                    raise KeyError(key)
-                col = self._cust_idx[ck].reindex(self.customer_ids.to_numpy())
-                self.cache[ck_cache] = pd.Series(col.to_numpy(), index=self.index, dtype=col.dtype)
-            return self.cache[ck_cache]
+            src, _, rowpos = self._cust()
+            if ck not in src.columns:
+                raise KeyError(key)
+            pos = self.customer_pos if rows is None else self.customer_pos[rows]
+            take = np.where(pos >= 0, rowpos[np.where(pos >= 0, pos, 0)] if len(rowpos) else -1, -1)
+            col = src[ck]
+            arr = col.array.take(take, allow_fill=True)
+            idx = self.index if rows is None else self.index[rows]
+            return pd.Series(arr, index=idx, name=key)
         if key in self.frame.columns:
-            return self.frame[key]
+            col = self.frame[key]
+            return col if rows is None else col.iloc[rows]
         f = self.fields.field(key)
         if f is not None:   # a known field missing from this frame: all blank
-            return pd.Series(pd.NA, index=self.index, dtype=f.dtype if f.dtype != "datetime64[ns]" else "object") \
-                if f.dtype != "datetime64[ns]" else pd.Series(pd.NaT, index=self.index, dtype="datetime64[ns]")
+            idx = self.index if rows is None else self.index[rows]
+            return pd.Series([None] * len(idx), index=idx, dtype=f.dtype)
         raise KeyError(key)
-
-    def blank(self) -> pd.Series:
-        return pd.Series(False, index=self.index)
 
 
 # --------------------------------------------------------------------------- values
@@ -354,7 +425,20 @@ class BoolOp(Node):
 
     def eval(self, ctx):
         out = None
-        for node in self.values:
+        for i, node in enumerate(self.values):
+            if out is not None:
+                n_true = int(out.sum())
+                if self.is_and and n_true == 0:
+                    return out
+                if not self.is_and and n_true == len(out):
+                    return out
+                if self.is_and and len(out) >= SUBSET_MIN_ROWS and n_true < len(out) * SUBSET_SHARE:
+                    # evaluate the rest only where the expression can still be true
+                    sub = ctx.subset(out)
+                    rest = BoolOp(True, self.values[i:], self.pos).eval(sub)
+                    res = np.zeros(len(out), dtype=bool)
+                    res[out.to_numpy()] = rest.to_numpy()
+                    return pd.Series(res, index=ctx.index)
             m = to_mask(node.eval(ctx), ctx.index)
             out = m if out is None else (out & m if self.is_and else out | m)
         return out
@@ -647,7 +731,7 @@ class Expression:
 def _rebind(ctx: EvalContext, frame: pd.DataFrame) -> EvalContext:
     new = object.__new__(EvalContext)
     new.__dict__.update(ctx.__dict__)
-    new.frame, new.index, new.cache, new._cust_idx = frame, frame.index, {}, ctx._cust_idx
+    new.frame, new.index, new.cache = frame, frame.index, {}
     new.fields = ctx.fields.with_columns(frame.columns)
     return new
 

@@ -15,6 +15,7 @@ customer created on 2026-08-22 is ``days_since(created_at) == 90`` on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -172,28 +173,60 @@ def is_blank(ctx, field):
           doc="True where the text field contains the given text (case-insensitive).")
 def contains(ctx, field, text):
     needle = _literal_text(text).casefold()
-    s = _text(ctx, field)
+    ck = ("casefold", field.key, id(ctx.frame), len(ctx.frame), ctx.version)
+    got = ctx.shared.get(ck) if field.key is not None else None
+    if got is not None and got[0] is ctx.frame:
+        s = got[1]
+    else:
+        s = _text(ctx, field).str.casefold()
+        if field.key is not None:
+            ctx.shared[ck] = (ctx.frame, s)
     if not needle:
         return s.notna()
-    return s.str.casefold().str.contains(needle, regex=False).fillna(False).astype(bool)
+    hit = s.str.contains(needle, regex=False)
+    return pd.Series(hit.to_numpy(dtype=bool, na_value=False), index=ctx.index)
 
 
 @function("has_tag", args=(1, 2), doc='has_tag("vip") on the tags field, or has_tag(field, "x").')
 def has_tag(ctx, *args):
     if len(args) == 1:
         tag_arg = args[0]
-        tags = ctx.column(ctx.fields.resolve("tags") or "tags")
+        key = ctx.fields.resolve("tags") or "tags"
+        tags = ctx.column(key)
     else:
-        tags, tag_arg = args[0].value, args[1]
+        tags, tag_arg, key = args[0].value, args[1], args[0].key
     tag = _literal_text(tag_arg, "a tag").strip().casefold()
     if not tag:
         raise ExpressionError("has_tag(): the tag is empty", position=tag_arg.pos)
-    cached = ctx.cache.get(("tags_norm", id(tags)))
-    if cached is None:
-        s = pd.Series(tags, index=ctx.index).astype("string").fillna("")
-        cached = ";" + s.str.casefold().str.replace(r"\s*[;,，；、|]\s*", ";", regex=True) + ";"
-        ctx.cache[("tags_norm", id(tags))] = cached
-    return cached.str.contains(";" + tag + ";", regex=False).astype(bool)
+    if not isinstance(tags, pd.Series):
+        return pd.Series(tag in [x.strip().casefold() for x in re.split(_TAG_SEP, str(tags or ""))], index=ctx.index)
+    pos, values = _tag_pairs(ctx, tags, key)
+    out = np.zeros(len(ctx.index), dtype=bool)
+    out[pos[values == tag]] = True
+    return pd.Series(out, index=ctx.index)
+
+
+_TAG_SEP = r"\s*[;,，；、|]\s*"
+
+
+def _tag_pairs(ctx, tags: pd.Series, key) -> tuple[np.ndarray, np.ndarray]:
+    """(row position, lower-case tag) for every tag of every row, cached while the data stay the same."""
+    ck = ("tag_pairs", key, id(ctx.frame), len(ctx.frame), ctx.version)
+    got = ctx.shared.get(ck) if key is not None else None
+    if got is not None and got[0] is ctx.frame:
+        return got[1]
+    s = pd.Series(tags.to_numpy(dtype=object, na_value=None), index=pd.RangeIndex(len(tags)))
+    s = s[s.notna()].astype(str)
+    s = s[s.str.strip() != ""]
+    if len(s):
+        parts = s.str.casefold().str.split(_TAG_SEP, regex=True).explode()
+        parts = parts[parts.notna() & (parts != "")]
+        res = (parts.index.to_numpy(dtype=np.int64), parts.str.strip().to_numpy(dtype=object))
+    else:
+        res = (np.array([], dtype=np.int64), np.array([], dtype=object))
+    if key is not None:
+        ctx.shared[ck] = (ctx.frame, res)
+    return res
 
 
 # --------------------------------------------------------------------------- changes since the last run
@@ -231,91 +264,135 @@ def changed_to(ctx, field, value):
 # --------------------------------------------------------------------------- messages
 
 def _message_time(m: pd.DataFrame) -> pd.Series:
-    t = m["sent_at"] if "sent_at" in m else pd.Series(pd.NaT, index=m.index)
+    t = m["sent_at"] if "sent_at" in m else pd.Series(pd.NaT, index=m.index, dtype="datetime64[ns]")
     for col in ("scheduled_at", "queued_at"):
         if col in m:
             t = t.fillna(m[col])
     return t
 
 
-def _messages(ctx, which: str | None, *, delivered: bool = True) -> pd.DataFrame:
-    key = ("messages", which, delivered, id(ctx.messages), len(ctx.messages) if ctx.messages is not None else 0)
-    if key in ctx.cache:
-        return ctx.cache[key]
+def _ns(s: pd.Series | None, n: int) -> np.ndarray:
+    if s is None:
+        return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    return pd.to_datetime(s, errors="coerce").to_numpy(dtype="datetime64[ns]")
+
+
+def _message_table(ctx) -> dict:
+    """Messages as numpy arrays with customer positions, cached while the table is unchanged.
+
+    The engine only ever appends messages, so a longer table that starts
+    with the cached one reuses the cached rows.
+    """
     m = ctx.messages
+    src = ctx._customers_source()
+    key = ("messages", id(src))
+    got = ctx.shared.get(key)
+    if got is not None and got[0] is m:
+        return got[1]
     if m is None or len(m) == 0:
-        out = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "t": pd.Series(dtype="datetime64[ns]"),
-                            "opened_at": pd.Series(dtype="datetime64[ns]"),
-                            "clicked_at": pd.Series(dtype="datetime64[ns]")})
+        tab = {"pos": np.array([], dtype=np.int64), "t": np.array([], dtype="datetime64[ns]"),
+               "opened": np.array([], dtype="datetime64[ns]"), "clicked": np.array([], dtype="datetime64[ns]"),
+               "delivered": np.array([], dtype=bool), "frame": m}
     else:
-        keep = pd.Series(True, index=m.index)
-        if delivered and "status" in m:
-            keep &= ~m["status"].isin(["suppressed", "failed"]).fillna(False)
-        if which is not None:
-            w = str(which).strip()
-            hit = pd.Series(False, index=m.index)
-            for col in ("rule_id", "campaign_id"):
-                if col in m:
-                    hit |= (m[col].astype("string").str.strip() == w).fillna(False)
-            keep &= hit
-        sub = m[keep]
-        out = pd.DataFrame({"customer_id": sub["customer_id"], "t": _message_time(sub),
-                            "opened_at": sub.get("opened_at"), "clicked_at": sub.get("clicked_at")})
-    ctx.cache[key] = out
-    return out
+        start = 0
+        old = got[1] if got is not None else None
+        if old is not None and old["frame"] is not None and 0 < len(old["frame"]) <= len(m) \
+                and list(old["frame"].columns) == list(m.columns) \
+                and m.index[len(old["frame"]) - 1] == old["frame"].index[-1]:
+            start = len(old["frame"])
+        tail = m.iloc[start:]
+        n = len(tail)
+        status = tail["status"] if "status" in tail else pd.Series(pd.NA, index=tail.index)
+        part = {
+            "pos": ctx.positions(tail["customer_id"]),
+            "t": _ns(_message_time(tail), n),
+            "opened": _ns(tail.get("opened_at"), n),
+            "clicked": _ns(tail.get("clicked_at"), n),
+            "delivered": ~status.isin(["suppressed", "failed"]).to_numpy(dtype=bool, na_value=False),
+        }
+        if start:
+            part = {k: np.concatenate([old[k], v]) for k, v in part.items()}
+        tab = {**part, "frame": m}
+    ctx.shared[key] = (m, tab)
+    return tab
 
 
-def _per_customer(ctx, values: pd.Series, default) -> pd.Series:
-    """Map a Series indexed by customer_id onto the rows being evaluated."""
-    out = values.reindex(ctx.customer_ids.to_numpy())
-    out.index = ctx.index
-    if default is not None:
-        out = out.fillna(default)
-    return out
+def _which_mask(ctx, tab: dict, which: str | None) -> np.ndarray:
+    n = len(tab["pos"])
+    ok = tab["pos"] >= 0
+    if which is None:
+        return ok
+    ck = ("which", id(tab["frame"]), n, which)
+    got = ctx.shared.get(ck)
+    if got is None:
+        m = tab["frame"]
+        hit = np.zeros(n, dtype=bool)
+        for col in ("rule_id", "campaign_id"):
+            if col in m:
+                hit |= (m[col].astype("string").str.strip() == which).to_numpy(dtype=bool, na_value=False)
+        ctx.shared[ck] = got = hit
+    return ok & got
 
 
 def _which(arg) -> str | None:
     if arg is None:
         return None
-    return _literal_text(arg, "a rule or campaign id")
+    return _literal_text(arg, "a rule or campaign id").strip()
+
+
+def _n_customers(ctx) -> int:
+    return len(ctx.cust_index)
 
 
 @function("messages_since", args=(1, 2), literal_args=(0, 1),
           doc='Messages sent or queued to the customer in the last N days (optionally of one rule or campaign).')
 def messages_since(ctx, days, which=None):
     n = _number_literal(days)
-    m = _messages(ctx, _which(which))
-    recent = m[m["t"] >= ctx.as_of - pd.Timedelta(days=n)]
-    counts = recent.groupby("customer_id", observed=True).size()
-    return _per_customer(ctx, counts, 0).astype("Int64")
+    tab = _message_table(ctx)
+    sel = _which_mask(ctx, tab, _which(which)) & tab["delivered"]
+    cutoff = np.datetime64(ctx.as_of - pd.Timedelta(days=n), "ns")
+    sel &= tab["t"] >= cutoff
+    counts = np.bincount(tab["pos"][sel], minlength=_n_customers(ctx))
+    return pd.Series(ctx.per_customer(counts, fill=0), index=ctx.index).astype("Int64")
 
 
 @function("days_since_message", args=(0, 1), literal_args=(0,),
           doc="Days since the latest message (of a rule or campaign) to the customer; blank when none.")
 def days_since_message(ctx, which=None):
-    m = _messages(ctx, _which(which))
-    last = m.groupby("customer_id", observed=True)["t"].max()
-    when = _per_customer(ctx, last, None).astype("datetime64[ns]")
+    tab = _message_table(ctx)
+    sel = _which_mask(ctx, tab, _which(which)) & tab["delivered"] & ~np.isnat(tab["t"])
+    last = np.full(_n_customers(ctx), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if sel.any():
+        g = pd.Series(tab["t"][sel]).groupby(tab["pos"][sel]).max()
+        last[g.index.to_numpy()] = g.to_numpy(dtype="datetime64[ns]")
+    when = pd.Series(ctx.per_customer(last), index=ctx.index, dtype="datetime64[ns]")
     return _day_diff(ctx.as_of, when, ctx.index)
+
+
+def _any_per_customer(ctx, sel: np.ndarray) -> pd.Series:
+    flags = np.zeros(_n_customers(ctx), dtype=bool)
+    flags[_message_table(ctx)["pos"][sel]] = True
+    return pd.Series(ctx.per_customer(flags, fill=False).astype(bool), index=ctx.index)
 
 
 @function("clicked", args=(0, 1), literal_args=(0,),
           doc="True where the customer clicked a message (of a rule or campaign).")
 def clicked(ctx, which=None):
-    m = _messages(ctx, _which(which), delivered=False)
-    hit = m[m["clicked_at"].notna() & (m["clicked_at"] <= ctx.as_of)]
-    ids = pd.Index(hit["customer_id"].dropna().unique())
-    return pd.Series(ctx.customer_ids.isin(ids).to_numpy(dtype=bool, na_value=False), index=ctx.index)
+    tab = _message_table(ctx)
+    c = tab["clicked"]
+    sel = _which_mask(ctx, tab, _which(which)) & ~np.isnat(c) & (c <= np.datetime64(ctx.as_of, "ns"))
+    return _any_per_customer(ctx, sel)
 
 
 @function("opened_since", args=(1, 2), literal_args=(0, 1),
           doc="True where the customer opened a message in the last N days (of a rule or campaign).")
 def opened_since(ctx, days, which=None):
     n = _number_literal(days)
-    m = _messages(ctx, _which(which), delivered=False)
-    hit = m[(m["opened_at"] >= ctx.as_of - pd.Timedelta(days=n)) & (m["opened_at"] <= ctx.as_of)]
-    ids = pd.Index(hit["customer_id"].dropna().unique())
-    return pd.Series(ctx.customer_ids.isin(ids).to_numpy(dtype=bool, na_value=False), index=ctx.index)
+    tab = _message_table(ctx)
+    o = tab["opened"]
+    lo = np.datetime64(ctx.as_of - pd.Timedelta(days=n), "ns")
+    sel = _which_mask(ctx, tab, _which(which)) & ~np.isnat(o) & (o >= lo) & (o <= np.datetime64(ctx.as_of, "ns"))
+    return _any_per_customer(ctx, sel)
 
 
 # --------------------------------------------------------------------------- settings
