@@ -1,0 +1,254 @@
+"""Serving the Voila dashboards of a workspace (DESIGN §6).
+
+The five dashboards are notebooks in ``notebooks/``.  :func:`serve` runs
+Voila on 127.0.0.1 over that folder with crmkit's own template (Voila's lab
+template without the FontAwesome CDN link, plus a bilingual landing page) and
+``CRMKIT_WORKSPACE`` pointing at the workspace, and blocks until Ctrl-C.
+:func:`start` does the same in the background and returns a handle, for tests
+and benchmarks.
+
+>>> serve("sample_data", port=8866, open_browser=False)   # blocks
+>>> with start("sample_data") as server:                    # background
+...     print(server.url_of("overview"))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import webbrowser
+from dataclasses import dataclass
+from pathlib import Path
+
+from .exceptions import UsageError, WorkspaceNotFound
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+ASSETS_DIR = PACKAGE_DIR / "assets"
+TEMPLATE = "crmkit"
+ENV_VAR = "CRMKIT_WORKSPACE"
+DEFAULT_WORKSPACE = ROOT / "sample_data"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """One dashboard notebook."""
+
+    key: str          # notebook file stem
+    en: str
+    zh: str
+
+    @property
+    def notebook(self) -> str:
+        return f"{self.key}.ipynb"
+
+    def title(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+DASHBOARDS: tuple[Dashboard, ...] = (
+    Dashboard("overview", "Overview", "经营总览"),
+    Dashboard("my_day", "My day", "我的一天"),
+    Dashboard("campaigns", "Campaigns", "营销活动"),
+    Dashboard("customers_rfm", "Customers & RFM", "客户与 RFM 分群"),
+    Dashboard("data_quality", "Data quality", "数据质量"),
+)
+
+
+def workspace_path(value: str | os.PathLike | None = None) -> Path:
+    """The workspace a dashboard shows: ``value``, else ``$CRMKIT_WORKSPACE``, else ``sample_data/``.
+
+    A relative path is taken from the current directory; the default is the
+    repository's ``sample_data/`` (found from this file, not the working directory).
+    """
+    raw = value if value not in (None, "") else os.environ.get(ENV_VAR, "")
+    if raw in (None, ""):
+        return DEFAULT_WORKSPACE
+    return Path(raw).expanduser().resolve()
+
+
+def notebook_dir() -> Path:
+    """The folder holding the dashboard notebooks."""
+    if not NOTEBOOK_DIR.is_dir():
+        raise UsageError(f"the dashboard notebooks are missing (looked in {NOTEBOOK_DIR})")
+    return NOTEBOOK_DIR
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def voila_command(port: int) -> list[str]:
+    """The Voila command line serving the dashboards on ``127.0.0.1:port``."""
+    return [
+        sys.executable, "-m", "voila", str(notebook_dir()),
+        "--no-browser", f"--port={port}", f"--Voila.ip={HOST}",
+        f"--template={TEMPLATE}", "--VoilaConfiguration.classic_tree=True",
+        "--theme=light", "--VoilaConfiguration.show_tracebacks=False",
+    ]
+
+
+def voila_env(workspace: Path) -> dict[str, str]:
+    """The environment of the Voila process: the workspace and crmkit's template folder."""
+    env = dict(os.environ)
+    env[ENV_VAR] = str(workspace)
+    jp = [str(ASSETS_DIR)]
+    if env.get("JUPYTER_PATH"):
+        jp.append(env["JUPYTER_PATH"])
+    env["JUPYTER_PATH"] = os.pathsep.join(jp)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # the kernels run crmkit from this checkout, wherever Voila starts them
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
+
+
+def check_workspace(directory: str | os.PathLike) -> Path:
+    """Resolve and open ``directory`` to fail early (and clearly) when it is not a workspace."""
+    from .workspace import open_workspace
+
+    path = Path(directory).expanduser().resolve()
+    open_workspace(path)
+    return path
+
+
+class DashboardServer:
+    """A running Voila server (see :func:`start`)."""
+
+    def __init__(self, process: subprocess.Popen, port: int, workspace: Path, log: Path | None):
+        self.process = process
+        self.port = port
+        self.workspace = workspace
+        self.log = log
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    def url_of(self, dashboard: str) -> str:
+        """URL of one dashboard, by key (``overview``) or notebook name."""
+        name = dashboard if dashboard.endswith(".ipynb") else f"{dashboard}.ipynb"
+        return f"{self.url}voila/render/{name}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the landing page answers; raise when the server died or timed out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise UsageError(f"the dashboard server stopped (exit code {self.process.returncode})"
+                                 + (f"; see {self.log}" if self.log else ""))
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                with urllib.request.urlopen(self.url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            time.sleep(0.2)
+        raise UsageError(f"the dashboard server did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def __enter__(self) -> DashboardServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<DashboardServer {self.url} workspace={str(self.workspace)!r}>"
+
+
+def start(directory: str | os.PathLike, port: int | None = None, *, log: str | os.PathLike | None = None,
+          wait: bool = True, timeout: float = 60.0) -> DashboardServer:
+    """Start Voila in the background on ``127.0.0.1:port`` (a free port when None)."""
+    try:
+        workspace = check_workspace(directory)
+    except WorkspaceNotFound:
+        raise
+    port = free_port() if port is None else int(port)
+    if port_in_use(port):
+        raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
+    log_path = Path(log) if log is not None else None
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the child's exit
+    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace), stdout=out, stderr=subprocess.STDOUT,
+                            cwd=str(notebook_dir()), start_new_session=True)
+    server = DashboardServer(proc, port, workspace, log_path)
+    if wait:
+        try:
+            server.wait_ready(timeout)
+        except BaseException:
+            server.stop()
+            raise
+    return server
+
+
+def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = False) -> int:
+    """Serve the dashboards of the workspace ``directory`` until Ctrl-C (blocks).
+
+    Prints the URL of the landing page; opens it in the browser when asked.
+    """
+    workspace = check_workspace(directory)
+    if port_in_use(port):
+        raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
+    # Voila runs in its own session: Ctrl-C reaches this process only, which then stops Voila;
+    # SIGTERM does the same (so a stopped `crmkit dashboard` never leaves Voila running).
+    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace), cwd=str(notebook_dir()),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server = DashboardServer(proc, port, workspace, None)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        try:
+            server.wait_ready(90)
+        except UsageError:
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.poll() is not None else ""
+            server.stop()
+            raise UsageError("the dashboard server did not start" + (f": {err.strip()}" if err else "")) from None
+        print(f"crmkit dashboards for {workspace}:\n  {server.url}\n"
+              + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
+              + "\nPress Ctrl-C to stop.", flush=True)
+        if open_browser:
+            with contextlib.suppress(Exception):
+                webbrowser.open(server.url)
+        # drain Voila's log so its pipe never fills up
+        for _line in proc.stderr:
+            pass
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("\nstopping the dashboard server", flush=True)
+        return 0
+    finally:
+        server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
