@@ -263,6 +263,18 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wa
     return 1 if result.errors else 0
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True,
+              help="Port on 127.0.0.1 to serve the dashboards on.")
+@click.option("--no-browser", is_flag=True, help="Do not open the landing page in a web browser.")
+def dashboard(directory: Path, port: int, no_browser: bool) -> int:
+    """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops)."""
+    from .dashboard import serve
+
+    return serve(directory, port=port, open_browser=not no_browser)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
     try:
