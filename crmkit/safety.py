@@ -269,12 +269,13 @@ def holds_workspace_lock(workspace: str | os.PathLike) -> bool:
 
 
 @contextlib.contextmanager
-def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = 0) -> Iterator[None]:
+def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -> Iterator[None]:
     """Hold the workspace lock; wait up to ``wait`` seconds for another run, then refuse.
 
     Re-entrant: a thread that already holds the lock gets it again at once.
     While held, writes wait up to the same time for a workbook that is open
-    in Excel.  ``wait=None`` means ``$CRMKIT_WAIT`` (default 0).
+    in Excel.  ``wait=None`` (the default) means ``$CRMKIT_WAIT``, else 0:
+    refuse at once with a clear message.
     """
     from filelock import FileLock, Timeout
 
