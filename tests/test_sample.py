@@ -49,12 +49,25 @@ def test_same_seed_gives_the_same_workspace_and_another_seed_does_not(tmp_path, 
         frames["customers"]["name"].reset_index(drop=True))
 
 
-def test_committed_sample_data_matches_the_generator_with_seed_7(tmp_path):
-    committed = read_back(SAMPLE)
-    fresh = read_back(generate_workspace(tmp_path / "fresh", customers=500, seed=7, lang="en"))
-    for key in DATA_ENTITIES + ("rules", "routing", "team", "settings"):
-        pd.testing.assert_frame_equal(committed[key], fresh[key], obj=f"sample_data {key} (regenerate it with "
-                                      "'crmkit sample sample_data --customers 500 --seed 7 --lang en --force')")
+REGENERATE = "(regenerate it with 'crmkit sample sample_data --customers 500 --seed 7 --lang en --force')"
+
+
+@pytest.fixture(scope="module")
+def committed_and_fresh(tmp_path_factory):
+    fresh = generate_workspace(tmp_path_factory.mktemp("fresh") / "ws", customers=500, seed=7, lang="en")
+    return read_back(SAMPLE), read_back(fresh)
+
+
+def test_committed_sample_data_matches_the_generator_with_seed_7(committed_and_fresh):
+    committed, fresh = committed_and_fresh
+    for key in DATA_ENTITIES:
+        pd.testing.assert_frame_equal(committed[key], fresh[key], obj=f"sample_data {key} {REGENERATE}")
+
+
+def test_committed_sample_data_ships_the_current_default_rules_team_and_settings(committed_and_fresh):
+    committed, fresh = committed_and_fresh
+    for key in ("rules", "routing", "team", "settings"):
+        pd.testing.assert_frame_equal(committed[key], fresh[key], obj=f"sample_data {key} {REGENERATE}")
 
 
 def test_committed_sample_data_stays_small():
@@ -216,6 +229,18 @@ def test_orders_of_4_days_ago_and_low_satisfaction_tickets_exist(frames):
     t = frames["tickets"]
     low = t[t["satisfaction"] <= 3]
     assert len(low) >= 2 and (t["satisfaction"] >= 4).any()
+
+
+def test_every_default_rule_finds_some_work_on_as_of_but_not_everywhere(sample_ws, frames):
+    engine = pytest.importorskip("crmkit.rules.engine")
+    from crmkit.rules.defaults import DEFAULT_RULES
+
+    by_rule = engine.run_rules(open_workspace(sample_ws), dry_run=True).summary()["by_rule"]
+    idle = [rid for rid, *_ in DEFAULT_RULES if by_rule.get(rid, 0) == 0]
+    assert idle == []
+    n = len(frames["customers"])
+    busy = [rid for rid, _p, entity, *_ in DEFAULT_RULES if entity == "customers" and by_rule[rid] > 0.6 * n]
+    assert busy == []
 
 
 # --------------------------------------------------------------------------- data quality
