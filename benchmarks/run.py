@@ -21,7 +21,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -155,6 +154,7 @@ def run_size(label: str, customers: int, orders_per_customer: float | None, args
     data.mkdir(parents=True, exist_ok=True)
     generator = pick_generator(args.generator)
     started = time.monotonic()
+    load0 = os.getloadavg()[0]
     ws, meta = ensure_workspace(data, customers, orders_per_customer, generator, args.seed, args.timeout,
                                 force=args.regenerate)
     section: dict = {"label": label, "customers": customers, "orders_per_customer": orders_per_customer,
@@ -185,6 +185,7 @@ def run_size(label: str, customers: int, orders_per_customer: float | None, args
             progress(f"  {res['seconds']:.3f} s (runs {res['runs']}), peak {res['peak_mb']} MB")
     section["import_rows"] = args.import_rows
     section["elapsed_s"] = round(time.monotonic() - started, 1)
+    section["loadavg"] = f"{load0:.1f} → {os.getloadavg()[0]:.1f}"
     return section
 
 
@@ -256,13 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     store["machine"] = results.machine_info()
     for label, n, opc in plan(args):
         section = run_size(label, n, opc, args)
-        section["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        section["date"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         store["sizes"][label] = section
         store_path.parent.mkdir(parents=True, exist_ok=True)
         store_path.write_text(json.dumps(store, indent=1, default=str))
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(results.render(store), encoding="utf-8")
-    shutil.rmtree(HERE / ".work", ignore_errors=True)
     progress(f"wrote {args.out}")
     return 0
 
