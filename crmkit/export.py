@@ -148,10 +148,10 @@ def display_frame(df: pd.DataFrame, fields: list[Field], lang: str) -> pd.DataFr
         elif f.enum is not None and f.type == "multi":
             labels = {c.code: c.label(lang) for c in f.enum.choices}
             v = s.astype("string").str.split(";").map(
-                lambda xs: ";".join(labels.get(x, x) for x in xs) if isinstance(xs, list) else None)
+                lambda xs, labels=labels: ";".join(labels.get(x, x) for x in xs) if isinstance(xs, list) else None)
         elif f.enum is not None:
             labels = {c.code: c.label(lang) for c in f.enum.choices}
-            v = s.astype("string").map(lambda x: labels.get(x, x) if isinstance(x, str) else None)
+            v = s.astype("string").map(lambda x, labels=labels: labels.get(x, x) if isinstance(x, str) else None)
         elif pd.api.types.is_datetime64_any_dtype(s):
             fmt = "%Y-%m-%d" if f.type == "date" else "%Y-%m-%d %H:%M"
             v = s.dt.strftime(fmt)

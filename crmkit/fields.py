@@ -25,8 +25,18 @@ from functools import lru_cache
 
 import pandas as pd
 
-from .schema import (CUSTOM_ENTITY, CUSTOM_FIELD_TYPE, DERIVED_FIELDS, ENTITIES, YES_NO, Choice, Entity, Enum,
-                     Field, norm_token)
+from .schema import (
+    CUSTOM_ENTITY,
+    CUSTOM_FIELD_TYPE,
+    DERIVED_FIELDS,
+    ENTITIES,
+    YES_NO,
+    Choice,
+    Entity,
+    Enum,
+    Field,
+    norm_token,
+)
 from .workbook import Problem
 
 #: A custom field key: snake_case ASCII, starting with a letter.
@@ -118,7 +128,7 @@ def custom_fields(frame: pd.DataFrame, *, file: str = "", sheet: str = "") -> tu
     used: dict[str, set[str]] = {}
     # the Fields sheet is a short configuration table: one pass over its rows is clear and cheap
     for row, r in frame.iterrows():
-        def bad(column: str, value: object, reason: str) -> None:
+        def bad(column: str, value: object, reason: str, row=row) -> None:
             problems.append(Problem(file, sheet, int(row), column, value, reason))
 
         enabled = r.get("enabled")

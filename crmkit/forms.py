@@ -430,7 +430,6 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
     """
     from .safety import workspace_lock
     from .schema import match_header
-    from .workbook import convert
     from .workspace import Workspace, open_workspace
 
     path = ws.path if isinstance(ws, Workspace) else Path(ws)

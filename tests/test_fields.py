@@ -16,7 +16,6 @@ from crmkit.templates import refresh_workspace, sheet_headers
 from crmkit.workspace import open_workspace
 
 
-
 def enabled_samples(lang: str = "en") -> pd.DataFrame:
     return fields_frame(lang).assign(enabled=True)
 
@@ -122,9 +121,8 @@ def test_options_name_both_languages_with_a_bar():
 
 
 def test_validation_checks_custom_fields_like_builtin_ones():
-    from crmkit.validate import validate_frame
-
     from crmkit.fields import extend_entity
+    from crmkit.validate import validate_frame
 
     frame = enabled_samples()
     frame.loc[2, "required"] = True          # expected_amount becomes required
