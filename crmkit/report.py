@@ -311,7 +311,11 @@ class _Writer:
             kind = _kind(c)
             for i in range(n):
                 v = shown[c][i]
-                self.cell(sheet, row + 1 + i, col + j, v, self.fmt_for(kind, v))
+                fmt = self.fmt_for(kind, v)
+                if kind == "bool" and not _na(v):
+                    good = (not v) if c == "weakest" else bool(v)
+                    fmt = self.f["green" if good else "red"] if (c != "weakest" or v) else fmt
+                self.cell(sheet, row + 1 + i, col + j, v, fmt)
             width = max([_width(headers[j])] + [_width(_text(v)) for v in shown[c][:200]])
             sheet.set_column(col + j, col + j, min(max(width + 2, 10), 45))
         self._tables += 1
@@ -320,6 +324,9 @@ class _Writer:
             "columns": [{"header": h, "header_format": self.f["header"]} for h in headers]})
         if n == 0:
             sheet.write_string(row + 1, col, t("rep_no_data", lang), self.f["note"])
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.fit_to_pages(1, 0)
         return _Placed(sheet.get_name(), row, row + 1, row + max(n, 1), {c: col + j for j, c in enumerate(columns)})
 
 
@@ -484,6 +491,9 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     sh.set_column(1, 4, 15)
     sh.set_column(5, 5, 14)
     sh.freeze_panes(top + 1, 0)
+    sh.set_landscape()
+    sh.set_paper(9)                # A4
+    sh.fit_to_pages(1, 0)          # one page wide when printed or saved as PDF
 
     # --- charts, two per row to the right of / below the KPI table
     charts = []
@@ -492,7 +502,7 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     c.add_series({"name": t("col_reached", lang), "categories": f.ref("stage"), "values": f.ref("reached"),
                   "data_labels": {"value": True}, "fill": {"color": HEADER_COLOR}})
     c.set_y_axis({"reverse": True})
-    c.set_title({"name": t("rep_chart_funnel", lang)})
+    c.set_title({"name": t("rep_chart_funnel", lang), "name_font": {"size": 12}})
     c.set_legend({"none": True})
     charts.append(c)
 
@@ -501,7 +511,7 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     c.add_series({"name": t("col_conversion", lang), "categories": ch.ref("source"), "values": ch.ref("conversion"),
                   "data_labels": {"value": True, "num_format": "0%"}, "fill": {"color": "#2E75B6"}})
     c.set_y_axis({"num_format": "0%", "min": 0})
-    c.set_title({"name": t("rep_chart_channels", lang)})
+    c.set_title({"name": t("rep_chart_channels", lang), "name_font": {"size": 12}})
     c.set_legend({"none": True})
     charts.append(c)
 
@@ -515,7 +525,7 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     line.add_series({"name": t("col_revenue", lang), "categories": s.ref("segment"), "values": s.ref("revenue"),
                      "y2_axis": True, "marker": {"type": "circle"}, "line": {"color": "#ED7D31"}})
     c.combine(line)
-    c.set_title({"name": t("rep_chart_segments", lang)})
+    c.set_title({"name": t("rep_chart_segments", lang), "name_font": {"size": 12}})
     c.set_legend({"position": "bottom"})
     charts.append(c)
 
@@ -526,7 +536,7 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     c.add_series({"name": t("col_target", lang), "categories": ct.ref("kpi"), "values": ct.ref("target"),
                   "fill": {"color": "#BFBFBF"}})
     c.set_y_axis({"num_format": "0%", "min": 0})
-    c.set_title({"name": t("rep_chart_campaigns", lang)})
+    c.set_title({"name": t("rep_chart_campaigns", lang), "name_font": {"size": 12}})
     c.set_legend({"position": "bottom"})
     charts.append(c)
 
@@ -537,7 +547,7 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     c.add_series({"name": t("col_due_today", lang), "categories": tk.ref("owner"), "values": tk.ref("due_today"),
                   "fill": {"color": "#FFC000"}})
     c.set_y_axis({"reverse": True})
-    c.set_title({"name": t("rep_chart_overdue", lang)})
+    c.set_title({"name": t("rep_chart_overdue", lang), "name_font": {"size": 12}})
     c.set_legend({"position": "bottom"})
     charts.append(c)
 
@@ -546,7 +556,7 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     c.add_series({"name": t("col_compliance", lang), "categories": ti.ref("type"), "values": ti.ref("compliance"),
                   "data_labels": {"value": True, "num_format": "0%"}, "fill": {"color": "#70AD47"}})
     c.set_y_axis({"num_format": "0%", "min": 0, "max": 1})
-    c.set_title({"name": t("rep_chart_sla", lang)})
+    c.set_title({"name": t("rep_chart_sla", lang), "name_font": {"size": 12}})
     c.set_legend({"none": True})
     charts.append(c)
 
