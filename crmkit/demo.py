@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from .exceptions import WorkspaceExists
 from .i18n import check_lang, t
@@ -81,8 +82,14 @@ def run_rules_step(path: Path, lang: str) -> dict | None:
     except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
         _warn(t("demo_failed", lang).format(step="rules", reason=f"{type(exc).__name__}: {exc}"))
         return None
-    _say(t("demo_rules", lang).format(as_of=summary.get("as_of", ""), actions=summary.get("actions", 0),
-                                      suppressed=summary.get("suppressed", 0), errors=summary.get("errors", 0)))
+    errors = summary.get("errors") or 0
+    when = summary.get("as_of")
+    _say(t("demo_rules", lang).format(
+        as_of=pd.Timestamp(when).strftime("%Y-%m-%d %H:%M") if when else "", actions=summary.get("actions", 0),
+        suppressed=summary.get("suppressed", 0), errors=len(errors) if isinstance(errors, list) else errors))
+    if isinstance(errors, list):
+        for err in errors[:10]:
+            _warn(f"  {err}")
     by_rule = summary.get("by_rule") or {}
     if by_rule:
         _say(f"  {t('demo_by_rule', lang)}: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))

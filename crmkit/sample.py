@@ -72,7 +72,6 @@ Besides, every rep has one open task due later today and one 3 days overdue.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import re
@@ -107,14 +106,14 @@ STAGES = ("lead", "qualified", "proposal", "negotiation", "won")
 
 # source: share of customers, then the chance to advance lead>qualified>proposal>negotiation>won
 SOURCES = {
-    "website_form": (0.22, 0.85, 0.80, 0.80, 0.75),
-    "trade_show": (0.13, 0.80, 0.75, 0.80, 0.70),
-    "referral": (0.12, 0.92, 0.88, 0.85, 0.85),
-    "online_ad": (0.15, 0.70, 0.70, 0.75, 0.65),
-    "social_media": (0.11, 0.65, 0.70, 0.70, 0.60),
-    "ecommerce": (0.12, 0.90, 0.85, 0.90, 0.85),
-    "cold_call": (0.10, 0.60, 0.65, 0.70, 0.55),
-    "other": (0.05, 0.75, 0.75, 0.75, 0.70),
+    "website_form": (0.22, 0.88, 0.85, 0.85, 0.80),
+    "trade_show": (0.13, 0.85, 0.80, 0.85, 0.75),
+    "referral": (0.12, 0.95, 0.92, 0.90, 0.90),
+    "online_ad": (0.15, 0.75, 0.75, 0.80, 0.70),
+    "social_media": (0.11, 0.70, 0.75, 0.75, 0.65),
+    "ecommerce": (0.12, 0.92, 0.90, 0.92, 0.90),
+    "cold_call": (0.10, 0.62, 0.70, 0.72, 0.60),
+    "other": (0.05, 0.80, 0.80, 0.80, 0.75),
 }
 INDUSTRIES = {"manufacturing": 0.22, "retail": 0.16, "it_internet": 0.17, "finance": 0.07, "education": 0.08,
               "healthcare": 0.08, "real_estate": 0.05, "services": 0.12, "other": 0.05}
@@ -381,7 +380,7 @@ class _Generator:
         cap = np.select([c["age"] < 7, c["age"] < 21, c["age"] < 45, c["age"] < 75], [0, 1, 2, 3], 4)
         level = np.minimum(level, cap)
         stalled = level < 4
-        lost = stalled & (((c["age"] > 150) & (rng.random(n) < 0.6)) | ((c["age"] > 60) & (rng.random(n) < 0.2)))
+        lost = stalled & (((c["age"] > 150) & (rng.random(n) < 0.55)) | ((c["age"] > 60) & (rng.random(n) < 0.2)))
         churned = (level == 4) & (c["age"] > 400) & (rng.random(n) < 0.08)
         c["level"] = level
         c["lost"] = lost | churned
@@ -1065,8 +1064,7 @@ class _Generator:
         return _typed(pd.DataFrame(rows), "campaigns")
 
     def messages(self) -> pd.DataFrame:
-        rng, c, clock = self.rng, self.c, self.clock
-        n = len(c)
+        c = self.c
         level, lost, buyer = c["level"].to_numpy(), c["lost"].to_numpy(), c["buyer"].to_numpy()
         n_ord, last_ord = c["n_ord"].to_numpy(), c["last_ord"].to_numpy()
         heavy = buyer & ~lost & (n_ord >= np.quantile(n_ord[buyer], 0.8) if buyer.any() else False) & (last_ord < 60)
