@@ -178,6 +178,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "rep_on_target": ("on target", "达标"),
     "rep_below_target": ("below target", "未达标"),
     "rep_no_target": ("no target", "未设目标"),
+    "rep_no_value": ("no data", "无数据"),
     "rep_funnel": ("Funnel", "销售漏斗"),
     "rep_channels": ("Channels", "渠道转化"),
     "rep_revenue_by_channel": ("Revenue by sales channel", "各销售渠道收入"),
