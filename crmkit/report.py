@@ -485,7 +485,10 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
         change = row.value - row.previous if not (_na(row.value) or _na(row.previous)) else None
         w.cell(sh, r, 3, change, fmt)
         w.cell(sh, r, 4, row.target, fmt)
-        status = t("rep_no_target", lang) if _na(ok) else t("rep_on_target" if ok else "rep_below_target", lang)
+        if _na(ok):
+            status = t("rep_no_target" if _na(row.target) else "rep_no_value", lang)
+        else:
+            status = t("rep_on_target" if ok else "rep_below_target", lang)
         sh.write_string(r, 5, status, status_fmt)
     sh.set_column(0, 0, 30)
     sh.set_column(1, 4, 15)
