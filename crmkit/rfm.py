@@ -229,7 +229,7 @@ def rfm_scores(orders: pd.DataFrame, as_of: object, *, customers: pd.DataFrame |
     day = as_of.normalize()
     bounds = parse_thresholds(thresholds)
 
-    cid = orders["customer_id"]
+    cid = orders["customer_id"].astype("string")
     date = pd.to_datetime(orders["order_date"], errors="coerce")
     amount = pd.to_numeric(orders["amount"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     keep = (cid.notna() & date.notna() & (date <= as_of)).to_numpy()

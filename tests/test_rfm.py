@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from crmkit.exceptions import ValidationError
@@ -235,3 +237,23 @@ def test_tier_summary_groups_segments_into_value_tiers():
     assert tiers["customers"].to_dict() == {"high_value": 2, "potential": 2, "regular": 0, "churn_risk": 1,
                                             "no_orders": 2}
     assert tiers.loc["high_value", "revenue"] == 5300.0
+
+
+def test_numeric_customer_ids_match_text_ids():
+    df = pd.DataFrame({"customer_id": [1, 2], "order_date": pd.to_datetime(["2026-11-01", "2026-10-01"]),
+                       "amount": [10.0, 20.0]})
+    got = rfm_scores(df, AS_OF, customers=pd.Series(["1", "2", "3"]))
+    assert got["frequency"].tolist() == [1, 1, 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-5, 5), st.floats(-1e9, 1e9, allow_nan=False)), max_size=60))
+def test_quantile_scores_never_fail_stay_in_range_and_respect_order(values):
+    arr = np.array(values, dtype=float)
+    scores = quantile_scores(arr)
+    assert len(scores) == len(arr)
+    assert ((scores >= 1) & (scores <= 5)).all()
+    order = np.argsort(arr, kind="stable")
+    assert (np.diff(scores[order]) >= 0).all()          # larger value, never a lower score
+    for v in np.unique(arr):
+        assert len(set(scores[arr == v])) == 1           # ties share one score
