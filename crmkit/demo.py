@@ -24,7 +24,6 @@ import pandas as pd
 
 from .exceptions import WorkspaceExists
 from .i18n import check_lang, t
-from .schema import WORKBOOKS, workbook_file
 
 
 def _say(text: str = "") -> None:
@@ -35,26 +34,35 @@ def _warn(text: str) -> None:
     click.echo(text, err=True)
 
 
-def prepare_folder(folder: Path, lang: str) -> None:
-    """Make ``folder`` ready for a fresh demo workspace, or refuse.
+def prepare_folder(folder: Path, lang: str) -> bool:
+    """Make ``folder`` ready for a fresh demo workspace, or refuse; True when it replaces an old demo.
 
-    Empty or missing folders are fine.  A folder made by the sample generator
-    loses its workbooks and crmkit's state (``.crmkit``); anything else in it
-    stays.  Any other non-empty folder raises :class:`WorkspaceExists`.
+    Empty or missing folders are fine.  A folder made by an earlier demo
+    (its ``.crmkit/sample.json`` says so) is reused: crmkit's run state is
+    cleared (backups are kept) and its workbooks will be replaced through the
+    safe write path; any other file in it stays.  Any other non-empty folder
+    raises :class:`WorkspaceExists`.
     """
-    from .sample import is_sample_workspace
+    from .sample import sample_marker
 
     if not folder.exists():
-        return
+        return False
     if not folder.is_dir():
         raise WorkspaceExists("exists and is not a folder", file=str(folder))
     if not any(folder.iterdir()):
-        return
-    if not is_sample_workspace(folder):
+        return False
+    marker = sample_marker(folder)
+    if not marker or marker.get("purpose") != "demo":
         raise WorkspaceExists(t("demo_not_sample", lang), file=str(folder))
-    for wb in WORKBOOKS:
-        (folder / workbook_file(wb)).unlink(missing_ok=True)
-    shutil.rmtree(folder / ".crmkit", ignore_errors=True)
+    state = folder / ".crmkit"
+    for item in state.iterdir() if state.is_dir() else ():
+        if item.name in ("backups", "sample.json"):
+            continue
+        if item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+    return True
 
 
 def _optional(module: str, step: str, lang: str):
@@ -131,9 +139,9 @@ def run_demo(directory: str | os.PathLike = "crm-demo", *, lang: str = "en", cus
 
     lang = check_lang(lang)
     folder = Path(directory)
-    prepare_folder(folder, lang)
+    replace = prepare_folder(folder, lang)
     _say(t("demo_building", lang).format(path=folder, n=f"{customers:,}"))
-    generate_workspace(folder, customers=customers, seed=seed, lang=lang,
+    generate_workspace(folder, customers=customers, seed=seed, lang=lang, overwrite=replace, purpose="demo",
                        progress=sys.stderr.isatty() and not os.environ.get("CI"))
     _say(summary_text(folder))
     _say()

@@ -1203,12 +1203,14 @@ def _typed(df: pd.DataFrame, entity: str) -> pd.DataFrame:
 
 def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed: int = 7, lang: str = "en", *,
                        orders_per_customer: float | None = None, overwrite: bool = False,
-                       progress: bool = False, as_of: object = None) -> Path:
+                       progress: bool = False, as_of: object = None, purpose: str = "sample") -> Path:
     """Generate a sample workspace in ``directory`` and return its path.
 
     Refuses (:class:`WorkspaceExists`) when the folder already holds a
     workspace, unless ``overwrite``.  The five workbooks are written through
-    the safe write path; ``progress`` prints timings on stderr.
+    the safe write path; ``progress`` prints timings on stderr.  ``purpose``
+    is recorded in the marker (``crmkit demo`` only ever replaces folders
+    whose purpose is "demo").
     """
     folder = Path(directory)
     lang = check_lang(lang)
@@ -1225,7 +1227,8 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
     write_tables(folder, tables, lang, progress=progress)
     marker = folder / MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"generator": "crmkit.sample", "customers": int(customers), "seed": seed,
+    marker.write_text(json.dumps({"generator": "crmkit.sample", "purpose": purpose,
+                                  "customers": int(customers), "seed": seed,
                                   "lang": lang, "orders_per_customer": orders_per_customer,
                                   "as_of": str(tables["settings"].set_index("key").loc["as_of", "value"])},
                                  indent=1), encoding="utf-8")
@@ -1249,9 +1252,18 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], lang: str, *, pr
         say(f"{workbook_file(wb)}: {rows:,} rows in {time.perf_counter() - t0:.1f}s")
 
 
+def sample_marker(folder: str | os.PathLike) -> dict | None:
+    """What the generator recorded about a workspace it made (``.crmkit/sample.json``), else None."""
+    try:
+        data = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("generator") == "crmkit.sample" else None
+
+
 def is_sample_workspace(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` is a workspace this module generated (it carries the marker)."""
-    return (Path(folder) / MARKER).is_file()
+    return sample_marker(folder) is not None
 
 
 def summary_text(path: str | os.PathLike) -> str:
@@ -1283,5 +1295,5 @@ def summary_text(path: str | os.PathLike) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DEFAULT_AS_OF", "generate_tables", "generate_workspace", "is_sample_workspace", "summary_text",
-           "write_tables"]
+__all__ = ["DEFAULT_AS_OF", "generate_tables", "generate_workspace", "is_sample_workspace", "sample_marker",
+           "summary_text", "write_tables"]

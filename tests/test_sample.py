@@ -316,3 +316,7 @@ def test_demo_builds_a_workspace_and_replaces_only_its_own_folder(tmp_path, caps
     with pytest.raises(WorkspaceExists, match="did not create"):
         run_demo(other, customers=60)
     assert (other / "important.xlsx").read_text() == "x"
+    mine = generate_workspace(tmp_path / "my-sample", customers=40, seed=1)
+    with pytest.raises(WorkspaceExists, match="did not create"):
+        run_demo(mine, customers=60)
+    assert len(open_workspace(mine)["customers"]) == 40
