@@ -73,8 +73,9 @@ Value tiers (``value_tier``)
 * churn_risk (流失风险客户): at_risk, hibernating, lost
 * no_orders: blank (no tier: they have not bought yet).
 
-Everything is vectorised: scoring 1,000,000 orders takes about a second
-(see ``benchmarks/bench_rfm.py``).
+Everything is vectorised (factorize + bincount, no per-customer Python):
+scoring 1,000,000 orders of 100,000 customers takes 0.2-0.35 s on a shared
+2-core machine (``benchmarks/bench_rfm.py``).
 """
 
 from __future__ import annotations

@@ -261,3 +261,16 @@ def test_report_of_an_empty_workspace_still_opens(make_workspace):
     ws_dir = make_workspace({}, settings={"as_of": AS_OF})
     wb = openpyxl.load_workbook(write_report(open_workspace(ws_dir), "month"))
     assert len(wb["Summary"]._charts) == 6
+
+
+def test_rfm_command_refuses_while_customers_workbook_is_open(ws_dir, capsys):
+    (ws_dir / "~$customers.xlsx").write_text("")
+    assert main(["rfm", str(ws_dir)]) == 2
+    assert "open in Excel" in capsys.readouterr().err
+
+
+def test_rfm_command_with_bad_thresholds_names_the_setting(make_workspace, capsys):
+    ws_dir = make_workspace(tables(), settings={"as_of": AS_OF, "rfm_thresholds": "r=30,60"})
+    assert main(["rfm", str(ws_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "rfm_thresholds" in err and "exactly 4" in err
