@@ -685,7 +685,8 @@ _FORBIDDEN = {
     ast.Slice: "slices are not allowed",
 }
 
-_CONSTANT_NAMES = {"true": True, "false": False, "none": None, "null": None}
+_CONSTANT_NAMES = {"true": True, "false": False, "yes": True, "no": False, "是": True, "否": False,
+                   "none": None, "null": None}
 _WORD_OPS = re.compile(r"(?<![\w`])(and|or|not|in|is|true|false|none|null)(?![\w`])", re.IGNORECASE)
 
 

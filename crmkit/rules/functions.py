@@ -43,7 +43,8 @@ class Function:
         from .expr import Const, Name
 
         for i in self.literal_args:
-            if i < len(args) and not isinstance(args[i], Const):
+            i = i if i >= 0 else len(args) + i
+            if 0 <= i < len(args) and not isinstance(args[i], Const):
                 raise ExpressionError(f"{self.name}(): argument {i + 1} must be a literal such as \"x\" or 30",
                                       position=args[i].pos)
         for i in self.field_args:
@@ -159,9 +160,13 @@ def days_until_anniversary(ctx, field):
 
 # --------------------------------------------------------------------------- text and tags
 
-@function("is_blank", args=1, field_args=(0,), doc="True where the field is empty.")
+@function("is_blank", args=1, doc="True where the field (or value) is empty.")
 def is_blank(ctx, field):
     v = field.value
+    if not isinstance(v, pd.Series):
+        from .expr import _is_na_scalar
+
+        return pd.Series(_is_na_scalar(v) or (isinstance(v, str) and not v.strip()), index=ctx.index)
     if pd.api.types.is_datetime64_any_dtype(v.dtype) or pd.api.types.is_numeric_dtype(v.dtype) \
             or pd.api.types.is_bool_dtype(v.dtype):
         return v.isna()
@@ -187,7 +192,7 @@ def contains(ctx, field, text):
     return pd.Series(hit.to_numpy(dtype=bool, na_value=False), index=ctx.index)
 
 
-@function("has_tag", args=(1, 2), doc='has_tag("vip") on the tags field, or has_tag(field, "x").')
+@function("has_tag", args=(1, 2), literal_args=(-1,), doc='has_tag("vip") on the tags field, or has_tag(field, "x").')
 def has_tag(ctx, *args):
     if len(args) == 1:
         tag_arg = args[0]

@@ -73,7 +73,7 @@ class WorkCalendar:
         work = set(work) | self.makeup_workdays
         days = pd.date_range(f"{years[0]}-01-01", f"{years[-1]}-12-31", freq="D")
         d = days.date
-        weekday = days.weekday < 5
+        weekday = days.day_of_week < 5
         is_off = np.fromiter((x in off for x in d), bool, len(d))
         is_work = np.fromiter((x in work for x in d), bool, len(d))
         ok = (weekday & ~is_off) | is_work
