@@ -179,6 +179,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "rep_below_target": ("below target", "未达标"),
     "rep_no_target": ("no target", "未设目标"),
     "rep_no_value": ("no data", "无数据"),
+    "rep_note_funnel": ("Reached stage = customers at this stage or further (lost customers count at the first stage). "
+                        "Conversion = reached / reached at the previous stage. New this period: customers created in "
+                        "the period, by their current stage.",
+                        "到达该阶段 = 当前处于该阶段或之后阶段的客户（流失客户计入第一阶段）。转化率 = 到达该阶段 / 到达上一阶段。"
+                        "本期新增：本期建档的客户，按当前阶段统计。"),
+    "rep_note_channels": ("Conversion = won / all customers from the source. Revenue = net order amounts in the period "
+                          "(returns subtracted).",
+                          "转化率 = 成交客户 / 该来源全部客户。收入 = 本期订单净额（已扣除退货）。"),
+    "rep_note_cycle": ("Open stages: average days deals have spent in their current stage. Won / lost: days from "
+                       "creation to close.",
+                       "进行中阶段：商机在当前阶段已停留的平均天数。成交/流失：从创建到关闭的天数。"),
+    "rep_note_follow_up": ("On time = the last interaction is within the stage's follow-up cadence (Settings cadence_*).",
+                           "按时跟进 = 最近一次跟进在该阶段的跟进周期内（设置项 cadence_*）。"),
+    "rep_note_tasks": ("Open tasks at the report time: overdue = due before then; due today = due later that day.",
+                       "截至报表时间的待办任务：已逾期 = 截止时间已过；今日到期 = 当天稍后到期。"),
+    "rep_note_tickets": ("Tickets created in the period. Compliance = answered in time / (answered in time + late).",
+                         "本期创建的工单。达标率 = 按时响应 / (按时响应 + 超时)。"),
+    "rep_note_campaigns": ("Messages queued in the period and due. Reach = sent / audience; open rate = opened / sent; "
+                           "conversion = clicked / opened; ROI = (revenue - cost) / cost.",
+                           "本期排队且已到发送时间的消息。触达率 = 已发送 / 目标人数；打开率 = 已打开 / 已发送；"
+                           "转化率 = 已点击 / 已打开；投资回报率 = (收入 - 成本) / 成本。"),
+    "rep_note_segments": ("RFM segments at the report time (previous period: at its end). Revenue = net order amounts.",
+                          "截至报表时间的 RFM 分群（上期：截至上期末）。收入 = 订单净额。"),
+    "rep_note_data_quality": ("Share of customers with each field filled. Possible duplicates share a phone, e-mail or "
+                              "name + contact.",
+                              "各字段已填写的客户比例。疑似重复客户的电话、邮箱或名称+联系人相同。"),
+    "rep_note_trend": ("New customers, orders and net revenue per week or month.", "每周或每月的新增客户、订单数和净收入。"),
     "rep_funnel": ("Funnel", "销售漏斗"),
     "rep_channels": ("Channels", "渠道转化"),
     "rep_revenue_by_channel": ("Revenue by sales channel", "各销售渠道收入"),
