@@ -290,11 +290,14 @@ class _Writer:
             sheet.write_string(r, c, str(value), fmt)
 
     def table(self, sheet, name: str, df: pd.DataFrame, table: str, row: int, col: int = 0,
-              title: str | None = None) -> _Placed:
-        """Write ``df`` as an Excel table with labelled headers at (row, col)."""
+              title: str | None = None, note: str | None = None) -> _Placed:
+        """Write ``df`` as an Excel table with labelled headers at (row, col), under a title and a note."""
         lang = self.lang
         if title:
             sheet.write_string(row, col, title, self.f["subtitle"])
+            row += 1
+        if note:
+            sheet.write_string(row, col, note, self.f["note"])
             row += 1
         columns = list(df.columns)
         headers = []
@@ -418,34 +421,35 @@ def _build(wb, ws, tables: dict[str, pd.DataFrame], period: str, as_of: pd.Times
     # table sheets first: the charts on the summary refer to them
     placed: dict[str, _Placed] = {}
     placed["funnel"] = w.table(sheets["rep_funnel"], "funnel", tables["funnel"], "funnel", 0,
-                               title=t("rep_funnel", lang))
+                               title=t("rep_funnel", lang), note=t("rep_note_funnel", lang))
     placed["channels"] = w.table(sheets["rep_channels"], "channels", tables["channels"], "channels", 0,
-                                 title=t("rep_channels", lang))
+                                 title=t("rep_channels", lang), note=t("rep_note_channels", lang))
     w.table(sheets["rep_channels"], "revenue_by_channel", tables["revenue_by_channel"], "revenue_by_channel",
             placed["channels"].last + 3, title=t("rep_revenue_by_channel", lang))
     p = w.table(sheets["rep_cycle"], "stage_durations", tables["stage_durations"], "stage_durations", 0,
-                title=t("rep_cycle", lang))
+                title=t("rep_cycle", lang), note=t("rep_note_cycle", lang))
     w.table(sheets["rep_cycle"], "days_to_close", tables["days_to_close"], "days_to_close", p.last + 3,
             title=t("rep_days_to_close", lang))
     w.table(sheets["rep_follow_up"], "follow_up", tables["follow_up"], "follow_up", 0,
-            title=t("rep_follow_up", lang))
-    placed["tasks"] = w.table(sheets["rep_tasks"], "tasks", tables["tasks"], "tasks", 0, title=t("rep_tasks", lang))
+            title=t("rep_follow_up", lang), note=t("rep_note_follow_up", lang))
+    placed["tasks"] = w.table(sheets["rep_tasks"], "tasks", tables["tasks"], "tasks", 0, title=t("rep_tasks", lang), note=t("rep_note_tasks", lang))
     placed["tickets"] = w.table(sheets["rep_tickets"], "tickets", tables["tickets"], "tickets", 0,
-                                title=t("rep_tickets", lang))
+                                title=t("rep_tickets", lang), note=t("rep_note_tickets", lang))
     p = w.table(sheets["rep_campaigns"], "campaigns", tables["campaigns"], "campaigns", 0,
-                title=t("rep_campaigns", lang))
+                title=t("rep_campaigns", lang), note=t("rep_note_campaigns", lang))
     placed["campaign_targets"] = w.table(sheets["rep_campaigns"], "campaign_targets", tables["campaign_targets"],
                                          "campaign_targets", p.last + 3, title=t("rep_chart_campaigns", lang))
     placed["segments"] = w.table(sheets["rep_segments"], "segments", tables["segments"], "segments", 0,
-                                 title=t("rep_segments", lang))
+                                 title=t("rep_segments", lang), note=t("rep_note_segments", lang))
     w.table(sheets["rep_segments"], "value_tiers", tables["value_tiers"], "value_tiers", placed["segments"].last + 3,
             title=t("rep_value_tiers", lang))
     comp = tables["completeness"]
     p = w.table(sheets["rep_data_quality"], "completeness", comp, "completeness", 0,
-                title=f"{t('kpi_completeness', lang)}: {comp.attrs.get('overall', float('nan')):.1%}")
+                title=f"{t('kpi_completeness', lang)}: {comp.attrs.get('overall', float('nan')):.1%}",
+                note=t("rep_note_data_quality", lang))
     w.table(sheets["rep_data_quality"], "duplicates", tables["duplicates"], "duplicates", p.last + 3,
             title=t("rep_duplicates", lang))
-    w.table(sheets["rep_trend"], "trend", tables["trend"], "trend", 0, title=t("rep_trend", lang))
+    w.table(sheets["rep_trend"], "trend", tables["trend"], "trend", 0, title=t("rep_trend", lang), note=t("rep_note_trend", lang))
 
     _summary(w, summary, ws, tables, placed, period, as_of, lang)
     summary.activate()
