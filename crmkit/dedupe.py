@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field as dc_field
 
@@ -39,37 +38,29 @@ from .schema import ENTITIES
 DEFAULT_KEYS = ("phone", "email", "name+contact_name")
 DUPLICATE_COLUMNS = ["group", "customer_id", "key", "match_value", "row"]
 
-_LEGAL_SUFFIX = re.compile(
-    r"(股份有限公司|有限责任公司|有限公司|责任公司|集团|公司|分公司|"
-    r"co\.?,?\s*ltd\.?|co\.?\s*limited|company\s+limited|limited|ltd\.?|inc\.?|incorporated|llc|"
-    r"corp\.?|corporation|gmbh|plc|company|co\.?)$", re.IGNORECASE)
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+# pattern strings (not compiled, no \\s or \\d): pandas runs them with pyarrow over the whole column
+_ZH_SUFFIX = r"(股份有限公司|有限责任公司|有限公司|责任公司|分公司|集团公司|集团|公司)$"
+_EN_SUFFIX = (r"(?i)[ \t,.]+(co\.?,?[ \t]*ltd\.?|co\.?[ \t]*limited|company[ \t]+limited|limited|ltd\.?|"
+              r"inc\.?|incorporated|llc|corp\.?|corporation|gmbh|plc|company|co\.?)$")
+_QUALIFIER = r"[（(][^）)]*[）)]"
+_PUNCT = r"[ \t\r\n_\-.,，。、;；:：'\"“”‘’!！?？/\\|·•&＆+()（）\[\]【】{}<>《》#@*~`^$%]+"  # no \s: keeps RE2
 
 
 def normalize_name(s: pd.Series) -> pd.Series:
-    """A matching form of company names: NFKC, lower case, no legal suffix, spaces or punctuation."""
-    text = s.astype("string").str.strip()
-    uniq = text.dropna().unique()
-    mapping = {u: _name_key(u) for u in uniq}
-    return text.map(mapping).astype("string").replace("", pd.NA)
+    """A matching form of company names: NFKC, lower case, no legal suffix, qualifier, spaces or punctuation.
 
-
-def _name_key(v: str) -> str:
-    v = unicodedata.normalize("NFKC", v).lower().strip()
-    v = re.sub(r"[（(][^）)]*[）)]", "", v)            # (北京) / (China) qualifiers
-    for _ in range(3):
-        new = _LEGAL_SUFFIX.sub("", v.strip(" .,，"))
-        if new == v:
-            break
-        v = new
-    return _PUNCT.sub("", v)
+    ``华星科技（北京）有限公司`` and ``华星科技`` match; so do ``Acme Co., Ltd.`` and ``ACME``.
+    """
+    t = nz.nfkc(s.astype("string")).str.lower()
+    t = t.str.replace(_QUALIFIER, "", regex=True).str.strip()
+    for _ in range(2):
+        t = t.str.replace(_EN_SUFFIX, "", regex=True).str.replace(_ZH_SUFFIX, "", regex=True).str.strip()
+    return t.str.replace(_PUNCT, "", regex=True).replace("", pd.NA).astype("string")
 
 
 def _text_key(s: pd.Series) -> pd.Series:
-    text = s.astype("string")
-    uniq = text.dropna().unique()
-    mapping = {u: _PUNCT.sub("", unicodedata.normalize("NFKC", u).lower()) for u in uniq}
-    return text.map(mapping).astype("string").replace("", pd.NA)
+    t = nz.nfkc(s.astype("string")).str.lower()
+    return t.str.replace(_PUNCT, "", regex=True).replace("", pd.NA).astype("string")
 
 
 def parse_keys(keys: Iterable[str] | str | None) -> list[str]:
@@ -82,8 +73,12 @@ def parse_keys(keys: Iterable[str] | str | None) -> list[str]:
     return out or list(DEFAULT_KEYS)
 
 
-def key_values(customers: pd.DataFrame, key: str, region: str | None = "CN") -> pd.Series:
-    """The normalised match value of one key per customer (NA when a part is blank)."""
+def key_values(customers: pd.DataFrame, key: str, region: str | None = "CN", *,
+               normalized: bool = False) -> pd.Series:
+    """The normalised match value of one key per customer (NA when a part is blank).
+
+    ``normalized`` says phones and e-mails are already normalised (by validation): skip that work.
+    """
     parts = key.split("+")
     ent = ENTITIES["customers"]
     vals = []
@@ -92,9 +87,13 @@ def key_values(customers: pd.DataFrame, key: str, region: str | None = "CN") -> 
             return pd.Series(pd.NA, index=customers.index, dtype="string")
         s = customers[p]
         ftype = ent.field(p).type if ent.has(p) else "text"
-        if ftype == "phone":
+        if ftype == "phone" and normalized:
+            v = s.astype("string")
+        elif ftype == "phone":
             v, bad = nz.to_phone(s.astype("string"), region or "CN")
             v = v.mask(bad)
+        elif ftype == "email" and normalized:
+            v = nz.email_key(s)
         elif ftype == "email":
             v, bad = nz.to_email(s.astype("string"))
             v = nz.email_key(v.mask(bad))
@@ -110,9 +109,10 @@ def key_values(customers: pd.DataFrame, key: str, region: str | None = "CN") -> 
 
 
 def key_frame(customers: pd.DataFrame, keys: Iterable[str] | str | None = None,
-              region: str | None = "CN") -> pd.DataFrame:
+              region: str | None = "CN", *, normalized: bool = False) -> pd.DataFrame:
     """One column of normalised match values per key."""
-    return pd.DataFrame({k: key_values(customers, k, region) for k in parse_keys(keys)}, index=customers.index)
+    return pd.DataFrame({k: key_values(customers, k, region, normalized=normalized) for k in parse_keys(keys)},
+                        index=customers.index)
 
 
 def components(keys: pd.DataFrame) -> np.ndarray:
@@ -194,6 +194,24 @@ def union_tags(values: pd.Series) -> object:
     return ";".join(tags) if tags else pd.NA
 
 
+def union_tag_groups(values: pd.Series, labels) -> pd.Series:
+    """Tags unioned per label (vectorised): values ``a;b`` / ``b;c`` of one label -> ``a;b;c``.
+
+    ``labels`` is aligned with ``values`` by position; the result is indexed
+    by label, in first-seen order, and holds only labels with some tag.
+    """
+    v = pd.Series(values.to_numpy(dtype=object), dtype="object")
+    g = pd.Series(np.asarray(labels, dtype=object))
+    keep = v.notna().to_numpy()
+    v, g = v[keep], g[keep]
+    if v.empty:
+        return pd.Series(dtype="string")
+    parts = v.astype(str).str.split(";").explode()
+    parts = parts[parts.str.len() > 0]
+    df = pd.DataFrame({"g": g.loc[parts.index].to_numpy(), "t": parts.to_numpy()}).drop_duplicates()
+    return df.groupby("g", sort=False)["t"].agg(";".join).astype("string")
+
+
 def fold(frame: pd.DataFrame, labels: pd.Series, *, first_cols: Sequence[str] = (), min_cols: Sequence[str] = (),
          union_cols: Sequence[str] = ()) -> pd.DataFrame:
     """One record per label: the last non-blank value of each column wins (order = frame order).
@@ -212,7 +230,7 @@ def fold(frame: pd.DataFrame, labels: pd.Series, *, first_cols: Sequence[str] = 
             out[c] = g[c].min()
     for c in union_cols:
         if c in frame.columns:
-            out[c] = g[c].agg(union_tags).astype(frame[c].dtype)
+            out[c] = union_tag_groups(frame[c], labels.to_numpy()).reindex(out.index).astype(frame[c].dtype)
     for c in frame.columns:            # keep dtypes (groupby.last may widen them)
         if str(out[c].dtype) != str(frame[c].dtype):
             try:

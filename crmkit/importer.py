@@ -291,7 +291,7 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         if entity == "customers":
             keys = dd.parse_keys(settings.get("dedupe_keys"))
             region = settings.get("phone_region")
-            kin = dd.key_frame(valid, keys, region)
+            kin = dd.key_frame(valid, keys, region, normalized=True)   # validate_frame normalised them
             kcur = dd.key_frame(cur, keys, region) if len(cur) else pd.DataFrame(index=cur.index, columns=keys)
             for k in keys:
                 key_cols[k] = kin[k]
@@ -402,9 +402,9 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
                 if c == "created_at":
                     merged_rec[c] = merged_rec[c].where(merged_rec[c].notna(), inc[c])
                 elif c in union:
-                    both = pd.concat([merged_rec[c], inc[c]], axis=1)
-                    joined = [dd.union_tags(pd.Series([a, b])) for a, b in both.itertuples(index=False)]
-                    merged_rec[c] = pd.Series(joined, index=merged_rec.index, dtype=merged_rec[c].dtype)
+                    both = pd.concat([merged_rec[c], inc[c]])
+                    joined = dd.union_tag_groups(both, both.index.to_numpy())
+                    merged_rec[c] = joined.reindex(merged_rec.index).astype(merged_rec[c].dtype)
                 else:
                     merged_rec[c] = inc[c].where(inc[c].notna(), merged_rec[c])
                     try:

@@ -238,11 +238,11 @@ def none_if_nan(v):
 
 # --------------------------------------------------------------------------- phone and e-mail
 
-_PHONE_JUNK = re.compile(r"[\s\-().·/]")
-_PHONE_EXT = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
-_CN_MOBILE = re.compile(r"1[3-9]\d{9}")
-_CN_MOBILE_INTL = re.compile(r"(?:\+|00)?86(1[3-9]\d{9})")
-_E164 = re.compile(r"\+[1-9]\d{6,14}")
+# plain pattern strings (not compiled, no \s or \d) keep pandas on its fast pyarrow (RE2) path
+_PHONE_JUNK = r"[ \t\r\n\-().·/]"
+_PHONE_EXT = r"(?i)(?:转|分机|ext\.?|x|#)[0-9]{1,6}$"
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_CN_MOBILE_INTL = re.compile(r"(?:\+|00)?86(1[3-9][0-9]{9})")
 
 
 def to_phone(s: pd.Series, region: str | None = "CN") -> tuple[pd.Series, pd.Series]:
@@ -300,12 +300,15 @@ def to_email(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     A full-width ``＠`` is accepted (NFKC).  Bad values are kept as typed and flagged.
     """
     text = nfkc(s)
-    text = text.str.replace(r"^mailto:", "", regex=True, case=False)
+    text = text.str.replace(r"(?i)^mailto:", "", regex=True)
     simple = text.str.fullmatch(_SIMPLE_EMAIL.pattern, na=False)
     out = pd.Series(pd.NA, index=s.index, dtype="string")
     if simple.any():
-        parts = text[simple].str.rpartition("@")
-        out[simple] = parts[0] + "@" + parts[2].str.lower()
+        out[simple] = text[simple]
+        upper = simple & text.str.contains(r"@.*[A-Z]", regex=True, na=False)
+        if upper.any():
+            parts = text[upper].str.rpartition("@")
+            out[upper] = parts[0] + "@" + parts[2].str.lower()
     rest = text[~simple & text.notna()]
     if len(rest):
         mapping = {v: _check_email(v) for v in rest.unique()}

@@ -279,6 +279,8 @@ class ValidationReport:
         lang = self.lang
         lines = [f"{self.path}: {self.errors} {t('errors', lang)}, {self.warnings} {t('warnings', lang)}"]
         for ent, d in self.sheets.items():
+            if not d["rows"] and not d["errors"]:
+                continue
             lines.append(f"  {d.get('sheet') or ent}: {d['rows']} {t('records', lang)}, "
                          f"{d['errors']} {t('errors', lang)}, {d['warnings']} {t('warnings', lang)}")
         c = self.completeness

@@ -139,3 +139,32 @@ def test_a_thousand_rows_with_duplicates_import_in_one_pass(make_workspace, tmp_
     cust = open_workspace(ws)["customers"]
     assert cust["customer_id"].is_unique and len(cust) == n // 2
     assert json.loads(json.dumps(res.summary(), default=str))["source_rows"] == n
+
+
+def test_random_cells_never_crash_and_every_row_is_accounted_for(make_workspace, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ws = make_workspace({})
+    cell = st.one_of(st.just(""), st.sampled_from(["13800138000", "+86 139 0013 9000", "a@b.cn", "bad@", "=1+1",
+                                                   "官网表单", "A级", "2024/5/1", "45413", "１２３", "合计"]),
+                     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                             max_size=8))
+    row = st.lists(cell, min_size=9, max_size=9)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(row, min_size=0, max_size=6))
+    def check(rows):
+        src = tmp_path / "fuzz.csv"
+        import csv
+
+        with open(src, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(HEADER.strip().split(","))
+            w.writerows(rows)
+        res = import_file(src, ws, dry_run=True)
+        s = res.summary()
+        assert s["source_rows"] == s["imported"] + s["updated"] + s["merged"] + s["rejected"]
+        assert s["source_rows"] + s["blank_rows"] >= len([r for r in rows if any(c.strip() for c in r)])
+
+    check()
