@@ -265,6 +265,7 @@ class _Writer:
         }
         self._kind_fmt = {"rate": "rate", "money": "money", "number": "number", "date": "date"}
         self._tables = 0
+        self._widths: dict[tuple[str, int], float] = {}
 
     def fmt_for(self, kind: str, value) -> object:
         if kind in self._kind_fmt:
@@ -311,7 +312,7 @@ class _Writer:
                      ("channel", "owner", "assignee", "kpi", "field", "key", "value_tier") else df[c].tolist())
                  for c in columns}
         for j, c in enumerate(columns):
-            kind = _kind(c)
+            kind = "rate" if table == "campaign_targets" and c in ("value", "previous", "target") else _kind(c)
             for i in range(n):
                 v = shown[c][i]
                 fmt = self.fmt_for(kind, v)
@@ -320,7 +321,11 @@ class _Writer:
                     fmt = self.f["green" if good else "red"] if (c != "weakest" or v) else fmt
                 self.cell(sheet, row + 1 + i, col + j, v, fmt)
             width = max([_width(headers[j])] + [_width(_text(v)) for v in shown[c][:200]])
-            sheet.set_column(col + j, col + j, min(max(width + 2, 10), 45))
+            width = min(max(width + 2, 10), 45)
+            key = (sheet.get_name(), col + j)
+            if width > self._widths.get(key, 0):      # tables stacked on one sheet share columns
+                self._widths[key] = width
+                sheet.set_column(col + j, col + j, width)
         self._tables += 1
         sheet.add_table(row, col, row + max(n, 1), col + len(columns) - 1, {
             "name": f"t_{name}_{self._tables}", "style": "Table Style Light 9",
