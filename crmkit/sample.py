@@ -178,28 +178,29 @@ TAGS = (("vip", "VIP"), ("key_account", "重点客户"), ("price_sensitive", "�
 SUPPRESSED = {"unsubscribed": ("unsubscribed", "已退订"), "no_consent": ("no marketing consent", "未同意接收营销信息")}
 FALLBACK_CONTACT = ("customer", "客户")
 
-# campaign_id, (name en, zh), audience, channel, send (days from as_of), cost, targets (reach, open, conversion),
+# campaign_id, (name en, zh), audience, channel, send (days from as_of), cost (fixed, per recipient),
+# targets (reach, open, conversion),
 # (content en, zh)
 CAMPAIGNS = (
-    ("CP01", ("VIP appreciation week", "高价值客户答谢周"), 'value_tier == "high_value"', "wecom", -75, 8000.0,
+    ("CP01", ("VIP appreciation week", "高价值客户答谢周"), 'value_tier == "high_value"', "wecom", -75, (2000.0, 150.0),
      (0.90, 0.50, 0.15),
      ("{contact_name}, thank you for growing with us: a VIP gift for {name} is waiting.",
       "{contact_name}您好，感谢{name}一路同行，专属答谢礼已为您准备好。")),
-    ("CP02", ("Autumn product launch", "秋季新品发布"), 'stage == "won"', "email", -40, 12000.0,
+    ("CP02", ("Autumn product launch", "秋季新品发布"), 'stage == "won"', "email", -40, (1500.0, 25.0),
      (0.85, 0.25, 0.08),
      ("Hi {contact_name}, our autumn release is here: see what is new for {name}.",
       "{contact_name}您好，秋季新品已发布，欢迎{name}了解最新功能。")),
     ("CP03", ("Trade show follow-up", "展会线索跟进"),
-     'source == "trade_show" and stage in ["lead", "qualified", "proposal"]', "sms", -21, 3000.0,
+     'source == "trade_show" and stage in ["lead", "qualified", "proposal"]', "sms", -21, (300.0, 8.0),
      (0.90, 0.30, 0.10),
      ("{contact_name}, thanks for visiting our booth. Book a demo for {name}. Reply TD to unsubscribe.",
       "{contact_name}您好，感谢莅临展位，欢迎为{name}预约产品演示。回复TD退订")),
     ("CP04", ("Win-back: we miss you", "老客户召回"),
-     'value_tier in ["regular", "churn_risk"] and days_since(last_order_at) > 90', "email", -12, 5000.0,
+     'value_tier in ["regular", "churn_risk"] and days_since(last_order_at) > 90', "email", -12, (800.0, 40.0),
      (0.85, 0.20, 0.05),
      ("{contact_name}, we miss you at {name}: 15% off your next order this month.",
       "{contact_name}您好，好久不见！{name}本月下单可享85折。")),
-    ("CP05", ("Year-end promotion", "年终促销"), 'stage in ["won", "negotiation"]', "wecom", 5, 6000.0,
+    ("CP05", ("Year-end promotion", "年终促销"), 'stage in ["won", "negotiation"]', "wecom", 5, (1000.0, 30.0),
      (0.85, 0.40, 0.12),
      ("{contact_name}, year-end offers for {name} start next week.",
       "{contact_name}您好，{name}专属年终优惠下周开启。")),
@@ -1050,8 +1051,23 @@ class _Generator:
         df.insert(0, "ticket_id", _ids("TK", len(df), _width(len(df), 5)).to_numpy())
         return _typed(df, "tickets")
 
+    def _audiences(self) -> dict[str, np.ndarray]:
+        """Who each campaign reached (the generator's view of its audience expression at send time)."""
+        c = self.c
+        level, lost, buyer = c["level"].to_numpy(), c["lost"].to_numpy(), c["buyer"].to_numpy()
+        n_ord, last_ord = c["n_ord"].to_numpy(), c["last_ord"].to_numpy()
+        frequent = n_ord >= (np.quantile(n_ord[buyer], 0.8) if buyer.any() else 1)
+        return {
+            "CP01": (buyer & ~lost & frequent & (last_ord < 60)) | c["high"].to_numpy(),
+            "CP02": (level == 4) & ~lost & (c["age"].to_numpy() > 40),
+            "CP03": (c["source"].to_numpy() == "trade_show") & (level <= 2) & ~lost & (c["age"].to_numpy() > 21),
+            "CP04": buyer & (last_ord > 100) & (c["plant"].to_numpy() == ""),
+            "CP05": (level >= 3) & ~lost,
+        }
+
     def campaigns(self) -> pd.DataFrame:
         clock = self.clock
+        sizes = {k: int(v.sum()) for k, v in self._audiences().items()}
         rows = []
         for cid, names, audience, channel, send, cost, targets, content in CAMPAIGNS:
             rows.append({
@@ -1059,22 +1075,13 @@ class _Generator:
                 "channel": channel, "content": content[1] if self.zh else content[0],
                 "send_at": clock.today + pd.Timedelta(days=send) + pd.Timedelta(hours=10),
                 "owner": self.manager if cid in ("CP01", "CP05") else self.reps[int(cid[-1]) % len(self.reps)],
-                "cost": cost * (7 if self.zh else 1), "target_reach": targets[0], "target_open": targets[1],
-                "target_conversion": targets[2]})
+                "cost": float(np.round((cost[0] + cost[1] * sizes[cid]) * (7 if self.zh else 1), -2)),
+                "target_reach": targets[0], "target_open": targets[1], "target_conversion": targets[2]})
         return _typed(pd.DataFrame(rows), "campaigns")
 
     def messages(self) -> pd.DataFrame:
         c = self.c
-        level, lost, buyer = c["level"].to_numpy(), c["lost"].to_numpy(), c["buyer"].to_numpy()
-        n_ord, last_ord = c["n_ord"].to_numpy(), c["last_ord"].to_numpy()
-        heavy = buyer & ~lost & (n_ord >= np.quantile(n_ord[buyer], 0.8) if buyer.any() else False) & (last_ord < 60)
-        audiences = {
-            "CP01": heavy | c["high"].to_numpy(),
-            "CP02": (level == 4) & ~lost & (c["age"].to_numpy() > 40),
-            "CP03": (c["source"].to_numpy() == "trade_show") & (level <= 2) & ~lost & (c["age"].to_numpy() > 21),
-            "CP04": buyer & (last_ord > 100) & (c["plant"].to_numpy() == ""),
-            "CP05": ((level == 4) & ~lost) | ((level == 3) & ~lost),
-        }
+        audiences = self._audiences()
         frames = []
         for cid, _names, _aud, channel, send, _cost, _targets, content in CAMPAIGNS:
             who = np.flatnonzero(audiences[cid])
@@ -1142,12 +1149,12 @@ class _Generator:
             opened = sent & np.asarray(clicked)
             click = opened.copy()
         click_at = open_at + rng.integers(1, 30, m).astype("timedelta64[m]")
-        conv = click & (rng.random(m) < 0.3) & (campaign_id is not None)
+        conv = click & (rng.random(m) < 0.45) & (campaign_id is not None)
         conv_at = click_at + (rng.exponential(48, m) * 60).astype("timedelta64[m]")
         opened &= open_at <= now
         click &= opened & (click_at <= now)
         conv &= click & (conv_at <= now)
-        revenue = np.where(conv, np.round(np.exp(c["mu"].to_numpy()[who] + rng.normal(0, 0.5, m)), 0), np.nan)
+        revenue = np.where(conv, np.round(np.exp(c["mu"].to_numpy()[who] + 0.8 + rng.normal(0, 0.5, m)), 0), np.nan)
         nat = np.datetime64("NaT")
         return pd.DataFrame({
             "customer_id": c["customer_id"].to_numpy(dtype=object)[who],
