@@ -191,3 +191,24 @@ def test_changed_to_compares_with_the_previous_run(customers):
 def test_evaluate_filter_selects_a_campaign_audience(customers):
     mask = evaluate_filter('intent_level in ["A", "B"] and not unsubscribed', customers, as_of=AS_OF)
     assert mask.tolist() == [False, True, False]
+
+
+_TOKENS = ["stage", "created_at", "tags", "unsubscribed", "days_since_interaction", "==", "!=", "<", ">=", "and", "or",
+           "not", "in", "(", ")", "[", "]", ",", '"lead"', '"商务谈判"', "1", "-3", "2.5", "None", "days_since(",
+           "has_tag(", "is_blank(", "changed_to(", "clicked(", "cadence_days(", "+", "*", "/", ".", "__x", "客户阶段",
+           "`Intent level`", "“", "”", "lambda", ":", "if", "1e309", "'", "\\"]
+
+
+def test_any_text_compiles_or_fails_with_expression_error_only(customers):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(_TOKENS), max_size=12).map(" ".join)))
+    def check(text):
+        try:
+            compile_expression(text).evaluate(customers, {"as_of": AS_OF})
+        except ExpressionError:
+            pass
+
+    check()

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from test_rules import AS_OF, customer, day, fired, interaction, message, plan
 
 from crmkit.rules.schedule import WorkCalendar
-from test_rules import AS_OF, customer, day, fired, interaction, message, plan
 
 
 def marketing_rules(n: int) -> pd.DataFrame:

@@ -148,10 +148,11 @@ def create_task(run: RuleRun) -> pd.DataFrame:
     title = render(p.get("title") or run.rule.name, run)
     owner = recipients(run, p.get("to"))
     notes = render(p["notes"], run) if p.get("notes") else None
-    return _tasks(run, title, owner, run.as_of + due, priority, notes, action_word="task")
+    return _tasks(run, title, owner, run.as_of + due, priority, notes)
 
 
-def _tasks(run, title, owner, due_at, priority, notes=None, *, action_word="task", detail_prefix=""):
+def _tasks(run, title, owner, due_at, priority, notes=None, *, detail_prefix=""):
+    action_word = t("run_task", run.lang)
     ok = owner.notna() & (owner.astype("string").str.strip() != "").fillna(False)
     n = int(ok.sum())
     ids = pd.Series(pd.NA, index=run.rows, dtype="object")
@@ -198,7 +199,7 @@ def create_ticket(run: RuleRun) -> pd.DataFrame:
             "type": typ, "priority": priority, "status": "open", "assignee": assignee[ok].to_numpy(),
             "created_at": run.as_of, "sla_due_at": run.as_of + sla,
         }))
-    detail = ("ticket " + ids.astype("string").fillna("") + " (" + typ + ", " + priority + ", SLA "
+    detail = (t("run_ticket", run.lang) + " " + ids.astype("string").fillna("") + " (" + typ + ", " + priority + ", SLA "
               + _fmt_time(run.as_of + sla) + ") " + t("run_for", run.lang) + " " + assignee.astype("string").fillna("-")
               + ": " + title)
     detail = detail.where(ok, t("reason_no_customer", run.lang))
@@ -232,7 +233,7 @@ def _note(run, to, text, p, *, priority, word):
     ok = to.notna() & (to.astype("string").str.strip() != "").fillna(False)
     if flag(p.get("task"), True):
         due = run.as_of + duration(p.get("due", "0m"), name="due", rule_id=run.rule.rule_id)
-        res = _tasks(run, text, to, due, priority, notes=detail, action_word="task")
+        res = _tasks(run, text, to, due, priority, notes=detail)
         res["detail"] = np.where(ok, (detail + " [" + res["target"].astype("string").fillna("") + "]").to_numpy(),
                                  res["detail"].to_numpy())
         return res
@@ -272,7 +273,7 @@ def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
     run.set_values("customers", new.index, "tags", new)
     ok = cust_rows.notna()
     word = "+" if add else "-"
-    detail = pd.Series(f"tags {word} " + ";".join(tags), index=run.rows).where(ok, t("reason_no_customer", run.lang))
+    detail = pd.Series(f"{t('run_tags', run.lang)} {word} " + ";".join(tags), index=run.rows).where(ok, t("reason_no_customer", run.lang))
     return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail)
 
 
@@ -345,7 +346,7 @@ def assign_owner(run: RuleRun) -> pd.DataFrame:
             if len(rows) == 0:
                 continue
             owners[rows] = run.runner.pick_owners(spec, len(rows))
-            how[rows] = f"routing row {i + 2}"
+            how[rows] = t("run_routing_row", run.lang).format(row=i + 2)
             todo[rows] = False
         if todo.any():   # nothing matched: least-loaded among the reps
             rows = todo[todo].index
@@ -367,7 +368,7 @@ def assign_owner(run: RuleRun) -> pd.DataFrame:
                        pd.Series(owners[ok].to_numpy(), index=rows[ok].to_numpy(), dtype="string"))
     else:
         run.set_values(run.rule.entity, owners[ok].index, field, owners[ok].astype("string"))
-    detail = ("owner = " + owners.astype("string").fillna("") + " (" + how + ")").where(
+    detail = (t("run_owner", run.lang) + " = " + owners.astype("string").fillna("") + " (" + how + ")").where(
         ok, t("reason_no_recipient", run.lang))
     return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail, owners)
 
