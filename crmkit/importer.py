@@ -194,7 +194,9 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         raise UsageError(f"cannot import into '{entity}': choose one of {', '.join(IMPORTABLE)}")
     t0 = time.perf_counter()
     ws = open_workspace(into)          # fails early (exit 2) on a bad workspace
-    src = read_source(source, entity, sheet=sheet)
+    # the workspace's entity carries its custom fields (Fields sheet): their headers match too
+    target = ws.entity(entity) if hasattr(ws, "entity") else ENTITIES[entity]
+    src = read_source(source, target, sheet=sheet)
     t1 = time.perf_counter()
     lock = contextlib.nullcontext() if dry_run else workspace_lock(ws.path)
     with lock:

@@ -438,6 +438,8 @@ def validate_path(path: str | os.PathLike) -> ValidationReport:
         return validate_workspace(open_workspace(p))
     if not p.exists():
         raise WorkbookError("file not found", file=str(p))
+    if p.stat().st_size == 0:
+        raise WorkbookError("the file is empty (0 bytes)", file=str(p))
     settings = dict(settings_defaults())
     lang = "en"
     parent = p.resolve().parent

@@ -168,3 +168,32 @@ def test_random_cells_never_crash_and_every_row_is_accounted_for(make_workspace,
         assert s["source_rows"] + s["blank_rows"] >= len([r for r in rows if any(c.strip() for c in r)])
 
     check()
+
+
+def test_custom_fields_declared_in_the_fields_sheet_are_matched_and_typed(make_workspace, tmp_path):
+    from crmkit.fields import fields_frame
+
+    ws = make_workspace({"fields": fields_frame("en", sample=True).assign(enabled=True)})
+    src = tmp_path / "custom.csv"
+    src.write_text("客户名称,客户来源,建档日期,预计成交金额,需求标签\n甲,展会,2024-05-01,\"1,200\",产品采购\n",
+                   encoding="utf-8")
+    res = import_file(src, ws)
+    assert res.unmatched_columns == [] and res.imported == 1
+    row = open_workspace(ws)["customers"].iloc[0]
+    assert row["expected_amount"] == 1200.0
+
+
+def test_a_named_sheet_that_does_not_exist_is_usage_error(make_workspace, tmp_path, capsys):
+    import xlsxwriter
+
+    ws = make_workspace({})
+    path = tmp_path / "macro.xlsm"
+    wb = xlsxwriter.Workbook(str(path))
+    sheet = wb.add_worksheet("Leads")
+    sheet.write_row(0, 0, ["客户名称", "客户来源", "建档日期"])
+    sheet.write_row(1, 0, ["甲", "展会", "2024-05-01"])
+    wb.close()
+    assert main(["import", str(path), "--into", str(ws), "--sheet", "Nope"]) == 2
+    assert "no sheet 'Nope'" in capsys.readouterr().err
+    assert main(["import", str(path), "--into", str(ws), "--sheet", "Leads", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["imported"] == 1

@@ -188,3 +188,26 @@ def test_validate_clean_workspace_exits_zero(make_workspace, capsys):
 def test_validate_missing_path_is_usage_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope.xlsx")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_validate_one_workbook_of_a_workspace(make_workspace):
+    customers = pd.DataFrame({"customer_id": ["C1", "C1"], "name": ["甲", "乙"], "source": ["referral", "展会"],
+                              "created_at": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    ws = make_workspace({"customers": customers}, lang="zh")
+    rep = validate_path(ws / "customers.xlsx")
+    assert rep.errors == 1
+    rec = rep.issues.iloc[0]
+    assert (rec["sheet"], rec["row"], rec["column"], rec["reason"]) == ("客户", 3, "客户编号", "编号重复（与第 2 行相同）")
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "empty"),
+    (b"not a zip at all", "corrupt"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "password"),
+])
+def test_validate_unreadable_workbooks_exit_two(tmp_path, capsys, content, fragment):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(content)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.xlsx" in err and fragment in err and "Traceback" not in err
