@@ -103,11 +103,24 @@ class Workspace:
                 continue
             name = find_sheet(reader.sheet_names, ent)
             if name is None:
+                if key == WORKBOOKS[workbook][0]:      # a workbook's main sheet is required
+                    raise WorkbookError(
+                        f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)}); "
+                        "rename the sheet back, or restore the workbook from .crmkit/backups", file=str(path))
                 self._frames[key] = empty_frame(ent)
                 continue
             raw = read_raw(path, name, reader)
+            _require_id_column(raw, ent, path, name)
             self._frames[key] = convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
         self._loaded.add(workbook)
+
+    def check(self) -> Workspace:
+        """Read every workbook now, so that a broken one is reported at once (file, sheet, column)."""
+        _ = self.settings
+        for wb in WORKBOOKS:
+            if self.file(wb).exists():
+                self._load_all_of(wb)
+        return self
 
     def table(self, entity: str) -> pd.DataFrame:
         """The typed frame of ``entity`` (e.g. "customers"); empty when the sheet is absent."""
@@ -213,6 +226,17 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r} lang={self.lang}>"
+
+
+def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -> None:
+    """A sheet holding rows must have its ID column: records are found by it."""
+    from .workbook import map_columns
+
+    if not ent.id_field or raw.empty or ent.id_field in map_columns(raw.columns, ent).values():
+        return
+    f = ent.field(ent.id_field)
+    raise WorkbookError(f"the required column '{f.en}' / '{f.zh}' is missing; add it back as the header of "
+                        "a column", file=str(path), sheet=sheet, column=f.en)
 
 
 def open_workspace(path: str | os.PathLike) -> Workspace:
