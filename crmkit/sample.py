@@ -30,6 +30,18 @@ The data tell a story a CRM user recognises:
 Settings hold ``as_of`` (default 2026-11-20 10:00, a Friday working day):
 every date is relative to it, so the default rules find work on that day.
 
+Reproducibility: the same seed, size, language and ``as_of`` give equal
+tables with the same versions of numpy and Faker (Faker's word lists feed the
+name pools).  ``tests/test_sample.py`` checks that the committed
+``sample_data/`` still equals ``crmkit sample sample_data --customers 500
+--seed 7 --lang en --force``; regenerate it when the generator, the default
+rules or the settings change.
+
+Speed (2-core machine, CPU time): 100,000 customers with 1,000,000 orders are
+generated in about 7 s; writing them takes about 100 s (xlsxwriter, about
+25,000 order rows/s) and some 4 GB of memory.  An Excel sheet holds at most
+1,048,575 rows: larger requests are refused before any work.
+
 Planted scenarios
 -----------------
 On ``as_of`` each default rule (:mod:`crmkit.rules.defaults`) applies to some
@@ -308,7 +320,10 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     rng = np.random.default_rng(seed)
     say = _Progress(progress)
     g = _Generator(rng, clock, lang, seed)
+    _excel_guard(ENTITIES["customers"].sheet_name(lang), n_total)
     g.customers(n_total, opc)
+    _excel_guard(ENTITIES["interactions"].sheet_name(lang), int(g.c["n_int"].sum()))
+    _excel_guard(ENTITIES["orders"].sheet_name(lang), int(g.c["n_ord"].sum()))
     say(f"customers: {n_total:,}")
     tables = {
         "interactions": g.interactions(),
@@ -905,7 +920,7 @@ class _Generator:
         owner = np.where(owner == "", self.reps[0], owner)
         df = pd.DataFrame({
             "customer_id": c["customer_id"].to_numpy(dtype=object)[cust],
-            "name": (names + pname + "项目") if self.zh else (pname + " for " + names),
+            "name": (names + "：" + pname) if self.zh else (pname + " for " + names),
             "amount": np.round(np.exp(c["mu"].to_numpy()[cust] + 1.6 + rng.normal(0, 0.5, m)), -2),
             "stage": stage,
             "owner": owner,

@@ -280,6 +280,8 @@ def test_sample_refuses_to_overwrite_a_workspace_unless_forced(tmp_path):
 def test_too_many_orders_for_one_excel_sheet_is_refused_before_any_work():
     with pytest.raises(UsageError, match="do not fit in one Excel sheet"):
         generate_tables(300_000, orders_per_customer=5)
+    with pytest.raises(UsageError, match="Customers"):
+        generate_tables(1_100_000, orders_per_customer=0.5)
 
 
 def test_cli_sample_prints_a_summary(tmp_path, capsys):
