@@ -1,0 +1,32 @@
+"""Automation rules: "when this is true, do that" (DESIGN §4).
+
+* :mod:`crmkit.rules.expr` — the safe expression language, evaluated over whole columns;
+* :mod:`crmkit.rules.functions` — its functions (``days_since``, ``has_tag`` ...), registered by name;
+* :mod:`crmkit.rules.actions` — the actions (``create_task``, ``queue_message`` ...), registered by name;
+* :mod:`crmkit.rules.schedule` — sending hours, holidays and make-up working days;
+* :mod:`crmkit.rules.params` — ``key=value; ...`` action parameters;
+* :mod:`crmkit.rules.engine` — :func:`run_rules`, behind ``crmkit run``;
+* :mod:`crmkit.rules.defaults` — the default rule set (the twelve seed scenarios).
+
+>>> from crmkit.rules import run_rules
+>>> result = run_rules(ws, dry_run=True)
+>>> result.summary()
+
+Submodules load on first use, so ``import crmkit`` stays fast.
+"""
+
+from __future__ import annotations
+
+__all__ = ["compile_expression", "evaluate_filter", "run_rules"]
+
+
+def __getattr__(name: str):
+    if name == "run_rules":
+        from .engine import run_rules
+
+        return run_rules
+    if name in ("compile_expression", "evaluate_filter"):
+        from . import expr
+
+        return getattr(expr, name)
+    raise AttributeError(f"module 'crmkit.rules' has no attribute {name!r}")

@@ -608,7 +608,16 @@ class Runner:
         from .actions import ACTIONS
 
         all_rules = load_rules(self.ws["rules"])
-        self.rules = [r for r in all_rules if self._prepare(r)]
+        seen: set[str] = set()
+        unique = []
+        for r in all_rules:
+            if r.rule_id in seen:
+                self.error(r.rule_id, f"rule id {r.rule_id} is used by more than one enabled rule "
+                                      f"(Rules row {r.row}); give each rule its own id")
+                continue
+            seen.add(r.rule_id)
+            unique.append(r)
+        self.rules = [r for r in unique if self._prepare(r)]
         for r in self.rules:
             if r.action == "queue_message" and (r.params.get("kind") or "marketing").strip().lower() == "marketing":
                 self._marketing_rules.add(r.rule_id)
