@@ -193,14 +193,13 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     if entity not in IMPORTABLE:
         raise UsageError(f"cannot import into '{entity}': choose one of {', '.join(IMPORTABLE)}")
     t0 = time.perf_counter()
-    ws = open_workspace(into)          # fails early (exit 2) on a bad workspace
-    # the workspace's entity carries its custom fields (Fields sheet): their headers match too
-    target = ws.entity(entity) if hasattr(ws, "entity") else ENTITIES[entity]
-    src = read_source(source, target, sheet=sheet)
-    t1 = time.perf_counter()
+    ws = open_workspace(into)          # checks the folder (exit 2 when it is no workspace); reads nothing yet
     lock = contextlib.nullcontext() if dry_run else workspace_lock(ws.path)
     with lock:
-        ws = open_workspace(into)
+        # the workspace's entity carries its custom fields (Fields sheet): their headers match too
+        target = ws.entity(entity) if hasattr(ws, "entity") else ENTITIES[entity]
+        src = read_source(source, target, sheet=sheet)
+        t1 = time.perf_counter()
         result, changed = plan_import(ws, src, entity, by=by, at=at)
         t2 = time.perf_counter()
         result.dry_run = dry_run
@@ -261,7 +260,10 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
             frame = frame.rename(columns={h: f"{h} (source)"})
     unmatched_names = [h if h not in field_keys else f"{h} (source)" for h in unmatched]
 
-    existing = {k: ws[k] for k in ("customers", "team", "campaigns", "rules")}
+    from .validate import REFERENCES
+
+    wanted = {REFERENCES[k] for k in field_keys if k in REFERENCES} | {"team"}
+    existing = {k: ws[k] for k in sorted(wanted)}
     out, issues = validate_frame(frame, entity, settings=settings, fields=fields, existing=existing,
                                  labels=labels, lang=lang, check_required=False, check_unique=False)
     rep = _repeated_headers(src)
