@@ -247,9 +247,9 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
 @click.option("--as-of", "as_of", default=None, help="Run as of this date/time (default: Settings as_of, else now).")
 @click.option("--dry-run", is_flag=True, help="Show exactly what would happen, per rule and per record; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--wait", type=click.FloatRange(0, 3600), default=0, show_default=True,
-              help="Seconds to wait for another run on the same workspace to finish.")
-def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wait: float) -> int:
+@click.option("--wait", type=click.FloatRange(0, 3600), default=None,
+              help="Seconds to wait for another run on the same workspace to finish (default: refuse at once).")
+def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wait: float | None) -> int:
     """Run the automation rules of the workspace in DIRECTORY (derived fields first)."""
     from .rules.engine import format_result, run_rules
     from .workspace import open_workspace

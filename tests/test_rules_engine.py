@@ -210,3 +210,39 @@ def test_chinese_workspace_runs_rules_written_with_chinese_names(make_workspace)
 
 def fired_ids(res) -> set:
     return set(res.actions.loc[res.actions["outcome"] == "done", "record_id"])
+
+
+def test_a_run_refuses_while_another_run_holds_the_workspace(ws_dir, capsys):
+    import threading
+
+    from crmkit.exceptions import FileLockedError
+    from crmkit.safety import workspace_lock
+
+    held, done = threading.Event(), threading.Event()
+
+    def other_run():
+        with workspace_lock(ws_dir):
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(FileLockedError):
+            run_rules(open_workspace(ws_dir), wait=0)
+        assert main(["run", str(ws_dir), "--wait", "0.2"]) == 2
+        assert "another crmkit run" in capsys.readouterr().err
+        assert run_rules(open_workspace(ws_dir), dry_run=True).summary()["actions"] > 0   # a dry run needs no lock
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_two_enabled_rules_with_one_id_are_reported(make_workspace):
+    rules = only_rules({"rule_id": "X", "name": "a", "when": 'stage == "won"', "action": "add_tag", "params": "tag=a"},
+                       {"rule_id": "X", "name": "b", "when": 'stage == "won"', "action": "add_tag", "params": "tag=b"})
+    folder = make_workspace({"customers": customers_frame(), "rules": rules}, settings={"as_of": AS_OF})
+    res = run_rules(open_workspace(folder), dry_run=True)
+    assert [e["rule_id"] for e in res.errors] == ["X"]
+    assert res.summary()["by_rule"] == {"X": 2}

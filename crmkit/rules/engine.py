@@ -740,13 +740,13 @@ class Runner:
 
 
 def run_rules(ws, *, as_of=None, dry_run: bool = False, records: Mapping[str, list] | None = None,
-              wait: float = 0.0, progress: bool = False) -> RunResult:
+              wait: float | None = None, progress: bool = False) -> RunResult:
     """Run the enabled rules of ``ws`` as of ``as_of`` (default: the workspace's as-of, else now).
 
     ``records`` limits the run to ``{entity: [record ids]}`` (e.g. one new
     customer typed in a form).  ``dry_run`` plans everything and writes
     nothing.  A real run holds the workspace lock (waiting up to ``wait``
-    seconds for another run).
+    seconds for another run; None: ``$CRMKIT_WAIT``, else refuse at once).
     """
     as_of = ws.as_of(as_of) if hasattr(ws, "as_of") else pd.Timestamp(as_of)
     path = getattr(ws, "path", None)
