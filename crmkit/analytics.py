@@ -772,7 +772,8 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool) -> dict
     }
 
 
-def kpi_summary(ws, as_of: object = None, period: str = "month") -> pd.DataFrame:
+def kpi_summary(ws, as_of: object = None, period: str = "month", *,
+                duplicates_frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """The manager's KPIs with targets, for the period ending ``as_of``.
 
     One row per KPI of :data:`KPIS`: ``kpi`` (code; label with
@@ -800,7 +801,8 @@ def kpi_summary(ws, as_of: object = None, period: str = "month") -> pd.DataFrame
     * completeness (snapshot): :func:`completeness` overall, target
       ``completeness_target``;
     * duplicate_groups (snapshot): distinct groups of possible duplicates
-      (:func:`duplicates`, ``attrs["groups"]``).
+      (:func:`duplicates`, ``attrs["groups"]``; pass ``duplicates_frame`` when
+      it is already computed: matching phone numbers is the slow part).
     """
     as_of = ws.as_of(as_of) if as_of is None else pd.Timestamp(as_of)
     s = ws.settings
@@ -813,7 +815,8 @@ def kpi_summary(ws, as_of: object = None, period: str = "month") -> pd.DataFrame
     cur["overdue_tasks"] = int(tasks_by_owner(ws["tasks"], as_of)["overdue"].sum())
     comp = completeness(customers, float(s.get("completeness_target", 0.9)))
     cur["completeness"] = comp.attrs["overall"]
-    dups = duplicates(customers, s.get("dedupe_keys") or None, region=s.get("phone_region") or "CN")
+    dups = duplicates_frame if duplicates_frame is not None else duplicates(
+        customers, s.get("dedupe_keys") or None, region=s.get("phone_region") or "CN")
     cur["duplicate_groups"] = int(dups.attrs["groups"])
     rows = []
     for code, (kind, tkey, higher) in KPIS.items():

@@ -76,7 +76,8 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
     customers = ws["customers"]
     out: dict[str, pd.DataFrame] = {}
 
-    out["kpis"] = an.kpi_summary(ws, as_of, period)
+    dups = an.duplicates(customers, settings.get("dedupe_keys") or None, region=settings.get("phone_region") or "CN")
+    out["kpis"] = an.kpi_summary(ws, as_of, period, duplicates_frame=dups)
 
     fn = an.funnel(customers)
     new_c = an.stage_counts(cur["customers"]).rename(columns={"customers": "new_leads"})
@@ -144,8 +145,7 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
                                      on="value_tier", how="left")
 
     out["completeness"] = an.completeness(customers, float(settings.get("completeness_target", 0.9)))
-    out["duplicates"] = an.duplicates(customers, settings.get("dedupe_keys") or None,
-                                      region=settings.get("phone_region") or "CN")
+    out["duplicates"] = dups
     out["trend"] = an.trend(customers, ws["orders"], as_of, "W" if period == "week" else "M", 12)
     for df in out.values():
         df.attrs.setdefault("as_of", as_of)
