@@ -212,3 +212,26 @@ def test_any_text_compiles_or_fails_with_expression_error_only(customers):
             pass
 
     check()
+
+
+def test_narrowed_evaluation_of_and_matches_the_whole_column_evaluation():
+    import numpy as np
+
+    n = 6000
+    rng = np.random.default_rng(1)
+    ids = [f"C{i}" for i in range(n)]
+    frame = pd.DataFrame({
+        "customer_id": pd.Series(ids, dtype="string"),
+        "stage": pd.Series(rng.choice(["lead", "won", "lost"], n, p=[0.05, 0.9, 0.05]), dtype="string"),
+        "tags": pd.Series(rng.choice(["vip", "x;vip", None], n), dtype="string"),
+    })
+    pick = rng.choice(n, 800, replace=False)
+    messages = pd.DataFrame({"message_id": [f"M{i}" for i in range(800)], "customer_id": [ids[i] for i in pick],
+                             "rule_id": "R1", "status": "sent", "queued_at": AS_OF - pd.Timedelta(days=4),
+                             "clicked_at": pd.NaT, "opened_at": pd.NaT})
+    text = 'stage == "lead" and has_tag("vip") and days_since_message("R1") >= 3'
+    narrowed = compile_expression(text).evaluate(frame, {"as_of": AS_OF, "messages": messages})
+    has_msg = frame["customer_id"].isin(messages["customer_id"])
+    expected = (frame["stage"] == "lead") & frame["tags"].fillna("").str.contains("vip") & has_msg
+    assert narrowed.tolist() == expected.fillna(False).astype(bool).tolist()
+    assert narrowed.sum() > 0

@@ -129,7 +129,7 @@ class RunResult:
     rules: list[Rule]
     run_id: str = ""
     written: list[Path] = dc_field(default_factory=list)
-    timings: dict = dc_field(default_factory=dict)      # seconds: derived, evaluate, actions
+    timings: dict = dc_field(default_factory=dict)      # seconds: derived, evaluate (wall and cpu), actions
 
     def counts(self) -> pd.DataFrame:
         a = self.actions
@@ -277,7 +277,7 @@ class Runner:
         self.state = self._load_state()
         t0 = time.perf_counter()
         self.frames: dict[str, pd.DataFrame] = {"customers": add_derived(ws, self.as_of)}
-        self.timings = {"derived": time.perf_counter() - t0, "evaluate": 0.0, "actions": 0.0}
+        self.timings = {"derived": time.perf_counter() - t0, "evaluate": 0.0, "evaluate_cpu": 0.0, "actions": 0.0}
         for key in ("deals", "tickets", "orders", "tasks", "messages"):
             self.frames[key] = ws[key].copy()
         self.base_len = {k: len(v) for k, v in self.frames.items()}
@@ -636,7 +636,7 @@ class Runner:
                 continue
             frame = self.frames[rule.entity]
             ctx = self.context(rule.entity)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 mask = rule.expr.evaluate(frame, ctx)
             except ExpressionError as exc:
@@ -644,6 +644,7 @@ class Runner:
                 continue
             finally:
                 self.timings["evaluate"] += time.perf_counter() - t0
+                self.timings["evaluate_cpu"] += time.process_time() - c0
             ids = ctx.record_ids.astype("string")
             mask &= ids.notna().to_numpy()
             if self.records:

@@ -190,6 +190,7 @@ class EvalContext:
         """The same context over the rows where ``mask`` is True."""
         new = object.__new__(EvalContext)
         new.__dict__.update(self.__dict__)
+        new._cust_source = self._customers_source()      # per-customer arrays keep their alignment
         new.frame = self.frame[mask.to_numpy()]
         new.index = new.frame.index
         new.cache = {}
@@ -212,6 +213,9 @@ class EvalContext:
     # -- customers as positions: joins and per-customer aggregates without string reindexing
 
     def _customers_source(self) -> pd.DataFrame:
+        src = self.__dict__.get("_cust_source")
+        if src is not None:
+            return src
         return self.customers if self.customers is not None else self.frame
 
     @property
