@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -257,3 +259,32 @@ def test_quantile_scores_never_fail_stay_in_range_and_respect_order(values):
     assert (np.diff(scores[order]) >= 0).all()          # larger value, never a lower score
     for v in np.unique(arr):
         assert len(set(scores[arr == v])) == 1           # ties share one score
+
+
+# --------------------------------------------------------------------------- spreadsheet reference
+
+REFERENCE = Path(__file__).resolve().parent / "data" / "rfm_reference.xlsx"
+
+
+def test_scores_equal_a_spreadsheet_computed_with_excel_formulas():
+    """tests/data/rfm_reference.xlsx computes RFM with COUNTIFS / MAXIFS / SUMIFS / RANK.AVG (recalculated by
+    LibreOffice; see make_rfm_reference.py): an oracle that shares no code with crmkit."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(REFERENCE, data_only=True)
+    rows = list(book["Orders"].iter_rows(values_only=True))
+    orders = orders_frame([r[:3] for r in rows[1:]])
+    cust = list(book["Customers"].iter_rows(values_only=True))
+    header = list(cust[0][:8])
+    expected = pd.DataFrame([r[:8] for r in cust[1:]], columns=header).set_index("customer_id")
+    as_of = pd.Timestamp(cust[1][8])
+    got = rfm_scores(orders, as_of, customers=pd.Series(expected.index))
+    assert got["rfm_segment"].value_counts().get("no_orders", 0) > 0
+    assert got["r_score"].nunique() >= 4 and got["m_score"].nunique() >= 4     # ties, but a spread
+    for col in ("recency_days", "frequency", "r_score", "f_score", "m_score"):
+        want = pd.to_numeric(expected[col], errors="coerce")
+        have = got[col].astype("float64")
+        assert have.isna().tolist() == want.isna().tolist(), col
+        assert (have.dropna() == want.dropna()).all(), col
+    assert got["monetary"].tolist() == pytest.approx(expected["monetary"].astype(float).tolist())
+    assert got["rfm_segment"].tolist() == expected["rfm_segment"].tolist()
