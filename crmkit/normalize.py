@@ -107,16 +107,17 @@ def to_datetime(s: pd.Series, *, dayfirst: bool = False) -> tuple[pd.Series, pd.
     if fast is not None:
         return fast
     text = nfkc(s)
-    out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    out = _in_ns_range(pd.to_datetime(text, format="ISO8601", errors="coerce"))
     bad = out.isna() & text.notna()
     if not bad.any():
         return out.astype("datetime64[ns]"), bad
     out = out.astype("datetime64[ns]")
     rest = text[bad]
     num = pd.to_numeric(rest, errors="coerce")
-    serial = num.notna() & (num > 0) & (num < 2958466) & ~rest.str.fullmatch(r"\d{8}", na=False)
+    # Excel serial numbers (up to the year 2192, the limit of a timedelta64[ns] offset)
+    serial = num.notna() & (num > 0) & (num < 106_750) & ~rest.str.fullmatch(r"\d{8}", na=False)
     if serial.any():
-        out[serial[serial].index] = (EXCEL_EPOCH + pd.to_timedelta(num[serial], unit="D")).dt.round("s")
+        out.loc[serial[serial].index] = (EXCEL_EPOCH + pd.to_timedelta(num[serial], unit="D")).dt.round("s")
     rest = rest[~serial]
     if len(rest):
         out.loc[rest.index] = rest.map(lambda v: _parse_one(v, dayfirst)).astype("datetime64[ns]")
@@ -148,7 +149,17 @@ def _parse_one(v: str, dayfirst: bool):
     return pd.NaT
 
 
+def _in_ns_range(out: pd.Series) -> pd.Series:
+    """Dates a datetime64[ns] column can hold (years 1678-2261); others (e.g. '-1.5') become NaT, flagged bad."""
+    if out.notna().any():
+        years = out.dt.year
+        out = out.mask((years < 1678) | (years > 2261))
+    return out
+
+
 def _ts(y, mo, d, hh=0, mm=0, ss=0):
+    if not 1678 <= y <= 2261:
+        return pd.NaT
     try:
         return pd.Timestamp(year=y, month=mo, day=d, hour=hh, minute=mm, second=ss)
     except (ValueError, OverflowError):

@@ -199,7 +199,7 @@ def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[p
         return out, bad
     if f.type in ("int", "rating"):
         num, bad = nz.to_number(s)
-        frac = num.notna() & (num != num.round())
+        frac = num.notna() & ((num != num.round()) | (num.abs() > 2**53))   # fractions, inf, beyond int64
         if f.type == "rating":
             frac |= num.notna() & ((num < 1) | (num > 5))
         num = num.mask(frac)
