@@ -22,7 +22,7 @@ from .schema import ENTITIES, STAGE, TICKET_TYPE
 
 __all__ = [
     "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period",
-    "stage_counts", "funnel", "weakest_step", "conversion_by_source", "stage_durations", "days_to_close",
+    "stage_counts", "funnel", "weakest_step", "conversion_by_source", "stage_stints", "stage_durations", "days_to_close",
     "cadence_compliance", "tasks_by_owner", "task_list", "ticket_sla", "campaign_kpis", "completeness",
     "customer_completeness", "duplicates", "segments", "value_tiers", "revenue_by_channel", "trend",
     "kpi_summary", "KPIS", "cadence_status", "campaign_totals", "period_tables",
@@ -198,27 +198,82 @@ def conversion_by_source(customers: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- cycle time
 
-def stage_durations(deals: pd.DataFrame, as_of: object) -> pd.DataFrame:
-    """Average days deals spend in each stage.
+def _stage_code(values: pd.Series) -> pd.Series:
+    """Stage codes from History text (codes or labels in either language)."""
+    from .normalize import to_enum
 
-    For the open stages (lead, qualified, proposal, negotiation): the age of
-    each open deal in its current stage, ``as_of - stage_changed_at`` (or
-    ``created_at`` when the stage never changed), in days.  For won and lost:
-    days from creation to ``closed_at`` (or ``stage_changed_at``).  Columns:
-    ``stage``, ``deals``, ``avg_days``, ``median_days``, ``max_days``.
-    Deals with a blank stage or no usable date are left out; negative
-    durations (dates after as_of) count as 0.
+    codes, _ = to_enum(values.astype("string"), STAGE)
+    return codes
+
+
+def stage_stints(deals: pd.DataFrame, as_of: object, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per time a deal spent in an open stage: ``deal_id``, ``stage``, ``start``, ``end``,
+    ``days``, ``current`` (the deal is still in it).
+
+    From History rows (entity deals, field stage; ``at``, ``old``, ``new``):
+    the deal entered ``new`` at ``at`` and left it at its next change; before
+    its first change it was in ``old`` since ``created_at``.  A deal without
+    such rows has one stint: its current stage since ``stage_changed_at`` (or
+    ``created_at``).  The stint of an open deal's current stage runs to
+    ``as_of``.  Won and lost are end states, not stints.  Negative durations
+    (dates after as_of) count as 0.
     """
     as_of = pd.Timestamp(as_of)
+    ids = _col(deals, "deal_id", "deals").astype("string")
     stage = _col(deals, "stage", "deals").astype("string")
     created = _dt(deals, "created_at", "deals")
     changed = _dt(deals, "stage_changed_at", "deals").fillna(created)
-    closed = _dt(deals, "closed_at", "deals").fillna(changed)
+    open_stages = list(FUNNEL_STAGES[:-1])
+    parts = []
+    with_history: set = set()
+    if history is not None and len(history):
+        h = history[(history["entity"].astype("string").str.lower() == "deals").fillna(False)
+                    & (history["field"].astype("string") == "stage").fillna(False)]
+        h = h[h["record_id"].astype("string").isin(set(ids.dropna()))]
+        if len(h):
+            h = pd.DataFrame({"deal_id": h["record_id"].astype("string"), "at": pd.to_datetime(h["at"]),
+                              "old": _stage_code(h["old"]), "new": _stage_code(h["new"])})
+            h = h[h["at"].notna() & (h["at"] <= as_of)].sort_values(["deal_id", "at"], kind="stable")
+            with_history = set(h["deal_id"])
+            nxt = h.groupby("deal_id")["at"].shift(-1)
+            end = nxt.fillna(as_of)
+            parts.append(pd.DataFrame({"deal_id": h["deal_id"], "stage": h["new"], "start": h["at"], "end": end,
+                                       "current": nxt.isna()}))
+            first = h.groupby("deal_id").head(1)
+            made = pd.Series(created.to_numpy(), index=ids.to_numpy())
+            made = made[~made.index.duplicated()]
+            parts.append(pd.DataFrame({"deal_id": first["deal_id"], "stage": first["old"],
+                                       "start": made.reindex(first["deal_id"].to_numpy()).to_numpy(),
+                                       "end": first["at"], "current": False}))
+    plain = ~ids.isin(with_history).fillna(False)
+    parts.append(pd.DataFrame({"deal_id": ids[plain], "stage": stage[plain], "start": changed[plain],
+                               "end": as_of, "current": True}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["stage"].isin(open_stages).fillna(False) & out["start"].notna()]
+    out["days"] = ((pd.to_datetime(out["end"]) - pd.to_datetime(out["start"])).dt.total_seconds() / 86400.0).clip(lower=0)
+    return out.reset_index(drop=True)
+
+
+def stage_durations(deals: pd.DataFrame, as_of: object, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Average days deals spend in each stage.
+
+    Open stages (lead, qualified, proposal, negotiation): over the stints of
+    :func:`stage_stints` (with ``history``, the completed ones too; without
+    it, each open deal's age in its current stage).  Won and lost: days from
+    creation to ``closed_at`` (or ``stage_changed_at``).  Columns: ``stage``,
+    ``deals`` (stints counted), ``avg_days``, ``median_days``, ``max_days``.
+    Deals with a blank stage or no usable date are left out; negative
+    durations count as 0.
+    """
+    as_of = pd.Timestamp(as_of)
+    stints = stage_stints(deals, as_of, history)
+    stage = _col(deals, "stage", "deals").astype("string")
+    created = _dt(deals, "created_at", "deals")
+    closed = _dt(deals, "closed_at", "deals").fillna(_dt(deals, "stage_changed_at", "deals")).fillna(created)
     is_closed = stage.isin(["won", "lost"]).fillna(False)
-    days = pd.Series(np.where(is_closed, (closed - created).dt.total_seconds(),
-                              (as_of - changed).dt.total_seconds()) / 86400.0, index=deals.index)
-    days = days.clip(lower=0)
-    frame = pd.DataFrame({"stage": stage, "days": days}).dropna()
+    closed_days = ((closed - created).dt.total_seconds() / 86400.0).clip(lower=0)
+    frame = pd.concat([stints[["stage", "days"]],
+                       pd.DataFrame({"stage": stage[is_closed], "days": closed_days[is_closed]})]).dropna()
     g = frame.groupby("stage")["days"].agg(["count", "mean", "median", "max"])
     g = g.reindex(list(STAGE.codes))
     return pd.DataFrame({

@@ -100,7 +100,7 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
                                                               "revenue_prev": 0.0}).astype(
         {"orders": "int64", "orders_prev": "int64"})
 
-    out["stage_durations"] = an.stage_durations(ws["deals"], as_of)
+    out["stage_durations"] = an.stage_durations(ws["deals"], as_of, ws["history"])
     out["days_to_close"] = an.days_to_close(ws["deals"])
 
     start_prev_end = prev["bounds"][1]

@@ -16,11 +16,11 @@ AS_OF = pd.Timestamp("2026-11-20 10:00")
 NAN = np.nan
 
 
-def frame(entity: str, **columns) -> pd.DataFrame:
-    """A typed frame of ``entity`` (every schema column, canonical dtypes) from a few columns."""
+def frame(entity_key: str, /, **columns) -> pd.DataFrame:
+    """A typed frame of ``entity_key`` (every schema column, canonical dtypes) from a few columns."""
     df = pd.DataFrame(columns)
     df.index = pd.RangeIndex(2, 2 + len(df), name="_row")
-    return coerce_frame(df, ENTITIES[entity])
+    return coerce_frame(df, ENTITIES[entity_key])
 
 
 def ts(*values):
@@ -106,6 +106,26 @@ def test_stage_durations_average_the_days_in_the_current_stage():
     assert got.loc["won", "avg_days"] == pytest.approx(20.0)
     assert got.loc["lost", "avg_days"] == pytest.approx(4.0)
     assert got.loc["lead", "deals"] == 0 and np.isnan(got.loc["lead", "avg_days"])
+
+
+def test_stage_durations_use_completed_stints_from_history():
+    deals = frame("deals", deal_id=["D1", "D2"], customer_id=["C1", "C2"], name=["a", "b"],
+                  stage=["negotiation", "won"], created_at=ts("2026-11-01", "2026-10-01"),
+                  stage_changed_at=ts("2026-11-15", "2026-10-31"))
+    history = frame("history", at=ts("2026-11-05", "2026-11-15", "2026-10-11", "2026-10-31"),
+                    entity=["deals"] * 4, record_id=["D1", "D1", "D2", "D2"], field=["stage"] * 4,
+                    old=["lead", "proposal", "lead", "qualified"],
+                    new=["proposal", "negotiation", "qualified", "won"])
+    # D1: lead 11-01..11-05 (4 d), proposal 11-05..11-15 (10 d), negotiation 11-15..as_of 11-20 (5 d, current)
+    # D2: lead 10-01..10-11 (10 d), qualified 10-11..10-31 (20 d), then won (30 d from creation)
+    got = an.stage_durations(deals, pd.Timestamp("2026-11-20"), history).set_index("stage")
+    assert got.loc["lead", "deals"] == 2 and got.loc["lead", "avg_days"] == pytest.approx(7.0)
+    assert got.loc["qualified", "avg_days"] == pytest.approx(20.0)
+    assert got.loc["proposal", "avg_days"] == pytest.approx(10.0)
+    assert got.loc["negotiation", "avg_days"] == pytest.approx(5.0)
+    assert got.loc["won", "avg_days"] == pytest.approx(30.0)
+    stints = an.stage_stints(deals, pd.Timestamp("2026-11-20"), history)
+    assert stints.loc[stints["current"], "deal_id"].tolist() == ["D1"]
 
 
 def test_days_to_close_for_won_and_lost_deals():
