@@ -506,11 +506,13 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
     targets = {"customers": [record_id]} if form.entity == "customers" else (
         {"customers": [str(normalised["customer_id"].iloc[0])]} if form.entity == "interactions"
         else {"tickets": [record_id]})
+    rws = None
     if run_rules:
         try:
             from .rules.engine import run_rules as _run
 
-            run = _run(open_workspace(path), as_of=now, records=targets)
+            rws = open_workspace(path)        # read afresh: the engine works under its own lock
+            run = _run(rws, as_of=now, records=targets)
             acts = getattr(run, "actions", None)
             res.actions = acts.reset_index(drop=True) if isinstance(acts, pd.DataFrame) else pd.DataFrame()
         except ImportError:
@@ -519,7 +521,7 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             res.rules_error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
             res.rules_error = f"{type(exc).__name__}: {exc}"
-    after = open_workspace(path)[form.entity]
+    after = (rws if rws is not None else open_workspace(path))[form.entity]
     rec = after[after[id_key].astype(str) == record_id]
     res.record = {k: (None if (not isinstance(v, str) and pd.isna(v)) else v)
                   for k, v in rec.iloc[0].items()} if len(rec) else {}
@@ -712,9 +714,20 @@ def _widget_for(w, ws, f: Field, lang: str):
         opts = (cust["customer_id"].astype(str) + " " + cust["name"].fillna("").astype(str)).head(5000).tolist()
         return w.Combobox(options=opts, ensure_option=False, layout=lay,
                           placeholder=t("form_pick_customer", lang))
-    placeholder = {"phone": "13812345678", "email": "name@example.com", "money": "0.00", "number": "0",
-                   "int": "0"}.get(f.type, "")
+    placeholder = {"phone": _example_phone(ws.settings.get("phone_region")), "email": "name@example.com",
+                   "money": "0.00", "number": "0", "int": "0"}.get(f.type, "")
     return w.Text(layout=lay, placeholder=placeholder)
+
+
+def _example_phone(region: object) -> str:
+    """A mobile number as people of ``region`` write it (13123456789 in CN), for the placeholder."""
+    try:
+        import phonenumbers
+
+        num = phonenumbers.example_number_for_type(str(region or "CN").upper(), phonenumbers.PhoneNumberType.MOBILE)
+        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
+    except Exception:  # noqa: BLE001 - an unknown region: a plain hint
+        return "13812345678"
 
 
 def _set_initial(widget, f: Field, value: object) -> None:

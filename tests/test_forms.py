@@ -173,3 +173,41 @@ def test_the_page_is_built_from_widgets_matching_the_field_types(built):
     assert kinds["name"] == "Text"
     header = box.children[0].value
     assert "新客户信息登记表" in header
+
+
+def test_a_ticket_form_with_custom_fields_of_every_type_builds_and_submits(make_workspace):
+    import ipywidgets as w
+
+    from crmkit.forms import form_app
+
+    types = ["text", "longtext", "number", "int", "money", "date", "datetime", "enum", "multi", "bool", "rating",
+             "person", "phone", "email"]
+    fields = pd.DataFrame({"entity": "tickets", "key": [f"x_{t}" for t in types],
+                           "label_en": [f"X {t}" for t in types], "type": types,
+                           "options": ["a; b|乙" if t in ("enum", "multi") else None for t in types],
+                           "enabled": True}, index=pd.RangeIndex(2, 2 + len(types)))
+    forms = pd.concat([forms_frame("en"), pd.DataFrame({
+        "name": ["Service ticket"], "entity": ["tickets"],
+        "fields": ["customer_id; title; satisfaction; " + "; ".join(f"x_{t}" for t in types)],
+        "defaults": ["x_rating=3; x_bool=yes; x_date=today"], "enabled": [True]})], ignore_index=True)
+    forms.index = pd.RangeIndex(2, 2 + len(forms))
+    folder = make_workspace({"customers": EXISTING, "fields": fields, "forms": forms}, settings=AS_OF)
+
+    box = form_app(folder, "Service ticket")
+    widgets = {next(c for c in row.children[1]._dom_classes if c.startswith("crmkit-field-"))[13:]: row.children[1]
+               for row in box.children if isinstance(row, w.HBox) and len(row.children) == 3}
+    assert type(widgets["satisfaction"]).__name__ == "ToggleButtons" and widgets["x_rating"].value == 3
+    assert type(widgets["x_multi"]).__name__ == "SelectMultiple" and widgets["x_bool"].value is True
+    assert type(widgets["x_date"]).__name__ == "DatePicker" and str(widgets["x_date"].value) == "2026-11-20"
+
+    res = submit(folder, "Service ticket", {"customer_id": "C00007", "title": "Printer jams", "satisfaction": 2,
+                                            "x_int": "2.5", "x_enum": "乙", "x_multi": ["a", "b"]}, "Sam Patel")
+    assert not res.ok and list(res.errors) == ["x_int"]
+    res = submit(folder, "Service ticket", {"customer_id": "C00007", "title": "Printer jams", "satisfaction": 2,
+                                            "x_int": "2", "x_enum": "乙", "x_multi": ["a", "b"]}, "Sam Patel")
+    assert res.ok, res.errors
+    rec = res.record
+    assert (rec["ticket_id"], rec["status"], rec["x_enum"], rec["x_multi"], rec["x_rating"], rec["x_bool"]) == (
+        "TK00001", "open", "b", "a;b", 3, True)
+    # satisfaction <= 3 opens a complaint ticket at once (seed rule R09)
+    assert "create_ticket" in set(res.actions["action"])
