@@ -126,7 +126,8 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: b
     title rows, columns matched in English or Chinese, values normalised, duplicates merged."""
     from .importer import import_file
 
-    res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet)
+    res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
+                      progress=progress_enabled())
     emit(res.summary(), as_json, res.text())
     return res.exit_code
 

@@ -76,6 +76,7 @@ class ImportResult:
     created_at_filled: int = 0
     lang: str = "en"
     seconds: dict = dc_field(default_factory=dict)
+    completeness: dict = dc_field(default_factory=dict)   # of the accepted source rows
 
     def count(self, outcome: str) -> int:
         return int((self.outcome["outcome"] == outcome).sum())
@@ -121,6 +122,9 @@ class ImportResult:
             "warnings": self.warnings, "history_rows": self.history_rows, "dry_run": self.dry_run,
             "file": self.file, "sheet": self.sheet, "header_row": self.header_row, "entity": self.entity,
             "encoding": self.encoding, "column_map": self.column_map, "report": self.report,
+            "created_at_filled": self.created_at_filled,
+            "completeness": self.completeness.get("overall"),
+            "completeness_target": self.completeness.get("target"),
         }
 
     def text(self, limit: int = 30) -> str:
@@ -137,6 +141,10 @@ class ImportResult:
             lines.append(f"  {t('unmatched_columns', lang)}: {', '.join(self.unmatched_columns)}")
         if self.errors or self.warnings:
             lines.append(f"  {self.errors} {t('errors', lang)}, {self.warnings} {t('warnings', lang)}")
+        c = self.completeness
+        if c:
+            lines.append(f"  {t('completeness', lang)}: {c['overall']:.0%} ({t('target', lang)} {c['target']:.0%})"
+                         + ("" if c["ok"] else ": " + ", ".join(c["fields_below_target"][:8])))
         from .validate import format_issue
 
         for rec in self.issues.head(limit).to_dict("records"):
@@ -177,7 +185,8 @@ def next_ids(existing: pd.Series, n: int, entity: str) -> list[str]:
 
 def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: str = "customers",
                 dry_run: bool = False, report: str | os.PathLike | None = None, by: str | None = None,
-                at: pd.Timestamp | None = None, sheet: str | None = None) -> ImportResult:
+                at: pd.Timestamp | None = None, sheet: str | None = None,
+                progress: bool = False) -> ImportResult:
     """Import ``source`` (.xlsx, .xlsm or .csv) into the workspace ``into``.
 
     Returns an :class:`ImportResult`; writes the changed workbook (and History)
@@ -192,24 +201,35 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
 
     if entity not in IMPORTABLE:
         raise UsageError(f"cannot import into '{entity}': choose one of {', '.join(IMPORTABLE)}")
+    def step(key: str) -> None:
+        if progress:
+            import sys
+
+            print(f"crmkit import: {t(key, ws.lang)} ...", file=sys.stderr, flush=True)
+
     t0 = time.perf_counter()
     ws = open_workspace(into)          # checks the folder (exit 2 when it is no workspace); reads nothing yet
     lock = contextlib.nullcontext() if dry_run else workspace_lock(ws.path)
     with lock:
         # the workspace's entity carries its custom fields (Fields sheet): their headers match too
         target = ws.entity(entity) if hasattr(ws, "entity") else ENTITIES[entity]
+        step("step_read")
         src = read_source(source, target, sheet=sheet)
         t1 = time.perf_counter()
+        step("step_check")
         result, changed = plan_import(ws, src, entity, by=by, at=at)
         t2 = time.perf_counter()
         result.dry_run = dry_run
         if changed and not dry_run:
+            step("step_write")
             ws.save()
         t3 = time.perf_counter()
     if report is not None:
         rep = result.issues
         write_report(report, rep, rows=src.data, outcome=result.outcome, lang=result.lang,
-                     summary={k: v for k, v in result.summary().items() if k not in ("column_map", "report")})
+                     summary={t(k, result.lang): v for k, v in result.summary().items()
+                              if k not in ("column_map", "report")},
+                     completeness=result.completeness or None)
         result.report = str(report)
     result.seconds = {"read": round(t1 - t0, 3), "plan": round(t2 - t1, 3), "write": round(t3 - t2, 3)}
     return result
@@ -233,6 +253,18 @@ def _repeated_headers(src: SourceTable) -> pd.Series:
     hits = eq.sum(axis=1)
     out[sub.index] = (hits >= 2) & (hits * 2 >= nonblank)
     return out
+
+
+def _content_key(df: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """All values of ``columns`` as one text key (for matching records that have no ID)."""
+    if df.empty:
+        return pd.Series(pd.NA, index=df.index, dtype="string")
+    parts = [dd.as_text(df[c]).fillna("") if c in df.columns else pd.Series("", index=df.index, dtype="string")
+             for c in columns]
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "\x1f" + p
+    return key.astype("string")
 
 
 def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | None = None,
@@ -300,6 +332,14 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
             for k in keys:
                 key_cols[k] = kin[k]
                 cur_keys[k] = kcur[k].astype("string")
+        else:
+            # records without an ID whose every imported value equals an existing record's (or an
+            # earlier row's) are the same record: importing a file twice creates no duplicates
+            content = [f.key for f in fields if f.key in valid.columns and f.key != id_col]
+            if content:
+                blank_id = valid[id_col].isna() if id_col in valid.columns else pd.Series(True, index=valid.index)
+                key_cols["content"] = _content_key(valid, content).where(blank_id)
+                cur_keys["content"] = _content_key(cur, content)
         kf = pd.DataFrame(key_cols, index=valid.index)
         comp = pd.Series(dd.components(kf) if len(kf.columns) else np.arange(len(valid)), index=valid.index)
         # ---- match to existing records (ID first, then the keys in order)
@@ -458,5 +498,9 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
                           column_map=dict(matched), blank_rows=src.blank_rows, unchanged=unchanged,
                           history_rows=0 if history is None else int(len(history)), encoding=src.encoding,
                           created_at_filled=filled_created, lang=lang)
+    if entity == "customers" and len(valid):
+        from .validate import completeness_summary
+
+        result.completeness = completeness_summary(valid, entity, float(settings.get("completeness_target") or 0.9))
     return result, changed
 

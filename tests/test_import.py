@@ -197,3 +197,17 @@ def test_a_named_sheet_that_does_not_exist_is_usage_error(make_workspace, tmp_pa
     assert "no sheet 'Nope'" in capsys.readouterr().err
     assert main(["import", str(path), "--into", str(ws), "--sheet", "Leads", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["imported"] == 1
+
+
+def test_orders_without_ids_imported_twice_are_not_duplicated(make_workspace, tmp_path):
+    ws = make_workspace({"customers": _existing()["customers"]})
+    src = tmp_path / "orders.csv"
+    src.write_text("客户编号,下单日期,订单金额,产品\nC00007,2024-05-01,100,A\nC00007,2024-05-02,50,B\n"
+                   "C00007,2024-05-02,50,B\n", encoding="utf-8")
+    first = import_file(src, ws, entity="orders")
+    assert (first.imported, first.merged) == (2, 1)
+    second = import_file(src, ws, entity="orders")
+    assert (second.imported, second.updated, second.unchanged, second.merged) == (0, 2, 2, 1)
+    orders = open_workspace(ws)["orders"]
+    assert orders["order_id"].tolist() == ["O00001", "O00002"]
+    assert orders["amount"].tolist() == [100.0, 50.0]
