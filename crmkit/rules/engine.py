@@ -774,14 +774,11 @@ class InMemoryWorkspace:
         self._tables = {k: coerce_frame(v, ENTITIES[k]) for k, v in tables.items()}
         for k, ent in ENTITIES.items():
             self._tables.setdefault(k, empty_frame(ent))
-        if "rules" not in tables:
-            from .defaults import default_routing, default_rules, default_team
+        from .defaults import default_routing, default_rules, default_team
 
-            self._tables["rules"] = coerce_frame(default_rules(lang), ENTITIES["rules"])
-            if "routing" not in tables:
-                self._tables["routing"] = coerce_frame(default_routing(lang), ENTITIES["routing"])
-            if "team" not in tables:
-                self._tables["team"] = coerce_frame(default_team(lang), ENTITIES["team"])
+        for key, make in (("rules", default_rules), ("routing", default_routing), ("team", default_team)):
+            if key not in tables:       # the template's default rules, routing and team
+                self._tables[key] = coerce_frame(make(lang), ENTITIES[key])
         self.settings = {**default_settings(), **(settings or {}), "language": lang}
         self.lang = lang
 

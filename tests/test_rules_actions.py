@@ -1,0 +1,98 @@
+"""Each action on its own: what it writes, to whom, and what it logs."""
+
+from __future__ import annotations
+
+import pandas as pd
+from test_rules import AS_OF, customer, fired
+
+from crmkit.rules.engine import InMemoryWorkspace, Runner
+from crmkit.rules.params import parse_params
+
+
+def one_rule(action: str, params: str, when: str = 'stage == "won"', entity: str = "customers",
+             once: str = "ever") -> pd.DataFrame:
+    return pd.DataFrame([{"rule_id": "X1", "name": "Test rule", "enabled": True, "entity": entity, "when": when,
+                          "action": action, "params": params, "once": once, "priority": 1}])
+
+
+def execute(customers, rules, **tables):
+    ws = InMemoryWorkspace({"customers": pd.DataFrame(customers), "rules": rules,
+                            **{k: pd.DataFrame(v) for k, v in tables.items()}},
+                           settings={"as_of": AS_OF})
+    runner = Runner(ws, AS_OF)
+    return runner, runner.execute()
+
+
+def test_params_accept_quotes_full_width_separators_and_chinese_quotes():
+    got = parse_params('title="A; B"; due = 30m；to＝owner; text=“你好；世界”')
+    assert got == {"title": "A; B", "due": "30m", "to": "owner", "text": "你好；世界"}
+
+
+def test_set_changes_a_field_and_records_history():
+    runner, res = execute([customer("C1"), customer("C2", stage="lead")],
+                          one_rule("set", "field=客户阶段; value=流失"))
+    assert fired(res, "X1") == {"C1"}
+    c = runner.frames["customers"].set_index("customer_id")
+    assert c.loc["C1", "stage"] == "lost" and c.loc["C2", "stage"] == "lead"
+    hist = pd.concat(runner.history)
+    assert hist[["record_id", "field", "old", "new", "by"]].values.tolist() == [["C1", "stage", "won", "lost", "rule:X1"]]
+
+
+def test_set_refuses_a_value_that_does_not_fit_the_field():
+    _, res = execute([customer("C1")], one_rule("set", "field=stage; value=banana"))
+    assert res.errors and res.errors[0]["rule_id"] == "X1" and "banana" in res.errors[0]["message"]
+
+
+def test_add_and_remove_tag_keep_the_other_tags():
+    runner, _ = execute([customer("C1", tags="vip;to_reactivate")], one_rule("remove_tag", "tag=TO_REACTIVATE"))
+    assert runner.frames["customers"]["tags"].tolist() == ["vip"]
+    runner, _ = execute([customer("C1", tags="vip")], one_rule("add_tag", "tag=renewal"))
+    assert runner.frames["customers"]["tags"].tolist() == ["vip;renewal"]
+
+
+def test_escalate_goes_to_the_owners_manager_as_a_high_priority_task():
+    team = [{"name": "Boss", "role": "manager"}, {"name": "Lead", "role": "manager", "manager": "Boss"},
+            {"name": "Rep", "role": "rep", "manager": "Lead"}]
+    runner, res = execute([customer("C1", owner="Rep")], one_rule("escalate", 'text="Help with {name}"'), team=team)
+    task = runner.frames["tasks"].iloc[-1]
+    assert task["owner"] == "Lead" and task["priority"] == "high" and task["title"] == "Help with Company C1"
+    assert res.actions["action"].tolist() == ["escalate"]
+
+
+def test_notify_without_a_task_is_only_logged_and_a_missing_owner_falls_back_to_the_manager():
+    runner, res = execute([customer("C1", owner=None)], one_rule("notify", 'to=owner; text="Hi"; task=no'))
+    assert len(runner.frames["tasks"]) == 0
+    assert res.actions["detail"].tolist() == ["to Morgan Lee: Hi"]
+
+
+def test_create_ticket_sets_type_priority_assignee_and_sla_due():
+    runner, res = execute([customer("C1")], one_rule("create_ticket", 'type=投诉; priority=urgent; sla=2h; title="T {name}"'))
+    t = runner.frames["tickets"].iloc[-1]
+    assert (t["type"], t["priority"], t["assignee"], t["status"]) == ("complaint", "urgent", "Alex Chen", "open")
+    assert t["sla_due_at"] == AS_OF + pd.Timedelta(hours=2) and t["created_at"] == AS_OF
+    assert t["ticket_id"] == "TK000001"
+
+
+def test_round_robin_assignment_takes_turns():
+    rows = [customer(f"C{i}", owner=None) for i in range(5)]
+    runner, _ = execute(rows, one_rule("assign_owner", "by=round_robin; among=A,B"))
+    assert runner.frames["customers"]["owner"].tolist() == ["A", "B", "A", "B", "A"]
+
+
+def test_queue_message_uses_the_preferred_channel_and_fills_the_template():
+    rows = [customer("C1", preferred_channel="sms"), customer("C2", preferred_channel=None),
+            customer("C3", preferred_channel="phone")]
+    runner, _ = execute(rows, one_rule("queue_message", 'channel=preferred; kind=service; content="Hi {contact_name}, {stage}"'))
+    m = runner.frames["messages"]
+    assert m["channel"].tolist() == ["sms", "email", "sms"]
+    assert m["content"].tolist()[0] == "Hi Contact C1, won"
+    assert (m["rule_id"] == "X1").all() and (m["status"] == "queued").all()
+
+
+def test_rule_on_orders_reaches_the_customers_fields():
+    orders = [{"order_id": "O1", "customer_id": "C1", "order_date": AS_OF.normalize(), "amount": 10.0}]
+    runner, res = execute([customer("C1", industry="retail")],
+                          one_rule("create_task", 'title="{order_id} for {customer_name}"',
+                                   when='industry == "零售业" and amount > 5', entity="orders"), orders=orders)
+    assert fired(res, "X1") == {"O1"}
+    assert runner.frames["tasks"]["title"].tolist() == ["O1 for Company C1"]
