@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 
 import numpy as np

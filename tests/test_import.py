@@ -211,3 +211,16 @@ def test_orders_without_ids_imported_twice_are_not_duplicated(make_workspace, tm
     orders = open_workspace(ws)["orders"]
     assert orders["order_id"].tolist() == ["O00001", "O00002"]
     assert orders["amount"].tolist() == [100.0, 50.0]
+
+
+def test_row_numbers_are_the_excel_rows_below_title_rows_and_merged_cells(make_workspace, tmp_path):
+    from messy import ZH_HEADER, xlsx
+
+    ws = make_workspace({})
+    src = xlsx(tmp_path / "t.xlsx", [ZH_HEADER, ["甲", "", "13800138000", "", "展会", "2024-05-01"], [],
+                                     ["乙", "", "12345", "", "展会", "2024-05-01"]],
+               title="客户名单", merge_title=5, blank_before=2)
+    res = import_file(src, ws, dry_run=True)
+    assert res.header_row == 4
+    assert res.issues[["row", "column", "value"]].values.tolist() == [[7, "联系电话", "12345"]]
+    assert res.outcome["outcome"].to_dict() == {5: "imported", 7: "rejected"}

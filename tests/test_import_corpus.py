@@ -7,9 +7,9 @@ import json
 import shutil
 
 import pytest
+from messy import CASES, Case
 
 from crmkit.cli import main
-from messy import CASES, Case
 
 COUNT_KEYS = ("imported", "updated", "merged", "rejected")
 
