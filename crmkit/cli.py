@@ -236,8 +236,16 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
             what = [*(f"{t('sheet', lang)} {s}" for s in r["sheets"]),
                     *(f"{e}: {', '.join(cols)}" for e, cols in r["columns"].items())]
             lines.append(f"{wb}.xlsx: {t('refresh_added', lang)} " + ("; ".join(what) if what else "-"))
-        emit({"workspace": str(refresh), "workbooks": report}, as_json,
+        from .fields import field_problems
+
+        problems = field_problems(open_workspace(refresh))
+        emit({"workspace": str(refresh), "workbooks": report,
+              "field_problems": [{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
+                                  "value": p.value, "reason": p.reason} for p in problems]}, as_json,
              "\n".join(lines) if lines else t("refresh_nothing", lang))
+        for p in problems:
+            click.echo(f"crmkit: warning: {p.file}, sheet '{p.sheet}', row {p.row}, column '{p.column}': "
+                       f"{p.reason}; this custom field is left out", err=True)
         return
     written = write_templates(out or TEMPLATE_DIR)
     emit({"written": [str(p) for p in written]}, as_json, "\n".join(str(p) for p in written))

@@ -226,3 +226,10 @@ def to_multi_codes(s: pd.Series, enum: Enum) -> tuple[pd.Series, pd.Series]:
     if bad_part.any():
         bad.loc[bad_part[bad_part].index.unique()] = True
     return out, bad
+
+
+def field_problems(ws) -> list[Problem]:
+    """Rows of the workspace's Fields sheet that were refused (bad key, clash, unknown type ...)."""
+    frame = ws.table("fields")
+    ws.entity("customers")              # parses the Fields sheet (and records its problems) once
+    return [p for p in frame.attrs.get("problems", []) if isinstance(p, Problem)]

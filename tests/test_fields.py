@@ -237,3 +237,17 @@ def test_cli_templates_refresh_prints_one_json_object_and_exits_2_on_a_missing_f
     out = json.loads(capsys.readouterr().out)
     assert out["workbooks"]["customers"]["columns"] == {"customers": ["expected_amount", "need_tags"]}
     assert main(["templates", "--refresh", str(folder / "missing")]) == 2
+
+
+def test_refresh_warns_about_refused_custom_fields_with_their_row(copy_of, capsys):
+    from crmkit.cli import main
+
+    folder = copy_of("plain")
+    ws = open_workspace(folder)
+    ws.replace("fields", pd.DataFrame({"entity": ["customers"], "key": ["phone"], "label_en": ["Phone 2"],
+                                       "type": ["text"], "enabled": [True]}))
+    ws.save(["rules"])
+    capsys.readouterr()
+    assert main(["templates", "--refresh", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "sheet 'Fields', row 2, column 'key'" in err and "already has a field named 'phone'" in err
