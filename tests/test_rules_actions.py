@@ -96,3 +96,9 @@ def test_rule_on_orders_reaches_the_customers_fields():
                                    when='industry == "零售业" and amount > 5', entity="orders"), orders=orders)
     assert fired(res, "X1") == {"O1"}
     assert runner.frames["tasks"]["title"].tolist() == ["O1 for Company C1"]
+
+
+def test_a_misspelt_parameter_is_reported_instead_of_ignored():
+    _, res = execute([customer("C1")], one_rule("create_task", 'titel="Call"; due=1d'))
+    assert res.errors == [{"rule_id": "X1", "message": res.errors[0]["message"], "position": 1}]
+    assert "titel" in res.errors[0]["message"] and "title" in res.errors[0]["message"]

@@ -8,7 +8,7 @@ messages; ``run.set_values`` for field changes, which also writes History),
 so a dry run can plan everything and write nothing.  A new action is one
 decorated function::
 
-    @action("create_task")
+    @action("create_task", params=("title", "due", "to", "priority", "notes"))
     def create_task(run): ...
 
 Choices made here (DESIGN §4 is silent):
@@ -45,12 +45,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import RuleRun
 
 ACTIONS: dict[str, Callable[[RuleRun], pd.DataFrame]] = {}
+#: The parameters each action understands (a typo is reported instead of ignored).
+ACTION_PARAMS: dict[str, tuple[str, ...]] = {}
 
 
-def action(name: str):
-    """Register an action under ``name``."""
+def action(name: str, params: tuple[str, ...] | None = None):
+    """Register an action under ``name`` (``params``: the parameter names it accepts; None = any)."""
     def deco(fn):
         ACTIONS[name] = fn
+        if params is not None:
+            ACTION_PARAMS[name] = params
         return fn
     return deco
 
@@ -140,7 +144,7 @@ def _fmt_time(ts) -> str:
 
 # --------------------------------------------------------------------------- tasks and tickets
 
-@action("create_task")
+@action("create_task", params=("title", "due", "to", "priority", "notes"))
 def create_task(run: RuleRun) -> pd.DataFrame:
     p = run.params
     due = duration(p.get("due", "1d"), name="due", rule_id=run.rule.rule_id)
@@ -180,7 +184,7 @@ def _tasks(run, title, owner, due_at, priority, notes=None, *, detail_prefix="")
     return _result(run, outcome, detail, ids)
 
 
-@action("create_ticket")
+@action("create_ticket", params=("type", "priority", "sla", "title", "to"))
 def create_ticket(run: RuleRun) -> pd.DataFrame:
     p = run.params
     typ = _choice(p.get("type"), TICKET_TYPE, "inquiry", "type", run)
@@ -208,7 +212,7 @@ def create_ticket(run: RuleRun) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- notifications
 
-@action("notify")
+@action("notify", params=("to", "cc", "text", "message", "task", "due"))
 def notify(run: RuleRun) -> pd.DataFrame:
     p = run.params
     text = render(p.get("text") or p.get("message") or run.rule.name, run)
@@ -216,7 +220,7 @@ def notify(run: RuleRun) -> pd.DataFrame:
     return _note(run, to, text, p, priority="normal", word="notify")
 
 
-@action("escalate")
+@action("escalate", params=("to", "cc", "text", "task", "due"))
 def escalate(run: RuleRun) -> pd.DataFrame:
     p = run.params
     text = render(p.get("text") or run.rule.name, run)
@@ -243,12 +247,12 @@ def _note(run, to, text, p, *, priority, word):
 
 # --------------------------------------------------------------------------- fields and tags
 
-@action("add_tag")
+@action("add_tag", params=("tag", "tags"))
 def add_tag(run: RuleRun) -> pd.DataFrame:
     return _tag(run, add=True)
 
 
-@action("remove_tag")
+@action("remove_tag", params=("tag", "tags"))
 def remove_tag(run: RuleRun) -> pd.DataFrame:
     return _tag(run, add=False)
 
@@ -277,7 +281,7 @@ def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
     return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail)
 
 
-@action("set")
+@action("set", params=("field", "value"))
 def set_field(run: RuleRun) -> pd.DataFrame:
     from ..workbook import convert_column
 
@@ -319,7 +323,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- assignment
 
-@action("assign_owner")
+@action("assign_owner", params=("by", "among", "to"))
 def assign_owner(run: RuleRun) -> pd.DataFrame:
     p = run.params
     by = (p.get("by") or "routing").strip().lower()
@@ -378,7 +382,7 @@ def assign_owner(run: RuleRun) -> pd.DataFrame:
 _CONTACT_OF = {"email": "email", "sms": "phone", "wecom": None}
 
 
-@action("queue_message")
+@action("queue_message", params=("channel", "kind", "content", "text", "delay"))
 def queue_message(run: RuleRun) -> pd.DataFrame:
     p = run.params
     lang = run.lang

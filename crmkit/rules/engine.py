@@ -176,7 +176,7 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
     lines = [f"{head} {result.as_of:%Y-%m-%d %H:%M}"]
     counts = result.counts()
     for _, c in counts.iterrows():   # one line per rule
-        lines.append(f"  {c['rule_id']:<6} {c['action']:<14} {c['done']:>6} {t('run_done', lang)}"
+        lines.append(f"  {c['rule_id']:<6} {ACTION.label(c['action'], lang):<14} {c['done']:>6} {t('run_done', lang)}"
                      + (f", {c['suppressed']} {t('run_suppressed', lang)}" if c["suppressed"] else "")
                      + (f", {c['failed']} {t('run_failed', lang)}" if c["failed"] else "")
                      + f"  {c['name']}")
@@ -588,6 +588,15 @@ class Runner:
             rule.params = parse_params(rule.params_text, rule_id=rule.rule_id)
         except ExpressionError as exc:
             self.error(rule.rule_id, exc.message, exc.position)
+            return False
+        from .actions import ACTION_PARAMS
+
+        allowed = ACTION_PARAMS.get(act)
+        unknown = [k for k in rule.params if allowed is not None and k not in allowed]
+        if unknown:
+            where = rule.params_text.lower().find(unknown[0])
+            self.error(rule.rule_id, f"parameters: {act} does not know {unknown[0]!r} "
+                                     f"(it takes {', '.join(allowed)})", where + 1 if where >= 0 else None)
             return False
         try:
             rule.expr = self.compile(rule.when, rule.entity)
