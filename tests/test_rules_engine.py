@@ -246,3 +246,18 @@ def test_two_enabled_rules_with_one_id_are_reported(make_workspace):
     res = run_rules(open_workspace(folder), dry_run=True)
     assert [e["rule_id"] for e in res.errors] == ["X"]
     assert res.summary()["by_rule"] == {"X": 2}
+
+
+def test_a_message_held_back_by_the_daily_cap_goes_out_on_a_later_day(make_workspace):
+    rules = only_rules(*[{"rule_id": f"Q{i}", "name": f"promo {i}", "when": 'customer_id == "C002"',
+                          "action": "queue_message", "params": f'kind=marketing; content="Offer {i}"'}
+                         for i in (1, 2, 3)])
+    folder = make_workspace({"customers": customers_frame(), "rules": rules},
+                            settings={"as_of": AS_OF, "daily_message_cap": "2"})
+    first = run_rules(open_workspace(folder))
+    assert first.summary()["by_rule"] == {"Q1": 1, "Q2": 1, "Q3": 0} and first.summary()["suppressed"] == 1
+    assert run_rules(open_workspace(folder)).summary()["actions"] == 0          # same time: nothing new
+    later = run_rules(open_workspace(folder), as_of="2026-11-23 10:00")
+    assert later.summary()["by_rule"] == {"Q1": 0, "Q2": 0, "Q3": 1}
+    statuses = open_workspace(folder)["messages"]["status"].tolist()
+    assert statuses == ["queued", "queued", "suppressed", "queued"]

@@ -24,7 +24,9 @@ Choices made here (DESIGN §4 is silent):
   address for their channel are suppressed (no e-mail / no phone), as are
   marketing messages to unsubscribed or non-consenting customers and those
   over the daily cap.  Suppressed messages are kept as Messages rows with
-  their reason, and logged.
+  their reason, and logged.  A message held back by the daily cap is logged
+  as ``skipped``: the rule tries again on a later day (other suppressions
+  count as handled for the rule's period).
 """
 
 from __future__ import annotations
@@ -455,6 +457,7 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
               + _fmt_time(scheduled) + ": " + text)
     detail = detail.where(~suppressed, t("run_suppressed", lang) + ": " + labels.astype("string").fillna(""))
     outcome = pd.Series(np.where(suppressed, "suppressed", "done"), index=run.rows)
+    outcome[(reason == "daily_cap").to_numpy(dtype=bool, na_value=False)] = "skipped"   # tried again tomorrow
     outcome[~send_ok & ~suppressed] = "failed"
     return _result(run, outcome, detail, ids)
 

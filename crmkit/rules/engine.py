@@ -138,7 +138,7 @@ class RunResult:
             sub = a[a["rule_id"] == r.rule_id]
             rows.append({"rule_id": r.rule_id, "name": r.name, "action": r.action,
                          "done": int((sub["outcome"] == "done").sum()),
-                         "suppressed": int((sub["outcome"] == "suppressed").sum()),
+                         "suppressed": int(sub["outcome"].isin(["suppressed", "skipped"]).sum()),
                          "failed": int((sub["outcome"] == "failed").sum())})
         return pd.DataFrame(rows, columns=["rule_id", "name", "action", "done", "suppressed", "failed"])
 
@@ -153,7 +153,7 @@ class RunResult:
             "dry_run": self.dry_run,
             "actions": int(done.sum()),
             "by_rule": by_rule,
-            "suppressed": int((self.actions["outcome"] == "suppressed").sum()),
+            "suppressed": int(self.actions["outcome"].isin(["suppressed", "skipped"]).sum()),
             "errors": list(self.errors),
         }
         return out
@@ -540,7 +540,8 @@ class Runner:
             now = period_keys(pd.Series([self.as_of]), rule.once).iloc[0]
             if rule.action == "queue_message":
                 m = self.frames["messages"].iloc[:self.base_len["messages"]]
-                m = m[(m["rule_id"] == rule.rule_id).fillna(False) & m["queued_at"].notna()]
+                m = m[(m["rule_id"] == rule.rule_id).fillna(False) & m["queued_at"].notna()
+                      & m["status"].isin(["queued", "sent"]).fillna(False)]
                 if len(m):
                     hit = m.loc[(period_keys(m["queued_at"], rule.once) == now).to_numpy(), "customer_id"]
                     done = done.union(pd.Index(hit.dropna().astype(str).unique()))
@@ -559,9 +560,11 @@ class Runner:
         sub = log[(log["rule_id"] == rule.rule_id).fillna(False)]
         if sub.empty:
             return pd.Index([])
-        final = sub["outcome"].isin(["done", "suppressed"]).fillna(False)
-        same_run = (sub["at"] == self.as_of).fillna(False) & (sub["outcome"] == "failed").fillna(False)
-        sub = sub[final | same_run]
+        outcome = sub["outcome"]
+        final = outcome.isin(["done", "suppressed"]).fillna(False)
+        same_run = (sub["at"] == self.as_of).fillna(False) & (outcome == "failed").fillna(False)
+        same_day = (sub["at"].dt.normalize() == self.as_of.normalize()).fillna(False) & (outcome == "skipped").fillna(False)
+        sub = sub[final | same_run | same_day]
         if sub.empty:
             return pd.Index([])
         keys = period_keys(sub["at"], rule.once)
