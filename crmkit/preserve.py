@@ -273,7 +273,7 @@ def _delete_rows(ws, rows: list[int]) -> None:
         return
     first = dels[0]
     delset = set(dels)
-    for (r, c) in sorted((rc for rc in ws._cells if rc[0] >= first)):
+    for (r, c) in sorted(rc for rc in ws._cells if rc[0] >= first):
         if r in delset:
             del ws._cells[(r, c)]
             continue
@@ -471,8 +471,8 @@ def _extend_tables(ws, width: int, last_row: int, first_added: int = 0) -> None:
 
 def _new_sheet(wb, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: str):
     from openpyxl.styles import Font, PatternFill
-    from openpyxl.worksheet.table import Table, TableStyleInfo
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
 
     from .workbook import HEADER_COLOR, header_text
 

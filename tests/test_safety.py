@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import openpyxl
@@ -15,8 +14,15 @@ import pytest
 
 from crmkit import safety
 from crmkit.exceptions import FileLockedError, WorkbookError
-from crmkit.safety import (backups_of, check_not_open, clean_stale_temps, neutralise_csv, neutralise_csv_cell,
-                           replace_file, workspace_lock)
+from crmkit.safety import (
+    backups_of,
+    check_not_open,
+    clean_stale_temps,
+    neutralise_csv,
+    neutralise_csv_cell,
+    replace_file,
+    workspace_lock,
+)
 from crmkit.workbook import write_workbook
 from crmkit.workspace import open_workspace
 
