@@ -339,12 +339,53 @@ def validate_workspace(ws) -> ValidationReport:
                                     "row": None, "column": "value", "field": "value", "value": exc.value,
                                     "severity": ERROR, "reason": t("r_setting", lang).format(detail=exc.message)}]))
     tables = {k: ws[k] for k in CHECKED_ENTITIES}
+    found.extend(expression_issues(tables, lang))
     return _validate_tables(tables, str(ws.path), settings, lang, found, fields_of=ws.fields)
+
+
+#: entity -> (expression field, the entity its names refer to; None = the row's own 'entity' column)
+EXPRESSION_FIELDS = {"rules": ("when", None), "campaigns": ("audience", "customers"), "routing": ("match", "customers")}
+
+
+def expression_issues(tables: Mapping[str, pd.DataFrame], lang: str = "en") -> list[pd.DataFrame]:
+    """Rule, audience and routing expressions that do not parse (a handful of rows each)."""
+    try:
+        from .rules.expr import compile_expression
+    except ImportError:  # the rule language is optional for validation
+        return []
+    from .exceptions import ExpressionError
+
+    out = []
+    for key, (col, target) in EXPRESSION_FIELDS.items():
+        df = tables.get(key)
+        if df is None or col not in df.columns or df.empty:
+            continue
+        rows = []
+        for row, text in df[col].dropna().items():   # a few configuration rows
+            ent = target or (str(df.at[row, "entity"]) if "entity" in df.columns and pd.notna(df.at[row, "entity"])
+                             else "customers")
+            rid = df.at[row, ENTITIES[key].id_field] if ENTITIES[key].id_field else None
+            try:
+                compile_expression(text, fields=ent if ent in ENTITIES else None,
+                                   rule_id=None if rid is None or pd.isna(rid) else str(rid))
+            except ExpressionError as exc:
+                rows.append({"row": int(row), "column": ENTITIES[key].field(col).header(lang), "field": col,
+                             "value": str(text), "severity": ERROR, "reason": str(exc)})
+            except Exception as exc:  # noqa: BLE001 - a checker bug must not hide the other issues
+                rows.append({"row": int(row), "column": ENTITIES[key].field(col).header(lang), "field": col,
+                             "value": str(text), "severity": WARNING, "reason": f"cannot check: {exc}"})
+        if rows:
+            iss = pd.DataFrame(rows)
+            iss.insert(0, "sheet", tables[key].attrs.get("sheet") or ENTITIES[key].sheet_name(lang))
+            iss.insert(0, "file", tables[key].attrs.get("file") or "")
+            out.append(iss)
+    return out
 
 
 def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Mapping, lang: str,
                      found: list[pd.DataFrame] | None = None, fields_of=None) -> ValidationReport:
     found = list(found or [])
+    n_pre = len(found)
     sheets = {}
     for key, df in tables.items():
         ent = ENTITIES[key]
@@ -380,6 +421,12 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
         sheets[key] = {"file": file, "sheet": sheet, "rows": int(len(df)),
                        "errors": int((iss["severity"] == ERROR).sum()) if len(iss) else 0,
                        "warnings": int((iss["severity"] == WARNING).sum()) if len(iss) else 0}
+    for pre in found[:n_pre]:        # issues found before (settings, expressions) count for their sheet
+        for d in sheets.values():
+            if len(pre) and "sheet" in pre.columns:
+                mine = pre[pre["sheet"] == d["sheet"]]
+                d["errors"] += int((mine["severity"] == ERROR).sum())
+                d["warnings"] += int((mine["severity"] == WARNING).sum())
     issues = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else \
         pd.DataFrame(columns=["file", "sheet", *ISSUE_COLUMNS])
     target = float(settings.get("completeness_target") or 0.9)

@@ -211,3 +211,16 @@ def test_validate_unreadable_workbooks_exit_two(tmp_path, capsys, content, fragm
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "broken.xlsx" in err and fragment in err and "Traceback" not in err
+
+
+def test_a_rule_expression_that_does_not_parse_is_an_error(make_workspace):
+    from crmkit.rules.defaults import default_rules
+
+    rules = default_rules("en")
+    rules.loc[rules.index[0], "when"] = 'source == "website_form" and ('
+    ws = make_workspace({"rules": rules})
+    rep = validate_workspace(ws)
+    bad = rep.issues[rep.issues["field"] == "when"]
+    assert len(bad) == 1 and bad.iloc[0]["severity"] == "error"
+    assert bad.iloc[0]["sheet"] == "Rules" and bad.iloc[0]["row"] == 2
+    assert rep.sheets["rules"]["errors"] == 1 and rep.errors == 1
