@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 
 AS_OF = pd.Timestamp("2026-11-20 10:00")
-VERSION = "synth-1"
+VERSION = "synth-2"
+#: allocated Chinese mobile prefixes (numbers that phonenumbers accepts as valid)
+MOBILE_PREFIXES = np.array(["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "158",
+                            "159", "186", "187", "188", "189"])
 
 
 def _codes(entity: str, field: str) -> np.ndarray:
@@ -41,7 +44,9 @@ def customers_frame(n: int, seed: int = 7, *, prefix: str = "C", as_of: pd.Times
         "name": pd.Series([f"Company {i}" for i in range(1, n + 1)], dtype="string"),
         "contact_name": pd.Series([f"Contact {i}" for i in range(1, n + 1)], dtype="string"),
         "title": pd.Series(rng.choice(np.array(["CEO", "CTO", "Buyer", "Manager"], dtype=object), n), dtype="string"),
-        "phone": pd.Series(["+861" + str(v) for v in rng.integers(3_000_000_000, 9_999_999_999, n)], dtype="string"),
+        "phone": pd.Series([f"+86{p}{v:08d}" for p, v in zip(rng.choice(MOBILE_PREFIXES, n),
+                                                               rng.integers(0, 100_000_000, n), strict=True)],
+                           dtype="string"),
         "email": pd.Series([f"contact{i}@company{i}.example.com" for i in range(1, n + 1)], dtype="string"),
         "industry": rng.choice(_codes("customers", "industry"), n),
         "size": rng.choice(_codes("customers", "size"), n),
