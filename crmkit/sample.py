@@ -896,7 +896,7 @@ class _Generator:
         created = np.where(won, np.minimum(first_ord + 10 + np.floor(rng.exponential(25, len(idx))).astype(np.int64), a),
                            np.floor(a * rng.uniform(0.5, 0.95, len(idx))).astype(np.int64))
         changed = np.where(won, first_ord,
-                           np.where(open_, np.minimum(created, np.floor(rng.exponential(12, len(idx))).astype(np.int64)),
+                           np.where(open_, np.minimum(created, 3 + np.floor(rng.exponential(20, len(idx))).astype(np.int64)),
                                     np.floor(created * rng.random(len(idx))).astype(np.int64)))
         planted = c["deal_changed"].to_numpy()[idx]
         changed = np.where(planted >= 0, planted, changed)
@@ -938,6 +938,7 @@ class _Generator:
         n = len(c)
         rate = np.where(c["lost"], 0.1, np.where(c["level"] == 4, 0.6, 0.9))
         counts = rng.poisson(rate)
+        counts[c["plant"].to_numpy() != ""] = 0      # planted scenarios stay exactly as documented
         cust = np.repeat(np.arange(n), counts)
         m = len(cust)
         u = rng.random(m)
@@ -960,7 +961,8 @@ class _Generator:
                               c["owner"].to_numpy(dtype=object)[cust], due_at, created_at, status)
         # every rep: one task due later today, one 3 days overdue
         r = len(self.reps)
-        pick = rng.choice(np.flatnonzero(~c["lost"].to_numpy()), size=min(2 * r, n), replace=False) if n else []
+        pool = np.flatnonzero(~c["lost"].to_numpy() & (c["age"].to_numpy() >= 7) & (c["plant"].to_numpy() == ""))
+        pick = rng.choice(pool, size=min(2 * r, len(pool)), replace=False)
         if len(pick) == 2 * r:
             ex_due = np.concatenate([clock.at(np.zeros(r, np.int64), np.full(r, 16 * 60)),
                                      clock.at(np.full(r, 3), np.full(r, 15 * 60))])
@@ -979,7 +981,7 @@ class _Generator:
         m = len(cust_ids)
         owners = np.where(owners == "", self.reps[rng.integers(0, len(self.reps), m)], owners)
         titles = self.pick(TASK_TITLES)[rng.integers(0, len(TASK_TITLES), m)]
-        by = _choice(rng, ["owner", "manager", "rule:R12", "rule:R03", "rule:R01C"], m, [0.6, 0.1, 0.2, 0.05, 0.05])
+        by = _choice(rng, ["owner", "manager", "rule:R12"], m, [0.65, 0.1, 0.25])
         by = np.where(by == "owner", owners, np.where(by == "manager", self.manager, by))
         now = np.datetime64(clock.as_of.to_datetime64(), "ns")
         done_at = created_at + ((np.minimum(due_at + np.timedelta64(2, "D"), now) - created_at)
