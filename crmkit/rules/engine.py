@@ -350,10 +350,17 @@ class Runner:
             return
         state = {"version": 1, "as_of": self.as_of.isoformat() if not self.records else self.state.get("as_of"),
                  "round_robin": self.state.get("round_robin", {}), "snapshots": self._snapshot(watched)}
-        p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + f".tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, p)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, p)
+        except OSError as exc:
+            from ..exceptions import WorkbookError
+
+            raise WorkbookError(f"the workbooks were saved, but the rule state could not be written "
+                                f"({exc.strerror or exc}); changed_to() may repeat on the next run",
+                                file=str(p)) from None
 
     # ---------------------------------------------------------------- helpers for actions
 
