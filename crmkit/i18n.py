@@ -439,6 +439,7 @@ TEXT.update({
     "run_to": ("to", "通知"),
     "run_scheduled": ("scheduled", "计划发送"),
     "run_task": ("task", "任务"),
+    "run_written": ("written", "已写入"),
     "run_ticket": ("ticket", "工单"),
     "run_owner": ("owner", "负责人"),
     "run_tags": ("tags", "标签"),

@@ -190,6 +190,8 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
     lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
                  f"{t('run_errors', lang)}: {len(s['errors'])}"
                  + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    if result.written:
+        lines.append(f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written))
     return "\n".join(lines)
 
 
