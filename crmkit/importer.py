@@ -44,7 +44,7 @@ import pandas as pd
 from . import dedupe as dd
 from .exceptions import UsageError
 from .i18n import t
-from .schema import ENTITIES, norm_token
+from .schema import ENTITIES, field_label, norm_token
 from .sources import SourceTable, read_source
 from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report
 
@@ -130,8 +130,10 @@ class ImportResult:
 
     def text(self, limit: int = 30) -> str:
         lang = self.lang
-        where = f" (sheet '{self.sheet}')" if self.sheet else ""
-        lines = [f"{Path(self.file).name}{where}, header row {self.header_row}: "
+        zh = lang == "zh"
+        where = (f"（工作表“{self.sheet}”）" if zh else f" (sheet '{self.sheet}')") if self.sheet else ""
+        head = f"表头在第 {self.header_row} 行" if zh else f"header row {self.header_row}"
+        lines = [f"{Path(self.file).name}{where}, {head}: "
                  f"{self.source_rows} {t('source_rows', lang).lower()} = "
                  f"{self.imported} {t('imported', lang)} + {self.updated} {t('updated', lang)} "
                  f"({self.unchanged} {t('unchanged', lang)}) + {self.merged} {t('merged', lang)} + "
@@ -145,11 +147,12 @@ class ImportResult:
         c = self.completeness
         if c:
             lines.append(f"  {t('completeness', lang)}: {c['overall']:.0%} ({t('target', lang)} {c['target']:.0%})"
-                         + ("" if c["ok"] else ": " + ", ".join(c["fields_below_target"][:8])))
+                         + ("" if c["ok"] else ": " + ", ".join(field_label(k, lang, ENTITIES[self.entity])
+                                                             for k in c["fields_below_target"][:8])))
         from .validate import format_issue
 
         for rec in self.issues.head(limit).to_dict("records"):
-            lines.append("  " + format_issue(rec))
+            lines.append("  " + format_issue(rec, lang))
         if len(self.issues) > limit:
             lines.append(f"  ... {len(self.issues) - limit} more" + (f" (see {self.report})" if self.report else ""))
         if self.dry_run:

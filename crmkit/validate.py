@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import normalize as nz
 from .i18n import t
-from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields
+from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 
 ERROR = "error"
@@ -288,11 +288,11 @@ class ValidationReport:
         if c:
             lines.append(f"  {t('completeness', lang)}: {_fmt_pct(c['overall'])} "
                          f"({t('target', lang)} {_fmt_pct(c['target'])}"
-                         f"{'' if c['ok'] else ', ' + ', '.join(c['fields_below_target'][:8])})")
+                         f"{'' if c['ok'] else ', ' + ', '.join(field_label(k, lang, ENTITIES['customers']) for k in c['fields_below_target'][:8])})")
         if self.duplicates:
             lines.append(f"  {t('duplicate_groups', lang)}: {self.duplicates}")
         for rec in self.issues.head(limit).to_dict("records"):
-            lines.append("  " + format_issue(rec))
+            lines.append("  " + format_issue(rec, lang))
         if len(self.issues) > limit:
             lines.append(f"  ... {len(self.issues) - limit} more")
         return "\n".join(lines)
@@ -301,21 +301,25 @@ class ValidationReport:
         return f"<ValidationReport {self.path!r} errors={self.errors} warnings={self.warnings}>"
 
 
-def format_issue(rec: Mapping) -> str:
-    """``file, sheet 'X', row 5, column 'Phone': error: reason (value: '123')``."""
+def format_issue(rec: Mapping, lang: str = "en") -> str:
+    """``file, sheet 'X', row 5, column 'Phone': error: reason (value: '123')`` (or in Chinese)."""
+    zh = lang == "zh"
     parts = []
     if rec.get("file"):
         parts.append(Path(str(rec["file"])).name)
     if rec.get("sheet"):
-        parts.append(f"sheet '{rec['sheet']}'")
+        parts.append(f"工作表“{rec['sheet']}”" if zh else f"sheet '{rec['sheet']}'")
     if rec.get("row") is not None and not pd.isna(rec.get("row")):
-        parts.append(f"row {int(rec['row'])}")
+        parts.append(f"第 {int(rec['row'])} 行" if zh else f"row {int(rec['row'])}")
     if rec.get("column"):
-        parts.append(f"column '{rec['column']}'")
-    text = f"{', '.join(parts)}: {rec.get('severity')}: {rec.get('reason')}"
+        parts.append(f"列“{rec['column']}”" if zh else f"column '{rec['column']}'")
+    sev = t(str(rec.get("severity")), lang)
+    sep = "，" if zh else ", "
+    colon = "：" if zh else ": "
+    text = f"{sep.join(parts)}{colon}{sev}{colon}{rec.get('reason')}"
     v = rec.get("value")
     if v is not None and not (isinstance(v, float) and pd.isna(v)):
-        text += f" (value: {str(v)!r})"
+        text += f"（值：{str(v)!r}）" if zh else f" (value: {str(v)!r})"
     return text
 
 
