@@ -34,8 +34,14 @@ def progress_enabled() -> bool:
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(package_name="crmkit")
-def cli() -> None:
+@click.option("--wait", "wait", type=click.FloatRange(0, 3600), default=None, metavar="SECONDS",
+              help="Wait up to SECONDS for a workbook open in Excel or another crmkit run, "
+                   "instead of refusing at once (also $CRMKIT_WAIT).")
+def cli(wait: float | None = None) -> None:
     """crmkit: an Excel-first CRM. Validate, import, de-duplicate, automate, score and report."""
+    from .safety import set_default_wait
+
+    set_default_wait(wait)
 
 
 # --------------------------------------------------------------------------- foundation

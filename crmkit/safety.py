@@ -15,8 +15,9 @@
   spreadsheet would run as a formula when a CSV export is opened.
 
 Waiting: every wait defaults to 0 seconds (refuse at once) unless the
-environment variable ``CRMKIT_WAIT`` holds a number of seconds, or a caller
-passes ``wait=``.
+command line says ``crmkit --wait SECONDS <command>``, the environment
+variable ``CRMKIT_WAIT`` holds a number of seconds, or a caller passes
+``wait=``.
 """
 
 from __future__ import annotations
@@ -52,8 +53,19 @@ def state_dir(workspace: str | os.PathLike) -> Path:
     return Path(workspace) / STATE_DIR
 
 
+_wait_override: float | None = None
+
+
+def set_default_wait(seconds: float | None) -> None:
+    """Set the wait of this process (``crmkit --wait SECONDS``); None goes back to ``$CRMKIT_WAIT``."""
+    global _wait_override
+    _wait_override = None if seconds is None else max(0.0, float(seconds))
+
+
 def default_wait() -> float:
-    """Seconds to wait for a lock when the caller does not say: ``$CRMKIT_WAIT`` or 0."""
+    """Seconds to wait for a lock when the caller does not say: ``crmkit --wait``, ``$CRMKIT_WAIT``, or 0."""
+    if _wait_override is not None:
+        return _wait_override
     try:
         return max(0.0, float(os.environ.get(WAIT_ENV, "") or 0))
     except ValueError:

@@ -154,3 +154,49 @@ def test_a_writing_command_keeps_user_sheets_and_formulas_and_leaves_backups(sam
     for wb in changed:
         assert backups_of(folder / wb, folder), f"no backup of {wb}"
     assert not list(folder.glob(".*.tmp-*"))
+
+
+def test_crmkit_wait_lets_a_command_go_ahead_once_excel_closes_the_workbook(sample, tmp_path, capsys):
+    import threading
+
+    from crmkit.safety import set_default_wait
+
+    if "rfm" not in cli.commands:
+        pytest.skip("crmkit rfm is not registered yet")
+    folder = workspace_copy(sample, tmp_path)
+    lock = folder / "~$customers.xlsx"
+    lock.write_text("")
+    threading.Timer(0.5, lock.unlink).start()
+    try:
+        code = main(["--wait", "60", "rfm", str(folder)])
+    finally:
+        set_default_wait(None)
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert backups_of(folder / "customers.xlsx", folder)
+
+
+def test_crmkit_wait_waits_for_another_run_to_release_the_workspace(sample, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from crmkit.safety import set_default_wait
+
+    if "rfm" not in cli.commands:
+        pytest.skip("crmkit rfm is not registered yet")
+    folder = workspace_copy(sample, tmp_path)
+    root = Path(__file__).resolve().parent.parent
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom crmkit.safety import workspace_lock\n"
+         "with workspace_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(1)\n", str(folder)],
+        cwd=root, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    try:
+        refused = main(["rfm", str(folder)])
+        _, err = capsys.readouterr()
+        waited = main(["--wait", "60", "rfm", str(folder)])
+    finally:
+        set_default_wait(None)
+        holder.wait()
+    assert refused == 2 and "another crmkit run" in err
+    assert waited == 0
