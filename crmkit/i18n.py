@@ -70,7 +70,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "demo_rfm": ("RFM segments ({customers} customers)", "RFM 客户分群（{customers} 位客户）"),
     "demo_skipped": ("{step}: not available yet ({reason})", "{step}：暂不可用（{reason}）"),
     "demo_failed": ("{step} failed: {reason}", "{step} 失败：{reason}"),
-    "demo_serve": ("Dashboards: {url} (press Ctrl+C to stop)", "看板地址：{url}（按 Ctrl+C 停止）"),
+    "demo_serve": ("Starting the dashboards at {url} ...", "正在启动看板：{url} ……"),
     "demo_next": ("Next: open the workbooks in {path}, or run 'crmkit demo --serve' to see the dashboards.",
                   "下一步：打开 {path} 中的工作簿，或运行 'crmkit demo --serve' 查看看板。"),
     "demo_not_sample": ("holds files that crmkit's demo did not create; nothing was changed. Choose another --dir.",

@@ -231,14 +231,17 @@ def test_orders_of_4_days_ago_and_low_satisfaction_tickets_exist(frames):
     assert len(low) >= 2 and (t["satisfaction"] >= 4).any()
 
 
-def test_every_default_rule_finds_some_work_on_as_of_but_not_everywhere(sample_ws, frames):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_default_rule_finds_some_work_on_as_of_but_not_everywhere(lang, sample_ws, tmp_path):
     engine = pytest.importorskip("crmkit.rules.engine")
     from crmkit.rules.defaults import DEFAULT_RULES
 
-    by_rule = engine.run_rules(open_workspace(sample_ws), dry_run=True).summary()["by_rule"]
+    folder = sample_ws if lang == "en" else generate_workspace(tmp_path / "zh", customers=160, seed=3, lang="zh")
+    ws = open_workspace(folder)
+    by_rule = engine.run_rules(ws, dry_run=True).summary()["by_rule"]
     idle = [rid for rid, *_ in DEFAULT_RULES if by_rule.get(rid, 0) == 0]
     assert idle == []
-    n = len(frames["customers"])
+    n = len(ws["customers"])
     busy = [rid for rid, _p, entity, *_ in DEFAULT_RULES if entity == "customers" and by_rule[rid] > 0.6 * n]
     assert busy == []
 
