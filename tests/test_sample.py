@@ -325,3 +325,16 @@ def test_demo_builds_a_workspace_and_replaces_only_its_own_folder(tmp_path, caps
     with pytest.raises(WorkspaceExists, match="did not create"):
         run_demo(mine, customers=60)
     assert len(open_workspace(mine)["customers"]) == 40
+
+
+def test_demo_goes_on_when_rules_rfm_and_dashboards_are_not_installed(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from crmkit.demo import run_demo
+
+    for name in ("crmkit.rules.engine", "crmkit.rfm", "crmkit.dashboard"):
+        monkeypatch.setitem(sys.modules, name, None)     # importing it now raises ImportError
+    result = run_demo(tmp_path / "demo", customers=40, serve=True)
+    assert result["rules"] is None and result["rfm"] is None
+    err = capsys.readouterr().err
+    assert "rules: not available yet" in err and "dashboards: not available yet" in err
