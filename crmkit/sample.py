@@ -1121,6 +1121,8 @@ class _Generator:
                 sel = recent[(pref == ch) | ((pref == "phone") & (ch == "sms"))]
                 if len(sel):
                     frames.append(self._campaign_messages(sel, None, "R10", ch, None, tpl, service=True))
+        if not frames:
+            return _typed(pd.DataFrame({"message_id": pd.Series(dtype="string")}), "messages")
         df = pd.concat(frames, ignore_index=True)
         df = df.sort_values(["queued_at", "customer_id"], kind="stable").reset_index(drop=True)
         df.insert(0, "message_id", _ids("M", len(df), _width(len(df), 6)).to_numpy())

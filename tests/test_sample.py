@@ -338,3 +338,11 @@ def test_demo_goes_on_when_rules_rfm_and_dashboards_are_not_installed(tmp_path, 
     assert result["rules"] is None and result["rfm"] is None
     err = capsys.readouterr().err
     assert "rules: not available yet" in err and "dashboards: not available yet" in err
+
+
+@pytest.mark.parametrize("n", [1, 5, 39])
+def test_tiny_workspaces_generate_without_planted_scenarios(n):
+    tables = generate_tables(n, seed=n, lang="zh")
+    assert len(tables["customers"]) == n
+    assert set(tables["orders"]["customer_id"]) <= set(tables["customers"]["customer_id"])
+    assert tables["messages"]["message_id"].is_unique
