@@ -9,9 +9,11 @@
   never-contacted customer is as "quiet" as its age);
 * ``last_feedback``: the customer_feedback of the latest interaction that
   has one;
-* ``last_order_at``, ``orders_30d``, ``amount_30d``: from Orders, the last 30
-  days counting ``as_of``'s day;
-* ``completeness``: the share of :data:`COMPLETENESS_FIELDS` that are filled;
+* ``last_order_at``, ``orders_30d``, ``amount_30d``: from Orders; "30d" means
+  orders placed at most 30 calendar days before ``as_of``'s day
+  (``days_since(order_date) <= 30``);
+* ``completeness``: the share of the profile fields that are filled (the list
+  :func:`crmkit.analytics.completeness_field_keys` gives, shared with validation);
 * RFM fields (``recency_days`` ... ``value_tier``) from :mod:`crmkit.rfm`
   when that module is available, otherwise as found in the sheet.
 """
@@ -23,11 +25,20 @@ import contextlib
 import numpy as np
 import pandas as pd
 
-#: Fields counted by ``completeness`` (the profile a team is expected to keep).
+#: Fields counted by ``completeness`` when crmkit.analytics is not there (the profile a team keeps).
 COMPLETENESS_FIELDS: tuple[str, ...] = (
     "name", "contact_name", "title", "phone", "email", "industry", "size", "region",
     "customer_type", "source", "intent_level", "stage", "owner", "preferred_channel",
 )
+
+def completeness_fields() -> tuple[str, ...]:
+    """The fields ``completeness`` counts: the same list as the analytics and validation use."""
+    try:
+        from .analytics import completeness_field_keys
+    except ImportError:
+        return COMPLETENESS_FIELDS
+    return tuple(completeness_field_keys())
+
 
 RFM_COLUMNS = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment",
                "value_tier")
@@ -87,7 +98,7 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
             d = od["order_date"].to_numpy(dtype="datetime64[ns]")
             g = pd.Series(d[ok]).groupby(pos[ok]).max()
             last_order[g.index.to_numpy()] = g.to_numpy(dtype="datetime64[ns]")
-            recent = ok & (d > np.datetime64(today - pd.Timedelta(days=30), "ns"))
+            recent = ok & (d >= np.datetime64(today - pd.Timedelta(days=30), "ns"))   # days_since <= 30
             n30 = np.bincount(pos[recent], minlength=n)[:n]
             amt = pd.to_numeric(od["amount"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
             a30 = np.bincount(pos[recent], weights=np.nan_to_num(amt[recent]), minlength=n)[:n]
@@ -96,10 +107,11 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     cust["amount_30d"] = pd.Series(a30, index=cust.index, dtype="float64")
 
     # completeness
-    present = [c for c in COMPLETENESS_FIELDS if c in cust.columns]
+    wanted = completeness_fields()
+    present = [c for c in wanted if c in cust.columns]        # a missing column counts as empty
     if present:
         filled = pd.DataFrame({c: _filled(cust[c]) for c in present}, index=cust.index)
-        cust["completeness"] = filled.sum(axis=1) / len(present)
+        cust["completeness"] = filled.sum(axis=1) / len(wanted)
     else:
         cust["completeness"] = 0.0
 

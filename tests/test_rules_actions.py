@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from test_rules import AS_OF, customer, fired
 
 from crmkit.rules.engine import InMemoryWorkspace, Runner
@@ -102,3 +103,25 @@ def test_a_misspelt_parameter_is_reported_instead_of_ignored():
     _, res = execute([customer("C1")], one_rule("create_task", 'titel="Call"; due=1d'))
     assert res.errors == [{"rule_id": "X1", "message": res.errors[0]["message"], "position": 1}]
     assert "titel" in res.errors[0]["message"] and "title" in res.errors[0]["message"]
+
+
+def test_derived_fields_are_computed_as_of_the_run():
+    from crmkit.derived import add_derived, completeness_fields
+
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["A", "B"], "contact_name": ["x", None],
+                              "created_at": pd.to_datetime(["2026-01-01", "2026-11-01"])})
+    interactions = pd.DataFrame({"interaction_id": ["I1", "I2", "I3"], "customer_id": ["C1", "C1", "C1"],
+                                 "at": pd.to_datetime(["2026-11-10 15:00", "2026-11-15 09:00", "2026-12-01 09:00"]),
+                                 "customer_feedback": ["需要技术支持", None, "future"]})
+    orders = pd.DataFrame({"order_id": ["O1", "O2", "O3"], "customer_id": ["C1", "C1", "C2"],
+                           "order_date": pd.to_datetime(["2026-10-21", "2026-10-20", "2026-06-01"]),
+                           "amount": [100.0, 50.0, 70.0]})
+    d = add_derived(None, pd.Timestamp("2026-11-20 10:00"), customers=customers, interactions=interactions,
+                    orders=orders, rfm=False).set_index("customer_id")
+    assert d.loc["C1", "last_interaction_at"] == pd.Timestamp("2026-11-15 09:00")      # the future one is ignored
+    assert d["days_since_interaction"].tolist() == [5, 19]                              # C2: since created
+    assert d.loc["C1", "last_feedback"] == "需要技术支持"
+    assert d["orders_30d"].tolist() == [1, 0] and d["amount_30d"].tolist() == [100.0, 0.0]
+    assert d.loc["C2", "last_order_at"] == pd.Timestamp("2026-06-01")
+    n = len(completeness_fields())
+    assert d["completeness"].tolist() == [pytest.approx(3 / n), pytest.approx(2 / n)]   # name, contact, created
