@@ -262,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, n, opc in plan(args):
         section = run_size(label, n, opc, args)
         section["date"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        old = store["sizes"].get(label)
+        if args.stages and old and old.get("generator") == section["generator"]:
+            # a partial run (--stages) updates the stages it ran and keeps the others
+            for bucket in ("stages", "baselines"):
+                section[bucket] = {**old.get(bucket, {}), **section[bucket]}
         store["sizes"][label] = section
         store_path.parent.mkdir(parents=True, exist_ok=True)
         store_path.write_text(json.dumps(store, indent=1, default=str))

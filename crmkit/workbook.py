@@ -285,6 +285,25 @@ def _excel_value(v, f: Field | None, lang: str):
     return v
 
 
+def _excel_values(col: pd.Series, f: Field | None, lang: str) -> list:
+    """:func:`_excel_value` of every value of ``col``, worked out once per distinct value.
+
+    Columns repeat a few values (enumerations, yes/no, owners, dates), so a
+    long column is factorised and only its distinct values are converted.
+    Object columns (possibly mixed types, where 1 == 1.0 == True would merge)
+    take the value-by-value path.
+    """
+    n = len(col)
+    if n >= 1000 and col.dtype != object:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        if len(uniques) <= n // 2:
+            lookup = np.empty(len(uniques) + 1, dtype=object)
+            lookup[:-1] = [_excel_value(v, f, lang) for v in uniques.tolist()]
+            lookup[-1] = None  # factorize's -1: blank
+            return lookup[codes].tolist()
+    return [_excel_value(v, f, lang) for v in col.tolist()]
+
+
 def column_width(header: str, values: pd.Series | None = None) -> float:
     """A fitting width in Excel units; CJK characters count double."""
     def w(text: str) -> int:
@@ -362,7 +381,7 @@ class SheetWriter:
             col = None if df is None or f.key not in df.columns else df[f.key]
             fmt = self._fmt(f)
             if col is not None and n:
-                values = [_excel_value(v, f, lang) for v in col.tolist()]
+                values = _excel_values(col, f, lang)
                 self._write_column(ws, j, values, fmt, f)
             width = column_width(headers[j], None if col is None else col.head(200).map(
                 lambda v, f=f: _excel_value(v, f, lang)))
