@@ -66,17 +66,17 @@ def prepare_folder(folder: Path, lang: str) -> bool:
 
 
 def _optional(module: str, step: str, lang: str):
-    """Import an optional module; None (with a note) when it is not there."""
+    """Import an optional module; None (with a note naming the i18n ``step``) when it is not there."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        _warn(t("demo_skipped", lang).format(step=step, reason=exc))
+        _warn(t("demo_skipped", lang).format(step=t(step, lang), reason=exc))
         return None
 
 
 def run_rules_step(path: Path, lang: str) -> dict | None:
     """Run the default rules on the demo workspace; the run summary, or None."""
-    engine = _optional("crmkit.rules.engine", "rules", lang)
+    engine = _optional("crmkit.rules.engine", "demo_step_rules", lang)
     if engine is None or not hasattr(engine, "run_rules"):
         return None
     from .workspace import open_workspace
@@ -88,7 +88,7 @@ def run_rules_step(path: Path, lang: str) -> dict | None:
             ws.save()
         summary = result.summary() if hasattr(result, "summary") else dict(result)
     except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
-        _warn(t("demo_failed", lang).format(step="rules", reason=f"{type(exc).__name__}: {exc}"))
+        _warn(t("demo_failed", lang).format(step=t("demo_step_rules", lang), reason=f"{type(exc).__name__}: {exc}"))
         return None
     errors = summary.get("errors") or 0
     when = summary.get("as_of")
@@ -106,7 +106,7 @@ def run_rules_step(path: Path, lang: str) -> dict | None:
 
 def run_rfm_step(path: Path, lang: str) -> dict | None:
     """Score customers by RFM and write the scores into Customers; the summary payload, or None."""
-    rfm = _optional("crmkit.rfm", "RFM", lang)
+    rfm = _optional("crmkit.rfm", "demo_step_rfm", lang)
     if rfm is None:
         return None
     from .workspace import open_workspace
@@ -123,7 +123,7 @@ def run_rfm_step(path: Path, lang: str) -> dict | None:
         payload = rfm.summary_payload(scores, as_of) if hasattr(rfm, "summary_payload") else {
             "customers": int(len(scores))}
     except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
-        _warn(t("demo_failed", lang).format(step="RFM", reason=f"{type(exc).__name__}: {exc}"))
+        _warn(t("demo_failed", lang).format(step=t("demo_step_rfm", lang), reason=f"{type(exc).__name__}: {exc}"))
         return None
     return payload
 
@@ -153,7 +153,7 @@ def run_demo(directory: str | os.PathLike = "crm-demo", *, lang: str = "en", cus
     if not serve:
         _say(t("demo_next", lang).format(path=folder))
         return result
-    dashboard = _optional("crmkit.dashboard", "dashboards", lang)
+    dashboard = _optional("crmkit.dashboard", "demo_step_dashboards", lang)
     if dashboard is not None and hasattr(dashboard, "serve"):
         _say(t("demo_serve", lang).format(url=f"http://127.0.0.1:{port}/"))
         dashboard.serve(folder, port=port, open_browser=False)
