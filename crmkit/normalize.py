@@ -8,6 +8,7 @@ dropping them.  None of these functions raises on bad values.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -285,6 +286,7 @@ def to_phone(s: pd.Series, region: str | None = "CN") -> tuple[pd.Series, pd.Ser
     return out.where(~bad, text), bad
 
 
+@functools.lru_cache(maxsize=262_144)  # validation and both de-duplication passes parse the same numbers
 def _parse_phone(v: str, region: str) -> str | None:
     import phonenumbers
 
