@@ -258,6 +258,7 @@ class ValidationReport:
     sheets: dict = dc_field(default_factory=dict)
     duplicates: int = 0
     lang: str = "en"
+    rows: pd.DataFrame | None = None     # a source file's cells (for the report), None for workspaces
 
     @property
     def errors(self) -> int:
@@ -541,7 +542,7 @@ def validate_source(path: str | os.PathLike, entity: str = "customers", *, setti
                        "warnings": int((iss["severity"] == WARNING).sum()) if len(iss) else 0,
                        "header_row": src.header_row, "unmatched_columns": src.unmatched}}
     return ValidationReport(path=str(path), issues=iss if len(iss) else pd.DataFrame(
-        columns=["file", "sheet", *ISSUE_COLUMNS]), completeness=comp, sheets=sheets, lang=lang)
+        columns=["file", "sheet", *ISSUE_COLUMNS]), completeness=comp, sheets=sheets, lang=lang, rows=src.data)
 
 
 # --------------------------------------------------------------------------- Excel report
