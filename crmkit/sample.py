@@ -195,7 +195,7 @@ FALLBACK_CONTACT = ("customer", "客户")
 # (content en, zh)
 CAMPAIGNS = (
     ("CP01", ("VIP appreciation week", "高价值客户答谢周"), 'value_tier == "high_value"', "wecom", -75, (2000.0, 150.0),
-     (0.90, 0.50, 0.15),
+     (0.85, 0.45, 0.15),
      ("{contact_name}, thank you for growing with us: a VIP gift for {name} is waiting.",
       "{contact_name}您好，感谢{name}一路同行，专属答谢礼已为您准备好。")),
     ("CP02", ("Autumn product launch", "秋季新品发布"), 'stage == "won"', "email", -40, (1500.0, 25.0),
@@ -204,7 +204,7 @@ CAMPAIGNS = (
       "{contact_name}您好，秋季新品已发布，欢迎{name}了解最新功能。")),
     ("CP03", ("Trade show follow-up", "展会线索跟进"),
      'source == "trade_show" and stage in ["lead", "qualified", "proposal"]', "sms", -21, (300.0, 8.0),
-     (0.90, 0.30, 0.10),
+     (0.85, 0.30, 0.10),
      ("{contact_name}, thanks for visiting our booth. Book a demo for {name}. Reply TD to unsubscribe.",
       "{contact_name}您好，感谢莅临展位，欢迎为{name}预约产品演示。回复TD退订")),
     ("CP04", ("Win-back: we miss you", "老客户召回"),
