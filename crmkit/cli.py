@@ -106,6 +106,7 @@ def validate(path: Path, report: Path | None, as_json: bool) -> int:
     rep = validate_path(path)
     if report is not None:
         write_report(report, rep.issues, rows=rep.rows, completeness=rep.completeness, lang=rep.lang,
+                     incomplete=rep.incomplete,
                      summary={"path": str(path), "errors": rep.errors, "warnings": rep.warnings,
                               "duplicate_groups": rep.duplicates})
     payload = rep.to_json()

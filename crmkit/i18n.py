@@ -299,6 +299,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "key_name+contact_name": ("company and contact", "公司名称与联系人"),
     "key_id": ("ID", "编号"),
     "step_read": ("reading the source file", "正在读取源文件"),
+    "incomplete_records": ("Incomplete records", "信息不完整的记录"),
+    "missing": ("Blank fields", "未填写的字段"),
+    "name": ("Name", "名称"),
     "step_check": ("checking and matching rows", "正在校验并匹配数据行"),
     "step_write": ("writing the workspace", "正在写入工作区"),
     # forms, custom fields, exports and template refresh

@@ -231,6 +231,30 @@ def completeness_scores(df: pd.DataFrame, entity_key: str = "customers",
     return per_record, per_field
 
 
+def incomplete_records(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en") -> pd.DataFrame:
+    """Records below the completeness target: row, ID, name, completeness and the blank fields."""
+    keys = [k for k in completeness_fields(entity_key)]
+    per_record, _ = completeness_scores(df, entity_key, keys)
+    below = per_record < target
+    if not below.any():
+        return pd.DataFrame(columns=["row", "record_id", "name", "completeness", "missing"])
+    sub = df[below]
+    ent = ENTITIES[entity_key]
+    labels = {k: field_label(k, lang, ent) for k in keys}
+    missing = pd.Series("", index=sub.index, dtype="object")
+    for k in keys:
+        blank = sub[k].isna() if k in sub.columns else pd.Series(True, index=sub.index)
+        missing[blank] = missing[blank] + labels[k] + "; "
+    idf = ent.id_field
+    return pd.DataFrame({
+        "row": sub.index.astype("int64"),
+        "record_id": sub[idf].astype("string").to_numpy() if idf and idf in sub.columns else None,
+        "name": sub["name"].astype("string").to_numpy() if "name" in sub.columns else None,
+        "completeness": per_record[below].round(4).to_numpy(),
+        "missing": missing.str.rstrip("; ").to_numpy(),
+    })
+
+
 def completeness_summary(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en") -> dict:
     per_record, per_field = completeness_scores(df, entity_key)
     overall = float(per_record.mean()) if len(per_record) else 1.0
@@ -259,6 +283,7 @@ class ValidationReport:
     duplicates: int = 0
     lang: str = "en"
     rows: pd.DataFrame | None = None     # a source file's cells (for the report), None for workspaces
+    incomplete: pd.DataFrame | None = None   # customers below the completeness target
 
     @property
     def errors(self) -> int:
@@ -442,8 +467,10 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
 
         dup_groups = duplicate_groups_count(tables["customers"], keys=settings.get("dedupe_keys"),
                                             region=settings.get("phone_region"))
+    incomplete = incomplete_records(tables["customers"], "customers", target, lang) \
+        if "customers" in tables else None
     return ValidationReport(path=path, issues=issues.reset_index(drop=True), completeness=comp,
-                            sheets=sheets, duplicates=dup_groups, lang=lang)
+                            sheets=sheets, duplicates=dup_groups, lang=lang, incomplete=incomplete)
 
 
 def _nt(s):
@@ -549,7 +576,8 @@ def validate_source(path: str | os.PathLike, entity: str = "customers", *, setti
 
 def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.DataFrame | None = None,
                  summary: Mapping[str, object] | None = None, completeness: Mapping | None = None,
-                 outcome: pd.DataFrame | None = None, lang: str = "en") -> Path:
+                 outcome: pd.DataFrame | None = None, incomplete: pd.DataFrame | None = None,
+                 lang: str = "en") -> Path:
     """An Excel report: Summary, Issues, and (given ``rows``) the flagged source rows with bad cells
     filled red (errors) or yellow (warnings).
 
@@ -648,6 +676,19 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
                 ws.freeze_panes(1, 0)
                 ws.set_column(0, len(headers) - 1, 16)
                 ws.set_column(len(headers) + len(extra) - 1, len(headers) + len(extra) - 1, 60)
+            # records below the completeness target
+            if incomplete is not None and len(incomplete):
+                ws = wb.add_worksheet(t("incomplete_records", lang))
+                cols = ["row", "record_id", "name", "completeness", "missing"]
+                ws.write_row(0, 0, [t(c, lang) for c in cols], head)
+                pct = wb.add_format({"num_format": "0%"})
+                for i, rec in enumerate(incomplete[cols].itertuples(index=False), start=1):
+                    for j, v in enumerate(rec):
+                        _write_cell(ws, i, j, v, pct if cols[j] == "completeness" else None)
+                ws.autofilter(0, 0, len(incomplete), len(cols) - 1)
+                ws.freeze_panes(1, 0)
+                for j, w in enumerate((7, 12, 24, 12, 60)):
+                    ws.set_column(j, j, w)
         finally:
             wb.close()
 

@@ -224,3 +224,19 @@ def test_a_rule_expression_that_does_not_parse_is_an_error(make_workspace):
     assert len(bad) == 1 and bad.iloc[0]["severity"] == "error"
     assert bad.iloc[0]["sheet"] == "Rules" and bad.iloc[0]["row"] == 2
     assert rep.sheets["rules"]["errors"] == 1 and rep.errors == 1
+
+
+def test_the_report_lists_customers_below_the_completeness_target(make_workspace, tmp_path, capsys):
+    import openpyxl
+
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["甲", "乙"], "source": ["referral"] * 2,
+                              "created_at": pd.to_datetime(["2024-01-01"] * 2),
+                              "contact_name": ["张", None], "phone": ["13800138000", None]})
+    ws = make_workspace({"customers": customers}, settings={"completeness_target": "0.25"})
+    report = tmp_path / "v.xlsx"
+    assert main(["validate", str(ws), "--report", str(report)]) == 0
+    rows = list(openpyxl.load_workbook(report)["Incomplete records"].iter_rows(values_only=True))
+    assert rows[0] == ("Row", "Record ID", "Name", "Completeness", "Blank fields")
+    assert [r[:3] for r in rows[1:]] == [(3, "C2", "乙")]
+    assert rows[1][3] == pytest.approx(3 / 14, abs=1e-4)
+    assert rows[1][4].startswith("Contact; Job title; Phone")
