@@ -218,8 +218,10 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
     # Voila runs in its own session: Ctrl-C reaches this process only, which then stops Voila;
     # SIGTERM does the same (so a stopped `crmkit dashboard` never leaves Voila running).
+    debug = bool(os.environ.get("CRMKIT_DEBUG"))  # Voila's own log on stderr, for troubleshooting
     proc = subprocess.Popen(voila_command(port), env=voila_env(workspace), cwd=str(notebook_dir()),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=None if debug else subprocess.DEVNULL,
+                            stderr=None if debug else subprocess.PIPE, start_new_session=True)
     server = DashboardServer(proc, port, workspace, None)
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -228,7 +230,8 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         try:
             server.wait_ready(90)
         except UsageError:
-            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.poll() is not None else ""
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if (
+                proc.poll() is not None and proc.stderr is not None) else ""
             server.stop()
             raise UsageError("the dashboard server did not start" + (f": {err.strip()}" if err else "")) from None
         print(f"crmkit dashboards for {workspace}:\n  {server.url}\n"
@@ -237,9 +240,9 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         if open_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(server.url)
-        # drain Voila's log so its pipe never fills up
-        for _line in proc.stderr:
-            pass
+        if proc.stderr is not None:
+            for _line in proc.stderr:  # drain Voila's log so its pipe never fills up
+                pass
         return proc.wait()
     except KeyboardInterrupt:
         print("\nstopping the dashboard server", flush=True)

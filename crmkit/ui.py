@@ -584,11 +584,21 @@ def pie_figure(labels: Sequence[str], values: Sequence[float], title: str, *, he
     return _layout(fig, title, height, showlegend=False)
 
 
-def show_figure(output, fig) -> None:
-    """Draw ``fig`` into an Output widget, replacing what was there (plotly, offline)."""
-    with output:
-        output.clear_output(wait=True)
-        fig.show(config=PLOT_CONFIG)
+def chart(height: int = 360):
+    """An empty plotly FigureWidget (drawn by anywidget, offline) that :func:`show_figure` fills in place."""
+    import plotly.graph_objects as go
+
+    fw = go.FigureWidget(layout={"height": height, "template": "plotly_white"})
+    fw._config = dict(PLOT_CONFIG)
+    return fw
+
+
+def show_figure(widget, fig) -> None:
+    """Replace what a :func:`chart` shows with the traces and layout of ``fig`` (one update message)."""
+    with widget.batch_update():
+        widget.data = ()
+        widget.add_traces(list(fig.data))
+        widget.layout = fig.layout
 
 
 def set_html(widget, value: str) -> None:
@@ -879,10 +889,9 @@ def filter_bar(*widgets):
     return box
 
 
-def output():
-    import ipywidgets as w
-
-    return w.Output(layout=w.Layout(width="100%", min_height="120px"))
+def output(height: int = 360):
+    """A chart slot of a dashboard (see :func:`chart`)."""
+    return chart(height)
 
 
 def for_customers(frame: pd.DataFrame, customers: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
