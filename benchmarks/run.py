@@ -218,6 +218,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", help="Markdown output (default benchmarks/RESULTS.md; with --quick, under --data-dir)")
     ap.add_argument("--json", dest="json_path", help="results store (default benchmarks/results.json)")
     ap.add_argument("--regenerate", action="store_true", help="generate the workspaces again")
+    ap.add_argument("--merge", action="append", default=[], metavar="JSON",
+                    help="merge the sizes of another results file (e.g. a run made in parallel) into the store")
+    ap.add_argument("--render-only", action="store_true", help="only write the Markdown from the stored results")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse a cached workspace even when the generator's source changed since")
     args = ap.parse_args(argv)
@@ -252,12 +255,32 @@ def _label(n: int, opc: float | None) -> str:
     return text
 
 
+def merge_store(store: dict, other: dict) -> None:
+    """Fold ``other``'s sizes into ``store``: stages measured in ``other`` replace those in ``store``."""
+    for label, sec in other.get("sizes", {}).items():
+        old = store["sizes"].get(label)
+        if old is None:
+            store["sizes"][label] = sec
+            continue
+        for bucket in ("stages", "baselines"):
+            old[bucket] = {**old.get(bucket, {}), **sec.get(bucket, {})}
+    store.setdefault("machine", other.get("machine", {}))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from benchmarks import results
 
     store_path = Path(args.json_path)
     store = json.loads(store_path.read_text()) if store_path.exists() else {"sizes": {}}
+    for other in args.merge:
+        merge_store(store, json.loads(Path(other).read_text()))
+    if args.render_only or args.merge:
+        store_path.write_text(json.dumps(store, indent=1, default=str))
+        Path(args.out).write_text(results.render(store), encoding="utf-8")
+        progress(f"wrote {args.out}")
+        if args.render_only:
+            return 0
     store["machine"] = results.machine_info()
     for label, n, opc in plan(args):
         section = run_size(label, n, opc, args)

@@ -395,6 +395,8 @@ def dashboard(ws: Path, opts: dict, clock: Clock) -> dict:
 
     if not (NOTEBOOK_DIR / f"{name}.ipynb").exists():
         raise Unavailable(f"notebooks/{name}.ipynb not available yet")
+    global CHILD_PEAK
+    CHILD_PEAK = True
     with dash(ws, timeout=120) as server:
         return _timed_get(server.url_of(name), clock)
 
@@ -404,6 +406,8 @@ def baseline_voila(ws: Path, opts: dict, clock: Clock) -> dict:
     """First render of a bare notebook (one markdown, one print cell) on the same Voila setup."""
     from crmkit import dashboard as d
 
+    global CHILD_PEAK
+    CHILD_PEAK = True
     port = d.free_port()
     cmd = d.voila_command(port)
     cmd[cmd.index(str(d.notebook_dir()))] = str(HERE / "notebooks")
@@ -641,9 +645,28 @@ def baseline_rules_rowloop(ws: Path, opts: dict, clock: Clock) -> dict:
 
 
 def peak_mb() -> float:
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(self_kb, child_kb) / 1024, 1)
+    """Peak resident memory of this process (and of the children it waited for), in MB.
+
+    On Linux ``ru_maxrss`` of a freshly started process still holds its
+    parent's peak at the time of the fork, so the process's own high-water
+    mark is read from ``/proc/self/status`` (VmHWM) instead.
+    """
+    own_kb = None
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                own_kb = int(line.split()[1])
+                break
+    except OSError:
+        pass
+    if own_kb is None:
+        own_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if CHILD_PEAK else 0
+    return round(max(own_kb, child_kb) / 1024, 1)
+
+
+#: set by stages whose work runs in child processes (the dashboard's Voila server)
+CHILD_PEAK = False
 
 
 def run_stage(name: str, ws: Path, opts: dict) -> dict:

@@ -85,3 +85,10 @@ def test_a_stage_slower_than_its_target_ratio_is_marked_fail():
     text = results.render(_store({"load": "ok"}, seconds=1.0))  # 10x the raw read, target 1.5x
     line = next(row for row in text.splitlines() if row.startswith("| load") and "fastexcel" in row)
     assert "FAIL" in line and "10.00x" in line
+
+
+def test_merging_a_parallel_run_keeps_both_sets_of_stages():
+    store = _store({"load": "ok"})
+    other = _store({"rules_write": "ok"})
+    run.merge_store(store, other)
+    assert set(store["sizes"]["10 customers"]["stages"]) >= {"load", "rules_write", "generate"}
