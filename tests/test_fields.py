@@ -138,19 +138,17 @@ def test_validation_checks_custom_fields_like_builtin_ones():
     assert bad["row"].tolist() == [3] and bad["severity"].tolist() == ["error"]
 
 
-@pytest.mark.xfail(reason="crmkit.importer reads source headers against the schema entity; needs "
-                          "read_source(source, ws.entity(entity)) to match custom field labels", strict=False)
 def test_import_fills_custom_columns_from_their_labels(copy_of, tmp_path):
     from crmkit.importer import import_file
 
     folder = copy_of("custom")
     src = tmp_path / "leads.csv"
-    pd.DataFrame({"客户名称": ["Acme"], "客户来源": ["展会"], "建档日期": ["2026-11-01"], "预计成交金额": ["50000"],
+    pd.DataFrame({"客户名称": ["华星科技"], "客户来源": ["展会"], "建档日期": ["2026-11-01"], "预计成交金额": ["50000"],
                   "需求标签": ["服务咨询;价格敏感"]}).to_csv(src, index=False, encoding="utf-8-sig")
     import_file(src, folder, entity="customers")
     df = open_workspace(folder)["customers"].set_index("name")
-    assert df.loc["Acme", "expected_amount"] == 50000.0
-    assert df.loc["Acme", "need_tags"] == "service_consulting;price_sensitive"
+    assert df.loc["华星科技", "expected_amount"] == 50000.0
+    assert df.loc["华星科技", "need_tags"] == "service_consulting;price_sensitive"
 
 
 @pytest.mark.parametrize("expression, expected", [
