@@ -719,6 +719,7 @@ DERIVED_FIELDS: dict[str, tuple[str, str, str]] = {
     "rfm_segment": ("enum", "RFM segment", "RFM 客户分群"),
     "value_tier": ("enum", "Value tier", "客户价值分层"),
     "completeness": ("number", "Completeness", "信息完整度"),
+    "last_feedback": ("longtext", "Latest customer feedback", "最近客户反馈"),
 }
 
 
