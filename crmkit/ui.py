@@ -228,6 +228,7 @@ table.crmkit-table td { padding: 5px 8px; border-bottom: 1px solid #eef2f6; whit
 table.crmkit-table tr:nth-child(even) td { background: #f7f9fb; }
 table.crmkit-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.crmkit-table tr.flag td { background: #fdecea; }
+.crmkit-chart > * { flex: 1 1 100%; width: 100%; min-width: 0; }
 .crmkit-empty { color: #7b8794; font-style: italic; padding: 8px; }
 .crmkit-note { color: #52606d; font-size: 12px; margin: 4px 0; }
 .crmkit-msg-ok { color: #2e7d32; font-weight: 600; } .crmkit-msg-err { color: #c62828; font-weight: 600; }
@@ -585,20 +586,29 @@ def pie_figure(labels: Sequence[str], values: Sequence[float], title: str, *, he
 
 
 def chart(height: int = 360):
-    """An empty plotly FigureWidget (drawn by anywidget, offline) that :func:`show_figure` fills in place."""
+    """A chart slot of a dashboard: :func:`show_figure` puts a plotly FigureWidget in it (drawn offline
+    by anywidget), replacing the previous one in place."""
+    import ipywidgets as w
+
+    box = w.Box(layout=w.Layout(width="100%", min_height=f"{height}px"))
+    box.add_class("crmkit-chart")
+    return box
+
+
+def show_figure(slot, fig) -> None:
+    """Show ``fig`` in a :func:`chart` slot.
+
+    A new FigureWidget is built from the figure each time: its data and layout are then part of the
+    widget's state, which also reaches a page still loading (incremental FigureWidget updates only
+    reach a browser already connected)."""
     import plotly.graph_objects as go
 
-    fw = go.FigureWidget(layout={"height": height, "template": "plotly_white"})
+    fw = go.FigureWidget(fig)
     fw._config = dict(PLOT_CONFIG)
-    return fw
-
-
-def show_figure(widget, fig) -> None:
-    """Replace what a :func:`chart` shows with the traces and layout of ``fig`` (one update message)."""
-    with widget.batch_update():
-        widget.data = ()
-        widget.add_traces(list(fig.data))
-        widget.layout = fig.layout
+    old = slot.children
+    slot.children = (fw,)
+    for widget in old:
+        widget.close()
 
 
 def set_html(widget, value: str) -> None:
@@ -887,11 +897,6 @@ def filter_bar(*widgets):
                                                  padding="6px 0", width="100%"))
     box.add_class("crmkit-filters")
     return box
-
-
-def output(height: int = 360):
-    """A chart slot of a dashboard (see :func:`chart`)."""
-    return chart(height)
 
 
 def for_customers(frame: pd.DataFrame, customers: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:

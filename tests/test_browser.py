@@ -20,7 +20,6 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-
 from test_dashboard import small_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +27,9 @@ ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+# at least n plotly charts, each with something drawn (bars, lines, funnel, pie or heat map)
+CHARTS_DRAWN = """n => { const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    return plots.length >= n && plots.every(p => p.querySelector('.trace, .hm')); }"""
 LOAD_TIMEOUT = 180_000  # ms; a kernel starts per page and the test machine may be busy
 
 pytestmark = [
@@ -92,8 +94,7 @@ def open_page(browser, served, path: str, *, plots: int = 0):
         page.wait_for_selector("#loading", state="detached", timeout=LOAD_TIMEOUT)
         page.wait_for_selector(".crmkit-title", timeout=60_000)
         if plots:
-            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {plots}",
-                                   timeout=60_000)
+            page.wait_for_function(CHARTS_DRAWN, arg=plots, timeout=60_000)
     return page, requests
 
 
