@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests (Playwright's own download does not work offline).
+# Debian's chromium for the browser tests (Playwright's own download does not work offline),
+# and a Chinese font so that the zh dashboards' screenshots show characters, not boxes.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "installing a Chinese font (fonts-wqy-microhei) for the dashboards' screenshots"; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null; } || true; }
 
 demo: install
 	$(VENV)/bin/crmkit demo --dir crm-demo --serve --port $(PORT)
