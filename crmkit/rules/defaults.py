@@ -75,7 +75,7 @@ DEFAULT_RULES: tuple[tuple, ...] = (
      ('channel=preferred; kind=service; content="How satisfied are you with order {order_id}? Reply 1-5."',
       'channel=preferred; kind=service; content="您对订单 {order_id} 满意吗？请回复1-5分评价。"')),
     ("R09", 90, "tickets", "create_ticket", "ever",
-     "satisfaction <= 3",
+     "satisfaction <= 3 and (is_blank(closed_at) or days_since(closed_at) <= 7)",
      ("Satisfaction 3 or lower: complaint ticket, 2-hour SLA", "满意度≤3分：创建投诉工单（2小时响应）"),
      ('type=complaint; priority=urgent; sla=2h; title="Low satisfaction on ticket {ticket_id}"',
       'type=complaint; priority=urgent; sla=2h; title="工单 {ticket_id} 满意度低，需回访"')),
