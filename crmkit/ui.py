@@ -125,11 +125,11 @@ def column_label(key: str, lang: str, entity: str | None = None) -> str:
     ent = ENTITIES.get(entity) if entity else None
     if ent is not None and ent.has(key):
         return ent.field(key).header(lang)
+    if key in ("sheet", "row", "column", "value", "severity", "reason", "file"):
+        return _t(key, lang)
     phrase = _t(f"col_{key}", lang)
     if phrase != f"col_{key}":
         return phrase
-    if key in ("sheet", "row", "column", "value", "severity", "reason", "file"):
-        return _t(key, lang)
     if key in DERIVED_FIELDS:
         return field_label(key, lang)
     label = field_label(key, lang)
@@ -490,8 +490,30 @@ def _layout(fig, title: str, height: int = 360, **kw):
                       margin={"l": 60, "r": 20, "t": 50, "b": 50}, template="plotly_white",
                       font={"family": "Segoe UI, PingFang SC, Microsoft YaHei, WenQuanYi Micro Hei, Arial, sans-serif",
                             "size": 13},
-                      legend={"orientation": "h", "y": -0.2}, **kw)
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+                      **kw)
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+def wrap(label: object, width: int = 14) -> str:
+    """Break a long category label over lines (<br>) so axis labels stay level and readable."""
+    text = str(label)
+    if len(text) <= width:
+        return text
+    if " " not in text:  # Chinese: cut every ``width // 2 + 2`` characters
+        step = max(4, width // 2 + 2)
+        return "<br>".join(text[i:i + step] for i in range(0, len(text), step))
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
 
 
 def bar_figure(labels: Sequence[str], values: Sequence[float], title: str, *, horizontal: bool = False,
@@ -500,7 +522,8 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], title: str, *, ho
     """A bar chart (values labelled on the bars); an optional dashed target line."""
     import plotly.graph_objects as go
 
-    labels, values = list(labels), [None if pd.isna(v) else float(v) for v in values]
+    labels = [str(x) for x in labels] if horizontal else [wrap(x) for x in labels]
+    values = [None if pd.isna(v) else float(v) for v in values]
     bar = go.Bar(x=values if horizontal else labels, y=labels if horizontal else values,
                  orientation="h" if horizontal else "v", text=list(text) if text is not None else None,
                  textposition="auto", marker_color=colors if colors is not None else COLORS[0],
@@ -555,8 +578,9 @@ def grouped_bar_figure(labels: Sequence[str], series: dict[str, Sequence[float]]
     fig = go.Figure()
     for i, (name, ys) in enumerate(series.items()):
         vals = [None if pd.isna(v) else float(v) for v in ys]
-        fig.add_trace(go.Bar(x=list(labels), y=vals, name=name, marker_color=COLORS[i % len(COLORS)],
-                             text=[fmt_pct(v, 0) if pct else fmt_int(v) for v in vals], textposition="auto"))
+        fig.add_trace(go.Bar(x=[wrap(x) for x in labels], y=vals, name=name, marker_color=COLORS[i % len(COLORS)],
+                             text=[fmt_pct(v, 0) if pct else fmt_int(v) for v in vals],
+                             textposition="inside" if stacked else "outside", textangle=0, cliponaxis=False))
     _layout(fig, title, height, barmode="stack" if stacked else "group")
     fig.update_yaxes(title_text=value_title, tickformat=".0%" if pct else None)
     return fig
@@ -596,11 +620,11 @@ def chart(height: int = 360):
 
 
 def show_figure(slot, fig) -> None:
-    """Show ``fig`` in a :func:`chart` slot.
+    """Show ``fig`` in a :func:`chart` slot (a new FigureWidget, replacing the previous one).
 
-    A new FigureWidget is built from the figure each time: its data and layout are then part of the
-    widget's state, which also reaches a page still loading (incremental FigureWidget updates only
-    reach a browser already connected)."""
+    A FigureWidget built from the figure carries its data and layout in its state, which reaches the
+    page even while it loads (incremental FigureWidget updates reach only a browser already drawing
+    it).  The relayout sent right after makes plotly.js size a replacement to its slot once shown."""
     import plotly.graph_objects as go
 
     fw = go.FigureWidget(fig)
@@ -609,6 +633,8 @@ def show_figure(slot, fig) -> None:
     slot.children = (fw,)
     for widget in old:
         widget.close()
+    if old:
+        fw.layout.meta = {"crmkit_redraw": len(old)}
 
 
 def set_html(widget, value: str) -> None:
@@ -819,6 +845,7 @@ class Renderer:
         self.fn = fn
         self.busy = False
         self.rendered = False
+        self.count = 0
         self.message = message_widget
 
     def __call__(self, *_args) -> None:
@@ -828,8 +855,9 @@ class Renderer:
         try:
             self.fn()
             self.rendered = True
-            if self.message is not None and "crmkit-msg-err" in (self.message.value or ""):
-                self.message.value = ""
+            self.count += 1
+            if self.message is not None:  # a marker a browser test can wait for: render n is on the page
+                self.message.value = f'<span class="crmkit-ready" data-render="{self.count}"></span>'
         except Exception as exc:  # noqa: BLE001 - shown to the user, the page stays usable
             if self.message is None or not self.rendered:
                 raise  # the first render fails loudly (the cell shows an error, tests catch it)
@@ -919,6 +947,7 @@ SEGMENT_COLUMNS = ["customer_id", "name", "contact_name", "phone", "email", "own
                    "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "value_tier"]
 DUPLICATE_COLUMNS = ["group", "key", "match_value", "customer_id", "name", "contact_name", "phone", "email", "owner"]
 ISSUE_COLUMNS = ["sheet", "row", "column", "value", "severity", "reason"]
+ISSUE_COUNT_COLUMNS = ["sheet", "column", "severity", "problems"]
 
 
 def meets(value: object, target: object, higher_is_better: bool = True) -> object:
@@ -1078,8 +1107,17 @@ def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:
     return g.sort_values("problems", ascending=False, kind="stable", ignore_index=True)
 
 
-def duplicate_rows(customers: pd.DataFrame, keys=None) -> pd.DataFrame:
-    """The customers in duplicate groups (:func:`crmkit.dedupe.find_duplicates`) with their details."""
+def issue_frame(issues: pd.DataFrame, lang: str, columns: Sequence[str] = tuple(ISSUE_COLUMNS)) -> pd.DataFrame:
+    """Problems (or their counts) as a table for people: severity in words, headers in ``lang``."""
+    out = issues.copy()
+    if "severity" in out:
+        out["severity"] = out["severity"].map(lambda v: _t(str(v), lang) if isinstance(v, str) else v)
+    return display_frame(out, lang, columns=list(columns))
+
+
+def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool = False) -> pd.DataFrame:
+    """The customers in duplicate groups (:func:`crmkit.dedupe.find_duplicates`) with their details;
+    matching phone numbers and e-mails are masked like the contact columns."""
     from .dedupe import find_duplicates
 
     found = find_duplicates(customers, keys=keys)
@@ -1089,6 +1127,12 @@ def duplicate_rows(customers: pd.DataFrame, keys=None) -> pd.DataFrame:
     out = found.copy()
     for col in ("name", "contact_name", "phone", "email", "owner"):
         out[col] = info[col].reindex(out["customer_id"].astype("string")).to_numpy()
+    if not show_full_contacts:
+        from .normalize import mask_contact
+
+        contact = out["key"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
+        values = out["match_value"].astype("string").str.replace(r"^\+86", "", regex=True)
+        out["match_value"] = out["match_value"].astype("string").where(~contact, mask_contact(values))
     return out.sort_values(["group", "customer_id"], kind="stable", ignore_index=True)
 
 

@@ -92,7 +92,7 @@ def open_page(browser, served, path: str, *, plots: int = 0):
     page.goto(served.url + path, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT)
     if path.startswith("voila/render/"):
         page.wait_for_selector("#loading", state="detached", timeout=LOAD_TIMEOUT)
-        page.wait_for_selector(".crmkit-title", timeout=60_000)
+        rendered(page, 1)
         if plots:
             page.wait_for_function(CHARTS_DRAWN, arg=plots, timeout=60_000)
     return page, requests
@@ -116,6 +116,11 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"dashboard-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def rendered(page, n: int) -> None:
+    """Wait until the dashboard's n-th render (1 = first view, then one per filter change) is on the page."""
+    page.wait_for_selector(f'.crmkit-ready[data-render="{n}"]', state="attached", timeout=60_000)
 
 
 def leave(page) -> None:
@@ -149,11 +154,6 @@ def choose(page, css: str, label: str) -> None:
 
 def table_text(page, table_id: str) -> str:
     return page.inner_text(f"#{table_id}")
-
-
-def wait_text_change(page, table_id: str, old: str) -> None:
-    page.wait_for_function("([id, old]) => { const e = document.getElementById(id); return e && e.innerText !== old; }",
-                           arg=[table_id, old], timeout=60_000)
 
 
 def download(page, export_css: str = "button.crmkit-export") -> pd.DataFrame:
@@ -200,6 +200,17 @@ def test_overview_shows_the_kpis_of_crmkit_analytics(browser, served):
     assert int(rows) == len(an.tasks_by_owner(ws["tasks"], ws.as_of()))
     assert_clean(page, requests, served)
     screenshot(page, "overview")
+
+    # in Chinese: headings, KPI names and chart labels follow
+    page.get_by_role("button", name="中文").click()
+    rendered(page, 2)
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].filter(p => "
+                           "/销售漏斗|各来源渠道|趋势|各负责人的待办任务/.test(p.textContent)).length >= 4",
+                           timeout=60_000)  # the charts redraw after the render: wait for their new titles
+    text = page.inner_text("body")
+    assert "关键指标与目标" in text and "服务工单" in text and "销售额" in page.inner_text(".crmkit-cards")
+    assert_clean(page, requests, served)
+    screenshot(page, "overview-zh")
     leave(page)
 
 
@@ -238,7 +249,8 @@ def test_customers_and_rfm_drill_into_a_segment_and_export_it(browser, served):
     segment = summary.loc[summary["customers"] > 0, "segment"].iloc[0]
     before = table_text(page, "crmkit-segment-customers")
     choose(page, ".crmkit-segment", enum_label(RFM_SEGMENT, segment, "en"))
-    wait_text_change(page, "crmkit-segment-customers", before)
+    rendered(page, 2)
+    assert table_text(page, "crmkit-segment-customers") != before
     members = int((scores["rfm_segment"] == segment).sum())
     assert int(page.locator("#crmkit-segment-customers").get_attribute("data-rows")) == members
     exported = download(page)
@@ -281,7 +293,8 @@ def test_my_day_follows_the_chosen_rep_and_marks_a_task_done(browser, served):
     # another rep: another task table
     before = table_text(page, "crmkit-tasks")
     choose(page, ".crmkit-owner", "Jordan Kim")
-    wait_text_change(page, "crmkit-tasks", before)
+    rendered(page, 2)
+    assert table_text(page, "crmkit-tasks") != before
     jordan = an.task_list(ws["tasks"], as_of, owner="Jordan Kim", when="today")
     assert int(page.locator("#crmkit-tasks").get_attribute("data-rows")) == len(jordan)
     assert all(t in table_text(page, "crmkit-tasks") for t in jordan["task_id"])
@@ -297,7 +310,8 @@ def test_my_day_follows_the_chosen_rep_and_marks_a_task_done(browser, served):
     before = table_text(page, "crmkit-tasks")
     page.locator("button.crmkit-mark-done").click()
     page.wait_for_selector(".crmkit-msg-ok", timeout=60_000)
-    wait_text_change(page, "crmkit-tasks", before)
+    rendered(page, 3)
+    assert table_text(page, "crmkit-tasks") != before
     tasks = workspace(served)["tasks"].set_index("task_id")
     assert tasks.loc[task, "status"] == "done" and pd.notna(tasks.loc[task, "done_at"])
     assert task not in table_text(page, "crmkit-tasks")
@@ -306,8 +320,8 @@ def test_my_day_follows_the_chosen_rep_and_marks_a_task_done(browser, served):
 
     # the language switch relabels the page in place
     page.get_by_role("button", name="中文").click()
-    page.wait_for_function("document.body.innerText.includes('今日及逾期任务')", timeout=60_000)
-    assert "我的一天" in page.inner_text(".crmkit-title")
+    rendered(page, 4)
+    assert "我的一天" in page.inner_text(".crmkit-title") and "今日及逾期任务" in page.inner_text("body")
     assert_clean(page, requests, served)
     screenshot(page, "my_day-zh")
     leave(page)
