@@ -153,6 +153,8 @@ def _status_cell(res: dict | None) -> str | None:
         return "not run"
     if res.get("status") == "unavailable":
         return "not available yet"
+    if res.get("status") == "skipped":
+        return "skipped (--full)"
     if res.get("status") != "ok":
         return "error"
     return None

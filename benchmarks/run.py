@@ -43,6 +43,9 @@ BASELINES = ("baseline_fastexcel", "baseline_openpyxl", "baseline_import_fastexc
              "baseline_rules_rowloop", "baseline_voila")
 #: stages that write into a scratch copy are slower to set up; all run in fresh children anyway
 NEEDS_IMPORT_FILE = {"import_dry", "import", "baseline_import_fastexcel"}
+#: stages run only up to this many customers unless --full: importing with writes rewrites
+#: customers.xlsx with every interaction, order and deal (minutes at 100,000 customers)
+FULL_ONLY = {"import": 20_000}
 
 
 def progress(msg: str) -> None:
@@ -177,6 +180,10 @@ def run_size(label: str, customers: int, orders_per_customer: float | None, args
     for name in list(STAGE_ORDER[1:]) + list(BASELINES):
         if wanted and name not in wanted and not _baseline_needed(name, wanted):
             continue
+        if name in FULL_ONLY and customers > FULL_ONLY[name] and not args.full:
+            section["stages"][name] = {"stage": name, "status": "skipped",
+                                       "reason": f"over {FULL_ONLY[name]:,} customers only with --full"}
+            continue
         progress(f"{label}: {name}")
         res = measure(name, ws, opts, args.runs, args.slow, args.timeout)
         bucket = "baselines" if name.startswith("baseline_") else "stages"
@@ -218,6 +225,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", help="Markdown output (default benchmarks/RESULTS.md; with --quick, under --data-dir)")
     ap.add_argument("--json", dest="json_path", help="results store (default benchmarks/results.json)")
     ap.add_argument("--regenerate", action="store_true", help="generate the workspaces again")
+    ap.add_argument("--full", action="store_true",
+                    help="also run the written import at every size (minutes per run at 100,000 customers)")
     ap.add_argument("--merge", action="append", default=[], metavar="JSON",
                     help="merge the sizes of another results file (e.g. a run made in parallel) into the store")
     ap.add_argument("--render-only", action="store_true", help="only write the Markdown from the stored results")
