@@ -282,7 +282,8 @@ def render(store: dict) -> str:
         "How to read: each stage and each baseline runs in a fresh Python process on the same files; "
         "**median s** is the median wall time of the work itself (interpreter start and imports excluded; "
         "stages that need loaded tables load them outside the clock unless the stage says 'load'); "
-        "**peak MB** is the child's peak resident memory (ru_maxrss, setup included). "
+        "**peak MB** is the child's peak resident memory (VmHWM, setup included; for the dashboard, the largest of "
+        "the Voila server and its kernel). "
         "A stage whose first run took longer than 60 s ran once (shown as runs = 1). "
         "**cpu s** is the CPU time of the same work (median). The machine is shared: a stage that waits for "
         "the CPU has a longer wall time but the same CPU time, so **ratio** and the verdicts use, for each "
@@ -299,6 +300,9 @@ def render(store: dict) -> str:
                   f"({count_text}; {size_mb:,.1f} MB of .xlsx), median of {sec.get('runs')} run(s), "
                   f"{sec.get('elapsed_s', '?')} s for this size; load average {sec.get('loadavg', '?')} "
                   f"on {m.get('cores_usable', m.get('cores'))} cores.", ""]
+        if sec.get("updates"):
+            lines += ["Stages re-measured by later partial runs (their rows show the later figures): "
+                      + "; ".join(sec["updates"]) + ".", ""]
         lines += _table(sec)
         lines += ["", "<details><summary>Details per stage</summary>", ""] + _details(sec) + ["", "</details>", ""]
     lines += _scaling(store)

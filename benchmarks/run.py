@@ -273,7 +273,13 @@ def merge_store(store: dict, other: dict) -> None:
             continue
         for bucket in ("stages", "baselines"):
             old[bucket] = {**old.get(bucket, {}), **sec.get(bucket, {})}
+        old.setdefault("updates", []).append(_update_note(sec))
     store.setdefault("machine", other.get("machine", {}))
+
+
+def _update_note(sec: dict) -> str:
+    names = sorted(sec.get("stages", {}))
+    return f"{sec.get('date', '?')}: {', '.join(n for n in names if n != 'generate')} (+ baselines)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             # a partial run (--stages) updates the stages it ran and keeps the others
             for bucket in ("stages", "baselines"):
                 section[bucket] = {**old.get(bucket, {}), **section[bucket]}
+            section["updates"] = old.get("updates", []) + [_update_note(section)]
+            section["date"], section["elapsed_s"] = old.get("date"), old.get("elapsed_s")
         store["sizes"][label] = section
         store_path.parent.mkdir(parents=True, exist_ok=True)
         store_path.write_text(json.dumps(store, indent=1, default=str))
