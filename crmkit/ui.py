@@ -624,7 +624,7 @@ def show_figure(slot, fig) -> None:
 
     A FigureWidget built from the figure carries its data and layout in its state, which reaches the
     page even while it loads (incremental FigureWidget updates reach only a browser already drawing
-    it).  The relayout sent right after makes plotly.js size a replacement to its slot once shown."""
+    it).  The relayout sent right after (autosize) makes plotly.js size a replacement to its slot once shown."""
     import plotly.graph_objects as go
 
     fw = go.FigureWidget(fig)
@@ -634,7 +634,7 @@ def show_figure(slot, fig) -> None:
     for widget in old:
         widget.close()
     if old:
-        fw.layout.meta = {"crmkit_redraw": len(old)}
+        fw.layout.autosize = True
 
 
 def set_html(widget, value: str) -> None:
