@@ -1107,15 +1107,24 @@ def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:
     return g.sort_values("problems", ascending=False, kind="stable", ignore_index=True)
 
 
-def issue_frame(issues: pd.DataFrame, lang: str, columns: Sequence[str] = tuple(ISSUE_COLUMNS)) -> pd.DataFrame:
-    """Problems (or their counts) as a table for people: severity in words, headers in ``lang``."""
+def issue_frame(issues: pd.DataFrame, lang: str, columns: Sequence[str] = tuple(ISSUE_COLUMNS),
+                show_full_contacts: bool = False) -> pd.DataFrame:
+    """Problems (or their counts) as a table for people: severity in words, headers in ``lang``,
+    phone numbers and e-mails masked like everywhere else."""
     out = issues.copy()
+    if not show_full_contacts and {"field", "value"} <= set(out.columns):
+        from .normalize import mask_contact
+
+        contact = out["field"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
+        values = out["value"].astype("string").str.replace(r"^\+86", "", regex=True)
+        out["value"] = out["value"].astype("string").where(~contact, mask_contact(values))
     if "severity" in out:
         out["severity"] = out["severity"].map(lambda v: _t(str(v), lang) if isinstance(v, str) else v)
     return display_frame(out, lang, columns=list(columns))
 
 
-def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool = False) -> pd.DataFrame:
+def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool = False,
+                   lang: str = "en") -> pd.DataFrame:
     """The customers in duplicate groups (:func:`crmkit.dedupe.find_duplicates`) with their details;
     matching phone numbers and e-mails are masked like the contact columns."""
     from .dedupe import find_duplicates
@@ -1133,6 +1142,7 @@ def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool 
         contact = out["key"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
         values = out["match_value"].astype("string").str.replace(r"^\+86", "", regex=True)
         out["match_value"] = out["match_value"].astype("string").where(~contact, mask_contact(values))
+    out["key"] = out["key"].astype("string").map(lambda k: _t(f"key_{k}", lang) if isinstance(k, str) else k)
     return out.sort_values(["group", "customer_id"], kind="stable", ignore_index=True)
 
 

@@ -389,3 +389,15 @@ def test_the_chinese_workspace_opens_in_chinese(tmp_path):
     assert ctx.lang == "zh"
     assert subtitle(ctx).startswith("工作区 zh · 数据截至 2026-11-20 10:00")
     assert load_context(ctx.path, lang="en").lang == "en"
+
+
+def test_problem_lists_mask_contacts_and_translate_the_severity():
+    from crmkit.ui import issue_frame
+
+    issues = pd.DataFrame({"sheet": ["Customers", "Customers"], "row": [7, 8], "column": ["E-mail", "Phone"],
+                           "field": ["email", "phone"], "value": ["fay@@fox", "+8613812345678"],
+                           "severity": ["error", "warning"], "reason": ["bad", "bad"]})
+    out = issue_frame(issues, "zh")
+    assert out.iloc[:, 3].tolist() == ["fa***@@fox", "138****5678"]
+    assert out.iloc[:, 4].tolist() == ["错误", "警告"]
+    assert issue_frame(issues, "en", show_full_contacts=True).iloc[1, 3] == "+8613812345678"
