@@ -129,7 +129,7 @@ def check_workspace(directory: str | os.PathLike) -> Path:
     from .workspace import open_workspace
 
     path = Path(directory).expanduser().resolve()
-    open_workspace(path)
+    open_workspace(path).check()   # read every workbook: a broken one is reported before serving
     return path
 
 
