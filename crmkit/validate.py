@@ -370,7 +370,22 @@ def validate_workspace(ws) -> ValidationReport:
                                     "severity": ERROR, "reason": t("r_setting", lang).format(detail=exc.message)}]))
     tables = {k: ws[k] for k in CHECKED_ENTITIES}
     found.extend(expression_issues(tables, lang))
+    found.extend(custom_field_issues(ws))
     return _validate_tables(tables, str(ws.path), settings, lang, found, fields_of=ws.fields)
+
+
+def custom_field_issues(ws) -> list[pd.DataFrame]:
+    """Rows of the Fields sheet that were refused (bad key, clash with a built-in field, unknown type)."""
+    try:
+        from .fields import field_problems
+    except ImportError:
+        return []
+    problems = field_problems(ws)
+    if not problems:
+        return []
+    return [pd.DataFrame([{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column, "field": p.column,
+                           "value": None if p.value is None else str(p.value), "severity": ERROR,
+                           "reason": p.reason} for p in problems])]
 
 
 #: entity -> (expression field, the entity its names refer to; None = the row's own 'entity' column)
