@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field as dc_field
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 # --------------------------------------------------------------------------- types
 
@@ -89,7 +89,7 @@ class Enum:
         return _enum_lookup(self)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _enum_lookup(enum: Enum) -> dict[str, str]:
     out: dict[str, str] = {}
     for c in enum.choices:
@@ -172,7 +172,7 @@ class Entity:
         return _header_lookup(self)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _header_lookup(entity: Entity) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in entity.fields:

@@ -400,8 +400,8 @@ class SheetWriter:
                 opts = {"validate": "list", "source": self._list_source(f),
                         "error_type": "warning",
                         "error_title": f.header(lang)[:32],
-                        "error_message": (("请从下拉列表中选择。" if lang == "zh"
-                                           else "Please choose a value from the list."))}
+                        "error_message": ("请从下拉列表中选择。" if lang == "zh"
+                                           else "Please choose a value from the list.")}
                 if f.type == "multi":
                     opts = {}
             elif f.type == "rating":

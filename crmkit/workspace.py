@@ -23,7 +23,7 @@ from .exceptions import WorkbookError, WorkspaceNotFound
 from .i18n import check_lang
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
 from .settings import parse_settings
-from .workbook import coerce_frame, empty_frame, find_sheet, open_reader, read_raw, convert, write_workbook
+from .workbook import coerce_frame, convert, empty_frame, find_sheet, open_reader, read_raw, write_workbook
 
 
 class Workspace:

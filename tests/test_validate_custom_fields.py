@@ -1,7 +1,9 @@
 import pandas as pd
+
+from crmkit.templates import write_workspace
 from crmkit.validate import validate_workspace
 from crmkit.workspace import open_workspace
-from crmkit.templates import write_workspace
+
 
 def test_validate_reports_a_refused_custom_field_row_with_its_place(tmp_path):
     folder = write_workspace(tmp_path / "ws", {"fields": pd.DataFrame({
