@@ -181,6 +181,8 @@ def test_landing_page_links_the_five_dashboards_with_bilingual_titles(browser, s
         link = page.locator(f'a[data-dashboard="{d.key}"]')
         assert link.get_attribute("href") == f"/voila/render/{d.notebook}"
         assert d.zh in text and d.en in text
+    assert page.locator('a[data-form="forms"]').get_attribute("href") == "/voila/render/form.ipynb"
+    assert "表单录入" in text and "Forms" in text
     assert_clean(page, requests, served)
     screenshot(page, "landing")
     leave(page)
