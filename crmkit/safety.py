@@ -235,6 +235,8 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
     is killed, the old file is untouched.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()          # replace the file the link points to, keep the link
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
         raise WorkbookError("is a folder, not a file", file=str(path))
@@ -243,6 +245,9 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
     tmp = temp_path(path)
     try:
         produce(tmp)
+        if path.exists():
+            with contextlib.suppress(OSError):
+                shutil.copymode(path, tmp)     # the new version keeps the old one's permissions
         with open(tmp, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())

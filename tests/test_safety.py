@@ -268,3 +268,21 @@ def test_formula_like_text_stays_text_when_a_user_edited_workbook_is_updated(mak
     cell = openpyxl.load_workbook(path)["Customers"]["B4"]
     assert (cell.value, cell.data_type) == ("=1+1", "s")
     assert "Mine" in openpyxl.load_workbook(path).sheetnames
+
+
+def test_a_symlinked_workbook_stays_a_link_and_its_target_gets_the_new_content(tmp_path):
+    real = tmp_path / "shared" / "notes.txt"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "notes.txt"
+    link.symlink_to(real)
+    replace_file(link, write_text("new"), workspace=tmp_path)
+    assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_the_new_version_keeps_the_permissions_of_the_old_one(tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    replace_file(target, write_text("new"), workspace=tmp_path)
+    assert target.stat().st_mode & 0o777 == 0o640
