@@ -304,10 +304,3 @@ def test_every_column_type_converts_any_text_without_crashing(ftype, values):
     blank = nz.nfkc(s).isna().to_numpy()
     kept = out.notna().to_numpy() | bad.astype(bool).to_numpy() | blank
     assert kept.all(), [v for v, k in zip(s.tolist(), kept) if not k]
-
-
-def test_report_how_many_bad_inputs_were_tried(capsys):
-    total = sum(TRIED.values())
-    with capsys.disabled():
-        print(f"\nproperty inputs tried: {total} ({dict(TRIED)})")
-    assert total >= 0
