@@ -119,6 +119,7 @@ def voila_env(workspace: Path) -> dict[str, str]:
         jp.append(env["JUPYTER_PATH"])
     env["JUPYTER_PATH"] = os.pathsep.join(jp)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env["CRMKIT_DASHBOARD_KERNEL"] = "1"   # see crmkit.ui._light_plotly_widgets
     # the kernels run crmkit from this checkout, wherever Voila starts them
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     return env

@@ -30,6 +30,7 @@ from .schema import DERIVED_FIELDS, ENTITIES, Enum, field_label
 LANG_OPTIONS = (("中文", "zh"), ("English", "en"))
 PERIODS = ("7d", "30d", "90d", "365d", "all")
 ALL = "__all__"
+DASHBOARD_KERNEL_VAR = "CRMKIT_DASHBOARD_KERNEL"   # set by crmkit.dashboard for the kernels it starts
 
 # one palette for every chart: calm blues, with green/red for on/off target
 COLORS = ("#2e75b6", "#70ad47", "#ffc000", "#ed7d31", "#5b9bd5", "#a5a5a5", "#264478", "#9e480e",
@@ -619,12 +620,30 @@ def chart(height: int = 360):
     return box
 
 
+def _light_plotly_widgets() -> None:
+    """Keep ``go.FigureWidget``'s first import cheap in a dashboard kernel.
+
+    plotly's renderers import nbformat, whose jsonschema format checkers import
+    ``rfc3987_syntax``, which compiles some forty lark grammars on import (about
+    2.5 s of CPU, more than the rest of a dashboard's first render).  Nothing in
+    a dashboard kernel validates IRIs, and jsonschema skips a format checker
+    whose module is missing, so the module is marked absent there.  Only in the
+    kernels crmkit's dashboard server starts (``CRMKIT_DASHBOARD_KERNEL``), and
+    only when no one imported it before; a person's own notebook is untouched.
+    """
+    import sys
+
+    if os.environ.get(DASHBOARD_KERNEL_VAR) and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # an import of it raises ImportError
+
+
 def show_figure(slot, fig) -> None:
     """Show ``fig`` in a :func:`chart` slot (a new FigureWidget, replacing the previous one).
 
     A FigureWidget built from the figure carries its data and layout in its state, which reaches the
     page even while it loads (incremental FigureWidget updates reach only a browser already drawing
     it).  The relayout sent right after (autosize) makes plotly.js size a replacement to its slot once shown."""
+    _light_plotly_widgets()
     import plotly.graph_objects as go
 
     fw = go.FigureWidget(fig)

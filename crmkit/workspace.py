@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import cache
 from .exceptions import WorkbookError, WorkspaceNotFound
 from .i18n import check_lang
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
@@ -95,10 +96,40 @@ class Workspace:
         if workbook in self._loaded:
             return
         path = self.file(workbook)
-        reader = open_reader(path)
         dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
-        for key in WORKBOOKS[workbook]:
-            ent = self.entity(key)
+        ents = {key: self.entity(key) for key in WORKBOOKS[workbook]}
+        key = self._cache_key(workbook, ents, dayfirst)
+        if key is not None:
+            hit = cache.load(self.path, workbook, key, str(path))
+            if hit is not None and set(hit) == set(ents):
+                for k, df in hit.items():
+                    self._frames.setdefault(k, df)
+                self._loaded.add(workbook)
+                return
+        fresh = self._read_workbook(workbook, path, ents, dayfirst)
+        for k, df in fresh.items():
+            self._frames.setdefault(k, df)
+        self._loaded.add(workbook)
+        if key is not None and set(fresh) == set(ents):
+            cache.store(self.path, workbook, key, fresh)
+
+    def _cache_key(self, workbook: str, ents: dict[str, Entity], dayfirst: bool) -> str | None:
+        """The cache key of ``workbook`` (see :mod:`crmkit.cache`); None when it is not worth caching."""
+        if not cache.enabled():
+            return None
+        try:
+            if self.file(workbook).stat().st_size < cache.MIN_BYTES:
+                return None
+        except OSError:
+            return None
+        return cache.workbook_key(self.file(workbook), [e.fields for e in ents.values()], dayfirst)
+
+    def _read_workbook(self, workbook: str, path: Path, ents: dict[str, Entity],
+                       dayfirst: bool) -> dict[str, pd.DataFrame]:
+        """Parse and type every sheet of ``workbook`` that is not in memory yet."""
+        reader = open_reader(path)
+        out: dict[str, pd.DataFrame] = {}
+        for key, ent in ents.items():
             if key in self._frames:
                 continue
             name = find_sheet(reader.sheet_names, ent)
@@ -107,12 +138,12 @@ class Workspace:
                     raise WorkbookError(
                         f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)}); "
                         "rename the sheet back, or restore the workbook from .crmkit/backups", file=str(path))
-                self._frames[key] = empty_frame(ent)
+                out[key] = empty_frame(ent)
                 continue
             raw = read_raw(path, name, reader)
             _require_id_column(raw, ent, path, name)
-            self._frames[key] = convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
-        self._loaded.add(workbook)
+            out[key] = convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
+        return out
 
     def check(self) -> Workspace:
         """Read every workbook now, so that a broken one is reported at once (file, sheet, column)."""
