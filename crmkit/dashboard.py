@@ -100,14 +100,26 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def voila_command(port: int) -> list[str]:
-    """The Voila command line serving the dashboards on ``127.0.0.1:port``."""
+#: One kernel per notebook is started and warmed up (imports, plotly) before anyone asks for the page;
+#: it then waits for the visit and reads the workspace only then (crmkit.ui.load_context).  A used
+#: kernel is replaced after ``fill_delay`` seconds.
+PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0"]
+
+
+def voila_command(port: int, *, preheat: bool = True) -> list[str]:
+    """The Voila command line serving the dashboards on ``127.0.0.1:port``.
+
+    ``preheat`` (the default) keeps one warmed-up kernel ready per dashboard
+    (about 150 MB each, no workspace data), so a first visit does not wait for
+    Python, pandas and plotly to start.  ``CRMKIT_PREHEAT=0`` turns it off.
+    """
+    preheat = preheat and os.environ.get("CRMKIT_PREHEAT", "1").strip().lower() not in ("0", "off", "no", "false")
     return [
         sys.executable, "-m", "voila", str(notebook_dir()),
         "--no-browser", f"--port={port}", f"--Voila.ip={HOST}",
         f"--template={TEMPLATE}", "--VoilaConfiguration.classic_tree=True",
         "--theme=light", "--VoilaConfiguration.show_tracebacks=False",
-    ]
+    ] + (PREHEAT_OPTIONS if preheat else [])
 
 
 def voila_env(workspace: Path) -> dict[str, str]:
@@ -130,7 +142,9 @@ def check_workspace(directory: str | os.PathLike) -> Path:
     from .workspace import open_workspace
 
     path = Path(directory).expanduser().resolve()
-    open_workspace(path).check()   # read every workbook: a broken one is reported before serving
+    # read every workbook: a broken one is reported before serving, and the typed copy the
+    # dashboards read is made now (crmkit.cache), not by the first visitor
+    open_workspace(path).check()
     return path
 
 

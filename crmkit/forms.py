@@ -567,7 +567,15 @@ def default_workspace(value: str | os.PathLike | None = None) -> Path:
 
 
 def query_params() -> dict[str, str]:
-    """The page's query string (Voila passes it to the kernel as ``QUERY_STRING``)."""
+    """The page's query string (Voila passes it to the kernel as ``QUERY_STRING``).
+
+    A preheated kernel learns it when the visit arrives, so this waits for it there.
+    """
+    from .ui import preheated, wait_for_request, warm_up
+
+    if preheated():
+        warm_up()
+        wait_for_request()
     q = os.environ.get("QUERY_STRING", "")
     return {k: v[0] for k, v in urllib.parse.parse_qs(q).items() if v}
 

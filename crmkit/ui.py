@@ -69,14 +69,59 @@ class Context:
 
 def load_context(workspace: str | os.PathLike | None = None, lang: str | None = None,
                  as_of: object = None) -> Context:
-    """Open the dashboard's workspace (``workspace`` or ``$CRMKIT_WORKSPACE`` or ``sample_data/``)."""
+    """Open the dashboard's workspace (``workspace`` or ``$CRMKIT_WORKSPACE`` or ``sample_data/``).
+
+    In a preheated Voila kernel (see :mod:`crmkit.dashboard`) this first
+    warms up the libraries a render needs and then waits for a visitor
+    (:func:`wait_for_request`), so the workspace is read when the page is
+    asked for, never before: what it shows is as fresh as without preheating.
+    """
     from .dashboard import workspace_path
     from .workspace import open_workspace
+
+    if preheated():
+        warm_up()
+        wait_for_request()
 
     path = workspace_path(workspace)
     ws = open_workspace(path)
     lang = check_lang(lang) if lang else ws.lang
     return Context(path=path, ws=ws, lang=lang, as_of=ws.as_of(as_of), settings=ws.settings)
+
+
+def preheated() -> bool:
+    """Whether this kernel was started ahead of a visit by Voila's kernel pool."""
+    return os.environ.get("VOILA_PREHEAT", "False") != "False"
+
+
+def wait_for_request() -> None:
+    """In a preheated Voila kernel, block until a visitor's request reaches it (a no-op elsewhere).
+
+    The request's details (``QUERY_STRING`` ...) are in ``os.environ`` afterwards.
+    """
+    if not preheated():
+        return
+    from voila.utils import wait_for_request as _wait
+
+    _wait()
+
+
+def warm_up() -> None:
+    """Import and exercise what a first render needs, so a preheated kernel has done it before the visit.
+
+    No widget is created (a widget made before the page connects would be
+    left over in its state); plotly's validators are built by one figure.
+    """
+    _light_plotly_widgets()
+    import ipywidgets  # noqa: F401
+    import plotly.graph_objects as go
+
+    _ = go.FigureWidget   # the class import is the slow part (plotly's widget and renderer modules)
+    _layout(go.Figure(go.Bar(x=["a"], y=[1.0])), "", 100)
+    from . import analytics, dedupe, rfm  # noqa: F401
+    from .normalize import to_phone
+
+    to_phone(pd.Series(["+8613800138000", "+12015550123"], dtype="string"))  # phone metadata
 
 
 # --------------------------------------------------------------------------- formatting

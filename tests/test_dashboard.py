@@ -156,6 +156,26 @@ def test_voila_serves_the_notebook_folder_on_loopback_with_the_offline_template(
     assert (ASSETS_DIR / "voila" / "templates" / "crmkit" / "index.html.j2").is_file()
 
 
+def test_dashboards_keep_one_warmed_kernel_per_notebook_unless_turned_off(monkeypatch):
+    from crmkit.dashboard import PREHEAT_OPTIONS, voila_command
+
+    monkeypatch.delenv("CRMKIT_PREHEAT", raising=False)
+    assert "--preheat_kernel=True" in voila_command(8899) and "--pool_size=1" in voila_command(8899)
+    assert not set(PREHEAT_OPTIONS) & set(voila_command(8899, preheat=False))
+    monkeypatch.setenv("CRMKIT_PREHEAT", "0")
+    assert not set(PREHEAT_OPTIONS) & set(voila_command(8899))
+
+
+def test_outside_a_preheated_kernel_loading_a_dashboard_does_not_wait(monkeypatch):
+    from crmkit import ui
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    assert not ui.preheated()
+    ui.wait_for_request()                     # returns at once
+    ctx = ui.load_context(ROOT / "sample_data")
+    assert len(ctx.ws["customers"]) > 0
+
+
 def test_the_template_loads_nothing_from_outside_the_machine():
     from crmkit.dashboard import ASSETS_DIR
 
