@@ -90,6 +90,15 @@ def _data_path(workspace: Path, workbook: str, entity: str) -> Path:
     return cache_dir(workspace) / f"{workbook}.{entity}.arrow"
 
 
+def has(workspace: str | os.PathLike, workbook: str, key: str) -> bool:
+    """Whether tables of ``workbook`` are kept under ``key`` (a cheap look at the JSON only)."""
+    try:
+        meta = json.loads(_meta_path(Path(workspace), workbook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("key") == key and meta.get("format") == FORMAT
+
+
 def load(workspace: str | os.PathLike, workbook: str, key: str, file: str) -> dict[str, pd.DataFrame] | None:
     """The cached frames of ``workbook`` when they were stored under ``key``; None otherwise.
 

@@ -13,8 +13,10 @@ frames changed, through the safe write path (:mod:`crmkit.safety`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +47,7 @@ class Workspace:
         self._dirty: set[str] = set()
         self._settings: dict | None = None
         self._custom: dict[str, tuple[Field, ...]] | None = None   # Fields sheet, parsed on first use
+        self._pending: dict[str, dict[str, Future]] = {}   # sheets being read ahead (_reading_ahead)
 
     # ------------------------------------------------------------------ reading
 
@@ -106,7 +109,8 @@ class Workspace:
                     self._frames.setdefault(k, df)
                 self._loaded.add(workbook)
                 return
-        fresh = self._read_workbook(workbook, path, ents, dayfirst)
+        pending = self._pending.pop(workbook, None)
+        fresh = self._read_workbook(workbook, path, ents, dayfirst, pending)
         for k, df in fresh.items():
             self._frames.setdefault(k, df)
         self._loaded.add(workbook)
@@ -124,33 +128,95 @@ class Workspace:
             return None
         return cache.workbook_key(self.file(workbook), [e.fields for e in ents.values()], dayfirst)
 
-    def _read_workbook(self, workbook: str, path: Path, ents: dict[str, Entity],
-                       dayfirst: bool) -> dict[str, pd.DataFrame]:
-        """Parse and type every sheet of ``workbook`` that is not in memory yet."""
-        reader = open_reader(path)
+    def _read_workbook(self, workbook: str, path: Path, ents: dict[str, Entity], dayfirst: bool,
+                       pending: dict[str, Future] | None = None) -> dict[str, pd.DataFrame]:
+        """Parse and type every sheet of ``workbook`` that is not in memory yet.
+
+        fastexcel parses a sheet without holding the GIL, so the sheets are
+        read in a helper thread, in order, while the main thread types the
+        ones already read (pandas): on two cores the reading is mostly hidden.
+        ``pending`` holds reads already under way (:meth:`_reading_ahead`).
+        """
+        if pending is not None:
+            return self._type_sheets(path, ents, dayfirst, pending)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmkit-read") as pool:
+            futures = self._submit_reads(pool, workbook)
+            try:
+                return self._type_sheets(path, ents, dayfirst, futures)
+            finally:
+                for fut in futures.values():
+                    fut.cancel()
+
+    def _type_sheets(self, path: Path, ents: dict[str, Entity], dayfirst: bool,
+                     futures: dict[str, Future]) -> dict[str, pd.DataFrame]:
         out: dict[str, pd.DataFrame] = {}
         for key, ent in ents.items():
+            name, raw = futures[key].result()
             if key in self._frames:
                 continue
-            name = find_sheet(reader.sheet_names, ent)
-            if name is None:
-                if key == WORKBOOKS[workbook][0]:      # a workbook's main sheet is required
-                    raise WorkbookError(
-                        f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)}); "
-                        "rename the sheet back, or restore the workbook from .crmkit/backups", file=str(path))
+            if raw is None:
                 out[key] = empty_frame(ent)
                 continue
-            raw = read_raw(path, name, reader)
             _require_id_column(raw, ent, path, name)
             out[key] = convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
         return out
 
+    def _submit_reads(self, pool: ThreadPoolExecutor, workbook: str) -> dict[str, Future]:
+        """Queue the text read of every sheet of ``workbook`` (entity -> future of (sheet, frame or None))."""
+        path = self.file(workbook)
+        opened = pool.submit(open_reader, path)
+
+        def read(i: int, key: str):
+            reader = opened.result()           # the pool has one thread: opened before any sheet
+            ent = ENTITIES[key]
+            name = find_sheet(reader.sheet_names, ent)
+            if name is None:
+                if i == 0:                      # a workbook's main sheet is required
+                    raise WorkbookError(
+                        f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)}); "
+                        "rename the sheet back, or restore the workbook from .crmkit/backups", file=str(path))
+                return None, None
+            return name, read_raw(path, name, reader)
+
+        return {key: pool.submit(read, i, key) for i, key in enumerate(WORKBOOKS[workbook])}
+
+    @contextlib.contextmanager
+    def _reading_ahead(self, workbooks: Iterable[str]):
+        """Read the sheets of every workbook that will be parsed ahead of typing them.
+
+        One helper thread reads all of them in order while the main thread
+        types, so the next workbook is being read while this one is typed.
+        Workbooks found in the cache are not read.
+        """
+        dayfirst = bool(self.settings.get("date_dayfirst"))
+        todo = []
+        for wb in workbooks:
+            if wb in self._loaded or wb in self._pending or not self.file(wb).exists():
+                continue
+            ents = {key: self.entity(key) for key in WORKBOOKS[wb]}
+            key = self._cache_key(wb, ents, dayfirst)
+            if key is None or not cache.has(self.path, wb, key):
+                todo.append(wb)
+        if not todo:
+            yield
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmkit-read") as pool:
+            for wb in todo:
+                self._pending[wb] = self._submit_reads(pool, wb)
+            try:
+                yield
+            finally:
+                for wb in todo:
+                    for fut in self._pending.pop(wb, {}).values():
+                        fut.cancel()
+
     def check(self) -> Workspace:
         """Read every workbook now, so that a broken one is reported at once (file, sheet, column)."""
         _ = self.settings
-        for wb in WORKBOOKS:
-            if self.file(wb).exists():
-                self._load_all_of(wb)
+        with self._reading_ahead(WORKBOOKS):
+            for wb in WORKBOOKS:
+                if self.file(wb).exists():
+                    self._load_all_of(wb)
         return self
 
     def table(self, entity: str) -> pd.DataFrame:
@@ -168,7 +234,9 @@ class Workspace:
     __getitem__ = table
 
     def load_all(self) -> dict[str, pd.DataFrame]:
-        return {k: self.table(k) for k in ENTITIES}
+        _ = self.settings
+        with self._reading_ahead(WORKBOOKS):
+            return {k: self.table(k) for k in ENTITIES}
 
     def problems(self) -> list:
         """Values that did not convert to their field's type, over the tables read so far."""
