@@ -148,17 +148,18 @@ def components(keys: pd.DataFrame) -> np.ndarray:
 
 
 def find_duplicates(customers: pd.DataFrame, keys: Iterable[str] | str | None = None, *,
-                    region: str | None = "CN") -> pd.DataFrame:
+                    region: str | None = "CN", normalized: bool = False) -> pd.DataFrame:
     """Groups of duplicate customers: ``group, customer_id, key, match_value, row``.
 
     One row per customer in a group of two or more; ``key`` is the first key
     (in configured order) whose value the customer shares with another member,
     ``row`` its row number in the workbook.  Groups are numbered from 1 in
-    order of their first record.
+    order of their first record.  ``normalized`` says phones and e-mails are
+    already normalised, bad ones blank (as validation leaves them): see :func:`key_values`.
     """
     if customers is None or len(customers) == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in DUPLICATE_COLUMNS})
-    kf = key_frame(customers, keys, region)
+    kf = key_frame(customers, keys, region, normalized=normalized)
     label = components(kf)
     lab = pd.Series(label, index=customers.index)
     size = lab.map(lab.value_counts())

@@ -90,6 +90,66 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
     ``{"customers": ws["customers"], "team": ws["team"]}``).  ``labels`` maps
     field keys to the column names to show (e.g. the source headers).
     """
+    out, issues, _ = _check_frame(df, entity_key, settings=settings, fields=fields, existing=existing,
+                                  labels=labels, lang=lang, check_required=check_required,
+                                  check_unique=check_unique, skip_required=skip_required)
+    return out, issues
+
+
+def _not_in(values: pd.Series, known: pd.Series) -> pd.Series:
+    """``values`` (text) that are not blank and not among ``known`` (compared as text).
+
+    pandas' ``isin`` on pyarrow strings turns a large lookup set into Python
+    scalars one by one; pyarrow hashes both sides in C.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype("string").array)
+    keys = known.dropna().astype(str).to_numpy(dtype=object)
+    hit = pc.is_in(arr, value_set=pa.array(keys, type=arr.type)).to_numpy(zero_copy_only=False)
+    return values.notna() & ~pd.Series(hit, index=values.index, dtype=bool)
+
+
+def _enum_codes_are_stable(f: Field) -> bool:
+    """Each canonical code of ``f``'s enumeration converts to itself (so a code needs no conversion)."""
+    import unicodedata
+
+    from .schema import norm_token
+
+    return all(f.enum.lookup.get(norm_token(c)) == c and c == unicodedata.normalize("NFKC", c).strip()
+               and c.lower() not in nz._BLANKS for c in f.enum.codes)
+
+
+def _convert_enum(s: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
+    """``convert_column`` of an enumeration column, converting only the values that are not codes yet.
+
+    A loaded workspace holds codes already; the values that are not (unknown
+    values kept as typed, or text from a source) go through the converter.
+    """
+    from .workbook import convert_column
+
+    if not _enum_codes_are_stable(f):
+        return convert_column(s, f)
+    text = s.astype("string")
+    todo = _not_in(text, pd.Series(list(f.enum.codes), dtype=object)).to_numpy(dtype=bool)
+    if todo.all():
+        return convert_column(s, f)
+    out = text.copy()
+    bad = pd.Series(False, index=s.index)
+    if todo.any():
+        conv, cbad = convert_column(s[todo], f)
+        out[todo] = conv.astype("string").to_numpy()
+        bad[todo] = cbad.to_numpy(dtype=bool)
+    return out, bad
+
+
+def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None = None,
+                 fields: Iterable[Field] | None = None, existing: Mapping[str, pd.DataFrame] | None = None,
+                 labels: Mapping[str, str] | None = None, lang: str = "en", check_required: bool = True,
+                 check_unique: bool = True, skip_required: Iterable[str] = ()
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[pd.Series, pd.Series]]]:
+    """:func:`validate_frame`, plus the converted phone and e-mail columns with their bad masks."""
     ent = ENTITIES[entity_key]
     st = dict(settings_defaults())
     st.update(settings or {})
@@ -99,6 +159,8 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
     labels = dict(labels or {})
     out = df.copy()
     found: list[pd.DataFrame] = []
+    failed: dict[str, pd.Index] = {}            # field -> rows whose value did not convert
+    contacts: dict[str, tuple[pd.Series, pd.Series]] = {}
 
     from .workbook import convert_column
 
@@ -113,10 +175,12 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
         if f.type == "phone":
             if _is_texty(s):
                 out[f.key], bad = nz.to_phone(s, region)
+                contacts[f.key] = (out[f.key], bad)
                 reason = t("r_phone", lang).format(region=region)
         elif f.type == "email":
             if _is_texty(s):
                 out[f.key], bad = nz.to_email(s)
+                contacts[f.key] = (out[f.key], bad)
                 reason = t("r_email", lang)
         elif f.type in DATE_TYPES:
             if not pd.api.types.is_datetime64_any_dtype(s):
@@ -136,7 +200,7 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
                 severity = ERROR if f.required else WARNING
         elif f.type == "enum":
             if _is_texty(s):
-                out[f.key], bad = convert_column(s, f)
+                out[f.key], bad = _convert_enum(s, f)
                 allowed = ", ".join(f.enum.labels(lang))
                 if len(allowed) > 120:
                     allowed = allowed[:117] + "..."
@@ -146,6 +210,7 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
             out[f.key], _ = convert_column(s, f)
         if bad is not None and bad.any():
             found.append(_issues(s[bad], col, f.key, severity, reason))
+            failed[f.key] = failed[f.key].append(s.index[bad]) if f.key in failed else s.index[bad]
 
     # required values
     if check_required:
@@ -157,11 +222,9 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
                 blank = pd.Series(True, index=out.index)
             else:
                 blank = nz.is_blank(out[f.key]) if _is_texty(out[f.key]) else out[f.key].isna()
-                if found:
+                if f.key in failed:
                     # a value that failed to convert is already reported: not "missing"
-                    already = pd.concat(found)
-                    rows_bad = already.loc[already["field"] == f.key, "row"]
-                    blank &= ~out.index.isin(rows_bad)
+                    blank &= ~out.index.isin(failed[f.key])
             if blank.any():
                 found.append(_issues(pd.Series([None] * int(blank.sum()), index=out.index[blank]),
                                      labels.get(f.key, f.header(lang)), f.key, ERROR, t("r_required", lang)))
@@ -190,9 +253,8 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
         tid = ENTITIES[target].id_field
         if tdf is None or tid not in tdf.columns:
             continue
-        known = set(tdf[tid].dropna().astype(str))
         vals = out[f.key].astype("string")
-        dangling = vals.notna() & ~vals.isin(known)
+        dangling = _not_in(vals, tdf[tid])
         if dangling.any():
             found.append(_issues(vals[dangling], labels.get(f.key, f.header(lang)), f.key, ERROR,
                                  t("r_ref", lang).format(entity=ENTITIES[target].sheet_name(lang))))
@@ -200,18 +262,17 @@ def validate_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | Non
     # people should be team members (a warning: the team may simply be incomplete)
     team = existing.get("team")
     if team is not None and "name" in team.columns and team["name"].notna().any():
-        names = set(team["name"].dropna().astype(str))
         for f in flds:
             if f.type != "person" or f.key not in out.columns:
                 continue
             vals = out[f.key].astype("string")
-            unknown = vals.notna() & ~vals.isin(names)
+            unknown = _not_in(vals, team["name"])
             if unknown.any():
                 found.append(_issues(vals[unknown], labels.get(f.key, f.header(lang)), f.key, WARNING,
                                      t("r_person", lang)))
 
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()
-    return out, issues
+    return out, issues, contacts
 
 
 # --------------------------------------------------------------------------- completeness
@@ -432,6 +493,7 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
     found = list(found or [])
     n_pre = len(found)
     sheets = {}
+    dups = None                          # duplicate customers, found once for the issues and the count
     for key, df in tables.items():
         ent = ENTITIES[key]
         file = df.attrs.get("file") or ""
@@ -449,13 +511,12 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
             sev = WARNING if f is not None and f.type in ("enum", "bool") and not f.required else ERROR
             reader_issues.append({"row": p.row, "column": p.column, "field": fkey, "value": p.value,
                                   "severity": sev, "reason": _problem_reason(f, lang) if f else p.reason})
-        _, iss = validate_frame(df, key, settings=settings, fields=flds, existing=tables, labels=labels, lang=lang)
+        _, iss, contacts = _check_frame(df, key, settings=settings, fields=flds, existing=tables, labels=labels,
+                                        lang=lang)
         if reader_issues:
             iss = pd.concat([pd.DataFrame(reader_issues), iss], ignore_index=True)
         if key == "customers" and len(df):
-            from .dedupe import find_duplicates
-
-            dups = find_duplicates(df, keys=settings.get("dedupe_keys"), region=settings.get("phone_region"))
+            dups = _customer_duplicates(df, settings, contacts)
             if len(dups):
                 iss = pd.concat([iss, duplicate_issues(dups, df, lang)], ignore_index=True)
         if len(iss):
@@ -478,14 +539,33 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
     comp = completeness_summary(tables["customers"], "customers", target, lang) if "customers" in tables else {}
     dup_groups = 0
     if "customers" in tables and len(tables["customers"]):
-        from .dedupe import duplicate_groups_count
-
-        dup_groups = duplicate_groups_count(tables["customers"], keys=settings.get("dedupe_keys"),
-                                            region=settings.get("phone_region"))
+        if dups is None:             # customers were not among the tables checked above
+            dups = _customer_duplicates(tables["customers"], settings, {})
+        dup_groups = int(dups["group"].nunique()) if len(dups) else 0
     incomplete = incomplete_records(tables["customers"], "customers", target, lang) \
         if "customers" in tables else None
     return ValidationReport(path=path, issues=issues.reset_index(drop=True), completeness=comp,
                             sheets=sheets, duplicates=dup_groups, lang=lang, incomplete=incomplete)
+
+
+def _customer_duplicates(customers: pd.DataFrame, settings: Mapping,
+                         contacts: Mapping[str, tuple[pd.Series, pd.Series]]) -> pd.DataFrame:
+    """:func:`crmkit.dedupe.find_duplicates` of the customers, reusing the phones and e-mails validation converted.
+
+    Validation converts phone and e-mail with the same settings as the key
+    builder would; their good values (bad ones blanked) are the match keys.
+    """
+    from .dedupe import find_duplicates
+
+    keys, region = settings.get("dedupe_keys"), settings.get("phone_region")
+    contact_cols = [k for k in ("phone", "email") if k in customers.columns]
+    if not all(k in contacts for k in contact_cols):
+        return find_duplicates(customers, keys=keys, region=region)
+    prepared = customers.copy(deep=False)
+    for k in contact_cols:
+        values, bad = contacts[k]
+        prepared[k] = values.mask(bad)
+    return find_duplicates(prepared, keys=keys, region=region, normalized=True)
 
 
 def _nt(s):
