@@ -317,11 +317,19 @@ def column_width(header: str, values: pd.Series | None = None) -> float:
 
 
 class SheetWriter:
-    """Writes styled entity sheets into one xlsxwriter workbook."""
+    """Writes styled entity sheets into one xlsxwriter workbook.
 
-    def __init__(self, workbook, lang: str):
+    The cells of big sheets (see :mod:`crmkit.xlsxfast`; ``fast`` forces the
+    choice) are not written through xlsxwriter: they are planned in
+    :attr:`plans` and written by :func:`crmkit.xlsxfast.complete` once the
+    workbook is closed.
+    """
+
+    def __init__(self, workbook, lang: str, *, fast: bool | None = None):
         self.wb = workbook
         self.lang = lang
+        self.fast = fast
+        self.plans: list = []
         self.header = workbook.add_format({
             "bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_COLOR, "border": 1,
             "text_wrap": True, "valign": "vcenter"})
@@ -374,15 +382,21 @@ class SheetWriter:
                                and f not in fields and df[f.key].notna().any()]
             fields += present_derived
         extras = [c for c in extra_columns if df is not None and c in df.columns]
+        from . import xlsxfast
+
         ws = self.wb.add_worksheet(ent.sheet_name(lang))
         n = 0 if df is None else len(df)
         headers = [header_text(f, lang) for f in fields] + list(extras)
+        plan = xlsxfast.SheetPlan(ws, n) if xlsxfast.use_fast(n, len(headers), self.fast) else None
         for j, f in enumerate(fields):
             col = None if df is None or f.key not in df.columns else df[f.key]
             fmt = self._fmt(f)
             if col is not None and n:
-                values = _excel_values(col, f, lang)
-                self._write_column(ws, j, values, fmt, f)
+                if plan is not None:
+                    plan.add(j, col, f, fmt, lang)
+                else:
+                    values = _excel_values(col, f, lang)
+                    self._write_column(ws, j, values, fmt, f)
             width = column_width(headers[j], None if col is None else col.head(200).map(
                 lambda v, f=f: _excel_value(v, f, lang)))
             if f.type == "longtext":
@@ -419,7 +433,10 @@ class SheetWriter:
                 ws.data_validation(1, j, last, j, opts)
         for k, c in enumerate(extras):
             j = len(fields) + k
-            self._write_column(ws, j, [nz.none_if_nan(v) for v in df[c].tolist()], None, None)
+            if plan is not None:
+                plan.add(j, df[c], None, None, lang)
+            else:
+                self._write_column(ws, j, [nz.none_if_nan(v) for v in df[c].tolist()], None, None)
             ws.set_column(j, j, column_width(c, df[c]))
         ncols = len(headers)
         if ncols:
@@ -428,14 +445,19 @@ class SheetWriter:
                 f = fields[j] if j < len(fields) else None
                 columns.append({"header": h, "header_format": self.derived if f is not None and f.derived else self.header})
             tname = f"tbl_{ent.key}"
-            ws.add_table(0, 0, max(n, 1), ncols - 1, {
+            big = plan is not None and n > 1
+            ws.add_table(0, 0, 1 if big else max(n, 1), ncols - 1, {
                 "name": tname, "columns": columns, "style": "Table Style Medium 2",
                 "autofilter": True})
+            if big:
+                xlsxfast.extend_table(ws, n, ncols)
         ws.set_row(0, 30 if lang == "en" else 24)
         ws.freeze_panes(1, 0)
         for j, f in enumerate(fields):
             if f.derived:
                 ws.write_comment(0, j, t("derived_note", lang))
+        if plan is not None:
+            self.plans.append(plan)
 
     def _write_column(self, ws, j: int, values: list, fmt, f: Field | None) -> None:
         for i, v in enumerate(values, start=1):
@@ -492,7 +514,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                    workbook_key: str | None = None, readme: bool = True, fields_of=None,
                    safe: bool = True, workspace: str | os.PathLike | None = None,
                    preserve: bool = True, keep_backups: int | None = None,
-                   wait: float | None = None) -> Path:
+                   wait: float | None = None, fast: bool | None = None) -> Path:
     """Write entity frames (keyed by entity key, in order) as one styled workbook.
 
     With ``safe`` (the default) the file is written through
@@ -506,8 +528,14 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     change, the user's sheets, columns, formulas and formatting stay, and a
     workbook holding content that cannot be kept (charts, images, pivot
     tables, macros...) is refused with :class:`~crmkit.exceptions.UnsafeWriteError`.
+
+    The cells of big sheets are written in bulk (:mod:`crmkit.xlsxfast`, same
+    cells as through xlsxwriter); ``fast`` forces that path on (``True``) or
+    off (``False``) for every sheet.
     """
     import xlsxwriter
+
+    from . import xlsxfast
 
     path = Path(path)
     ents = [ENTITIES[k] for k in frames]
@@ -519,8 +547,9 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         # a fixed creation date keeps generated files reproducible (templates are compared)
         wb.set_properties({"created": _dt.datetime(2026, 1, 1), "title": workbook_key or ents[0].workbook,
                            "comments": "Written by crmkit"})
+        sw = None
         try:
-            sw = SheetWriter(wb, lang)
+            sw = SheetWriter(wb, lang, fast=fast)
             for key, df in frames.items():
                 ent = ENTITIES[key]
                 flds = fields_of(ent) if fields_of else None
@@ -533,6 +562,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                 sw.readme(workbook_key or ents[0].workbook, ents, fields_of=fields_of)
         finally:
             wb.close()
+        if sw is not None and sw.plans:
+            xlsxfast.complete(target, wb, sw.plans)
 
     if not safe:
         path.parent.mkdir(parents=True, exist_ok=True)
