@@ -319,13 +319,13 @@ def column_width(header: str, values: pd.Series | None = None) -> float:
 class SheetWriter:
     """Writes styled entity sheets into one xlsxwriter workbook.
 
-    The cells of big sheets (see :mod:`crmkit.xlsxfast`; ``fast`` forces the
-    choice) are not written through xlsxwriter: they are planned in
-    :attr:`plans` and written by :func:`crmkit.xlsxfast.complete` once the
-    workbook is closed.
+    With ``fast=None`` (``True``) the cells of big sheets (all sheets) are not
+    written through xlsxwriter (see :mod:`crmkit.xlsxfast`): they are planned
+    in :attr:`plans`, and :meth:`complete` must be called once the workbook
+    is closed.  The default, ``False``, writes every cell through xlsxwriter.
     """
 
-    def __init__(self, workbook, lang: str, *, fast: bool | None = None):
+    def __init__(self, workbook, lang: str, *, fast: bool | None = False):
         self.wb = workbook
         self.lang = lang
         self.fast = fast
@@ -459,6 +459,13 @@ class SheetWriter:
         if plan is not None:
             self.plans.append(plan)
 
+    def complete(self, path: str | os.PathLike) -> None:
+        """Write the planned cells into the closed workbook at ``path`` (no-op without plans)."""
+        if self.plans:
+            from . import xlsxfast
+
+            xlsxfast.complete(path, self.wb, self.plans)
+
     def _write_column(self, ws, j: int, values: list, fmt, f: Field | None) -> None:
         for i, v in enumerate(values, start=1):
             if v is None:
@@ -535,8 +542,6 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     """
     import xlsxwriter
 
-    from . import xlsxfast
-
     path = Path(path)
     ents = [ENTITIES[k] for k in frames]
 
@@ -562,8 +567,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                 sw.readme(workbook_key or ents[0].workbook, ents, fields_of=fields_of)
         finally:
             wb.close()
-        if sw is not None and sw.plans:
-            xlsxfast.complete(target, wb, sw.plans)
+        if sw is not None:
+            sw.complete(target)
 
     if not safe:
         path.parent.mkdir(parents=True, exist_ok=True)

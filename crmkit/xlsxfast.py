@@ -427,11 +427,12 @@ class _SheetData:
         width = 3 + 3 * k + 1
         codes = [c.codes for c in self.plan.columns]
         step = max(16, CHUNK_CELLS // max(k, 1))
+        itype = np.int32 if len(self.pieces) < 2**31 else np.int64
         for a in range(0, n, step):
             b = min(n, a + step)
             m = b - a
-            rows = np.arange(a, b, dtype=np.int64)
-            idx = np.empty((m, width), dtype=np.int64)
+            rows = np.arange(a, b, dtype=itype)
+            idx = np.empty((m, width), dtype=itype)
             mask = np.empty((m, width), dtype=bool)
             has = self.has[a:b]
             idx[:, 0] = 0
@@ -446,7 +447,7 @@ class _SheetData:
                 idx[:, p + 1] = self.rows_base + rows
                 idx[:, p + 2] = self.suffix_base[j] + np.maximum(codes[j][a:b], 0)
                 mask[:, p:p + 3] = self.valid[a:b, j][:, None]
-            flat = idx[mask]
+            flat = idx.ravel() if has.all() and self.valid[a:b].all() else idx[mask]
             if len(flat):
                 yield _buffer(self.pieces.take(pa.array(flat)))
 

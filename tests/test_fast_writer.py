@@ -214,3 +214,16 @@ def test_shared_strings_part_is_created_when_xlsxwriter_wrote_none(tmp_path):
     rows = [[c.value for c in row] for row in openpyxl.load_workbook(path)["Data"].iter_rows()]
     assert rows == [[1, None], ["a", 1.5], [None, 2], ["a & b", None]]
     assert inspect_workbook(path).unsafe == []
+
+
+def test_sheet_writer_used_directly_writes_every_cell_itself(tmp_path):
+    from crmkit.workbook import SheetWriter
+
+    df = _frame("orders", n=4000)                         # far above the bulk threshold
+    path = tmp_path / "export.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    sw = SheetWriter(wb, "en")                            # callers that close the workbook themselves
+    sw.write(ENTITIES["orders"], df)
+    wb.close()
+    assert sw.plans == []
+    assert read_sheet(path, "orders")["order_id"].notna().sum() == df["order_id"].notna().sum()
