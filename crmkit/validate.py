@@ -102,13 +102,59 @@ def _not_in(values: pd.Series, known: pd.Series) -> pd.Series:
     pandas' ``isin`` on pyarrow strings turns a large lookup set into Python
     scalars one by one; pyarrow hashes both sides in C.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.astype("string").array)
-    keys = known.dropna().astype(str).to_numpy(dtype=object)
-    hit = pc.is_in(arr, value_set=pa.array(keys, type=arr.type)).to_numpy(zero_copy_only=False)
+    arr = _arrow_text(values.astype("string"))
+    keys = _arrow_text(known.dropna().astype(str)).cast(arr.type)
+    hit = pc.is_in(arr, value_set=keys).to_numpy(zero_copy_only=False)
     return values.notna() & ~pd.Series(hit, index=values.index, dtype=bool)
+
+
+def _arrow_text(s: pd.Series):
+    """A text Series as one pyarrow string array (no copy for pyarrow-backed strings)."""
+    import pyarrow as pa
+
+    arr = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) else pa.array(s.to_numpy(dtype=object),
+                                                                                 type=pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _shared(values: pd.Series) -> pd.Series:
+    """``values.notna() & values.duplicated(keep=False)`` for text, counted by pyarrow."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(_arrow_text(values))
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype("int64", copy=False)
+    seen = codes >= 0
+    counts = np.bincount(codes[seen], minlength=len(enc.dictionary))
+    dup = np.zeros(len(codes), dtype=bool)
+    dup[seen] = counts[codes[seen]] > 1
+    return pd.Series(dup, index=values.index)
+
+
+def _convert_id(s: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
+    """``convert_column`` of an ID column, converting only the values that are not plain IDs already.
+
+    A plain ID (printable ASCII, no space at either end, not a blank word such
+    as ``n/a``, not a number written ``12.0``) is its own normal form; a
+    loaded workspace holds nothing else.
+    """
+    from .workbook import convert_column
+
+    text = s.astype("string")
+    plain = (text.str.fullmatch("[!-~](?:[ -~]*[!-~])?").fillna(False)
+             & ~text.str.fullmatch("[0-9]+[.]0").fillna(False)
+             & ~text.str.lower().isin(sorted(nz._BLANKS)).fillna(False)).to_numpy(dtype=bool)
+    todo = ~plain & text.notna().to_numpy(dtype=bool)
+    if not todo.any():
+        return text, pd.Series(False, index=s.index)
+    if todo.all():
+        return convert_column(s, f)
+    out = text.copy()
+    conv, bad = convert_column(s[todo], f)
+    out[todo] = conv.astype("string").to_numpy()
+    return out, pd.Series(False, index=s.index)
 
 
 def _enum_codes_are_stable(f: Field) -> bool:
@@ -147,9 +193,15 @@ def _convert_enum(s: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
 def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None = None,
                  fields: Iterable[Field] | None = None, existing: Mapping[str, pd.DataFrame] | None = None,
                  labels: Mapping[str, str] | None = None, lang: str = "en", check_required: bool = True,
-                 check_unique: bool = True, skip_required: Iterable[str] = ()
+                 check_unique: bool = True, skip_required: Iterable[str] = (), values: bool = True
                  ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[pd.Series, pd.Series]]]:
-    """:func:`validate_frame`, plus the converted phone and e-mail columns with their bad masks."""
+    """:func:`validate_frame`, plus the converted phone and e-mail columns with their bad masks.
+
+    ``values=False`` says the caller wants the issues only: free-text columns
+    whose normalised value no later check reads (not required, not an ID, a
+    reference or a person) are then not converted, since that conversion
+    never reports anything.
+    """
     ent = ENTITIES[entity_key]
     st = dict(settings_defaults())
     st.update(settings or {})
@@ -206,8 +258,9 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
                     allowed = allowed[:117] + "..."
                 severity = ERROR if f.required else WARNING
                 reason = t("r_enum" if f.required else "r_enum_kept", lang).format(allowed=allowed)
-        elif _is_texty(s):
-            out[f.key], _ = convert_column(s, f)
+        elif _is_texty(s) and (values or f.required or f.key == ent.id_field or f.key in REFERENCES
+                               or f.type == "person"):
+            out[f.key], _ = _convert_id(s, f) if f.type == "id" else convert_column(s, f)
         if bad is not None and bad.any():
             found.append(_issues(s[bad], col, f.key, severity, reason))
             failed[f.key] = failed[f.key].append(s.index[bad]) if f.key in failed else s.index[bad]
@@ -233,7 +286,7 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
     idf = ent.id_field
     if check_unique and idf and idf in out.columns:
         ids = out[idf].astype("string")
-        dup = ids.notna() & ids.duplicated(keep=False)
+        dup = _shared(ids)
         if dup.any():
             first_row = pd.Series(out.index, index=out.index)[dup].groupby(ids[dup]).transform("min")
             later = dup & ids.duplicated(keep="first")
@@ -512,7 +565,7 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
             reader_issues.append({"row": p.row, "column": p.column, "field": fkey, "value": p.value,
                                   "severity": sev, "reason": _problem_reason(f, lang) if f else p.reason})
         _, iss, contacts = _check_frame(df, key, settings=settings, fields=flds, existing=tables, labels=labels,
-                                        lang=lang)
+                                        lang=lang, values=False)
         if reader_issues:
             iss = pd.concat([pd.DataFrame(reader_issues), iss], ignore_index=True)
         if key == "customers" and len(df):
