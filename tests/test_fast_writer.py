@@ -18,6 +18,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crmkit import xlsxfast
 from crmkit.preserve import inspect_workbook
@@ -227,3 +229,26 @@ def test_sheet_writer_used_directly_writes_every_cell_itself(tmp_path):
     wb.close()
     assert sw.plans == []
     assert read_sheet(path, "orders")["order_id"].notna().sum() == df["order_id"].notna().sum()
+
+
+def _no_markup(s: str) -> bool:
+    return not (s.startswith("<r>") and s.endswith("</r>"))   # xlsxwriter writes such text as raw rich-text XML
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(products=st.lists(st.one_of(st.none(), st.text(max_size=30).filter(_no_markup)), min_size=1, max_size=40),
+       amounts=st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=1, max_size=40),
+       dates=st.lists(st.one_of(st.none(), st.datetimes(min_value=dt.datetime(1900, 1, 1),
+                                                         max_value=dt.datetime(2200, 12, 31))), min_size=1, max_size=40))
+def test_any_text_number_or_date_is_written_as_xlsxwriter_writes_it(tmp_path, products, amounts, dates):
+    n = max(len(products), len(amounts), len(dates))
+    df = pd.DataFrame({
+        "order_id": [f"O{i}" for i in range(n)],
+        "product": pd.Series((products * n)[:n], dtype="string"),
+        # 0.0 and -0.0 are one distinct value for pandas.factorize: the slow path itself writes either
+        "amount": pd.Series([None if a is None else a + 0.0 for a in (amounts * n)[:n]], dtype="float64"),
+        "order_date": pd.Series((dates * n)[:n], dtype="datetime64[ns]"),
+    })
+    folder = tmp_path / f"case{abs(hash((tuple(map(str, products)), n))) % 10**9}"
+    _, slow, fast = _write_both(folder, "customers", "en", frames={"orders": coerce_frame(df, ENTITIES["orders"])})
+    assert _resolved_parts(slow)[0] == _resolved_parts(fast)[0]
