@@ -506,20 +506,20 @@ def _string_ids(plans: list[SheetPlan], existing: list[str]) -> tuple[list[list[
             if strs.any():
                 used = np.bincount(c.codes[c.codes >= 0], minlength=len(c.kinds))
                 counts += int(used[strs].sum())
-    allv = np.concatenate(parts) if parts else np.empty(0, dtype=object)
-    # factorize hashes Python strings (their hash is cached): faster here than pyarrow's dictionary_encode
-    index, distinct = pd.factorize(allv)
-    pos = pd.Index(existing, dtype=object).get_indexer(distinct) if existing else np.full(len(distinct), -1)
-    known = pos >= 0
-    ids = np.where(known, pos, 0).astype(np.int64)
-    ids[~known] = len(existing) + np.arange(int((~known).sum()))
-    new = _pa_strings(distinct[~known])
+    # xlsxwriter's strings first: factorize numbers distinct values in order of first
+    # appearance, so its (distinct) strings keep their numbers and a planned string
+    # equal to one of them gets that number; new strings follow, numbered as listed
+    known = np.empty(len(existing), dtype=object)
+    known[:] = existing
+    index, distinct = pd.factorize(np.concatenate([known, *parts]))
+    ids = index[len(existing):].astype(np.int64)
+    new = _pa_strings(distinct[len(existing):])
     out, at = [], 0
     for plan in plans:
         per = []
         for c in plan.columns:
             m = int((c.kinds == STR).sum())
-            per.append(ids[index[at:at + m]])
+            per.append(ids[at:at + m])
             at += m
         out.append(per)
     return out, new, counts

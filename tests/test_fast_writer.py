@@ -252,3 +252,24 @@ def test_any_text_number_or_date_is_written_as_xlsxwriter_writes_it(tmp_path, pr
     folder = tmp_path / f"case{abs(hash((tuple(map(str, products)), n))) % 10**9}"
     _, slow, fast = _write_both(folder, "customers", "en", frames={"orders": coerce_frame(df, ENTITIES["orders"])})
     assert _resolved_parts(slow)[0] == _resolved_parts(fast)[0]
+
+
+@pytest.mark.parametrize("dtype", ["string[python]", "string[pyarrow]", "str", "object", "category"])
+def test_text_columns_of_every_pandas_string_dtype_are_written_alike(tmp_path, dtype):
+    df = coerce_frame(pd.DataFrame({"order_id": [f"O{i}" for i in range(30)]}), ENTITIES["orders"])
+    text = pd.Series([None if i % 4 == 0 else NASTY[i % len(NASTY)] for i in range(30)], dtype=object)
+    df["product"] = text.astype(dtype)
+    df["channel"] = pd.Series([None, "direct", "online", "nope"] * 7 + ["direct", None], dtype=object).astype(dtype)
+    _, slow, fast = _write_both(tmp_path, "customers", "zh", frames={"orders": df})
+    assert _resolved_parts(slow)[0] == _resolved_parts(fast)[0]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_dates_of_every_datetime_resolution_get_the_serials_xlsxwriter_computes(tmp_path, unit):
+    df = coerce_frame(pd.DataFrame({"order_id": [f"O{i}" for i in range(len(DATES))]}), ENTITIES["orders"])
+    df["order_date"] = pd.Series(DATES).dt.floor("s" if unit == "s" else "ms" if unit == "ms" else "us").astype(
+        f"datetime64[{unit}]")
+    df["Shipped"] = pd.Series(DATES).astype(f"datetime64[{unit}]" if unit != "s" else "datetime64[s]")
+    df.attrs["extra_columns"] = ["Shipped"]               # no format of its own: Excel's default date format
+    _, slow, fast = _write_both(tmp_path, "customers", "en", frames={"orders": df})
+    assert _resolved_parts(slow)[0] == _resolved_parts(fast)[0]
