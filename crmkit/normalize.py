@@ -512,12 +512,11 @@ def phone_fast_path(compact: pd.Series, region: str = "CN") -> pd.Series:
     """
     import phonenumbers
 
-    out = pd.Series(pd.NA, index=pd.RangeIndex(len(compact)), dtype="string")
-    text = compact.astype("string").reset_index(drop=True)        # by position: any index will do
+    res = np.full(len(compact), None, dtype=object)
+    text = compact.astype("string").reset_index(drop=True)        # labels are positions: any index will do
     digits = text.str.fullmatch("[+]?[0-9]+").to_numpy(dtype=bool, na_value=False)
     if not digits.any():
-        out.index = compact.index
-        return out
+        return pd.Series(res, index=compact.index, dtype="string")
     text = text[digits]
     intl = text.str.match("[+]|00").to_numpy(dtype=bool, na_value=False)
     parts = []
@@ -547,10 +546,8 @@ def phone_fast_path(compact: pd.Series, region: str = "CN") -> pd.Series:
             parts.append(_accept(nsn[keep], cc, prefix, _code_plan(cc)))
     for p in parts:
         p = p.dropna()
-        if len(p):
-            out[p.index] = p
-    out.index = compact.index
-    return out
+        res[p.index.to_numpy()] = p.to_numpy(dtype=object)
+    return pd.Series(res, index=compact.index, dtype="string")
 
 
 _SIMPLE_EMAIL = re.compile(
@@ -567,17 +564,17 @@ def to_email(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = nfkc(s)
     text = text.str.replace(r"(?i)^mailto:", "", regex=True)
     simple = text.str.fullmatch(_SIMPLE_EMAIL.pattern, na=False)
-    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    out = text.where(simple)
     if simple.any():
-        out[simple] = text[simple]
         upper = simple & text.str.contains(r"@.*[A-Z]", regex=True, na=False)
         if upper.any():
             parts = text[upper].str.rpartition("@")
             out[upper] = parts[0] + "@" + parts[2].str.lower()
-    rest = text[~simple & text.notna()]
-    if len(rest):
+    todo = (~simple & text.notna()).to_numpy(dtype=bool)
+    if todo.any():
+        rest = text[todo]
         mapping = {v: _check_email(v) for v in rest.unique()}
-        out[rest.index] = rest.map(mapping).astype("string")
+        out[todo] = rest.map(mapping).astype("string").to_numpy()
     bad = out.isna() & text.notna()
     return out.where(~bad, text), bad
 

@@ -120,17 +120,18 @@ def _arrow_text(s: pd.Series):
 
 
 def _shared(values: pd.Series) -> pd.Series:
-    """``values.notna() & values.duplicated(keep=False)`` for text, counted by pyarrow."""
-    import numpy as np
+    """``values.notna() & values.duplicated(keep=False)``, at once when the values are in increasing order.
+
+    IDs are mostly written in order: strictly increasing values (blanks
+    aside) share nothing, which one pass of pyarrow confirms.
+    """
     import pyarrow.compute as pc
 
-    enc = pc.dictionary_encode(_arrow_text(values))
-    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype("int64", copy=False)
-    seen = codes >= 0
-    counts = np.bincount(codes[seen], minlength=len(enc.dictionary))
-    dup = np.zeros(len(codes), dtype=bool)
-    dup[seen] = counts[codes[seen]] > 1
-    return pd.Series(dup, index=values.index)
+    known = pc.drop_null(_arrow_text(values))
+    n = len(known)
+    if n < 2 or pc.all(pc.less(known.slice(0, n - 1), known.slice(1))).as_py():
+        return pd.Series(False, index=values.index)
+    return values.notna() & values.duplicated(keep=False)
 
 
 def _convert_id(s: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
@@ -335,9 +336,8 @@ def completeness_scores(df: pd.DataFrame, entity_key: str = "customers",
     """Share of filled fields per record and per field (over :func:`completeness_fields`)."""
     keys = list(fields) if fields is not None else list(completeness_fields(entity_key))
     keys = [k for k in keys]
-    filled = pd.DataFrame({k: (df[k].notna() & (df[k].astype("string").str.strip() != "").fillna(False))
-                           if k in df.columns else pd.Series(False, index=df.index) for k in keys},
-                          index=df.index)
+    filled = pd.DataFrame({k: _filled(df[k]) if k in df.columns else pd.Series(False, index=df.index)
+                           for k in keys}, index=df.index)
     if not keys:
         return pd.Series(1.0, index=df.index), pd.Series(dtype="float64")
     per_record = filled.mean(axis=1).astype("float64")
@@ -345,10 +345,21 @@ def completeness_scores(df: pd.DataFrame, entity_key: str = "customers",
     return per_record, per_field
 
 
-def incomplete_records(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en") -> pd.DataFrame:
-    """Records below the completeness target: row, ID, name, completeness and the blank fields."""
+def _filled(s: pd.Series) -> pd.Series:
+    """Values that are there: not blank, and for text not only spaces (a date or a number is never blank text)."""
+    if _is_texty(s):
+        return s.notna() & (s.astype("string").str.strip() != "").fillna(False)
+    return s.notna()
+
+
+def incomplete_records(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en", *,
+                       scores: tuple[pd.Series, pd.Series] | None = None) -> pd.DataFrame:
+    """Records below the completeness target: row, ID, name, completeness and the blank fields.
+
+    ``scores`` is :func:`completeness_scores` of ``df`` when already computed.
+    """
     keys = [k for k in completeness_fields(entity_key)]
-    per_record, _ = completeness_scores(df, entity_key, keys)
+    per_record, _ = scores if scores is not None else completeness_scores(df, entity_key, keys)
     below = per_record < target
     if not below.any():
         return pd.DataFrame(columns=["row", "record_id", "name", "completeness", "missing"])
@@ -369,8 +380,9 @@ def incomplete_records(df: pd.DataFrame, entity_key: str, target: float, lang: s
     })
 
 
-def completeness_summary(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en") -> dict:
-    per_record, per_field = completeness_scores(df, entity_key)
+def completeness_summary(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en", *,
+                         scores: tuple[pd.Series, pd.Series] | None = None) -> dict:
+    per_record, per_field = scores if scores is not None else completeness_scores(df, entity_key)
     overall = float(per_record.mean()) if len(per_record) else 1.0
     return {
         "entity": entity_key,
@@ -589,13 +601,15 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
     issues = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else \
         pd.DataFrame(columns=["file", "sheet", *ISSUE_COLUMNS])
     target = float(settings.get("completeness_target") or 0.9)
-    comp = completeness_summary(tables["customers"], "customers", target, lang) if "customers" in tables else {}
+    scores = completeness_scores(tables["customers"], "customers") if "customers" in tables else None
+    comp = completeness_summary(tables["customers"], "customers", target, lang, scores=scores) \
+        if "customers" in tables else {}
     dup_groups = 0
     if "customers" in tables and len(tables["customers"]):
         if dups is None:             # customers were not among the tables checked above
             dups = _customer_duplicates(tables["customers"], settings, {})
         dup_groups = int(dups["group"].nunique()) if len(dups) else 0
-    incomplete = incomplete_records(tables["customers"], "customers", target, lang) \
+    incomplete = incomplete_records(tables["customers"], "customers", target, lang, scores=scores) \
         if "customers" in tables else None
     return ValidationReport(path=path, issues=issues.reset_index(drop=True), completeness=comp,
                             sheets=sheets, duplicates=dup_groups, lang=lang, incomplete=incomplete)
