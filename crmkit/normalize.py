@@ -485,8 +485,12 @@ def _strip_national_prefix(nsn: pd.Series, prefix: _PrefixPlan) -> tuple[pd.Seri
     return out, sure
 
 
-def _accept(nsn: pd.Series, code: int, prefix: _PrefixPlan, plan: _CodePlan) -> pd.Series:
-    """E.164 for the national numbers ``nsn`` of calling code ``code`` the fast path is sure of; NA otherwise."""
+def _accept(nsn: pd.Series, prefix: _PrefixPlan, plan: _CodePlan) -> pd.Series:
+    """E.164 for the national numbers ``nsn`` (of ``plan``'s calling code) the fast path is sure of; NA otherwise.
+
+    ``prefix`` holds the national prefix rules of the region parse uses: the
+    default region for a national number, the code's main region after +code.
+    """
     out = pd.Series(pd.NA, index=nsn.index, dtype="string")
     sure = (nsn.str.len() >= _MIN_NSN).to_numpy(dtype=bool)
     num, ok = _strip_national_prefix(nsn, prefix)
@@ -534,7 +538,7 @@ def phone_fast_path(compact: pd.Series, region: str = "CN") -> pd.Series:
             if plan is None:
                 continue
             nsn = d[code == c].str.slice(len(str(c)))
-            parts.append(_accept(nsn, int(c), plan.prefix, plan))
+            parts.append(_accept(nsn, plan.prefix, plan))
     national = _national_plan(region)
     if national is not None and (~intl).any():
         cc, idd, prefix = national
@@ -543,7 +547,7 @@ def phone_fast_path(compact: pd.Series, region: str = "CN") -> pd.Series:
         if idd is not None:
             keep &= ~nsn.str.match(f"(?:{idd})").to_numpy(dtype=bool, na_value=False)
         if keep.any():
-            parts.append(_accept(nsn[keep], cc, prefix, _code_plan(cc)))
+            parts.append(_accept(nsn[keep], prefix, _code_plan(cc)))
     for p in parts:
         p = p.dropna()
         res[p.index.to_numpy()] = p.to_numpy(dtype=object)
