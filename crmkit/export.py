@@ -227,10 +227,12 @@ def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: st
         wb = xlsxwriter.Workbook(str(target), {
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
             "nan_inf_to_errors": False, "default_date_format": "yyyy-mm-dd"})
+        sw = SheetWriter(wb, lang, fast=None)   # big exports: cells written in bulk (crmkit.xlsxfast)
         try:
-            SheetWriter(wb, lang).write(ent, df, fields=plain, extra_columns=[], validation_rows=0)
+            sw.write(ent, df, fields=plain, extra_columns=[], validation_rows=0)
         finally:
             wb.close()
+        sw.complete(target)
 
     replace_file(path, produce, workspace=workspace)
 
