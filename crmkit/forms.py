@@ -357,7 +357,7 @@ def _validate(raw: pd.DataFrame, entity: str, ws, existing: pd.DataFrame) -> tup
                           lang=ws.lang)
 
 
-def _find_duplicates(customers: pd.DataFrame, new_id: str, keys) -> pd.DataFrame:
+def _find_duplicates(customers: pd.DataFrame, new_id: str, keys, region: str | None = None) -> pd.DataFrame:
     """Existing customers that look like the new one (crmkit.dedupe when present)."""
     cols = ["customer_id", "name", "contact_name", "phone", "email", "owner"]
     try:
@@ -365,7 +365,7 @@ def _find_duplicates(customers: pd.DataFrame, new_id: str, keys) -> pd.DataFrame
     except ImportError:
         find_duplicates = None
     if find_duplicates is not None:
-        groups = find_duplicates(customers, keys=keys)
+        groups = find_duplicates(customers, keys=keys, region=region or "CN")
         if len(groups):
             mine = groups.loc[groups["customer_id"].astype(str) == new_id, "group"].unique()
             hits = groups[groups["group"].isin(mine) & (groups["customer_id"].astype(str) != new_id)]
@@ -489,7 +489,8 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
         record_id = str(normalised[id_key].iloc[0])
         if form.entity == "customers" and not allow_duplicate:
             combined = pd.concat([existing, normalised])
-            dups = _find_duplicates(combined, record_id, fresh.settings.get("dedupe_keys"))
+            dups = _find_duplicates(combined, record_id, fresh.settings.get("dedupe_keys"),
+                                    fresh.settings.get("phone_region"))
             if len(dups):
                 res.duplicates = dups
                 return res

@@ -1188,12 +1188,13 @@ def issue_frame(issues: pd.DataFrame, lang: str, columns: Sequence[str] = tuple(
 
 
 def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool = False,
-                   lang: str = "en") -> pd.DataFrame:
+                   lang: str = "en", region: str | None = None) -> pd.DataFrame:
     """The customers in duplicate groups (:func:`crmkit.dedupe.find_duplicates`) with their details;
-    matching phone numbers and e-mails are masked like the contact columns."""
+    matching phone numbers and e-mails are masked like the contact columns.  ``region`` is
+    Settings ``phone_region`` (how numbers without a country code are read; CN when None)."""
     from .dedupe import find_duplicates
 
-    found = find_duplicates(customers, keys=keys)
+    found = find_duplicates(customers, keys=keys, region=region or "CN")
     if found is None or not len(found):
         return pd.DataFrame(columns=DUPLICATE_COLUMNS)
     info = customers.drop_duplicates("customer_id").set_index("customer_id")

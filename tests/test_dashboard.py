@@ -421,3 +421,13 @@ def test_problem_lists_mask_contacts_and_translate_the_severity():
     assert out.iloc[:, 3].tolist() == ["fa***@@fox", "138****5678"]
     assert out.iloc[:, 4].tolist() == ["错误", "警告"]
     assert issue_frame(issues, "en", show_full_contacts=True).iloc[1, 3] == "+8613812345678"
+
+
+def test_duplicate_phone_numbers_are_matched_in_the_workspace_phone_region():
+    from crmkit import ui
+
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Acme", "Other"], "contact_name": ["a", "b"],
+                              "phone": ["(650) 253-0000", "+1 650 253 0000"], "email": [None, None],
+                              "owner": ["x", "y"]})
+    assert ui.duplicate_rows(customers, ["phone"], region="US")["customer_id"].tolist() == ["C1", "C2"]
+    assert ui.duplicate_rows(customers, ["phone"]).empty      # read as Chinese numbers they differ
