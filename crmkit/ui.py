@@ -109,15 +109,19 @@ def wait_for_request() -> None:
 def warm_up() -> None:
     """Import and exercise what a first render needs, so a preheated kernel has done it before the visit.
 
-    No widget is created (a widget made before the page connects would be
-    left over in its state); plotly's validators are built by one figure.
+    plotly builds its validators on first use, per trace type, and copies the
+    template into every figure: one figure widget of each trace type the
+    dashboards draw is made and closed again at once (so nothing is left
+    over in the page's widget state).
     """
     _light_plotly_widgets()
     import ipywidgets  # noqa: F401
     import plotly.graph_objects as go
 
-    _ = go.FigureWidget   # the class import is the slow part (plotly's widget and renderer modules)
-    _layout(go.Figure(go.Bar(x=["a"], y=[1.0])), "", 100)
+    for trace in (go.Bar(x=["a"], y=[1.0]), go.Funnel(x=[1.0], y=["a"]), go.Pie(labels=["a"], values=[1.0]),
+                  go.Heatmap(z=[[1.0]], x=["a"], y=["b"]), go.Scatter(x=["a"], y=[1.0])):
+        fw = go.FigureWidget(_layout(_figure(trace), "", 100))
+        fw.close()
     from . import analytics, dedupe, rfm  # noqa: F401
     from .normalize import to_phone
 
@@ -531,9 +535,35 @@ PLOT_CONFIG = {"displaylogo": False,
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
+_TRACE_TYPES = ("bar", "funnel", "pie", "heatmap", "scatter")   # what the dashboards draw
+_TEMPLATE: list = []
+
+
+def _template():
+    """plotly's "plotly_white" look, with the trace defaults of the charts crmkit draws only.
+
+    Every figure copies its template; the full one carries defaults for some
+    forty trace types, and copying it was a fifth of a dashboard's render.
+    """
+    if not _TEMPLATE:
+        import plotly.graph_objects as go
+        import plotly.io as pio
+
+        white = pio.templates["plotly_white"]
+        _TEMPLATE.append(go.layout.Template(layout=white.layout, data={k: white.data[k] for k in _TRACE_TYPES}))
+    return _TEMPLATE[0]
+
+
+def _figure(data=None):
+    """A plotly figure with crmkit's template from the start (plotly's default is never copied in)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(data, layout={"template": _template()})
+
+
 def _layout(fig, title: str, height: int = 360, **kw):
     fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 16}}, height=height,
-                      margin={"l": 60, "r": 20, "t": 50, "b": 50}, template="plotly_white",
+                      margin={"l": 60, "r": 20, "t": 50, "b": 50},
                       font={"family": "Segoe UI, PingFang SC, Microsoft YaHei, WenQuanYi Micro Hei, Arial, sans-serif",
                             "size": 13},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
@@ -574,7 +604,7 @@ def bar_figure(labels: Sequence[str], values: Sequence[float], title: str, *, ho
                  orientation="h" if horizontal else "v", text=list(text) if text is not None else None,
                  textposition="auto", marker_color=colors if colors is not None else COLORS[0],
                  cliponaxis=False)
-    fig = go.Figure(bar)
+    fig = _figure(bar)
     _layout(fig, title, height)
     if horizontal:
         fig.update_yaxes(autorange="reversed", automargin=True)
@@ -594,7 +624,7 @@ def funnel_figure(stages: Sequence[str], counts: Sequence[float], title: str, *,
                   height: int = 360):
     import plotly.graph_objects as go
 
-    fig = go.Figure(go.Funnel(y=list(stages), x=[float(c) for c in counts], textinfo="value+percent initial",
+    fig = _figure(go.Funnel(y=list(stages), x=[float(c) for c in counts], textinfo="value+percent initial",
                               text=list(text) if text is not None else None,
                               marker={"color": list(COLORS[: len(stages)])}))
     return _layout(fig, title, height)
@@ -605,7 +635,7 @@ def line_figure(x: Sequence, series: dict[str, Sequence[float]], title: str, *, 
     """Lines over time; series named in ``secondary`` use a right-hand axis."""
     import plotly.graph_objects as go
 
-    fig = go.Figure()
+    fig = _figure()
     for i, (name, ys) in enumerate(series.items()):
         fig.add_trace(go.Scatter(x=list(x), y=[None if pd.isna(v) else float(v) for v in ys], name=name,
                                  mode="lines+markers", line={"color": COLORS[i % len(COLORS)], "width": 2},
@@ -621,7 +651,7 @@ def grouped_bar_figure(labels: Sequence[str], series: dict[str, Sequence[float]]
                        value_title: str = "", pct: bool = False, height: int = 360, stacked: bool = False):
     import plotly.graph_objects as go
 
-    fig = go.Figure()
+    fig = _figure()
     for i, (name, ys) in enumerate(series.items()):
         vals = [None if pd.isna(v) else float(v) for v in ys]
         fig.add_trace(go.Bar(x=[wrap(x) for x in labels], y=vals, name=name, marker_color=COLORS[i % len(COLORS)],
@@ -637,7 +667,7 @@ def heatmap_figure(z: pd.DataFrame, title: str, *, x_title: str, y_title: str, t
     """A heat map of a small grid (e.g. RFM: R score by F score), values printed in the cells."""
     import plotly.graph_objects as go
 
-    fig = go.Figure(go.Heatmap(z=z.to_numpy(dtype=float), x=[str(c) for c in z.columns], y=[str(i) for i in z.index],
+    fig = _figure(go.Heatmap(z=z.to_numpy(dtype=float), x=[str(c) for c in z.columns], y=[str(i) for i in z.index],
                                colorscale=colorscale, text=(text if text is not None else z).to_numpy(),
                                texttemplate="%{text}", hovertemplate=f"{y_title} %{{y}} · {x_title} %{{x}}: %{{z}}"
                                "<extra></extra>", showscale=False))
@@ -650,7 +680,7 @@ def heatmap_figure(z: pd.DataFrame, title: str, *, x_title: str, y_title: str, t
 def pie_figure(labels: Sequence[str], values: Sequence[float], title: str, *, height: int = 360):
     import plotly.graph_objects as go
 
-    fig = go.Figure(go.Pie(labels=list(labels), values=[float(v) for v in values], hole=0.45, sort=False,
+    fig = _figure(go.Pie(labels=list(labels), values=[float(v) for v in values], hole=0.45, sort=False,
                            marker={"colors": list(COLORS)}, textinfo="percent+label"))
     return _layout(fig, title, height, showlegend=False)
 
