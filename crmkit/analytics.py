@@ -325,6 +325,22 @@ def _cadences(settings: Mapping | None) -> dict[str, pd.Timedelta]:
     return out
 
 
+def _latest_per_id(ids: pd.Series, keys: pd.Series, when: pd.Series) -> np.ndarray:
+    """For each of ``ids``, the latest ``when`` among the rows whose key is that id (NaT when none).
+
+    The ids and the keys are numbered together in one factorize and the
+    maximum is taken on the numbers: a few times faster than a string
+    group-by and a reindex over hundreds of thousands of interactions.
+    """
+    codes, uniques = pd.factorize(pd.concat([ids, keys], ignore_index=True))
+    n = len(ids)
+    floor = np.iinfo(np.int64).min          # below every date; NaT's own integer
+    latest = np.full(len(uniques), floor, dtype=np.int64)
+    np.maximum.at(latest, codes[n:], when.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    mine = np.where(codes[:n] >= 0, latest[np.maximum(codes[:n], 0)], floor)
+    return mine.view("datetime64[ns]")
+
+
 def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings: Mapping | None,
                    as_of: object) -> pd.DataFrame:
     """Per customer: ``stage``, ``owner``, ``last_contact``, ``due_at``, ``on_cadence``.
@@ -341,10 +357,9 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings
     cad = _cadences(settings)
     at = _dt(interactions, "at", "interactions")
     cid = _col(interactions, "customer_id", "interactions").astype("string")
-    ok = at.notna() & cid.notna() & (at <= as_of)
-    last = at[ok].groupby(cid[ok]).max()
+    ok = (at.notna() & cid.notna() & (at <= as_of)).to_numpy(dtype=bool)
     ids = _col(customers, "customer_id", "customers").astype("string")
-    last_contact = pd.Series(last.reindex(ids.to_numpy()).to_numpy(), index=customers.index, dtype="datetime64[ns]")
+    last_contact = pd.Series(_latest_per_id(ids, cid[ok], at[ok]), index=customers.index)
     last_contact = last_contact.fillna(_dt(customers, "first_contact_at", "customers"))
     last_contact = last_contact.fillna(_dt(customers, "created_at", "customers"))
     stage = _col(customers, "stage", "customers").astype("string")

@@ -103,7 +103,7 @@ def port_in_use(port: int) -> bool:
 #: One kernel per notebook is started and warmed up (imports, plotly) before anyone asks for the page;
 #: it then waits for the visit and reads the workspace only then (crmkit.ui.load_context).  A used
 #: kernel is replaced after ``fill_delay`` seconds.
-PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=0"]
+PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=8"]
 
 
 def voila_command(port: int, *, preheat: bool = True) -> list[str]:
