@@ -220,3 +220,91 @@ def clear(workspace: str | os.PathLike) -> None:
         for p in d.iterdir():
             with contextlib.suppress(OSError):
                 p.unlink()
+
+
+# --------------------------------------------------------------------------- results worked out from tables
+
+#: results over fewer rows than this are worked out again each time (cheap enough)
+MEMO_MIN_ROWS = 20_000
+MEMO_KEEP = 8
+
+
+def fingerprint(df: pd.DataFrame, columns: Iterable[str], *parts: object) -> str:
+    """A digest of ``df[columns]`` (values, blanks, row numbers) and ``parts``.
+
+    Arrow-backed columns are digested from their buffers (with their offset and
+    length, which together fix every value), so 100,000 rows take a few
+    milliseconds; other columns go through ``pandas.util.hash_pandas_object``.
+    """
+    import pyarrow as pa
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(_code_fingerprint().encode())
+    h.update(repr(parts).encode())
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex):
+        h.update(repr(("range", idx.start, idx.stop, idx.step)).encode())
+    else:
+        h.update(pd.util.hash_pandas_object(pd.Series(idx), index=False).to_numpy().tobytes())
+    for col in columns:
+        h.update(f"|{col}|".encode())
+        if col not in df.columns:
+            h.update(b"absent")
+            continue
+        s = df[col]
+        h.update(str(s.dtype).encode())
+        data = getattr(s.array, "_pa_array", None)
+        if data is not None:
+            arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+            h.update(repr((arr.offset, len(arr), arr.null_count)).encode())
+            for buf in arr.buffers():
+                h.update(b"-" if buf is None else memoryview(buf))
+        else:
+            h.update(pd.util.hash_pandas_object(s, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _memo_folder(df: pd.DataFrame) -> Path | None:
+    """The cache folder of the workspace ``df`` was read from (``attrs["file"]``), if any."""
+    file = df.attrs.get("file") if hasattr(df, "attrs") else None
+    if not file:
+        return None
+    folder = Path(file).parent
+    return cache_dir(folder) if folder.is_dir() else None
+
+
+def memo(name: str, df: pd.DataFrame, columns: Iterable[str], parts: tuple, compute):
+    """``compute()`` (a DataFrame worked out from ``df[columns]`` and ``parts``), kept in the cache.
+
+    Used for results that are slow to work out and the same on every visit
+    until the data changes (e.g. the groups of duplicate customers).  The key
+    is the digest of the very columns the result comes from, so a frame
+    changed in memory, filtered, or read from an edited workbook is a miss.
+    Small frames, frames not read from a workspace, and ``CRMKIT_CACHE=0``
+    are worked out every time.
+    """
+    folder = _memo_folder(df) if enabled() and len(df) >= MEMO_MIN_ROWS else None
+    if folder is None:
+        return compute()
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    key = fingerprint(df, list(columns), name, *parts)
+    path = folder / f"memo.{name}.{key[:16]}.arrow"
+    try:
+        table = feather.read_table(str(path), memory_map=True)
+        if (table.schema.metadata or {}).get(b"crmkit_key") == key.encode():
+            return table.to_pandas()
+    except (OSError, ValueError, pa.ArrowException):
+        pass
+    out = compute()
+    try:
+        table = pa.Table.from_pandas(out, preserve_index=None)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"crmkit_key": key.encode()})
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic(path, lambda fh: feather.write_feather(table, fh, compression="lz4"))
+        old = sorted(folder.glob(f"memo.{name}.*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
+        _clear(*old[MEMO_KEEP:])
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        pass
+    return out

@@ -143,8 +143,14 @@ def check_workspace(directory: str | os.PathLike) -> Path:
 
     path = Path(directory).expanduser().resolve()
     # read every workbook: a broken one is reported before serving, and the typed copy the
-    # dashboards read is made now (crmkit.cache), not by the first visitor
-    open_workspace(path).check()
+    # dashboards read is made now (crmkit.cache), not by the first visitor; so are the groups of
+    # duplicate customers the overview and data-quality pages count (the slowest of their figures)
+    ws = open_workspace(path).check()
+    with contextlib.suppress(Exception):   # a figure that cannot be worked out is the page's to report
+        from .analytics import duplicates
+
+        duplicates(ws["customers"], ws.settings.get("dedupe_keys") or None,
+                   region=ws.settings.get("phone_region") or "CN")
     return path
 
 

@@ -159,6 +159,17 @@ def find_duplicates(customers: pd.DataFrame, keys: Iterable[str] | str | None = 
     """
     if customers is None or len(customers) == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in DUPLICATE_COLUMNS})
+    from . import cache
+
+    # the same groups on every dashboard visit until the customers change: kept by crmkit.cache,
+    # keyed by the columns they are worked out from
+    names = parse_keys(keys)
+    used = ["customer_id", *dict.fromkeys(f for k in names for f in k.split("+"))]
+    return cache.memo("duplicates", customers, used, (tuple(names), region, normalized),
+                      lambda: _find_duplicates(customers, keys, region, normalized))
+
+
+def _find_duplicates(customers: pd.DataFrame, keys, region, normalized: bool) -> pd.DataFrame:
     kf = key_frame(customers, keys, region, normalized=normalized)
     label = components(kf)
     lab = pd.Series(label, index=customers.index)

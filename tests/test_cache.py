@@ -139,3 +139,48 @@ def test_a_broken_workbook_is_still_reported_when_a_cache_exists(sample_copy):
     with pytest.raises(WorkbookError) as err:
         open_workspace(sample_copy).load_all()
     assert "tasks.xlsx" in str(err.value)
+
+
+@pytest.fixture
+def memo_everything(monkeypatch):
+    monkeypatch.setattr(cache, "MEMO_MIN_ROWS", 0)
+
+
+def duplicates_workspace(make_workspace):
+    return make_workspace({"customers": pd.DataFrame({
+        "customer_id": ["C1", "C2", "C3", "C4"], "name": ["Acme Ltd", "ACME", "Beta", "Gamma"],
+        "phone": ["+8613800138000", "13800138000", "+8613900139000", None],
+        "email": [None, None, "b@x.com", "B@X.com"]})})
+
+
+def test_duplicate_groups_are_kept_and_found_again_until_the_customers_change(make_workspace, memo_everything,
+                                                                              monkeypatch):
+    from crmkit import dedupe
+
+    customers = open_workspace(duplicates_workspace(make_workspace))["customers"]
+    first = dedupe.find_duplicates(customers)
+    assert set(first["customer_id"]) == {"C1", "C2", "C3", "C4"}
+    assert list(cache.cache_dir(Path(customers.attrs["file"]).parent).glob("memo.duplicates.*.arrow"))
+
+    def fail(*a, **k):
+        raise AssertionError("worked out again")
+
+    monkeypatch.setattr(dedupe, "_find_duplicates", fail)
+    pd.testing.assert_frame_equal(dedupe.find_duplicates(customers), first)      # kept
+    monkeypatch.undo()
+    monkeypatch.setattr(cache, "MEMO_MIN_ROWS", 0)
+
+    changed = customers.copy()
+    changed.loc[3, "phone"] = "+8613700137000"                                  # C2 no longer C1's number
+    again = dedupe.find_duplicates(changed)
+    assert set(again["customer_id"]) == {"C3", "C4"}
+    fewer = dedupe.find_duplicates(customers.iloc[1:])                           # a filtered frame
+    assert set(fewer["customer_id"]) == {"C3", "C4"}
+
+
+def test_the_fingerprint_tells_apart_slices_that_share_their_buffers():
+    df = pd.DataFrame({"phone": pd.array(["a", "a", "b"], dtype="string")}, index=[2, 3, 4])
+    head, tail = df.iloc[:2].reset_index(drop=True), df.iloc[1:].reset_index(drop=True)
+    assert cache.fingerprint(head, ["phone"]) != cache.fingerprint(tail, ["phone"])
+    assert cache.fingerprint(df, ["phone"]) == cache.fingerprint(df.copy(), ["phone"])
+    assert cache.fingerprint(df, ["phone"], "US") != cache.fingerprint(df, ["phone"], "CN")
