@@ -1,7 +1,7 @@
 """The measured stages and their baselines, each run in a fresh child process.
 
-``python -m benchmarks.stages STAGE WORKSPACE [--opts JSON]`` runs one stage
-and prints one JSON line::
+``python -m benchmarks.stages STAGE WORKSPACE [--opts JSON] [--profile FILE]`` runs
+one stage and prints one JSON line (``--profile`` also writes a pyinstrument profile)::
 
     {"stage": "load", "status": "ok", "seconds": 1.23, "peak_mb": 456.7, "extra": {...}}
 
@@ -776,11 +776,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("stage", choices=sorted(STAGES))
     ap.add_argument("workspace", type=Path)
     ap.add_argument("--opts", default="{}", help="stage options as JSON")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="write a pyinstrument profile of the stage (set-up included) to this text file")
     ns = ap.parse_args(argv)
     import warnings
 
     warnings.simplefilter("ignore")
+    profiler = None
+    if ns.profile is not None:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
     result = run_stage(ns.stage, ns.workspace.resolve(), json.loads(ns.opts))
+    if profiler is not None:
+        profiler.stop()
+        ns.profile.parent.mkdir(parents=True, exist_ok=True)
+        ns.profile.write_text(profiler.output_text(unicode=True, color=False), encoding="utf-8")
     sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
     sys.stdout.flush()
     return 0

@@ -122,11 +122,54 @@ def voila_command(port: int, *, preheat: bool = True) -> list[str]:
     ] + (PREHEAT_OPTIONS if preheat else [])
 
 
+#: where the page finds plotly's widget module (see :func:`plotly_static_root`), below the server's URL
+PLOTLY_BUNDLE_PATH = f"voila/templates/{TEMPLATE}/static/plotly-widgetbundle.js"
+
+
+def plotly_static_root() -> Path | None:
+    """A Jupyter data folder whose ``voila/templates/crmkit/static/`` holds plotly's widget module.
+
+    A plotly chart widget carries its JavaScript module (about 5 MB) in its
+    state unless the module can be loaded from a URL: every chart of a page
+    then sent and evaluated it again.  Voila serves a template's static
+    files from every Jupyter data folder, so a per-user folder (one per
+    plotly version) holds a copy of plotly's own file; the charts then name its
+    URL (:func:`crmkit.ui.show_figure`) and the browser loads it once.
+    None when it cannot be made (the charts then carry the module as before).
+    """
+    try:
+        import plotly
+    except ImportError:
+        return None
+    source = Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "crmkit" / f"voila-plotly-{plotly.__version__}"
+    target = base / PLOTLY_BUNDLE_PATH
+    try:
+        if not source.is_file():
+            return None
+        if not target.is_file() or target.stat().st_size != source.stat().st_size:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            import shutil
+
+            shutil.copyfile(source, tmp)     # a copy: the server does not follow links out of its folders
+            os.replace(tmp, target)
+        return base
+    except OSError:
+        return None
+
+
 def voila_env(workspace: Path) -> dict[str, str]:
     """The environment of the Voila process: the workspace and crmkit's template folder."""
     env = dict(os.environ)
     env[ENV_VAR] = str(workspace)
     jp = [str(ASSETS_DIR)]
+    plotly_root = plotly_static_root()
+    if plotly_root is not None:
+        jp.append(str(plotly_root))
+        env["CRMKIT_PLOTLY_BUNDLE"] = PLOTLY_BUNDLE_PATH     # crmkit.ui: charts load the module by URL
     if env.get("JUPYTER_PATH"):
         jp.append(env["JUPYTER_PATH"])
     env["JUPYTER_PATH"] = os.pathsep.join(jp)

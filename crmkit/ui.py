@@ -712,6 +712,30 @@ def _light_plotly_widgets() -> None:
         sys.modules["rfc3987_syntax"] = None  # an import of it raises ImportError
 
 
+_FIGURE_WIDGETS: dict[str, type] = {}
+
+
+def _figure_widget_class():
+    """plotly's FigureWidget, loading its JavaScript module by URL when the dashboard server serves it.
+
+    Set up by :func:`crmkit.dashboard.plotly_static_root`: ``CRMKIT_PLOTLY_BUNDLE`` is the module's
+    path on the server, and Voila tells the kernel the host and port the page was asked from.
+    Elsewhere (JupyterLab, tests) the module travels with each chart, as plotly does it.
+    """
+    import plotly.graph_objects as go
+
+    path = os.environ.get("CRMKIT_PLOTLY_BUNDLE")
+    host, port = os.environ.get("SERVER_NAME"), os.environ.get("SERVER_PORT")
+    if not (path and host and port):
+        return go.FigureWidget
+    base = os.environ.get("VOILA_SERVER_URL") or os.environ.get("VOILA_BASE_URL") or "/"
+    prefix = f"/{base.strip('/')}/" if base.strip("/") else "/"
+    url = f"http://{host}:{port}{prefix}{path}"
+    if url not in _FIGURE_WIDGETS:
+        _FIGURE_WIDGETS[url] = type("FigureWidget", (go.FigureWidget,), {"_esm": url, "__module__": __name__})
+    return _FIGURE_WIDGETS[url]
+
+
 def show_figure(slot, fig) -> None:
     """Show ``fig`` in a :func:`chart` slot (a new FigureWidget, replacing the previous one).
 
@@ -719,9 +743,7 @@ def show_figure(slot, fig) -> None:
     page even while it loads (incremental FigureWidget updates reach only a browser already drawing
     it).  The relayout sent right after (autosize) makes plotly.js size a replacement to its slot once shown."""
     _light_plotly_widgets()
-    import plotly.graph_objects as go
-
-    fw = go.FigureWidget(fig)
+    fw = _figure_widget_class()(fig)
     fw._config = dict(PLOT_CONFIG)
     old = slot.children
     slot.children = (fw,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from benchmarks import results, run, stages, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SKIP_IN_PROCESS = {"generate", "dashboard", "baseline_voila"}  # a Voila server each: covered by the full run
+# a Voila server each: covered by the full run
+SKIP_IN_PROCESS = {"generate", "dashboard", "baseline_voila", "baseline_voila_preheated"}
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +94,26 @@ def test_merging_a_parallel_run_keeps_both_sets_of_stages():
     other = _store({"rules_write": "ok"})
     run.merge_store(store, other)
     assert set(store["sizes"]["10 customers"]["stages"]) >= {"load", "rules_write", "generate"}
+
+
+def test_a_stage_can_be_profiled_with_pyinstrument(tiny, tmp_path, capsys):
+    ws, _ = tiny
+    out = tmp_path / "load.txt"
+    assert stages.main(["load", str(ws), "--profile", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "ok"
+    assert "load_all" in out.read_text(encoding="utf-8")
+
+
+def test_a_dashboard_page_can_be_profiled_as_a_preheated_kernel_runs_it(tmp_path, monkeypatch):
+    from benchmarks import profile_page
+
+    monkeypatch.setenv("CRMKIT_WORKSPACE", "")            # restored afterwards: main() sets both
+    monkeypatch.setenv("CRMKIT_DASHBOARD_KERNEL", "")
+    out = tmp_path / "overview.txt"
+    try:
+        assert profile_page.main([str(ROOT / "sample_data"), "--page", "overview", "--out", str(out)]) == 0
+    finally:
+        if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+            del sys.modules["rfc3987_syntax"]                 # marked absent for the dashboard kernel only
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("overview at") and "kpi_summary" in text

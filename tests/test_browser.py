@@ -201,6 +201,8 @@ def test_overview_shows_the_kpis_of_crmkit_analytics(browser, served):
     rows = page.locator("#crmkit-overdue-by-owner").get_attribute("data-rows")
     assert int(rows) == len(an.tasks_by_owner(ws["tasks"], ws.as_of()))
     assert_clean(page, requests, served)
+    # the four charts load plotly's widget module from the server once, not 5 MB each in their state
+    assert sum(u.endswith("/plotly-widgetbundle.js") for u in requests) == 1
     screenshot(page, "overview")
 
     # in Chinese: headings, KPI names and chart labels follow
