@@ -5,9 +5,12 @@ by the schema: about 7 s of CPU for the 1.35 million rows of a 100,000-customer
 workspace.  Most reads are of workbooks that have not changed since the last
 one (every dashboard visit, ``crmkit validate`` after ``crmkit import``, a
 report after a run), so the typed tables of each workbook are kept in
-``.crmkit/cache/`` (one Arrow IPC file per table, LZ4, and a small JSON per workbook).
-Reading them back takes a tenth of the time and gives the same frames:
-values, dtypes, row numbers, unknown columns and the conversion problems.
+``.crmkit/cache/`` (one uncompressed Arrow IPC file per table, and a small
+JSON per workbook).  They are memory-mapped when read, so the frames use the
+file's pages directly: 1.35 million rows come back in a few hundredths of a
+second (LZ4 would make the files about 2.5x smaller and the read 20x slower),
+with the same values, dtypes, row numbers, unknown columns and conversion
+problems as a read of the workbook.
 
 The cache is keyed by the workbook's *content*, not its date: the name,
 CRC-32 and size of every part of the zip (read from its central directory,
@@ -167,7 +170,7 @@ def store(workspace: str | os.PathLike, workbook: str, key: str, frames: Mapping
         _clear(meta_path, *_stale_temps(meta_path.parent, workbook))
         for entity, table in tables.items():
             _atomic(_data_path(workspace, workbook, entity),
-                    lambda fh, table=table: feather.write_feather(table, fh, compression="lz4"))
+                    lambda fh, table=table: feather.write_feather(table, fh, compression="uncompressed"))
         _atomic(meta_path, lambda fh: fh.write(json.dumps(
             {"format": FORMAT, "key": key, "tables": entries}, ensure_ascii=False).encode("utf-8")))
         return True
