@@ -72,18 +72,39 @@ def _code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def workbook_key(path: str | os.PathLike, fields: Iterable[object], dayfirst: bool) -> str | None:
-    """The content key of ``path`` typed with ``fields``; None when the file is not a readable zip."""
+def content_digest(path: str | os.PathLike) -> str | None:
+    """A digest of the workbook's content: name, CRC-32 and size of every part of the zip.
+
+    Read from the zip's central directory (a few kB); None when the file is not a readable zip.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             parts = sorted((i.filename, i.CRC, i.file_size) for i in zf.infolist())
     except (OSError, zipfile.BadZipFile, ValueError):
         return None
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def workbook_key(path: str | os.PathLike, fields: Iterable[object], dayfirst: bool,
+                 content: str | None = None) -> str | None:
+    """The key of ``path`` typed with ``fields`` (``content``: its :func:`content_digest`, when known)."""
+    content = content or content_digest(path)
+    if content is None:
+        return None
     h = hashlib.sha256(_code_fingerprint().encode())
-    h.update(repr(parts).encode())
+    h.update(content.encode())
     h.update(repr(tuple(fields)).encode())
     h.update(b"dayfirst" if dayfirst else b"monthfirst")
     return h.hexdigest()
+
+
+def kept_content(workspace: str | os.PathLike, workbook: str) -> str | None:
+    """The content digest of the version of ``workbook`` whose tables are kept (None: none kept)."""
+    try:
+        meta = json.loads(_meta_path(Path(workspace), workbook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("content") if isinstance(meta, dict) and meta.get("format") == FORMAT else None
 
 
 def _meta_path(workspace: Path, workbook: str) -> Path:
@@ -92,15 +113,6 @@ def _meta_path(workspace: Path, workbook: str) -> Path:
 
 def _data_path(workspace: Path, workbook: str, entity: str) -> Path:
     return cache_dir(workspace) / f"{workbook}.{entity}.arrow"
-
-
-def has(workspace: str | os.PathLike, workbook: str, key: str) -> bool:
-    """Whether tables of ``workbook`` are kept under ``key`` (a cheap look at the JSON only)."""
-    try:
-        meta = json.loads(_meta_path(Path(workspace), workbook).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get("key") == key and meta.get("format") == FORMAT
 
 
 def load(workspace: str | os.PathLike, workbook: str, key: str, file: str) -> dict[str, pd.DataFrame] | None:
@@ -135,7 +147,8 @@ def load(workspace: str | os.PathLike, workbook: str, key: str, file: str) -> di
         return None
 
 
-def store(workspace: str | os.PathLike, workbook: str, key: str, frames: Mapping[str, pd.DataFrame]) -> bool:
+def store(workspace: str | os.PathLike, workbook: str, key: str, frames: Mapping[str, pd.DataFrame],
+          content: str | None = None) -> bool:
     """Keep ``frames`` (entity -> typed frame as read) for ``workbook`` under ``key``.
 
     Each table goes to a temporary file renamed into place, the JSON that
@@ -172,7 +185,8 @@ def store(workspace: str | os.PathLike, workbook: str, key: str, frames: Mapping
             _atomic(_data_path(workspace, workbook, entity),
                     lambda fh, table=table: feather.write_feather(table, fh, compression="uncompressed"))
         _atomic(meta_path, lambda fh: fh.write(json.dumps(
-            {"format": FORMAT, "key": key, "tables": entries}, ensure_ascii=False).encode("utf-8")))
+            {"format": FORMAT, "key": key, "content": content, "tables": entries},
+            ensure_ascii=False).encode("utf-8")))
         return True
     except (OSError, pa.ArrowException):
         _clear(meta_path)

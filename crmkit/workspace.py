@@ -101,7 +101,8 @@ class Workspace:
         path = self.file(workbook)
         dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
         ents = {key: self.entity(key) for key in WORKBOOKS[workbook]}
-        key = self._cache_key(workbook, ents, dayfirst)
+        content = cache.content_digest(path) if cache.enabled() else None
+        key = self._cache_key(workbook, ents, dayfirst, content)
         if key is not None:
             hit = cache.load(self.path, workbook, key, str(path))
             if hit is not None and set(hit) == set(ents):
@@ -115,18 +116,19 @@ class Workspace:
             self._frames.setdefault(k, df)
         self._loaded.add(workbook)
         if key is not None and set(fresh) == set(ents):
-            cache.store(self.path, workbook, key, fresh)
+            cache.store(self.path, workbook, key, fresh, content)
 
-    def _cache_key(self, workbook: str, ents: dict[str, Entity], dayfirst: bool) -> str | None:
+    def _cache_key(self, workbook: str, ents: dict[str, Entity], dayfirst: bool,
+                   content: str | None) -> str | None:
         """The cache key of ``workbook`` (see :mod:`crmkit.cache`); None when it is not worth caching."""
-        if not cache.enabled():
+        if not cache.enabled() or content is None:
             return None
         try:
             if self.file(workbook).stat().st_size < cache.MIN_BYTES:
                 return None
         except OSError:
             return None
-        return cache.workbook_key(self.file(workbook), [e.fields for e in ents.values()], dayfirst)
+        return cache.workbook_key(self.file(workbook), [e.fields for e in ents.values()], dayfirst, content)
 
     def _read_workbook(self, workbook: str, path: Path, ents: dict[str, Entity], dayfirst: bool,
                        pending: dict[str, Future] | None = None) -> dict[str, pd.DataFrame]:
@@ -184,19 +186,22 @@ class Workspace:
     def _reading_ahead(self, workbooks: Iterable[str]):
         """Read the sheets of every workbook that will be parsed ahead of typing them.
 
-        One helper thread reads all of them in order while the main thread
-        types, so the next workbook is being read while this one is typed.
-        Workbooks found in the cache are not read.
+        One helper thread reads all of them in order, rules.xlsx first (its
+        Settings and Fields say how the others are typed), while the main
+        thread types, so the next workbook is being read while this one is
+        typed.  A workbook whose content matches the cached version is not
+        read (the settings are not known yet, so a cached copy typed under
+        other settings is read in line when it turns out to be a miss).
         """
-        dayfirst = bool(self.settings.get("date_dayfirst"))
         todo = []
-        for wb in workbooks:
+        for wb in sorted(workbooks, key=lambda w: w != "rules"):
             if wb in self._loaded or wb in self._pending or not self.file(wb).exists():
                 continue
-            ents = {key: self.entity(key) for key in WORKBOOKS[wb]}
-            key = self._cache_key(wb, ents, dayfirst)
-            if key is None or not cache.has(self.path, wb, key):
-                todo.append(wb)
+            if cache.enabled():
+                content = cache.content_digest(self.file(wb))
+                if content is not None and content == cache.kept_content(self.path, wb):
+                    continue
+            todo.append(wb)
         if not todo:
             yield
             return
@@ -212,8 +217,8 @@ class Workspace:
 
     def check(self) -> Workspace:
         """Read every workbook now, so that a broken one is reported at once (file, sheet, column)."""
-        _ = self.settings
         with self._reading_ahead(WORKBOOKS):
+            _ = self.settings
             for wb in WORKBOOKS:
                 if self.file(wb).exists():
                     self._load_all_of(wb)
@@ -234,8 +239,8 @@ class Workspace:
     __getitem__ = table
 
     def load_all(self) -> dict[str, pd.DataFrame]:
-        _ = self.settings
         with self._reading_ahead(WORKBOOKS):
+            _ = self.settings
             return {k: self.table(k) for k in ENTITIES}
 
     def problems(self) -> list:
