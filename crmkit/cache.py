@@ -282,12 +282,23 @@ def fingerprint(df: pd.DataFrame, columns: Iterable[str], *parts: object) -> str
 
 
 def _memo_folder(df: pd.DataFrame) -> Path | None:
-    """The cache folder of the workspace ``df`` was read from (``attrs["file"]``), if any."""
+    """The cache folder of the workspace ``df`` was read from (``attrs["file"]``), if any.
+
+    Only a crmkit workbook in a folder crmkit already keeps state in counts:
+    a source file being imported from, say, a downloads folder gets nothing
+    written next to it.
+    """
+    from .schema import WORKBOOKS, workbook_file
+
     file = df.attrs.get("file") if hasattr(df, "attrs") else None
     if not file:
         return None
-    folder = Path(file).parent
-    return cache_dir(folder) if folder.is_dir() else None
+    path = Path(file)
+    if path.name not in {workbook_file(w) for w in WORKBOOKS}:
+        return None
+    from .safety import STATE_DIR
+
+    return cache_dir(path.parent) if (path.parent / STATE_DIR).is_dir() else None
 
 
 def memo(name: str, df: pd.DataFrame, columns: Iterable[str], parts: tuple, compute):

@@ -184,3 +184,13 @@ def test_the_fingerprint_tells_apart_slices_that_share_their_buffers():
     assert cache.fingerprint(head, ["phone"]) != cache.fingerprint(tail, ["phone"])
     assert cache.fingerprint(df, ["phone"]) == cache.fingerprint(df.copy(), ["phone"])
     assert cache.fingerprint(df, ["phone"], "US") != cache.fingerprint(df, ["phone"], "CN")
+
+
+def test_nothing_is_kept_next_to_a_file_that_is_not_a_workspace_workbook(tmp_path, memo_everything):
+    from crmkit import dedupe
+
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Acme", "Acme"], "phone": [None, None],
+                              "email": ["a@x.com", "a@x.com"]})
+    customers.attrs["file"] = str(tmp_path / "leads-from-the-fair.xlsx")
+    assert len(dedupe.find_duplicates(customers)) == 2
+    assert not (tmp_path / ".crmkit").exists()
