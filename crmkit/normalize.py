@@ -46,6 +46,11 @@ def _by_value(s: pd.Series, convert, *, min_rows: int = 1000, max_share: float =
     """
     if len(s) < min_rows:
         return None
+    # a look at the first rows first: ID columns and timestamps barely repeat, and hashing a whole
+    # column only to find that out cost as much as converting it
+    head = s.iloc[:min_rows]
+    if head.nunique(dropna=True) > len(head) * max_share:
+        return None
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) > len(s) * max_share:
         return None
