@@ -124,7 +124,7 @@ def load(workspace: str | os.PathLike, workbook: str, key: str, file: str) -> di
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    from .workbook import Problem
+    from .workbook import NORMAL_FORM, Problem
 
     workspace = Path(workspace)
     try:
@@ -141,6 +141,7 @@ def load(workspace: str | os.PathLike, workbook: str, key: str, file: str) -> di
             df.attrs["extra_columns"] = list(entry["extra_columns"])
             df.attrs["sheet"] = entry["sheet"]
             df.attrs["file"] = file
+            df.attrs[NORMAL_FORM] = True          # stored as the reader typed it
             out[entry["entity"]] = df
         return out
     except (OSError, ValueError, KeyError, TypeError, IndexError, pa.ArrowException):

@@ -27,7 +27,7 @@ Excel report with the bad cells highlighted.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -38,6 +38,7 @@ from . import normalize as nz
 from .i18n import t
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
+from .workbook import NORMAL_FORM
 
 ERROR = "error"
 WARNING = "warning"
@@ -201,7 +202,10 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
     ``values=False`` says the caller wants the issues only: free-text columns
     whose normalised value no later check reads (not required, not an ID, a
     reference or a person) are then not converted, since that conversion
-    never reports anything.
+    never reports anything.  A frame as the workspace reader typed it
+    (``attrs["normal_form"]``) holds normal forms already: with ``values=False``
+    its IDs, text and enumerations are checked as they are, not converted
+    again (the reader reported the values it could not convert).
     """
     ent = ENTITIES[entity_key]
     st = dict(settings_defaults())
@@ -211,6 +215,7 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
     flds = [f for f in (list(fields) if fields is not None else list(ent.input_fields)) if not f.derived]
     labels = dict(labels or {})
     out = df.copy()
+    normal = not values and df.attrs.get(NORMAL_FORM) is True
     found: list[pd.DataFrame] = []
     failed: dict[str, pd.Index] = {}            # field -> rows whose value did not convert
     contacts: dict[str, tuple[pd.Series, pd.Series]] = {}
@@ -252,14 +257,14 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
                 reason = t("r_bool", lang)
                 severity = ERROR if f.required else WARNING
         elif f.type == "enum":
-            if _is_texty(s):
+            if _is_texty(s) and not normal:
                 out[f.key], bad = _convert_enum(s, f)
                 allowed = ", ".join(f.enum.labels(lang))
                 if len(allowed) > 120:
                     allowed = allowed[:117] + "..."
                 severity = ERROR if f.required else WARNING
                 reason = t("r_enum" if f.required else "r_enum_kept", lang).format(allowed=allowed)
-        elif _is_texty(s) and (values or f.required or f.key == ent.id_field or f.key in REFERENCES
+        elif _is_texty(s) and not normal and (values or f.required or f.key == ent.id_field or f.key in REFERENCES
                                or f.type == "person"):
             out[f.key], _ = _convert_id(s, f) if f.type == "id" else convert_column(s, f)
         if bad is not None and bad.any():
@@ -275,7 +280,7 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
             if f.key not in out.columns:
                 blank = pd.Series(True, index=out.index)
             else:
-                blank = nz.is_blank(out[f.key]) if _is_texty(out[f.key]) else out[f.key].isna()
+                blank = nz.is_blank(out[f.key]) if _is_texty(out[f.key]) and not normal else out[f.key].isna()
                 if f.key in failed:
                     # a value that failed to convert is already reported: not "missing"
                     blank &= ~out.index.isin(failed[f.key])
@@ -481,23 +486,47 @@ def validate_workspace(ws) -> ValidationReport:
 
     if not isinstance(ws, Workspace):
         ws = open_workspace(ws)
-    lang = ws.lang
-    found: list[pd.DataFrame] = []
-    try:
-        settings = ws.settings
-    except Exception as exc:  # noqa: BLE001 - a bad setting is one issue, not a crash
-        from .exceptions import CrmkitError
+    with ws.reading_ahead(CHECKED_ENTITIES):   # each table is checked while the sheets after it are read
+        lang = ws.lang
+        found: list[pd.DataFrame] = []
+        try:
+            settings = ws.settings
+        except Exception as exc:  # noqa: BLE001 - a bad setting is one issue, not a crash
+            from .exceptions import CrmkitError
 
-        if not isinstance(exc, CrmkitError):
-            raise
-        settings = settings_defaults()
-        found.append(pd.DataFrame([{"file": str(ws.file("rules")), "sheet": ENTITIES["settings"].sheet_name(lang),
-                                    "row": None, "column": "value", "field": "value", "value": exc.value,
-                                    "severity": ERROR, "reason": t("r_setting", lang).format(detail=exc.message)}]))
-    tables = {k: ws[k] for k in CHECKED_ENTITIES}
-    found.extend(expression_issues(tables, lang))
-    found.extend(custom_field_issues(ws))
-    return _validate_tables(tables, str(ws.path), settings, lang, found, fields_of=ws.fields)
+            if not isinstance(exc, CrmkitError):
+                raise
+            settings = settings_defaults()
+            found.append(pd.DataFrame([{"file": str(ws.file("rules")),
+                                        "sheet": ENTITIES["settings"].sheet_name(lang),
+                                        "row": None, "column": "value", "field": "value", "value": exc.value,
+                                        "severity": ERROR,
+                                        "reason": t("r_setting", lang).format(detail=exc.message)}]))
+        tables = _WorkspaceTables(ws, CHECKED_ENTITIES)
+        return _validate_tables(tables, str(ws.path), settings, lang, found, fields_of=ws.fields,
+                                arriving=ws.tables_as_read(CHECKED_ENTITIES),
+                                late=lambda: custom_field_issues(ws))
+
+
+class _WorkspaceTables(Mapping):
+    """The tables ``keys`` of a workspace, each read when first looked up (``in`` reads nothing)."""
+
+    def __init__(self, ws, keys: Iterable[str]):
+        self._ws, self._keys = ws, tuple(keys)
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._ws[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def custom_field_issues(ws) -> list[pd.DataFrame]:
@@ -554,12 +583,24 @@ def expression_issues(tables: Mapping[str, pd.DataFrame], lang: str = "en") -> l
 
 
 def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Mapping, lang: str,
-                     found: list[pd.DataFrame] | None = None, fields_of=None) -> ValidationReport:
-    found = list(found or [])
-    n_pre = len(found)
+                     found: list[pd.DataFrame] | None = None, fields_of=None, *,
+                     arriving: Iterable[tuple[str, pd.DataFrame]] | None = None,
+                     late: Callable[[], list[pd.DataFrame]] | None = None) -> ValidationReport:
+    """Check every table of ``tables``; ``found`` holds issues found before (settings).
+
+    ``arriving`` gives the tables in the order they are read (each is checked
+    as it comes, and the work that needs only that table is done then, while
+    the next sheets are read; the report keeps the order of ``tables``);
+    ``late`` finds more issues once every table is in (custom fields).
+    """
+    pre = list(found or [])
+    per_table: dict[str, pd.DataFrame] = {}
+    expressions: dict[str, list[pd.DataFrame]] = {}
     sheets = {}
     dups = None                          # duplicate customers, found once for the issues and the count
-    for key, df in tables.items():
+    target = float(settings.get("completeness_target") or 0.9)
+    scores = comp = incomplete = None
+    for key, df in (arriving if arriving is not None else tables.items()):
         ent = ENTITIES[key]
         file = df.attrs.get("file") or ""
         sheet = df.attrs.get("sheet") or ent.sheet_name(lang)
@@ -580,38 +621,41 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
                                         lang=lang, values=False)
         if reader_issues:
             iss = pd.concat([pd.DataFrame(reader_issues), iss], ignore_index=True)
-        if key == "customers" and len(df):
-            dups = _customer_duplicates(df, settings, contacts)
-            if len(dups):
-                iss = pd.concat([iss, duplicate_issues(dups, df, lang)], ignore_index=True)
+        if key == "customers":
+            if len(df):
+                dups = _customer_duplicates(df, settings, contacts)
+                if len(dups):
+                    iss = pd.concat([iss, duplicate_issues(dups, df, lang)], ignore_index=True)
+            scores = completeness_scores(df, "customers")
+            comp = completeness_summary(df, "customers", target, lang, scores=scores)
+            incomplete = incomplete_records(df, "customers", target, lang, scores=scores)
+        if key in EXPRESSION_FIELDS:
+            expressions[key] = expression_issues({key: df}, lang)
         if len(iss):
             iss = iss.drop_duplicates(subset=["row", "field"], keep="first")
             iss.insert(0, "sheet", sheet)
             iss.insert(0, "file", file)
-        found.append(iss)
+        per_table[key] = iss
         sheets[key] = {"file": file, "sheet": sheet, "rows": int(len(df)),
                        "errors": int((iss["severity"] == ERROR).sum()) if len(iss) else 0,
                        "warnings": int((iss["severity"] == WARNING).sum()) if len(iss) else 0}
-    for pre in found[:n_pre]:        # issues found before (settings, expressions) count for their sheet
+    for key in EXPRESSION_FIELDS:
+        pre.extend(expressions.get(key, ()))
+    if late is not None:
+        pre.extend(late())
+    order = [k for k in tables if k in per_table]
+    sheets = {k: sheets[k] for k in order}
+    found = pre + [per_table[k] for k in order]
+    for one in pre:                  # issues found before (settings, expressions) count for their sheet
         for d in sheets.values():
-            if len(pre) and "sheet" in pre.columns:
-                mine = pre[pre["sheet"] == d["sheet"]]
+            if len(one) and "sheet" in one.columns:
+                mine = one[one["sheet"] == d["sheet"]]
                 d["errors"] += int((mine["severity"] == ERROR).sum())
                 d["warnings"] += int((mine["severity"] == WARNING).sum())
     issues = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else \
         pd.DataFrame(columns=["file", "sheet", *ISSUE_COLUMNS])
-    target = float(settings.get("completeness_target") or 0.9)
-    scores = completeness_scores(tables["customers"], "customers") if "customers" in tables else None
-    comp = completeness_summary(tables["customers"], "customers", target, lang, scores=scores) \
-        if "customers" in tables else {}
-    dup_groups = 0
-    if "customers" in tables and len(tables["customers"]):
-        if dups is None:             # customers were not among the tables checked above
-            dups = _customer_duplicates(tables["customers"], settings, {})
-        dup_groups = int(dups["group"].nunique()) if len(dups) else 0
-    incomplete = incomplete_records(tables["customers"], "customers", target, lang, scores=scores) \
-        if "customers" in tables else None
-    return ValidationReport(path=path, issues=issues.reset_index(drop=True), completeness=comp,
+    dup_groups = int(dups["group"].nunique()) if dups is not None and len(dups) else 0
+    return ValidationReport(path=path, issues=issues.reset_index(drop=True), completeness=comp or {},
                             sheets=sheets, duplicates=dup_groups, lang=lang, incomplete=incomplete)
 
 

@@ -168,7 +168,14 @@ def convert(raw: pd.DataFrame, ent: Entity, *, file: str = "", sheet: str = "",
     df.attrs["extra_columns"] = [str(c) for c in extra if str(c) in df.columns]
     df.attrs["sheet"] = sheet
     df.attrs["file"] = file
+    # every schema column holds its normal form (IDs and text trimmed, blanks as NA, codes):
+    # validation checks such a frame without converting it again
+    df.attrs[NORMAL_FORM] = True
     return df
+
+
+#: ``attrs`` key set on a frame as :func:`convert` typed it (dropped when the frame is replaced)
+NORMAL_FORM = "normal_form"
 
 
 def _reason(f: Field) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from .exceptions import WorkbookError, WorkspaceNotFound
 from .i18n import check_lang
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
 from .settings import parse_settings
-from .workbook import coerce_frame, convert, empty_frame, find_sheet, open_reader, read_raw, write_workbook
+from .workbook import NORMAL_FORM, coerce_frame, convert, empty_frame, find_sheet, open_reader, read_raw, write_workbook
 
 
 class Workspace:
@@ -91,32 +91,47 @@ class Workspace:
         ent = self.entity(key)
         path = self.file(ent.workbook)
         if not path.exists():
-            return empty_frame(ent)
+            # a workbook the team has not created (yet): its tables are empty, as in a blank template
+            self._frames.setdefault(key, empty_frame(ent))
+            return self._frames[key]
         self._load_workbook(ent.workbook)
         return self._frames[key]
 
     def _load_workbook(self, workbook: str) -> None:
-        if workbook in self._loaded:
-            return
-        path = self.file(workbook)
-        dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
-        ents = {key: self.entity(key) for key in WORKBOOKS[workbook]}
-        content = cache.content_digest(path) if cache.enabled() else None
-        key = self._cache_key(workbook, ents, dayfirst, content)
-        if key is not None:
-            hit = cache.load(self.path, workbook, key, str(path))
+        for _ in self._loading(workbook):
+            pass
+
+    def _loading(self, workbook: str) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Load ``workbook``, yielding ``(entity, frame)`` for each of its tables as soon as it is typed.
+
+        The workbook counts as loaded (and is cached) once the last table is
+        typed; a caller that stops early leaves it to be read again in full.
+        """
+        if workbook not in self._loaded:
+            path = self.file(workbook)
+            dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
+            ents = {key: self.entity(key) for key in WORKBOOKS[workbook]}
+            content = cache.content_digest(path) if cache.enabled() else None
+            key = self._cache_key(workbook, ents, dayfirst, content)
+            hit = cache.load(self.path, workbook, key, str(path)) if key is not None else None
             if hit is not None and set(hit) == set(ents):
                 for k, df in hit.items():
                     self._frames.setdefault(k, df)
+            else:
+                pending = self._pending.pop(workbook, None)
+                fresh: dict[str, pd.DataFrame] = {}
+                for k, df in self._read_workbook(workbook, path, ents, dayfirst, pending):
+                    if df is not None:
+                        fresh[k] = self._frames.setdefault(k, df)
+                    yield k, self._frames[k]
+                if key is not None and set(fresh) == set(ents):
+                    cache.store(self.path, workbook, key, fresh, content)
                 self._loaded.add(workbook)
                 return
-        pending = self._pending.pop(workbook, None)
-        fresh = self._read_workbook(workbook, path, ents, dayfirst, pending)
-        for k, df in fresh.items():
-            self._frames.setdefault(k, df)
-        self._loaded.add(workbook)
-        if key is not None and set(fresh) == set(ents):
-            cache.store(self.path, workbook, key, fresh, content)
+            self._loaded.add(workbook)
+        for k in WORKBOOKS[workbook]:
+            if k in self._frames:
+                yield k, self._frames[k]
 
     def _cache_key(self, workbook: str, ents: dict[str, Entity], dayfirst: bool,
                    content: str | None) -> str | None:
@@ -131,7 +146,8 @@ class Workspace:
         return cache.workbook_key(self.file(workbook), [e.fields for e in ents.values()], dayfirst, content)
 
     def _read_workbook(self, workbook: str, path: Path, ents: dict[str, Entity], dayfirst: bool,
-                       pending: dict[str, Future] | None = None) -> dict[str, pd.DataFrame]:
+                       pending: dict[str, Future] | None = None
+                       ) -> Iterator[tuple[str, pd.DataFrame | None]]:
         """Parse and type every sheet of ``workbook`` that is not in memory yet.
 
         fastexcel parses a sheet without holding the GIL, so the sheets are
@@ -140,28 +156,28 @@ class Workspace:
         ``pending`` holds reads already under way (:meth:`_reading_ahead`).
         """
         if pending is not None:
-            return self._type_sheets(path, ents, dayfirst, pending)
+            yield from self._type_sheets(path, ents, dayfirst, pending)
+            return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmkit-read") as pool:
             futures = self._submit_reads(pool, workbook)
             try:
-                return self._type_sheets(path, ents, dayfirst, futures)
+                yield from self._type_sheets(path, ents, dayfirst, futures)
             finally:
                 for fut in futures.values():
                     fut.cancel()
 
     def _type_sheets(self, path: Path, ents: dict[str, Entity], dayfirst: bool,
-                     futures: dict[str, Future]) -> dict[str, pd.DataFrame]:
-        out: dict[str, pd.DataFrame] = {}
+                     futures: dict[str, Future]) -> Iterator[tuple[str, pd.DataFrame | None]]:
+        """``(entity, typed frame)`` per sheet, in order; the frame is None for a table already in memory."""
         for key, ent in ents.items():
             name, raw = futures[key].result()
             if key in self._frames:
-                continue
-            if raw is None:
-                out[key] = empty_frame(ent)
-                continue
-            _require_id_column(raw, ent, path, name)
-            out[key] = convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
-        return out
+                yield key, None
+            elif raw is None:
+                yield key, empty_frame(ent)
+            else:
+                _require_id_column(raw, ent, path, name)
+                yield key, convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
 
     def _submit_reads(self, pool: ThreadPoolExecutor, workbook: str) -> dict[str, Future]:
         """Queue the text read of every sheet of ``workbook`` (entity -> future of (sheet, frame or None))."""
@@ -214,6 +230,35 @@ class Workspace:
                 for wb in todo:
                     for fut in self._pending.pop(wb, {}).values():
                         fut.cancel()
+
+    @contextlib.contextmanager
+    def reading_ahead(self, entities: Iterable[str] | None = None):
+        """Within this block, the workbooks of ``entities`` (default all) are read in a helper thread, in order.
+
+        rules.xlsx always comes first: its Settings and Fields say how the
+        others are typed.
+        """
+        with self._reading_ahead(_workbooks_of(entities)):
+            yield self
+
+    def tables_as_read(self, entities: Iterable[str]) -> Iterator[tuple[str, pd.DataFrame]]:
+        """``(entity, frame)`` for each of ``entities``, each as soon as it is typed.
+
+        The order is the order of reading (rules.xlsx first, then customers,
+        tasks, campaigns and log), with the next sheets read ahead in a helper
+        thread: a caller that works on each table as it comes (validation)
+        does that work while the sheets after it are being read.
+        """
+        want = set(entities)
+        books = _workbooks_of(want)
+        with self._reading_ahead(books):
+            _ = self.settings
+            for wb in books:
+                found = self._loading(wb) if self.file(wb).exists() else \
+                    ((k, self.table(k)) for k in WORKBOOKS[wb])
+                for k, df in found:
+                    if k in want:
+                        yield k, df
 
     def check(self) -> Workspace:
         """Read every workbook now, so that a broken one is reported at once (file, sheet, column)."""
@@ -274,7 +319,8 @@ class Workspace:
         self._load_all_of(ent.workbook)
         attrs = dict(self._frames.get(entity, pd.DataFrame()).attrs)
         new = coerce_frame(df, ent)
-        new.attrs.update({k: v for k, v in attrs.items() if k != "problems"})
+        new.attrs.update({k: v for k, v in attrs.items() if k not in ("problems", NORMAL_FORM)})
+        new.attrs.pop(NORMAL_FORM, None)      # values put in by code are converted again when checked
         new.attrs["problems"] = []
         self._frames[entity] = new
         self._dirty.add(ent.workbook)
@@ -330,6 +376,12 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r} lang={self.lang}>"
+
+
+def _workbooks_of(entities: Iterable[str] | None) -> list[str]:
+    """The workbooks holding ``entities`` (all when None), rules.xlsx first, then in the usual order."""
+    want = None if entities is None else {ENTITIES[k].workbook for k in entities}
+    return [wb for wb in sorted(WORKBOOKS, key=lambda w: w != "rules") if wb == "rules" or want is None or wb in want]
 
 
 def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -> None:

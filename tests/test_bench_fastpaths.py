@@ -65,3 +65,27 @@ def test_fast_path_keeps_the_excel_row_numbers_as_index():
     assert list(out.index[:3]) == [2, 3, 4]
     assert bad.index.equals(s.index)
     assert out.loc[bad].isin(["nope"]).all()
+
+
+@pytest.mark.parametrize("values", [
+    ["12", "-3.5", "1e3", None, "0", "160"],                  # all plain: one pyarrow cast
+    ["12", "-3.5", "1,200", None, "¥3,000", "5%", "abc"],      # one formatted value: the general path
+])
+def test_plain_numbers_convert_as_the_general_path_does(monkeypatch, values):
+    s = _column(values).astype("str")
+    fast = nz.to_number(s)
+    with monkeypatch.context() as m:
+        m.setattr(nz, "_plain_numbers", lambda s: None)
+        slow = _slow(monkeypatch, nz.to_number, s)
+    _same(fast, slow)
+    assert fast[0].dtype == "float64" and fast[0].index.equals(s.index)
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("  ＡＢＣ１２３ ", "ABC123"), ("\u3000客户\u3000", "客户"), ("N/A", None), ("—", None), ("  ", None),
+    ("nan", None), ("无", None), ("a\u00a0b", "a b"), (None, None),
+])
+def test_nfkc_folds_full_width_trims_and_blanks(typed, expected):
+    out = nz.nfkc(pd.Series([typed, "x"], dtype=object, index=[5, 6], name="col"))
+    assert (None if pd.isna(out.iloc[0]) else out.iloc[0]) == expected
+    assert out.iloc[1] == "x" and list(out.index) == [5, 6] and out.name == "col" and out.dtype == "string"

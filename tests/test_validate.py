@@ -240,3 +240,80 @@ def test_the_report_lists_customers_below_the_completeness_target(make_workspace
     assert [r[:3] for r in rows[1:]] == [(3, "C2", "乙")]
     assert rows[1][3] == pytest.approx(3 / 14, abs=1e-4)
     assert rows[1][4].startswith("Contact; Job title; Phone")
+
+
+def _messy_workspace(make_workspace):
+    """Problems on several sheets of several workbooks, a broken rule, a duplicate and incomplete customers."""
+    from crmkit.rules.defaults import default_rules
+
+    customers = pd.DataFrame({
+        "customer_id": ["C1", "C2", "C3", "C3"], "name": ["甲", "乙", "丙", "丁"],
+        "phone": ["13800138000", "+86 138 0013 8000", "12345", None], "source": ["referral", "展会", "??", None],
+        "created_at": pd.to_datetime(["2024-01-01"] * 4)})
+    orders = pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C404", "C1"],
+                           "order_date": pd.to_datetime(["2024-02-01", "2024-02-02"]), "amount": [5.0, 7.0]})
+    tasks = pd.DataFrame({"task_id": ["T1"], "customer_id": ["C9"], "title": ["call"], "owner": ["Nobody"],
+                          "due_at": pd.to_datetime(["2024-03-01"]), "status": ["open"]})
+    rules = default_rules("en")
+    rules.loc[rules.index[1], "when"] = "days_since_interaction >"
+    return make_workspace({"customers": customers, "orders": orders, "tasks": tasks, "rules": rules},
+                          settings={"completeness_target": "0.95"})
+
+
+def test_checking_each_table_as_it_is_read_gives_the_report_of_the_loaded_workspace(make_workspace):
+    from crmkit.workspace import open_workspace
+
+    folder = _messy_workspace(make_workspace)
+    streamed = validate_workspace(open_workspace(folder))     # tables checked while the next are read
+    loaded = open_workspace(folder)
+    loaded.load_all()
+    whole = validate_workspace(loaded)
+    pd.testing.assert_frame_equal(streamed.issues, whole.issues)
+    assert streamed.sheets == whole.sheets
+    assert list(streamed.sheets) == ["customers", "interactions", "orders", "deals", "tasks", "tickets",
+                                     "campaigns", "messages", "rules", "routing", "team"]
+    assert streamed.completeness == whole.completeness and streamed.duplicates == whole.duplicates == 1
+    pd.testing.assert_frame_equal(streamed.incomplete, whole.incomplete)
+    found = {(r.sheet, r.field) for r in streamed.issues.itertuples()}
+    assert {("Customers", "phone"), ("Customers", "customer_id"), ("Orders", "customer_id"),
+            ("Tasks", "customer_id"), ("Tasks", "owner"), ("Rules", "when")} <= found
+    assert streamed.sheets["rules"]["errors"] == 1
+
+
+def test_a_frame_replaced_in_memory_is_converted_again_before_it_is_checked(make_workspace):
+    """Values put in by code are not in normal form: ' C1 ' and 'C1' are the same ID once trimmed."""
+    from crmkit.workspace import open_workspace
+
+    folder = make_workspace({"customers": pd.DataFrame({
+        "customer_id": ["C1", "C2"], "name": ["甲", "乙"], "source": ["referral"] * 2,
+        "created_at": pd.to_datetime(["2024-01-01"] * 2)})})
+    ws = open_workspace(folder)
+    customers = ws["customers"].copy()
+    customers["customer_id"] = pd.array([" C1 ", "C1"], dtype="string")
+    customers["source"] = pd.array(["转介绍", "referral"], dtype="string")   # a Chinese label, not yet a code
+    ws.replace("customers", customers)
+    rep = validate_workspace(ws)
+    ids = rep.issues[rep.issues["field"] == "customer_id"]
+    assert len(ids[ids["severity"] == "error"]) == 1 and ids.iloc[0]["row"] == 3
+    assert rep.issues[rep.issues["field"] == "source"].empty
+
+
+def test_a_workspace_missing_a_workbook_validates_and_runs(make_workspace, capsys):
+    folder = make_workspace({"customers": pd.DataFrame({
+        "customer_id": ["C1"], "name": ["甲"], "source": ["referral"], "created_at": pd.to_datetime(["2024-01-01"])})})
+    (folder / "tasks.xlsx").unlink()
+    (folder / "campaigns.xlsx").unlink()
+    assert main(["validate", str(folder)]) == 0
+    assert main(["run", str(folder), "--dry-run"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_rules_workbook_validated_on_its_own_has_its_expressions_checked(make_workspace):
+    from crmkit.rules.defaults import default_rules
+
+    rules = default_rules("en")
+    rules.loc[rules.index[0], "when"] = 'source == "website_form" and ('
+    folder = make_workspace({"rules": rules})
+    rep = validate_path(folder / "rules.xlsx")
+    bad = rep.issues[rep.issues["field"] == "when"]
+    assert len(bad) == 1 and bad.iloc[0]["row"] == 2 and rep.sheets["rules"]["errors"] == 1
