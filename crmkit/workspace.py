@@ -26,7 +26,16 @@ from .exceptions import WorkbookError, WorkspaceNotFound
 from .i18n import check_lang
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
 from .settings import parse_settings
-from .workbook import NORMAL_FORM, coerce_frame, convert, empty_frame, find_sheet, open_reader, read_raw, write_workbook
+from .workbook import (
+    NORMAL_FORM,
+    coerce_frame,
+    convert,
+    empty_frame,
+    find_sheet,
+    open_reader,
+    read_raw,
+    write_workbook,
+)
 
 
 class Workspace:
