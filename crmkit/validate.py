@@ -105,19 +105,10 @@ def _not_in(values: pd.Series, known: pd.Series) -> pd.Series:
     """
     import pyarrow.compute as pc
 
-    arr = _arrow_text(values.astype("string"))
-    keys = _arrow_text(known.dropna().astype(str)).cast(arr.type)
+    arr = nz.arrow_strings(values)
+    keys = nz.arrow_strings(known.dropna().astype(str)).cast(arr.type)
     hit = pc.is_in(arr, value_set=keys).to_numpy(zero_copy_only=False)
     return values.notna() & ~pd.Series(hit, index=values.index, dtype=bool)
-
-
-def _arrow_text(s: pd.Series):
-    """A text Series as one pyarrow string array (no copy for pyarrow-backed strings)."""
-    import pyarrow as pa
-
-    arr = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) else pa.array(s.to_numpy(dtype=object),
-                                                                                 type=pa.large_string())
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _shared(values: pd.Series) -> pd.Series:
@@ -128,7 +119,7 @@ def _shared(values: pd.Series) -> pd.Series:
     """
     import pyarrow.compute as pc
 
-    known = pc.drop_null(_arrow_text(values))
+    known = pc.drop_null(nz.arrow_strings(values))
     n = len(known)
     if n < 2 or pc.all(pc.less(known.slice(0, n - 1), known.slice(1))).as_py():
         return pd.Series(False, index=values.index)

@@ -116,31 +116,30 @@ class Workspace:
         The workbook counts as loaded (and is cached) once the last table is
         typed; a caller that stops early leaves it to be read again in full.
         """
-        if workbook not in self._loaded:
-            path = self.file(workbook)
-            dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
-            ents = {key: self.entity(key) for key in WORKBOOKS[workbook]}
-            content = cache.content_digest(path) if cache.enabled() else None
-            key = self._cache_key(workbook, ents, dayfirst, content)
-            hit = cache.load(self.path, workbook, key, str(path)) if key is not None else None
-            if hit is not None and set(hit) == set(ents):
-                for k, df in hit.items():
-                    self._frames.setdefault(k, df)
-            else:
-                pending = self._pending.pop(workbook, None)
-                fresh: dict[str, pd.DataFrame] = {}
-                for k, df in self._read_workbook(workbook, path, ents, dayfirst, pending):
-                    if df is not None:
-                        fresh[k] = self._frames.setdefault(k, df)
-                    yield k, self._frames[k]
-                if key is not None and set(fresh) == set(ents):
-                    cache.store(self.path, workbook, key, fresh, content)
-                self._loaded.add(workbook)
-                return
+        held = ((k, self._frames[k]) for k in WORKBOOKS[workbook] if k in self._frames)
+        if workbook in self._loaded:
+            yield from held
+            return
+        path = self.file(workbook)
+        dayfirst = bool(self._settings.get("date_dayfirst")) if self._settings else False
+        ents = {key: self.entity(key) for key in WORKBOOKS[workbook]}
+        content = cache.content_digest(path) if cache.enabled() else None
+        key = self._cache_key(workbook, ents, dayfirst, content)
+        hit = cache.load(self.path, workbook, key, str(path)) if key is not None else None
+        if hit is not None and set(hit) == set(ents):
+            for k, df in hit.items():
+                self._frames.setdefault(k, df)
             self._loaded.add(workbook)
-        for k in WORKBOOKS[workbook]:
-            if k in self._frames:
-                yield k, self._frames[k]
+            yield from held
+            return
+        fresh: dict[str, pd.DataFrame] = {}
+        for k, df in self._read_workbook(workbook, path, ents, dayfirst, self._pending.pop(workbook, None)):
+            if df is not None:
+                fresh[k] = self._frames.setdefault(k, df)
+            yield k, self._frames[k]
+        self._loaded.add(workbook)
+        if key is not None and set(fresh) == set(ents):
+            cache.store(self.path, workbook, key, fresh, content)
 
     def _cache_key(self, workbook: str, ents: dict[str, Entity], dayfirst: bool,
                    content: str | None) -> str | None:
