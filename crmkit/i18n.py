@@ -248,6 +248,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "r_int": ("not a whole number", "不是整数"),
     "r_rating": ("not a rating from 1 to 5", "不是 1-5 的评分"),
     "r_bool": ("not yes or no", "不是“是/否”"),
+    "r_multi": ("no option given, only separators", "只有分隔符，没有填写选项"),
     "r_enum": ("not one of the allowed values ({allowed})", "不是可选值之一（{allowed}）"),
     "r_enum_kept": ("not one of the allowed values ({allowed}); kept as typed", "不是可选值之一（{allowed}）；已按原样保留"),
     "r_dup_id": ("duplicate ID (also in row {other})", "编号重复（与第 {other} 行相同）"),

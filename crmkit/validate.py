@@ -605,7 +605,7 @@ def _validate_tables(tables: Mapping[str, pd.DataFrame], path: str, settings: Ma
             fkey = next((f.key for f in flds if p.column in (f.key, f.en, f.zh) or
                          (ENTITIES[key].header_lookup.get(_nt(p.column)) == f.key)), p.column)
             f = byfield.get(fkey)
-            sev = WARNING if f is not None and f.type in ("enum", "bool") and not f.required else ERROR
+            sev = WARNING if f is not None and f.type in ("enum", "bool", "multi") and not f.required else ERROR
             reader_issues.append({"row": p.row, "column": p.column, "field": fkey, "value": p.value,
                                   "severity": sev, "reason": _problem_reason(f, lang) if f else p.reason})
         _, iss, contacts = _check_frame(df, key, settings=settings, fields=flds, existing=tables, labels=labels,
@@ -681,9 +681,11 @@ def _problem_reason(f: Field, lang: str) -> str:
         return t("r_date", lang)
     if f.type == "bool":
         return t("r_bool", lang)
-    if f.type == "enum":
+    if f.type == "enum" or (f.type == "multi" and f.enum is not None):
         allowed = ", ".join(f.enum.labels(lang))
         return t("r_enum" if f.required else "r_enum_kept", lang).format(allowed=allowed[:120])
+    if f.type == "multi":
+        return t("r_multi", lang)
     return t({"int": "r_int", "rating": "r_rating"}.get(f.type, "r_number"), lang)
 
 

@@ -183,6 +183,8 @@ def _reason(f: Field) -> str:
         return f"not one of the allowed values ({', '.join(f.enum.codes)})"
     if f.type in DATE_TYPES:
         return "not a date"
+    if f.type == "multi":
+        return "no option given, only separators"
     return f"not a {f.type}"
 
 
@@ -222,8 +224,14 @@ def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[p
         if f.enum is not None:       # a multiple choice custom field: options to codes
             from .fields import to_multi_codes
 
-            return to_multi_codes(s, f.enum)
-        return nz.to_multi(s), none
+            out, bad = to_multi_codes(s, f.enum)
+        else:
+            out, bad = nz.to_multi(s), none
+        # separators only (";") hold no option: flagged, not blanked in silence
+        lost = out.isna() & s.notna()
+        if lost.any():
+            bad = bad | (lost & nz.nfkc(s).notna())
+        return out, bad
     if f.type == "id":
         return nz.to_id(s), none
     if f.type in ("phone", "email"):

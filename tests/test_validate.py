@@ -317,3 +317,19 @@ def test_a_rules_workbook_validated_on_its_own_has_its_expressions_checked(make_
     rep = validate_path(folder / "rules.xlsx")
     bad = rep.issues[rep.issues["field"] == "when"]
     assert len(bad) == 1 and bad.iloc[0]["row"] == 2 and rep.sheets["rules"]["errors"] == 1
+
+
+def test_a_tags_cell_of_separators_only_is_flagged_not_blanked_in_silence(make_workspace):
+    from crmkit.schema import ENTITIES
+    from crmkit.workbook import convert_column
+
+    out, bad = convert_column(pd.Series([";", " ；、 ", "vip; 老客户", None], dtype=object), ENTITIES["customers"].field("tags"))
+    assert bad.tolist() == [True, True, False, False]
+    assert out.tolist()[2] == "vip;老客户"
+    ws = make_workspace({"customers": pd.DataFrame({
+        "customer_id": ["C1", "C2"], "name": ["甲", "乙"], "source": ["referral"] * 2, "tags": [";", "vip"],
+        "created_at": pd.to_datetime(["2024-01-01"] * 2)})}, lang="zh")
+    rep = validate_workspace(ws)
+    rec = rep.issues[rep.issues["field"] == "tags"]
+    assert len(rec) == 1 and rec.iloc[0]["row"] == 2 and rec.iloc[0]["severity"] == "warning"
+    assert rec.iloc[0]["reason"] == "只有分隔符，没有填写选项"
