@@ -342,10 +342,12 @@ def _latest_per_id(ids: pd.Series, keys: pd.Series, when: pd.Series) -> np.ndarr
 
 
 def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings: Mapping | None,
-                   as_of: object) -> pd.DataFrame:
+                   as_of: object, *, orders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per customer: ``stage``, ``owner``, ``last_contact``, ``due_at``, ``on_cadence``.
 
-    ``last_contact`` is the latest interaction at or before ``as_of``, else
+    ``last_contact`` is the latest activity at or before ``as_of`` (an
+    interaction, or with ``orders`` given an order: activity is any
+    interaction or order, as ``days_since_activity``), else
     the customer's ``first_contact_at``, else ``created_at`` (a new customer
     is not late before the first cadence has passed).  ``due_at =
     last_contact + cadence of the stage`` (Settings ``cadence_<stage>``);
@@ -360,6 +362,13 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings
     ok = (at.notna() & cid.notna() & (at <= as_of)).to_numpy(dtype=bool)
     ids = _col(customers, "customer_id", "customers").astype("string")
     last_contact = pd.Series(_latest_per_id(ids, cid[ok], at[ok]), index=customers.index)
+    if orders is not None and len(orders):
+        od = _dt(orders, "order_date", "orders")
+        ocid = _col(orders, "customer_id", "orders").astype("string")
+        ook = (od.notna() & ocid.notna() & (od <= as_of)).to_numpy(dtype=bool)
+        last_order = pd.Series(_latest_per_id(ids, ocid[ook], od[ook]), index=customers.index)
+        last_contact = pd.Series(np.fmax(last_contact.to_numpy(dtype="datetime64[ns]"),
+                                         last_order.to_numpy(dtype="datetime64[ns]")), index=customers.index)
     last_contact = last_contact.fillna(_dt(customers, "first_contact_at", "customers"))
     last_contact = last_contact.fillna(_dt(customers, "created_at", "customers"))
     stage = _col(customers, "stage", "customers").astype("string")
@@ -375,7 +384,7 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings
 
 
 def cadence_compliance(customers: pd.DataFrame, interactions: pd.DataFrame, settings: Mapping | None,
-                       as_of: object, *, by: str = "stage") -> pd.DataFrame:
+                       as_of: object, *, by: str = "stage", orders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Follow-up cadence compliance per stage (or per ``by="owner"``).
 
     Counts the customers of :func:`cadence_status`: ``customers``,
@@ -384,7 +393,7 @@ def cadence_compliance(customers: pd.DataFrame, interactions: pd.DataFrame, sett
     By stage: one row per cadence stage in funnel order; by owner: one row per
     owner (blank owner as NA), most overdue first.
     """
-    st = cadence_status(customers, interactions, settings, as_of)
+    st = cadence_status(customers, interactions, settings, as_of, orders=orders)
     key = "stage" if by == "stage" else "owner"
     g = st.groupby(st[key], dropna=False)["on_cadence"].agg(["count", "sum"])
     if key == "stage":
@@ -827,7 +836,7 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool) -> dict
         _dt(deals, "closed_at", "deals").fillna(_dt(deals, "stage_changed_at", "deals")), (start, end))
     cust = ws["customers"]
     cust_then = cust[(_dt(cust, "created_at", "customers") <= end).fillna(True)]
-    cad = cadence_compliance(cust_then, ws["interactions"], s, end)
+    cad = cadence_compliance(cust_then, ws["interactions"], s, end, orders=ws["orders"])
     rated = sla["rated"].sum()
     return {
         "revenue": float(amount.sum()),

@@ -104,9 +104,9 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
     out["days_to_close"] = an.days_to_close(ws["deals"])
 
     start_prev_end = prev["bounds"][1]
-    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of)
+    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of, orders=ws["orders"])
     cust_then = customers[(pd.to_datetime(customers["created_at"]) <= start_prev_end).fillna(True)]
-    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end)
+    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end, orders=ws["orders"])
     out["follow_up"] = fu.merge(_prefixed(fp, ["compliance"], "stage"), on="stage", how="left")
 
     out["tasks"] = an.tasks_by_owner(ws["tasks"], as_of)
