@@ -173,20 +173,27 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--period", type=click.Choice(["week", "month"]), default="month", show_default=True)
+@click.option("--period", type=click.Choice(["week", "month"]), default=None,
+              help="A calendar month, or a week from Monday to Sunday (default: month, or week with --week).")
+@click.option("--month", "month", default=None, metavar="YYYY-MM",
+              help="The month to report, e.g. 2026-11 (default: the last full month).")
+@click.option("--week", "week", default=None, metavar="YYYY-Www",
+              help="The ISO week to report, e.g. 2026-W47 (default: the last full week, Monday to Sunday).")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
-              help="The period ends at this date (default: Settings' as_of, else now).")
+              help="The report time (default: Settings' as_of, else now); the period is the last full one before it.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Report file (default DIR/reports/report-<period>-<date>.xlsx).")
+              help="Report file (default DIR/reports/report-<period>-<2026-10 or 2026-W46>.xlsx).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: path, period, as_of, kpis.")
-def report(directory: Path, period: str, as_of: str | None, out: Path | None, as_json: bool) -> None:
+def report(directory: Path, period: str | None, month: str | None, week: str | None, as_of: str | None,
+           out: Path | None, as_json: bool) -> None:
     """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
     from .i18n import t
     from .report import report_payload, write_report
     from .workspace import open_workspace
 
+    period = period or ("week" if week is not None else "month")
     ws = open_workspace(directory)
-    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True)
+    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True, month=month, week=week)
     payload = report_payload(path, tables)
     lang = ws.lang
     emit(payload, as_json, f"{t('rep_written', lang)}: {payload['path']}\n"
