@@ -125,7 +125,18 @@ def default_rules(lang: str = "en") -> pd.DataFrame:
     return df
 
 
-#: Team of the templates and the sample workspace.
+def example_rules(lang: str = "en") -> pd.DataFrame:
+    """The Rules sheet of a new, blank workspace: the default rules as examples, all disabled.
+
+    A team switches on (``enabled``) the ones it wants once its Team sheet
+    is filled; ``crmkit run`` does nothing until then and says so.
+    """
+    df = default_rules(lang)
+    df["enabled"] = pd.array([False] * len(df), dtype="boolean")
+    return df
+
+
+#: Team of the sample workspace (and of ``write_workspace``'s demo content); a blank workspace has none.
 def default_team(lang: str = "en") -> pd.DataFrame:
     if lang == "zh":
         rows = [("王经理", "manager", None, "wang.manager@example.com", 40),
