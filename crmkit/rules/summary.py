@@ -107,7 +107,10 @@ def plan_frame(result, lang: str = "en") -> pd.DataFrame:
     """Every planned action, one row each, with headers and action / outcome labels in ``lang``."""
     a = result.actions
     names = {r.rule_id: r.name for r in result.rules}
-    col = (lambda k: a[k] if k in a.columns else pd.Series([None] * len(a), index=a.index))
+
+    def col(k: str) -> pd.Series:
+        return a[k] if k in a.columns else pd.Series([None] * len(a), index=a.index)
+
     out = pd.DataFrame({
         t("plan_col_rule", lang): a["rule_id"].astype("string"),
         t("col_rule_name", lang): a["rule_id"].map(names).astype("string"),
