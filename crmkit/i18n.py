@@ -458,6 +458,18 @@ TEXT.update({
     "reason_no_phone": ("no phone number", "缺少联系电话"),
     "reason_no_customer": ("no customer for this record", "该记录没有对应客户"),
     "reason_no_recipient": ("nobody to send it to (no owner and no manager in Team)", "无接收人（没有负责人，团队表中也没有主管）"),
+    # --- sources: imports of real exports (mapping, defaults, kept values, encoding, Excel limits)
+    "r_kept": ("kept as typed", "已按原样保留"),
+    "r_kept_notes": ("the value is kept in Notes", "原值已保存到备注"),
+    "r_required_kept": ("required value missing; the record is kept: fill it in, or import with --default {field}=...",
+                        "必填项为空；记录已保留：请补填，或导入时使用 --default {field}=..."),
+    "r_name_from_contact": ("no customer name: the contact's name is used", "客户名称为空：已使用联系人姓名"),
+    "r_too_long": ("{n} characters: longer than an Excel cell holds (32,767); only the first 32,767 are kept",
+                   "共 {n} 个字符，超过 Excel 单元格上限（32,767）；只保留前 32,767 个字符"),
+    "suggested_map": ("suggested mapping", "建议的列映射"),
+    "defaults_applied": ("defaults applied", "已应用的默认值"),
+    "map_saved": ("mapping saved to the ImportMap sheet", "列映射已保存到“导入映射”工作表"),
+    "joined_columns": ("joined columns", "合并的列"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:
