@@ -470,6 +470,7 @@ TEXT.update({
     "defaults_applied": ("defaults applied", "已应用的默认值"),
     "map_saved": ("mapping saved to the ImportMap sheet", "列映射已保存到“导入映射”工作表"),
     "joined_columns": ("joined columns", "合并的列"),
+    "r_total_row": ("a total row (合计/Total), not a record", "合计行，不是一条记录"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:

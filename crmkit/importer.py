@@ -376,6 +376,26 @@ def _rejects_when_missing(entity: str, key: str) -> bool:
     return True
 
 
+_TOTAL_WORDS = frozenset({"合计", "总计", "小计", "汇总", "总数", "total", "totals", "grandtotal", "subtotal", "sum"})
+
+
+def _total_rows(src: SourceTable) -> pd.Series:
+    """Rows whose first non-blank cell is a total word (合计, Total): a sum below a list, not a record."""
+    data = src.data
+    if data.empty:
+        return pd.Series(False, index=data.index)
+    first = data.iloc[:, 0]
+    lead_blank = first.isna()
+    if lead_blank.any():   # few rows start with a blank cell: look further along those only
+        first = first.astype("object").copy()
+        first[lead_blank] = data[lead_blank].bfill(axis=1).iloc[:, 0].to_numpy()
+    cand = first.notna() & (first.astype("string").str.len() <= 12).fillna(False)
+    out = pd.Series(False, index=data.index)
+    if cand.any():
+        out[cand] = first[cand].map(lambda v: norm_token(v).rstrip(":：") in _TOTAL_WORDS).astype(bool)
+    return out
+
+
 def _repeated_headers(src: SourceTable) -> pd.Series:
     """Rows that repeat the header (two exports pasted together)."""
     data = src.data
@@ -448,6 +468,11 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         issues = pd.concat([issues, pd.DataFrame({
             "row": rep.index[rep].astype("int64"), "column": "", "field": "", "value": None,
             "severity": ERROR, "reason": t("r_header_repeat", lang)})], ignore_index=True)
+    tot = _total_rows(src)
+    if tot.any():
+        issues = pd.concat([issues, pd.DataFrame({
+            "row": tot.index[tot].astype("int64"), "column": "", "field": "", "value": None,
+            "severity": ERROR, "reason": t("r_total_row", lang)})], ignore_index=True)
     rejected = pd.Series(out.index.isin(issues.loc[issues["severity"] == ERROR, "row"]), index=out.index)
 
     cur = ws[entity]
