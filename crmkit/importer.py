@@ -448,10 +448,15 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     data = src.data
     frame = data.rename(columns=matched)
     # an extra column whose header equals a field key of another meaning must not clash
+    # (or whose header names a field another column fills, e.g. Phone when --map "Mobile=phone")
+    tgt_ent = ws.entity(entity) if hasattr(ws, "entity") else ent
+    from .schema import match_header
+
+    clash = {h for h in unmatched if h in field_keys or match_header(tgt_ent, h) is not None}
     for h in unmatched:
-        if h in field_keys:
+        if h in clash:
             frame = frame.rename(columns={h: f"{h} (source)"})
-    unmatched_names = [h if h not in field_keys else f"{h} (source)" for h in unmatched]
+    unmatched_names = [h if h not in clash else f"{h} (source)" for h in unmatched]
 
     from .validate import REFERENCES
 

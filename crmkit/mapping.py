@@ -286,7 +286,7 @@ def suggest_field(ent: Entity, header: str, taken: set[str]) -> str | None:
     tok = norm_token(header)
     if not tok or not cands:
         return None
-    close = difflib.get_close_matches(tok, list(cands), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(tok, list(cands), n=1, cutoff=0.82)
     if close:
         return cands[close[0]]
     # a header made of a field's spelling and a qualifier: email_work, phone_number, 客户电话
