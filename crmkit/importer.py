@@ -450,9 +450,8 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     # an extra column whose header equals a field key of another meaning must not clash
     # (or whose header names a field another column fills, e.g. Phone when --map "Mobile=phone")
     tgt_ent = ws.entity(entity) if hasattr(ws, "entity") else ent
-    from .schema import match_header
-
-    clash = {h for h in unmatched if h in field_keys or match_header(tgt_ent, h) is not None}
+    heads = {norm_token(x) for f in tgt_ent.fields for x in (f.key, f.en, f.zh)}
+    clash = {h for h in unmatched if h in field_keys or norm_token(h) in heads}
     for h in unmatched:
         if h in clash:
             frame = frame.rename(columns={h: f"{h} (source)"})
