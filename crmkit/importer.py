@@ -252,7 +252,9 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         dflt = mp.settings_defaults(ws.settings, target)
         dflt.update(mp.parse_defaults(defaults, target))
         mplan = mp.apply_mapping(src, target, explicit, mp.saved_map(ws, entity), dflt, ws.lang)
+        before = {k: len(ws[k]) for k in (entity, "history")}
         result, changed = plan_import(ws, src, entity, by=by, at=at)
+        check_sheet_rows(ws, before)
         result.suggested_map = mp.suggestions(target, [h for h in src.headers if h not in src.matched], src.matched)
         result.defaults_applied = dict(mplan.defaults)
         result.joined_columns = dict(mplan.joined)
@@ -275,6 +277,27 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         result.report = str(report)
     result.seconds = {"read": round(t1 - t0, 3), "plan": round(t2 - t1, 3), "write": round(t3 - t2, 3)}
     return result
+
+
+#: Rows of an Excel (and LibreOffice) sheet, the header row included: more are cut off when the file is opened.
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def check_sheet_rows(ws, before: dict[str, int]) -> None:
+    """Refuse (before anything is written) a change that leaves a sheet with more rows than Excel holds."""
+    from .exceptions import DataError
+    from .schema import workbook_file
+
+    for key, n0 in before.items():
+        n = len(ws[key])
+        if n + 1 > EXCEL_MAX_ROWS:
+            ent = ENTITIES[key]
+            raise DataError(
+                f"{n0:,} existing + {n - n0:,} new rows = {n:,} rows: an Excel sheet holds {EXCEL_MAX_ROWS - 1:,} "
+                f"rows below its header, and Excel and LibreOffice would cut off the rest; nothing was written. "
+                f"Import fewer rows, or move old records to an archive workbook first",
+                file=str(ws.file(ent.workbook)) if hasattr(ws, "file") else workbook_file(ent.workbook),
+                sheet=ent.sheet_name(ws.lang))
 
 
 def _map_specs(mapping, ent) -> list[tuple[str, str]]:
