@@ -124,21 +124,28 @@ def validate(path: Path, report: Path | None, as_json: bool) -> int:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--into", "into", type=click.Path(path_type=Path), required=True, help="The workspace folder.")
 @click.option("--entity", default="customers", show_default=True,
-              type=click.Choice(["customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns",
-                                 "messages", "team"]))
+              help="Sheet to import into, in English or Chinese: customers (客户), interactions, orders, deals, "
+                   "tasks, tickets, campaigns, messages, team.")
 @click.option("--sheet", default=None, help="Sheet to read (default: the one whose header fits best).")
-@click.option("--dry-run", is_flag=True, help="Show what would happen; write nothing.")
+@click.option("--map", "mapping", multiple=True,
+              help='Column mapping, e.g. "Mobile=phone,email_work=email" (A+B=field joins two columns). Repeatable.')
+@click.option("--save-map", "save_map", is_flag=True,
+              help="Save the --map pairs in the ImportMap sheet (rules.xlsx); later imports reuse them.")
+@click.option("--default", "defaults", multiple=True,
+              help="Value for a field the file leaves blank or lacks, e.g. --default source=other. Repeatable. "
+                   "Settings rows default_<field> give workspace-wide defaults.")
+@click.option("--dry-run", is_flag=True, help="Show what would happen (and suggested mappings); write nothing.")
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: bool, report: Path | None,
-            as_json: bool) -> int:
-    """Import SOURCE (.xlsx, .xlsm or .csv, UTF-8 or GBK) into a workspace: header found below
-    title rows, columns matched in English or Chinese, values normalised, duplicates merged."""
+def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: tuple[str, ...], save_map: bool,
+            defaults: tuple[str, ...], dry_run: bool, report: Path | None, as_json: bool) -> int:
+    """Import SOURCE (.xlsx, .xlsm or .csv, any common encoding) into a workspace: header found below
+    title rows, columns matched in English or Chinese (or by --map), values normalised, duplicates merged."""
     from .importer import import_file
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
-                      progress=progress_enabled())
+                      progress=progress_enabled(), mapping=mapping, defaults=defaults, save_mapping=save_map)
     emit(res.summary(), as_json, res.text())
     return res.exit_code
 

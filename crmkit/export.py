@@ -49,13 +49,9 @@ class ExportResult:
 
 
 def _entity_key(ws, entity: str) -> str:
-    from .schema import entity as find_entity
+    from .schema import resolve_entity
 
-    try:
-        key = find_entity(entity).key
-    except KeyError:
-        raise UsageError(f"unknown entity {entity!r}; one of {', '.join(EXPORTABLE)}") from None
-    return key
+    return resolve_entity(entity, EXPORTABLE)
 
 
 def _frame_with_derived(ws, entity: str, as_of) -> pd.DataFrame:

@@ -491,6 +491,19 @@ TEXT.update({
     "plan_col_action": ("Action", "动作"),
     "plan_col_detail": ("Detail", "详情"),
     "plan_col_target": ("Target", "对象"),
+    # --- sources: imports of real exports (mapping, defaults, kept values, encoding, Excel limits)
+    "r_kept": ("kept as typed", "已按原样保留"),
+    "r_kept_notes": ("the value is kept in Notes", "原值已保存到备注"),
+    "r_required_kept": ("required value missing; the record is kept: fill it in, or import with --default {field}=...",
+                        "必填项为空；记录已保留：请补填，或导入时使用 --default {field}=..."),
+    "r_name_from_contact": ("no customer name: the contact's name is used", "客户名称为空：已使用联系人姓名"),
+    "r_too_long": ("{n} characters: longer than an Excel cell holds (32,767); only the first 32,767 are kept",
+                   "共 {n} 个字符，超过 Excel 单元格上限（32,767）；只保留前 32,767 个字符"),
+    "suggested_map": ("suggested mapping", "建议的列映射"),
+    "defaults_applied": ("defaults applied", "已应用的默认值"),
+    "map_saved": ("mapping saved to the ImportMap sheet", "列映射已保存到“导入映射”工作表"),
+    "joined_columns": ("joined columns", "合并的列"),
+    "r_total_row": ("a total row (合计/Total), not a record", "合计行，不是一条记录"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:

@@ -78,6 +78,10 @@ class ImportResult:
     lang: str = "en"
     seconds: dict = dc_field(default_factory=dict)
     completeness: dict = dc_field(default_factory=dict)   # of the accepted source rows
+    suggested_map: dict = dc_field(default_factory=dict)  # unmatched header -> likely field key (dry run hint)
+    defaults_applied: dict = dc_field(default_factory=dict)
+    joined_columns: dict = dc_field(default_factory=dict)  # field key -> source headers joined into it
+    map_saved: bool = False
 
     def count(self, outcome: str) -> int:
         return int((self.outcome["outcome"] == outcome).sum())
@@ -126,6 +130,8 @@ class ImportResult:
             "created_at_filled": self.created_at_filled,
             "completeness": self.completeness.get("overall"),
             "completeness_target": self.completeness.get("target"),
+            "suggested_map": self.suggested_map, "defaults_applied": self.defaults_applied,
+            "joined_columns": self.joined_columns, "map_saved": self.map_saved,
         }
 
     def text(self, limit: int = 30) -> str:
@@ -142,6 +148,18 @@ class ImportResult:
             lines.append(f"  {t('blank_rows', lang)}: {self.blank_rows}")
         if self.unmatched_columns:
             lines.append(f"  {t('unmatched_columns', lang)}: {', '.join(self.unmatched_columns)}")
+        if self.suggested_map:
+            from .mapping import map_option
+
+            lines.append(f"  {t('suggested_map', lang)}: --map \"{map_option(self.suggested_map)}\"")
+        if self.joined_columns:
+            lines.append(f"  {t('joined_columns', lang)}: " + ", ".join(
+                f"{' + '.join(v)} -> {k}" for k, v in self.joined_columns.items()))
+        if self.defaults_applied:
+            lines.append(f"  {t('defaults_applied', lang)}: " + ", ".join(
+                f"{k}={v}" for k, v in self.defaults_applied.items()))
+        if self.map_saved:
+            lines.append(f"  {t('map_saved', lang)}")
         if self.errors or self.warnings:
             lines.append(f"  {self.errors} {t('errors', lang)}, {self.warnings} {t('warnings', lang)}")
         c = self.completeness
@@ -190,21 +208,28 @@ def next_ids(existing: pd.Series, n: int, entity: str) -> list[str]:
 def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: str = "customers",
                 dry_run: bool = False, report: str | os.PathLike | None = None, by: str | None = None,
                 at: pd.Timestamp | None = None, sheet: str | None = None,
-                progress: bool = False) -> ImportResult:
+                progress: bool = False, mapping=(), defaults=(), save_mapping: bool = False) -> ImportResult:
     """Import ``source`` (.xlsx, .xlsm or .csv) into the workspace ``into``.
 
     Returns an :class:`ImportResult`; writes the changed workbook (and History)
     unless ``dry_run``; writes an Excel report of issues when ``report`` is given.
     Raises :class:`~crmkit.exceptions.UsageError` subclasses for an unreadable
     source or workspace.
+
+    ``entity`` may be named in English or Chinese (``客户``).  ``mapping``
+    holds ``--map`` texts (``"Mobile=phone,email_work=email"``), ``defaults``
+    ``--default`` texts (``"source=other"``); ``save_mapping`` stores the
+    ``--map`` pairs in the ImportMap sheet for later imports (see
+    :mod:`crmkit.mapping`).
     """
     import time
+
+    from .schema import resolve_entity
 
     from .safety import workspace_lock
     from .workspace import open_workspace
 
-    if entity not in IMPORTABLE:
-        raise UsageError(f"cannot import into '{entity}': choose one of {', '.join(IMPORTABLE)}")
+    entity = resolve_entity(entity, IMPORTABLE)
     def step(key: str) -> None:
         if progress:
             import sys
@@ -221,7 +246,22 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         src = read_source(source, target, sheet=sheet)
         t1 = time.perf_counter()
         step("step_check")
+        from . import mapping as mp
+
+        explicit = mp.parse_map(mapping, target)
+        dflt = mp.settings_defaults(ws.settings, target)
+        dflt.update(mp.parse_defaults(defaults, target))
+        mplan = mp.apply_mapping(src, target, explicit, mp.saved_map(ws, entity), dflt, ws.lang)
+        before = {k: len(ws[k]) for k in (entity, "history")}
         result, changed = plan_import(ws, src, entity, by=by, at=at)
+        check_sheet_rows(ws, before)
+        result.suggested_map = mp.suggestions(target, [h for h in src.headers if h not in src.matched], src.matched)
+        result.defaults_applied = dict(mplan.defaults)
+        result.joined_columns = dict(mplan.joined)
+        if save_mapping and explicit:
+            mp.save_map(ws, entity, [(s, f) for s, f in _map_specs(mapping, target)])
+            result.map_saved = True
+            changed = True
         t2 = time.perf_counter()
         result.dry_run = dry_run
         if changed and not dry_run:
@@ -237,6 +277,146 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         result.report = str(report)
     result.seconds = {"read": round(t1 - t0, 3), "plan": round(t2 - t1, 3), "write": round(t3 - t2, 3)}
     return result
+
+
+#: Rows of an Excel (and LibreOffice) sheet, the header row included: more are cut off when the file is opened.
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def check_sheet_rows(ws, before: dict[str, int]) -> None:
+    """Refuse (before anything is written) a change that leaves a sheet with more rows than Excel holds."""
+    from .exceptions import DataError
+    from .schema import workbook_file
+
+    for key, n0 in before.items():
+        n = len(ws[key])
+        if n + 1 > EXCEL_MAX_ROWS:
+            ent = ENTITIES[key]
+            raise DataError(
+                f"{n0:,} existing + {n - n0:,} new rows = {n:,} rows: an Excel sheet holds {EXCEL_MAX_ROWS - 1:,} "
+                f"rows below its header, and Excel and LibreOffice would cut off the rest; nothing was written. "
+                f"Import fewer rows, or move old records to an archive workbook first",
+                file=str(ws.file(ent.workbook)) if hasattr(ws, "file") else workbook_file(ent.workbook),
+                sheet=ent.sheet_name(ws.lang))
+
+
+def _map_specs(mapping, ent) -> list[tuple[str, str]]:
+    from .mapping import parse_map
+
+    return parse_map(mapping, ent)
+
+
+#: Field types whose column cannot hold a value that did not convert (it goes to Notes instead).
+_TYPED = frozenset({"date", "datetime", "int", "rating", "number", "money", "bool"})
+#: Excel's limit of characters in a cell.
+CELL_CHARS = 32767
+
+
+def _keep_bad_values(entity: str, out: pd.DataFrame, issues: pd.DataFrame, fields, labels: dict,
+                     lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Value problems that need not lose the row: the row is kept, the problem becomes a warning.
+
+    A value that does not convert (a bad phone or e-mail, an unknown source,
+    an impossible date) is kept as typed where its column holds text (phone,
+    e-mail, choice, text), or written into Notes (``Birthday: 31/02/2024``)
+    where the column is typed (date, number, yes/no).  Every problem of the
+    row is still reported.  What still rejects a row: the record's own ID, a
+    reference to another record (``customer_id`` of an order) that does not
+    resolve, a repeated header row, and (outside Customers) a required typed
+    value that cannot be kept, or any typed value when the sheet has no Notes.
+    """
+    from .validate import REFERENCES
+
+    if issues.empty:
+        return out, issues
+    ent = ENTITIES[entity]
+    fmap = {f.key: f for f in fields}
+    hard = {ent.id_field, *REFERENCES}
+    has_notes = "notes" in fmap
+    sev = issues["severity"].copy()
+    reason = issues["reason"].astype("object").copy()
+    to_notes = pd.Series(False, index=issues.index)
+    for key, idx in issues.groupby("field").groups.items():   # one pass per field with problems
+        f = fmap.get(key)
+        if f is None or key in hard:
+            continue
+        sub = issues.loc[idx]
+        with_value = sub["value"].notna()
+        if not with_value.any():
+            continue
+        idx = sub.index[with_value]
+        if f.type in _TYPED:
+            if not has_notes or (f.required and entity != "customers"):
+                continue
+            to_notes[idx] = True
+            sev[idx] = WARNING
+            reason[idx] = reason[idx].astype(str) + "; " + t("r_kept_notes", lang)
+        elif (issues.loc[idx, "severity"] == ERROR).any():
+            if f.required and entity != "customers":
+                continue
+            err = idx[issues.loc[idx, "severity"] == ERROR]
+            sev[err] = WARNING
+            reason[err] = reason[err].astype(str) + "; " + t("r_kept", lang)
+    issues = issues.assign(severity=sev, reason=reason)
+    if to_notes.any():
+        moved = issues[to_notes]
+        text = (moved["column"].astype(str) + ": " + moved["value"].astype(str))
+        add = text.groupby(moved["row"].to_numpy()).agg("; ".join)
+        add.index = add.index.astype(out.index.dtype)
+        add = add[add.index.isin(out.index)]
+        if "notes" not in out.columns:
+            out["notes"] = pd.Series(pd.NA, index=out.index, dtype="string")
+        cur = out["notes"].astype("string")
+        extra = add.reindex(out.index).astype("string")
+        joined = cur.where(cur.isna(), cur + "\n").fillna("") + extra
+        out["notes"] = cur.where(extra.isna(), joined)
+    return out, issues
+
+
+def _long_text(out: pd.DataFrame, fields, labels: dict, lang: str) -> pd.DataFrame:
+    """Warnings for text longer than an Excel cell holds (it is cut when written)."""
+    found = []
+    for f in fields:
+        if f.key not in out.columns or f.type in _TYPED:
+            continue
+        s = out[f.key]
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+            continue
+        n = s.astype("string").str.len()
+        long = (n > CELL_CHARS).fillna(False)
+        if long.any():
+            found.append(pd.DataFrame({
+                "row": s.index[long].astype("int64"), "column": labels.get(f.key, f.header(lang)), "field": f.key,
+                "value": [v[:60] + "..." for v in s[long].astype(str)], "severity": WARNING,
+                "reason": [t("r_too_long", lang).format(n=f"{int(k):,}") for k in n[long]]}))
+    return pd.concat(found, ignore_index=True) if found else empty_issues()
+
+
+def _rejects_when_missing(entity: str, key: str) -> bool:
+    """Whether a new record without ``key`` is rejected: for Customers only the name (the ID is generated)."""
+    if entity == "customers":
+        return key == "name"
+    return True
+
+
+_TOTAL_WORDS = frozenset({"合计", "总计", "小计", "汇总", "总数", "total", "totals", "grandtotal", "subtotal", "sum"})
+
+
+def _total_rows(src: SourceTable) -> pd.Series:
+    """Rows whose first non-blank cell is a total word (合计, Total): a sum below a list, not a record."""
+    data = src.data
+    if data.empty:
+        return pd.Series(False, index=data.index)
+    first = data.iloc[:, 0]
+    lead_blank = first.isna()
+    if lead_blank.any():   # few rows start with a blank cell: look further along those only
+        first = first.astype("object").copy()
+        first[lead_blank] = data[lead_blank].bfill(axis=1).iloc[:, 0].to_numpy()
+    cand = first.notna() & (first.astype("string").str.len() <= 12).fillna(False)
+    out = pd.Series(False, index=data.index)
+    if cand.any():
+        out[cand] = first[cand].map(lambda v: norm_token(v).rstrip(":：") in _TOTAL_WORDS).astype(bool)
+    return out
 
 
 def _repeated_headers(src: SourceTable) -> pd.Series:
@@ -291,10 +471,14 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     data = src.data
     frame = data.rename(columns=matched)
     # an extra column whose header equals a field key of another meaning must not clash
+    # (or whose header names a field another column fills, e.g. Phone when --map "Mobile=phone")
+    tgt_ent = ws.entity(entity) if hasattr(ws, "entity") else ent
+    heads = {norm_token(x) for f in tgt_ent.fields for x in (f.key, f.en, f.zh)}
+    clash = {h for h in unmatched if h in field_keys or norm_token(h) in heads}
     for h in unmatched:
-        if h in field_keys:
+        if h in clash:
             frame = frame.rename(columns={h: f"{h} (source)"})
-    unmatched_names = [h if h not in field_keys else f"{h} (source)" for h in unmatched]
+    unmatched_names = [h if h not in clash else f"{h} (source)" for h in unmatched]
 
     from .validate import REFERENCES
 
@@ -302,11 +486,20 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     existing = {k: ws[k] for k in sorted(wanted)}
     out, issues = validate_frame(frame, entity, settings=settings, fields=fields, existing=existing,
                                  labels=labels, lang=lang, check_required=False, check_unique=False)
+    out, issues = _keep_bad_values(entity, out, issues, fields, labels, lang)
+    long = _long_text(out, fields, labels, lang)
+    if len(long):
+        issues = pd.concat([issues, long], ignore_index=True)
     rep = _repeated_headers(src)
     if rep.any():
         issues = pd.concat([issues, pd.DataFrame({
             "row": rep.index[rep].astype("int64"), "column": "", "field": "", "value": None,
             "severity": ERROR, "reason": t("r_header_repeat", lang)})], ignore_index=True)
+    tot = _total_rows(src)
+    if tot.any():
+        issues = pd.concat([issues, pd.DataFrame({
+            "row": tot.index[tot].astype("int64"), "column": "", "field": "", "value": None,
+            "severity": ERROR, "reason": t("r_total_row", lang)})], ignore_index=True)
     rejected = pd.Series(out.index.isin(issues.loc[issues["severity"] == ERROR, "row"]), index=out.index)
 
     cur = ws[entity]
@@ -396,6 +589,12 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
             if not f.required or f.key in (id_col, "created_at"):
                 continue
             miss = new[f.key].isna() if f.key in new.columns else pd.Series(True, index=new.index)
+            if miss.any() and not _rejects_when_missing(entity, f.key):
+                rows = new.loc[miss, "_first"].astype("int64")
+                new_issues.append(pd.DataFrame({"row": rows.to_numpy(), "column": labels.get(f.key, f.header(lang)),
+                                                "field": f.key, "value": None, "severity": WARNING,
+                                                "reason": t("r_required_kept", lang).format(field=f.key)}))
+                continue
             if miss.any():
                 rows = new.loc[miss, "_first"].astype("int64")
                 new_issues.append(pd.DataFrame({"row": rows.to_numpy(), "column": labels.get(f.key, f.header(lang)),

@@ -153,7 +153,10 @@ def to_datetime(s: pd.Series, *, dayfirst: bool = False) -> tuple[pd.Series, pd.
     if fast is not None:
         return fast
     text = nfkc(s)
-    out = _in_ns_range(pd.to_datetime(text, format="ISO8601", errors="coerce"))
+    # utc=True: values with an offset (2024-08-01T02:50:46.854Z, exports of web CRMs) are read as UTC
+    # wall time; values without one keep theirs (mixed offsets would otherwise fail the whole column)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    out = _in_ns_range(parsed.dt.tz_localize(None))
     bad = out.isna() & text.notna()
     if not bad.any():
         return out.astype("datetime64[ns]"), bad

@@ -686,11 +686,23 @@ FORMS = Entity("forms", "Forms", "表单", "rules", synonyms=("form", "表单设
     F("enabled", "Enabled", "启用", "bool", enum=YES_NO, synonyms=("是否启用",)),
 ))
 
+#: Column mappings of imports, saved by ``crmkit import --map ... --save-map`` and reused by later imports.
+IMPORT_MAP = Entity("import_map", "ImportMap", "导入映射", "rules", synonyms=("import map", "column map", "列映射"), fields=(
+    F("entity", "Entity", "数据对象", "text", True, synonyms=("对象",),
+      hint_en="The sheet imported into: customers, orders, ... (or its Chinese name).",
+      hint_zh="导入到的工作表：客户、订单……（中英文均可）。"),
+    F("source_column", "Source column", "源文件列名", "text", True, synonyms=("源列名", "column"),
+      hint_en="The header in the file to import; A+B joins two columns.",
+      hint_zh="导入文件中的列标题；A+B 表示合并两列。"),
+    F("field", "Field", "对应字段", "text", True, synonyms=("字段",),
+      hint_en="The crmkit field: key, English or Chinese header.", hint_zh="crmkit 字段：代码、英文或中文列标题。"),
+))
+
 del F
 
 ENTITIES: dict[str, Entity] = {e.key: e for e in (
     CUSTOMERS, INTERACTIONS, ORDERS, DEALS, TASKS, TICKETS, CAMPAIGNS, MESSAGES,
-    RULES, ROUTING, TEAM, SETTINGS, RULE_LOG, HISTORY, FIELDS, FORMS,
+    RULES, ROUTING, TEAM, SETTINGS, RULE_LOG, HISTORY, FIELDS, FORMS, IMPORT_MAP,
 )}
 
 #: Workbook key -> entity keys, in sheet order.  The file is ``<key>.xlsx``.
@@ -698,7 +710,7 @@ WORKBOOKS: dict[str, tuple[str, ...]] = {
     "customers": ("customers", "interactions", "orders", "deals"),
     "tasks": ("tasks", "tickets"),
     "campaigns": ("campaigns", "messages"),
-    "rules": ("rules", "routing", "team", "settings", "fields", "forms"),
+    "rules": ("rules", "routing", "team", "settings", "fields", "forms", "import_map"),
     "log": ("rule_log", "history"),
 }
 
@@ -731,6 +743,24 @@ def entity(name: str) -> Entity:
     if e is None:
         raise KeyError(f"unknown entity {name!r}")
     return ENTITIES[e]
+
+
+def resolve_entity(name: str, allowed=None, *, what: str = "entity") -> str:
+    """The canonical key of an entity named by key, English or Chinese sheet name, or synonym.
+
+    The one place a command line's ``--entity`` is read (``import --entity 客户``
+    and ``export --entity Customers`` both give ``customers``).  Raises
+    :class:`~crmkit.exceptions.UsageError` for a name that is unknown or not
+    in ``allowed``, listing the choices in both languages.
+    """
+    from .exceptions import UsageError
+
+    keys = list(allowed) if allowed is not None else list(ENTITIES)
+    key = _entity_lookup().get(norm_token(name)) if name is not None else None
+    if key is None or key not in keys:
+        choices = ", ".join(f"{k} ({ENTITIES[k].zh})" if k in ENTITIES else k for k in keys)
+        raise UsageError(f"unknown {what} {name!r}: choose one of {choices}")
+    return key
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,11 @@ copes with all of that and returns every cell as text, with the row numbers a
 user sees when opening the file, so that each value can be traced back.
 
 * Text files: BOM detection (UTF-8, UTF-16), then strict UTF-8, then
-  GB18030 (a superset of GBK and GB2312); delimiter sniffed among ``, ; tab |``.
+  charset-normalizer among GB18030 (a superset of GBK), Big5 and
+  Windows-1252; the whole file must decode cleanly, else it is refused at
+  the line of the first bad byte (never decoded with U+FFFD);
+  delimiter sniffed among ``, ; tab |``.  Files over :data:`MAX_TEXT_BYTES`
+  are refused; the others are parsed from disk, without a second copy.
 * The header row is the row, among the first :data:`HEADER_SCAN_ROWS`, whose
   cells name the most fields of the target entity (canonical key, English or
   Chinese header, or a synonym).  Rows above it are title rows.
@@ -20,8 +24,8 @@ user sees when opening the file, so that each value can be traced back.
 from __future__ import annotations
 
 import csv
-import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,28 +145,107 @@ def _load(reader, name: str, n_rows: int | None = None) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- text
 
-def decode_text(raw: bytes, *, file: str = "") -> tuple[str, str]:
-    """Text and encoding of a CSV file's bytes: BOM, then UTF-8, then GB18030 (GBK)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
-    if raw.startswith(b"PK\x03\x04"):
+#: Encodings a text file without a BOM may be in when it is not UTF-8 (charset-normalizer picks among them):
+#: Chinese Excel saves CSV in GBK (GB18030 is its superset), Taiwan/Hong Kong in Big5, Western Excel in Windows-1252.
+LEGACY_ENCODINGS = ("gb18030", "big5", "cp1252")
+#: Largest text file import reads (its cells are held in memory): split bigger files.
+MAX_TEXT_BYTES = 512 * 1024 * 1024
+_CHUNK = 1 << 20
+_PLAUSIBLE = re.compile("[\u00c0-\u024f\u2000-\u206f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _decode_error(file: str, encoding: str, line: int, bad: bytes) -> WorkbookError:
+    shown = " ".join(f"{b:02X}" for b in bad[:4])
+    return WorkbookError(
+        f"bytes {shown} are not valid {encoding}; the file does not decode cleanly (nothing was "
+        "imported): fix that line, or save the file again from Excel as 'CSV UTF-8'", file=file, row=line)
+
+
+def _check_decodes(stream, encoding: str, *, file: str, skip: int = 0) -> int:
+    """Decode ``stream`` (bytes chunks) strictly as ``encoding``; return the number of lines.
+
+    Raises a :class:`WorkbookError` naming the line of the first byte that does not decode.
+    """
+    import codecs
+
+    dec = codecs.getincrementaldecoder(encoding)(errors="strict")
+    lines = 1
+    for chunk in stream:
+        if skip:
+            chunk, skip = chunk[skip:], 0
+        try:
+            dec.decode(chunk)
+        except UnicodeDecodeError as exc:
+            # the decoder may hold a few bytes of the previous chunk: the place is within this chunk
+            start = max(exc.start - (len(exc.object) - len(chunk)), 0)
+            raise _decode_error(file, encoding, lines + chunk[:start].count(b"\n"),
+                                chunk[start:start + 4]) from None
+        lines += chunk.count(b"\n")
+    try:
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        if encoding.startswith("utf-16"):
+            raise WorkbookError("the UTF-16 text ends in the middle of a character (an odd number "
+                                "of bytes): the file is cut or damaged; save it again", file=file, row=lines) from None
+        raise _decode_error(file, encoding, lines, exc.object[exc.start:exc.start + 4]) from None
+    return lines
+
+
+def _chunks(p: Path):
+    with p.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
+
+
+def detect_encoding(p: Path) -> str:
+    """The encoding of a text file, checked over the whole file (read in chunks).
+
+    A BOM (UTF-8, UTF-16) says it; else strict UTF-8 when every byte decodes;
+    else, when the file holds valid UTF-8 text and some bytes that are not,
+    the file is refused at the line of the first bad byte (never U+FFFD);
+    else charset-normalizer picks among :data:`LEGACY_ENCODINGS`, and the
+    file must decode cleanly in the encoding picked.
+    """
+    file = str(p)
+    with p.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PK\x03\x04"):
         raise WorkbookError("this is an Excel workbook (zip), not a CSV text file: give it the .xlsx extension",
                             file=file)
-    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise WorkbookError("this is an Excel/Office binary file, not a CSV text file", file=file)
-    if b"\x00" in raw[:4096]:
+    if head.startswith(b"\xef\xbb\xbf"):
+        _check_decodes(_chunks(p), "utf-8", file=file, skip=3)
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-16-le" if head.startswith(b"\xff\xfe") else "utf-16-be"
+        _check_decodes(_chunks(p), enc, file=file, skip=2)
+        return "utf-16"
+    if b"\x00" in head:
         raise WorkbookError("not a text file (binary content): import reads .xlsx, .xlsm or .csv files", file=file)
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        raise WorkbookError("cannot decode the text: it is neither UTF-8 nor GBK/GB18030; "
-                            "save it from Excel as 'CSV UTF-8'", file=file) from None
+        _check_decodes(_chunks(p), "utf-8", file=file)
+        return "utf-8"
+    except WorkbookError as exc:
+        utf8_error = exc
+    raw = p.read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    # letters a UTF-8 file holds (Latin accents, CJK, CJK and full-width punctuation); GBK and Windows-1252
+    # bytes that happen to form valid UTF-8 give other characters (U+0370-U+07FF...) or none
+    plausible = len(_PLAUSIBLE.findall(text))
+    if plausible > text.count("\ufffd"):
+        # mostly real UTF-8 text (ä, 中) with some bytes that are not: a damaged file, not another encoding
+        raise utf8_error
+    del text
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw, cp_isolation=list(LEGACY_ENCODINGS)).best()
+    if best is None:
+        raise WorkbookError("cannot tell the text encoding: it is neither UTF-8 nor GBK/GB18030, Big5 or "
+                            "Windows-1252; save it from Excel as 'CSV UTF-8'", file=file)
+    enc = best.encoding
+    _check_decodes(iter([raw]), enc, file=file)
+    return enc
 
 
 def sniff_delimiter(text: str) -> str:
@@ -181,18 +264,25 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _text_grid(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
-    raw = p.read_bytes()
-    text, encoding = decode_text(raw, file=str(p))
-    if not text.strip():
+    size = p.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise WorkbookError(f"the file is {size / 2**20:,.0f} MB: import reads text files up to "
+                            f"{MAX_TEXT_BYTES / 2**20:,.0f} MB; split it into smaller files", file=str(p))
+    encoding = detect_encoding(p)
+    # the file is parsed from disk in the encoding found (pandas reads it in chunks): no second copy of its text
+    with p.open(encoding=encoding, newline="") as fh:
+        head = fh.read(256 * 1024)
+    if not head.strip():
         raise WorkbookError("the file holds no data (only blank lines)", file=str(p))
-    delim = "\t" if tab or encoding == "utf-16" and "\t" in text[:2000] else sniff_delimiter(text)
-    sample = text.splitlines()[:HEADER_SCAN_ROWS + 30]
+    delim = "\t" if tab or encoding == "utf-16" and "\t" in head[:2000] else sniff_delimiter(head)
+    sample = head.splitlines()[:HEADER_SCAN_ROWS + 30]
     width = max((len(r) for r in csv.reader(sample, delimiter=delim)), default=1)
     try:
-        grid = pd.read_csv(io.StringIO(text), sep=delim, header=None, names=range(width), dtype=str,
+        grid = pd.read_csv(p, sep=delim, header=None, names=range(width), dtype=str, encoding=encoding,
                            keep_default_na=False, skip_blank_lines=False, engine="c")
     except (pd.errors.ParserError, ValueError):
-        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+        with p.open(encoding=encoding, newline="") as fh:
+            rows = list(csv.reader(fh, delimiter=delim))
         width = max(len(r) for r in rows)
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype="string")
     grid = grid.astype("string")

@@ -197,10 +197,7 @@ class Workspace:
             ent = ENTITIES[key]
             name = find_sheet(reader.sheet_names, ent)
             if name is None:
-                if i == 0:                      # a workbook's main sheet is required
-                    raise WorkbookError(
-                        f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)}); "
-                        "rename the sheet back, or restore the workbook from .crmkit/backups", file=str(path))
+                missing_sheet(reader, path, workbook, key, main=i == 0)
                 return None, None
             return name, read_raw(path, name, reader)
 
@@ -390,6 +387,57 @@ def _workbooks_of(entities: Iterable[str] | None) -> list[str]:
     """The workbooks holding ``entities`` (all when None), rules.xlsx first, then in the usual order."""
     want = None if entities is None else {ENTITIES[k].workbook for k in entities}
     return [wb for wb in sorted(WORKBOOKS, key=lambda w: w != "rules") if wb == "rules" or want is None or wb in want]
+
+
+#: Sheets a crmkit-written workbook must have (sheets added in later versions, such as Deals, Tickets, Fields,
+#: Forms and ImportMap, may be missing from an older workspace: they read as empty).
+REQUIRED_SHEETS = frozenset({"customers", "interactions", "orders", "tasks", "campaigns", "messages", "rules",
+                             "routing", "team", "settings", "rule_log", "history"})
+
+
+def _looks_like(reader, names: list[str], ent: Entity) -> str | None:
+    """The sheet among ``names`` whose header row names the fields of ``ent`` (a renamed sheet), if any."""
+    from .workbook import map_columns
+
+    need = {f.key for f in ent.fields if f.required} or {f.key for f in ent.input_fields}
+    best, best_n = None, 0
+    for name in names:
+        try:
+            cols = [c.name for c in reader.load_sheet(name, n_rows=0).available_columns()]
+        except Exception:  # noqa: BLE001 - an unreadable extra sheet is no candidate
+            continue
+        found = set(map_columns(cols, ent).values())
+        n = len(found & need)
+        if n > best_n and n >= max(2, (len(need) + 1) // 2) and len(found) * 2 >= len(cols):
+            best, best_n = name, n
+    return best
+
+
+def missing_sheet(reader, path: Path, workbook: str, key: str, *, main: bool) -> None:
+    """Raise when the sheet of ``key`` is missing from ``workbook`` and must be there.
+
+    It must when it is the workbook's main sheet, when the workbook was
+    written by crmkit (it has the README sheet) and the sheet is one every
+    version wrote, or whenever another sheet has its columns (a renamed
+    sheet: "Orders 2024"), which the message names.  Otherwise (a hand-made
+    workbook, a sheet added by a later version) the table reads as empty.
+    """
+    from .i18n import t
+    from .workbook import find_sheet
+
+    ent = ENTITIES[key]
+    names = list(reader.sheet_names)
+    readme = {t("readme", "en"), t("readme", "zh")}
+    claimed = {find_sheet(names, ENTITIES[k]) for k in WORKBOOKS[workbook]}
+    others = [n for n in names if n not in claimed and n not in readme]
+    like = _looks_like(reader, others, ent) if others else None
+    where = f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(names)})"
+    if like is not None:
+        raise WorkbookError(f"{where}; sheet '{like}' has its columns: rename it back to '{ent.en}' or "
+                            f"'{ent.zh}' (crmkit finds a sheet by its name)", file=str(path), sheet=like)
+    if main or (key in REQUIRED_SHEETS and readme & set(names)):
+        raise WorkbookError(f"{where}; rename the sheet back, or restore the workbook from .crmkit/backups",
+                            file=str(path))
 
 
 def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -> None:

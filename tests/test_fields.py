@@ -217,7 +217,7 @@ def test_refresh_adds_the_fields_and_forms_sheets_to_an_older_rules_workbook(cop
     write_workbook(folder / "rules.xlsx", {k: frames[k] for k in ("rules", "routing", "team", "settings")}, "en",
                    workbook_key="rules", workspace=folder)
     report = refresh_workspace(folder)
-    assert report["rules"]["sheets"] == ["fields", "forms"]
+    assert report["rules"]["sheets"] == ["fields", "forms", "import_map"]   # ImportMap: saved import mappings
     ws = open_workspace(folder)
     assert ws["forms"]["name"].tolist() == ["New customer registration", "Follow-up record"]
     assert len(ws["rules"]) == len(frames["rules"])
