@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
 import datetime as _dt
 import errno
 import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -286,14 +288,20 @@ def _os_error(exc: BaseException | None) -> OSError | None:
     return None
 
 
-def write_failed(exc: BaseException, path: Path, what: str = "cannot write the file") -> WriteFailedError:
+def _quiet(unraisable) -> None:
+    """An unraisable-exception hook that says nothing (see :func:`replace_file`)."""
+
+
+def write_failed(exc: BaseException, path: Path, what: str = "cannot write the file", *,
+                 kept: bool = True) -> WriteFailedError:
     """A one-line, located error for a failed write (full disk, read-only file or folder...)."""
     err = _os_error(exc)
     if err is not None:
         reason = _WRITE_REASONS.get(err.errno) or (err.strerror or str(err))
     else:
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return WriteFailedError(f"{what}: {reason}; the old file (if any) was kept unchanged", file=str(path))
+    tail = "; the old file (if any) was kept unchanged" if kept else "; nothing was changed"
+    return WriteFailedError(f"{what}: {reason}{tail}", file=str(path))
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -333,7 +341,7 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise write_failed(exc, path.parent, "cannot create the folder") from None
+        raise write_failed(exc, path.parent, "cannot create the folder", kept=False) from None
     if path.is_dir():
         raise WorkbookError("is a folder, not a file", file=str(path))
     check_writable(path)
@@ -364,7 +372,17 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
         except Exception as exc:
             if _os_error(exc) is None:
                 raise
-            raise write_failed(exc, path) from None
+            failure = write_failed(exc, path)
+            hook, sys.unraisablehook = sys.unraisablehook, _quiet
+        else:
+            failure = None
+        if failure is not None:
+            # the writer's half-closed zip file complains again when it is collected: not to the user
+            try:
+                gc.collect()
+            finally:
+                sys.unraisablehook = hook
+            raise failure
         if verify and path.suffix.lower() in (".xlsx", ".xlsm"):
             try:
                 with zipfile.ZipFile(tmp) as zf:
@@ -618,8 +636,7 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FileLockedError(f"cannot create the workspace lock folder: {exc.strerror or exc}",
-                              file=str(folder)) from None
+        raise write_failed(exc, folder, "cannot create the workspace lock folder", kept=False) from None
     lock = FileLock(str(folder / "lock"))
     try:
         lock.acquire(timeout=seconds, poll_interval=0.05)
@@ -628,7 +645,7 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
             "another crmkit run is working on this workspace; try again when it has finished "
             "(or pass --wait SECONDS)", file=str(workspace)) from None
     except OSError as exc:
-        raise write_failed(exc, folder / "lock", "cannot create the workspace lock") from None
+        raise write_failed(exc, folder / "lock", "cannot create the workspace lock", kept=False) from None
     counts[key] = 1
     token = _office_wait.set(seconds)
     try:
