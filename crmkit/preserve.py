@@ -67,6 +67,7 @@ class WorkbookContent:
     has_formulas: bool = False
     has_comments: bool = False
     has_macros: bool = False
+    strict: bool = False                # saved as "Strict Open XML Spreadsheet"
 
     @property
     def safe_to_update(self) -> bool:
@@ -80,6 +81,112 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         return b""
 
 
+# --------------------------------------------------------------------------- hostile archives
+
+#: Limits on what a workbook's zip directory promises, checked before any part is read.
+#: ``CRMKIT_MAX_UNCOMPRESSED_MB``: total uncompressed size of all parts (default 4096 MB; a
+#: 1,000,000-row, 25-column sheet is about 1,500 MB).  ``CRMKIT_MAX_ZIP_RATIO``: the largest
+#: uncompressed/compressed ratio of a part bigger than 64 MB (default 500; real sheets stay
+#: well under 200).  Set either to 0 to switch that check off.
+MAX_UNCOMPRESSED_ENV = "CRMKIT_MAX_UNCOMPRESSED_MB"
+MAX_RATIO_ENV = "CRMKIT_MAX_ZIP_RATIO"
+DEFAULT_MAX_UNCOMPRESSED_MB = 4096
+DEFAULT_MAX_RATIO = 500
+_RATIO_FROM = 64 * 2**20
+
+
+def _limit(env: str, default: float) -> float:
+    try:
+        return max(0.0, float(os.environ.get(env, "") or default))
+    except ValueError:
+        return float(default)
+
+
+def check_archive(path: str | os.PathLike, zf: zipfile.ZipFile | None = None) -> None:
+    """Refuse a zip bomb: sizes promised by the zip directory beyond the limits (no part is read).
+
+    Raises :class:`~crmkit.exceptions.WorkbookError` naming the file, the
+    part, the sizes and the setting that raises the limit.
+    """
+    p = Path(path)
+    own = zf is None
+    if own:
+        try:
+            zf = zipfile.ZipFile(p)
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return                      # not a zip: the reader reports it
+    try:
+        infos = zf.infolist()
+    finally:
+        if own:
+            zf.close()
+    max_total = _limit(MAX_UNCOMPRESSED_ENV, DEFAULT_MAX_UNCOMPRESSED_MB) * 2**20
+    max_ratio = _limit(MAX_RATIO_ENV, DEFAULT_MAX_RATIO)
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if (max_ratio and info.file_size > _RATIO_FROM
+                and info.file_size > max_ratio * max(info.compress_size, 1)):
+            raise WorkbookError(
+                f"refused: part {info.filename} would unpack from {info.compress_size:,} to "
+                f"{info.file_size:,} bytes (more than {max_ratio:g} times; a zip bomb?). If the file is "
+                f"genuine, raise the limit with the environment variable {MAX_RATIO_ENV}", file=str(p))
+    if max_total and total > max_total:
+        raise WorkbookError(
+            f"refused: the workbook would unpack to {total / 2**20:,.0f} MB, more than the limit of "
+            f"{max_total / 2**20:,.0f} MB (a zip bomb?). If the file is genuine, raise the limit with the "
+            f"environment variable {MAX_UNCOMPRESSED_ENV}", file=str(p))
+
+
+# --------------------------------------------------------------------------- linear scans
+# Hostile parts may hold millions of unclosed tags: every scan below moves forward only, so
+# it takes time in proportion to the part's size (a backtracking regex took minutes).
+
+def _tags(xml: bytes, start: bytes):
+    """The text of every tag that begins with ``start`` (up to its ``>``), in one forward pass."""
+    pos, n, k = 0, len(xml), len(start)
+    while True:
+        i = xml.find(start, pos)
+        if i < 0:
+            return
+        nxt = xml[i + k:i + k + 1]
+        j = xml.find(b">", i + k)
+        if j < 0:
+            return
+        if nxt in (b" ", b"\t", b"\n", b"\r", b"/", b">"):
+            yield xml[i:j]
+        pos = j + 1
+
+
+def _attr(tag: bytes, name: bytes) -> bytes | None:
+    """The value of attribute ``name`` in one tag's text (a bounded piece: linear)."""
+    pos = 0
+    key = name + b'="'
+    while True:
+        i = tag.find(key, pos)
+        if i < 0:
+            return None
+        if i == 0 or tag[i - 1:i] in (b" ", b"\t", b"\n", b"\r"):
+            j = tag.find(b'"', i + len(key))
+            return None if j < 0 else tag[i + len(key):j]
+        pos = i + 1
+
+
+def _element_text(xml: bytes, tag: bytes) -> bytes | None:
+    """The text of the first ``<tag ...>text</tag>`` (linear)."""
+    for head in _tags(xml, b"<" + tag):
+        if head.endswith(b"/"):
+            return b""
+        start = xml.find(head) + len(head) + 1
+        end = xml.find(b"</" + tag + b">", start)
+        return None if end < 0 else xml[start:end]
+    return None
+
+
+#: Namespaces of a workbook saved as "Strict Open XML Spreadsheet": openpyxl reads it as empty.
+_STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+
 def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
     """Look inside an .xlsx (a zip of XML parts) for content that matters to a safe update."""
     p = Path(path)
@@ -89,6 +196,7 @@ def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
     except (zipfile.BadZipFile, OSError) as exc:
         raise WorkbookError(f"workbook is corrupt or not an .xlsx file ({exc})", file=str(p)) from None
     with zf:
+        check_archive(p, zf)
         names = zf.namelist()
         found: dict[str, None] = {}
 
@@ -123,26 +231,36 @@ def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
                     found["images"] = None
         if has("xl/comments") or any(n.startswith("xl/comments") for n in names):
             info.has_comments = True
+        if "xl/connections.xml" in names or has("xl/queryTables/"):
+            found["Power Query or data connections"] = None
+        if has("xl/model/"):
+            found["a data model (Power Pivot)"] = None
+        if has("customXml/"):
+            found["custom XML parts (e.g. Power Query queries)"] = None
         for n in names:
             if n.startswith("xl/worksheets/sheet") and n.endswith(".xml"):
                 xml = _read(zf, n)
                 if b"<f>" in xml or b"<f " in xml:
                     info.has_formulas = True
                 if b"<extLst" in xml:
-                    for uri in re.findall(rb'<ext\b[^>]*\buri="([^"]+)"', xml):
-                        label = _EXT_URIS.get(uri.decode("ascii", "replace"))
+                    for tag in _tags(xml, b"<ext"):
+                        uri = _attr(tag, b"uri")
+                        label = _EXT_URIS.get(uri.decode("ascii", "replace")) if uri else None
                         if label:
                             found[label] = None
         wbxml = _read(zf, "xl/workbook.xml")
-        info.sheets = [_unescape(s.decode("utf-8", "replace"))
-                       for s in re.findall(rb'<sheet\b[^>]*\bname="([^"]*)"', wbxml)]
+        if _STRICT_NS in wbxml[:4096]:
+            info.strict = True
+            found["the 'Strict Open XML' format"] = None
+        info.sheets = [_unescape(s.decode("utf-8", "replace")) for s in
+                       (_attr(tag, b"name") for tag in _tags(wbxml, b"<sheet")) if s is not None]
         core = _read(zf, "docProps/core.xml")
-        desc = re.search(rb"<dc:description>(.*?)</dc:description>", core, re.S)
-        created = re.search(rb"<dcterms:created[^>]*>(.*?)</dcterms:created>", core, re.S)
-        modified = re.search(rb"<dcterms:modified[^>]*>(.*?)</dcterms:modified>", core, re.S)
+        desc = _element_text(core, b"dc:description")
+        created = _element_text(core, b"dcterms:created")
+        modified = _element_text(core, b"dcterms:modified")
         info.written_by_crmkit = bool(
-            desc and desc.group(1).strip() == MARKER.encode()
-            and created and modified and created.group(1).strip() == modified.group(1).strip())
+            desc is not None and desc.strip() == MARKER.encode()
+            and created and modified and created.strip() == modified.strip())
         info.unsafe = list(found)
     return info
 
@@ -155,6 +273,11 @@ def _unescape(s: str) -> str:
 def check_safe_to_update(path: str | os.PathLike, content: WorkbookContent | None = None) -> WorkbookContent:
     """Raise :class:`UnsafeWriteError` when updating ``path`` would drop content; else its content."""
     info = content or inspect_workbook(path)
+    if info.strict:
+        raise UnsafeWriteError(
+            "this workbook is saved as 'Strict Open XML Spreadsheet', which crmkit cannot update without "
+            "losing your sheets and columns, so it was not changed. Save it as 'Excel Workbook (*.xlsx)' "
+            "(File > Save As) and run the command again", file=str(path))
     if info.unsafe:
         what = ", ".join(info.unsafe)
         raise UnsafeWriteError(

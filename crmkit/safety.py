@@ -441,11 +441,14 @@ def _is_workspace_folder(folder: Path) -> bool:
     found = [present[n] for n in (workbook_file(w).casefold() for w in WORKBOOKS) if n in present]
     if len(found) >= 2:
         return True
+    from .preserve import check_archive
+
     for p in found:
         try:
             with zipfile.ZipFile(p) as zf:
+                check_archive(p, zf)
                 core = zf.read("docProps/core.xml")
-        except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError):
+        except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError, CrmkitError):
             continue
         if b">Written by crmkit<" in core and not is_crmkit_output(p):
             return True
@@ -523,20 +526,23 @@ def is_crmkit_output(path: str | os.PathLike, workspace: str | os.PathLike | Non
                 return _sha256(p) == recorded
             except OSError:
                 return False
+    from .preserve import _element_text, check_archive
+
     try:
         with zipfile.ZipFile(p) as zf:
+            check_archive(p, zf)
             names = set(zf.namelist())
             if "docProps/custom.xml" not in names or "docProps/core.xml" not in names:
                 return False
             custom = zf.read("docProps/custom.xml")
             core = zf.read("docProps/core.xml")
-    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError):
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError, CrmkitError):
         return False
     if f'name="{OUTPUT_PROPERTY}"'.encode() not in custom:
         return False
-    created = re.search(rb"<dcterms:created[^>]*>([^<]*)</dcterms:created>", core)
-    modified = re.search(rb"<dcterms:modified[^>]*>([^<]*)</dcterms:modified>", core)
-    return bool(created and modified and created.group(1).strip() == modified.group(1).strip())
+    created = _element_text(core, b"dcterms:created")
+    modified = _element_text(core, b"dcterms:modified")
+    return bool(created and modified and created.strip() == modified.strip())
 
 
 def check_output_path(path: str | os.PathLike, *, workspace: str | os.PathLike | None = None,

@@ -67,6 +67,9 @@ def open_reader(path: str | os.PathLike):
                                 file=str(p))
         if not zipfile.is_zipfile(p):
             raise WorkbookError("workbook is corrupt or not an .xlsx file (not a valid zip archive)", file=str(p))
+        from .preserve import check_archive
+
+        check_archive(p)                     # a zip bomb is refused before any part is unpacked
     try:
         return fastexcel.read_excel(str(p))
     except Exception as exc:  # fastexcel raises its own error types
