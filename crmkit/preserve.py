@@ -183,6 +183,140 @@ def _element_text(xml: bytes, tag: bytes) -> bytes | None:
     return None
 
 
+# --------------------------------------------------------------------------- formula cells
+# openpyxl keeps a user's formulas but writes them without their cached results, so a reader
+# that does not calculate (pandas, fastexcel, crmkit itself) would see blanks.  The results
+# are read from the file before the update and written back next to the formulas after it.
+
+_CACHED = re.compile(rb'<c\b([^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)<v>([^<]*)</v></c>')
+_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
+_EMPTY_FORMULA = re.compile(rb'<c\b([^>]*)>(<f\b[^>]*>[^<]*</f>|<f\b[^>]*/>)(?:<v\s*/>|<v></v>)?</c>')
+
+
+def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its part (``xl/worksheets/sheet1.xml``), from workbook.xml and its relationships."""
+    wbxml = _read(zf, "xl/workbook.xml")
+    rels = _read(zf, "xl/_rels/workbook.xml.rels")
+    target = {}
+    for tag in _tags(rels, b"<Relationship"):
+        rid, tgt = _attr(tag, b"Id"), _attr(tag, b"Target")
+        if rid and tgt:
+            t = tgt.decode("utf-8", "replace")
+            target[rid] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    out = {}
+    for tag in _tags(wbxml, b"<sheet"):
+        name, rid = _attr(tag, b"name"), _attr(tag, b"r:id")
+        if name is not None and rid in target:
+            out[_unescape(name.decode("utf-8", "replace"))] = target[rid]
+    return out
+
+
+def cached_formula_values(path: str | os.PathLike) -> dict[str, dict[str, tuple[bytes, bytes]]]:
+    """Sheet name -> {cell reference: (type, cached result)} of every formula cell that has one."""
+    out: dict[str, dict[str, tuple[bytes, bytes]]] = {}
+    with zipfile.ZipFile(path) as zf:
+        for name, part in sheet_parts(zf).items():
+            xml = _read(zf, part)
+            if b"<f" not in xml:
+                continue
+            cells = {}
+            for m in _CACHED.finditer(xml):
+                ref = _attr(m.group(1), b"r")
+                if ref:
+                    cells[ref.decode("ascii", "replace")] = (_attr(m.group(1), b"t") or b"n", m.group(2))
+            if cells:
+                out[name] = cells
+    return out
+
+
+def formula_rows(path: str | os.PathLike, sheet: str) -> dict[str, set[int]]:
+    """Header text -> the Excel rows whose cell in that column holds a formula, for one sheet.
+
+    Empty when the sheet holds no formula (found from the zip part alone).
+    """
+    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+
+    with zipfile.ZipFile(path) as zf:
+        check_archive(path, zf)
+        part = sheet_parts(zf).get(sheet)
+        xml = _read(zf, part) if part else b""
+    if b"<f" not in xml:
+        return {}
+    by_col: dict[int, set[int]] = {}
+    for m in _FORMULA_CELL.finditer(xml):
+        ref = _attr(m.group(1), b"r")
+        if not ref:
+            continue
+        try:
+            letters, row = coordinate_from_string(ref.decode("ascii", "replace"))
+        except ValueError:
+            continue
+        if row >= 2:
+            by_col.setdefault(column_index_from_string(letters), set()).add(row)
+    if not by_col:
+        return {}
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        head = next(book[sheet].iter_rows(min_row=1, max_row=1, values_only=True), ())
+    finally:
+        book.close()
+    return {str(head[c - 1]): rows for c, rows in by_col.items() if c - 1 < len(head) and head[c - 1] is not None}
+
+
+def entity_formula_rows(path: str | os.PathLike, ent: Entity) -> dict[str, set[int]]:
+    """Field key -> the Excel rows of ``ent``'s sheet in ``path`` whose cell holds the user's formula."""
+    from .workbook import find_sheet, map_columns
+
+    p = Path(path)
+    if not p.is_file() or p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    with zipfile.ZipFile(p) as zf:
+        names = list(sheet_parts(zf))
+    sheet = find_sheet(names, ent)
+    if sheet is None:
+        return {}
+    by_header = formula_rows(p, sheet)
+    keys = map_columns(list(by_header), ent)
+    return {keys[h]: rows for h, rows in by_header.items() if h in keys}
+
+
+def _restore_cached_values(path: Path, values: dict[str, dict[str, tuple[bytes, bytes]]]) -> int:
+    """Write cached results next to the formulas openpyxl saved without them; returns how many."""
+    if not values:
+        return 0
+    import io
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    restored = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as zin:
+        parts = {part: values[name] for name, part in sheet_parts(zin).items() if name in values}
+        if not parts:
+            return 0
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                body = zin.read(info.filename)
+                cells = parts.get(info.filename)
+                if cells:
+                    def put(m, cells=cells):
+                        nonlocal restored
+                        attrs = m.group(1)
+                        ref = _attr(attrs, b"r")
+                        got = cells.get(ref.decode("ascii", "replace")) if ref else None
+                        if got is None:
+                            return m.group(0)
+                        kind, value = got
+                        restored += 1
+                        if kind != b"n" and _attr(attrs, b"t") is None:
+                            attrs = attrs + b' t="' + kind + b'"'
+                        return b"<c" + attrs + b">" + m.group(2) + b"<v>" + value + b"</v></c>"
+                    body = _EMPTY_FORMULA.sub(put, body)
+                zout.writestr(info, body)
+    return restored
+
+
 #: Namespaces of a workbook saved as "Strict Open XML Spreadsheet": openpyxl reads it as empty.
 _STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 
@@ -636,12 +770,28 @@ def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame |
     from .workbook import find_sheet
 
     path = Path(path)
-    check_safe_to_update(path)
+    info = check_safe_to_update(path)
     try:
+        cached = cached_formula_values(path) if info.has_formulas else {}
         wb = openpyxl.load_workbook(path, rich_text=True, keep_links=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
         text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise WorkbookError(f"cannot open the workbook to update it: {text}", file=str(path)) from exc
+    # the formula cells with a cached result, followed through row moves by the cell objects
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    formula_cells: list[tuple[object, object, tuple[bytes, bytes]]] = []
+    for title, cells in cached.items():
+        if title not in wb.sheetnames:
+            continue
+        sheet = wb[title]
+        for ref, value in cells.items():
+            try:
+                cell = sheet._cells.get(coordinate_to_tuple(ref))
+            except (ValueError, TypeError):
+                continue
+            if cell is not None and cell.data_type == "f":
+                formula_cells.append((sheet, cell, value))
     for key, df in frames.items():
         ent = ENTITIES[key]
         fields = _fields_for(ent, df, fields_of)
@@ -656,8 +806,20 @@ def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame |
             continue
         _update_sheet(ws, ent, df, fields, lang)
 
+    restore: dict[str, dict[str, tuple[bytes, bytes]]] = {}
+    for sheet, cell, value in formula_cells:
+        if sheet._cells.get((cell.row, cell.column)) is cell and cell.data_type == "f":
+            restore.setdefault(sheet.title, {})[cell.coordinate] = value
+    if formula_cells:
+        from openpyxl.workbook.properties import CalcProperties
+
+        if wb.calculation is None:
+            wb.calculation = CalcProperties()
+        wb.calculation.fullCalcOnLoad = True      # results of changed inputs are recalculated on opening
+
     def produce(target: Path) -> None:
         wb.save(str(target))
+        _restore_cached_values(target, restore)
 
     replace_file(path, produce, workspace=workspace,
                  keep_backups=DEFAULT_BACKUPS if keep_backups is None else keep_backups, wait=wait)
