@@ -369,6 +369,14 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
                 os.fsync(fh.fileno())
         except CrmkitError:
             raise
+        except UnicodeError as exc:          # a broken character (a lone UTF-16 surrogate) in a value
+            text = getattr(exc, "object", "")
+            start = getattr(exc, "start", 0)
+            near = text[max(0, start - 20):start + 20] if isinstance(text, str) else ""
+            raise WriteFailedError(
+                "cannot write the file: a value holds a broken character (half of a UTF-16 pair, e.g. from "
+                f"a damaged file) near {near.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')!r}; "
+                "correct that value; the old file (if any) was kept unchanged", file=str(path)) from None
         except Exception as exc:
             if _os_error(exc) is None:
                 raise

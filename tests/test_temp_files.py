@@ -178,3 +178,13 @@ def test_a_workbook_marked_read_only_is_not_replaced_even_by_root(sample, tmp_pa
     assert book.read_bytes() == before
     book.chmod(0o644)
     assert openpyxl.load_workbook(book, read_only=True).sheetnames
+
+
+def test_a_broken_utf16_character_in_a_value_gives_a_located_error_not_a_traceback(tmp_path):
+    target = tmp_path / "notes.csv"
+    replace_file(target, lambda p: p.write_text("name\nAcme\n", encoding="utf-8"), workspace=tmp_path)
+    with pytest.raises(WriteFailedError) as err:
+        replace_file(target, lambda p: p.write_text("name\nAc\udc80me\n", encoding="utf-8"), workspace=tmp_path)
+    assert str(target) in str(err.value) and "broken character" in str(err.value) and "Ac" in str(err.value)
+    assert target.read_text(encoding="utf-8") == "name\nAcme\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".crmkit"] == ["notes.csv"]
