@@ -601,6 +601,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         try:
             content = inspect_workbook(path)
         except WorkbookError:
+            if zipfile.is_zipfile(path):
+                raise               # a zip crmkit refuses to open (a zip bomb): never replaced
             content = None          # not a workbook at all: replaced (the old file is kept as a backup)
         if content is not None and (content.unsafe or not content.written_by_crmkit):
             return update_workbook(path, frames, lang, workbook_key=workbook_key, fields_of=fields_of,

@@ -210,3 +210,13 @@ def test_a_frame_read_from_a_plain_user_workbook_is_still_updated_in_place(tmp_p
     back = pd.read_excel(path, engine="openpyxl", dtype=str)
     assert back["Customer name"].tolist() == ["Acme Ltd", "Birch"]
     assert back["微信号"].tolist() == ["wx_001", "wx_002"]
+
+
+def test_a_zip_bomb_in_place_of_a_workbook_is_never_replaced(bomb, tmp_path):
+    target = tmp_path / "customers.xlsx"
+    target.write_bytes(bomb.read_bytes())
+    frame = pd.DataFrame({"customer_id": ["C1"], "name": ["Acme"], "source": ["referral"],
+                          "created_at": pd.to_datetime(["2026-11-01"])})
+    with pytest.raises(WorkbookError, match="zip bomb"):
+        write_workbook(target, {"customers": frame}, "en", workspace=tmp_path)
+    assert target.read_bytes() == bomb.read_bytes()
