@@ -144,7 +144,7 @@ def check_archive(path: str | os.PathLike, zf: zipfile.ZipFile | None = None) ->
 
 def _tags(xml: bytes, start: bytes):
     """The text of every tag that begins with ``start`` (up to its ``>``), in one forward pass."""
-    pos, n, k = 0, len(xml), len(start)
+    pos, k = 0, len(start)
     while True:
         i = xml.find(start, pos)
         if i < 0:
@@ -187,10 +187,11 @@ def _element_text(xml: bytes, tag: bytes) -> bytes | None:
 # openpyxl keeps a user's formulas but writes them without their cached results, so a reader
 # that does not calculate (pandas, fastexcel, crmkit itself) would see blanks.  The results
 # are read from the file before the update and written back next to the formulas after it.
+# (Every pattern stops at the next '<', so a hostile part is still scanned in linear time.)
 
-_CACHED = re.compile(rb'<c\b([^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)<v>([^<]*)</v></c>')
-_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
-_EMPTY_FORMULA = re.compile(rb'<c\b([^>]*)>(<f\b[^>]*>[^<]*</f>|<f\b[^>]*/>)(?:<v\s*/>|<v></v>)?</c>')
+_CACHED = re.compile(rb'<c\b([^<>]*)>(?:<f\b[^<>]*/>|<f\b[^<>]*>[^<]*</f>)<v>([^<]*)</v></c>')
+_FORMULA_CELL = re.compile(rb'<c\b([^<>]*)>\s*<f\b')
+_EMPTY_FORMULA = re.compile(rb'<c\b([^<>]*)>(<f\b[^<>]*>[^<]*</f>|<f\b[^<>]*/>)(?:<v\s*/>|<v></v>)?</c>')
 
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -234,7 +235,7 @@ def formula_rows(path: str | os.PathLike, sheet: str) -> dict[str, set[int]]:
 
     Empty when the sheet holds no formula (found from the zip part alone).
     """
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     with zipfile.ZipFile(path) as zf:
         check_archive(path, zf)

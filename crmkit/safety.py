@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import gc
 import datetime as _dt
 import errno
+import gc
 import os
 import re
 import shutil

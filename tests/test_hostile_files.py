@@ -220,3 +220,15 @@ def test_a_zip_bomb_in_place_of_a_workbook_is_never_replaced(bomb, tmp_path):
     with pytest.raises(WorkbookError, match="zip bomb"):
         write_workbook(target, {"customers": frame}, "en", workspace=tmp_path)
     assert target.read_bytes() == bomb.read_bytes()
+
+
+def test_reading_cached_formula_results_of_a_hostile_part_takes_linear_time(tmp_path):
+    from crmkit.preserve import cached_formula_values, formula_rows
+
+    payload = b"<worksheet><sheetData>" + b'<c r="A2" t="n" ' * 60_000 + b"<f>1</f><v>1</v></c></worksheet>"
+    path = rewrite_parts(user_workbook(tmp_path / "u.xlsx"), tmp_path / "hostile.xlsx",
+                         swap_part("", "xl/worksheets/sheet1.xml", payload))
+    began = time.perf_counter()
+    cached_formula_values(path)
+    formula_rows(path, "Customers")
+    assert time.perf_counter() - began < 10

@@ -60,7 +60,7 @@ BAD = [
 def test_a_bad_setting_is_refused_naming_the_file_sheet_row_and_column(make_workspace, key, value, reason):
     folder = make_workspace({"customers": customers_frame()}, settings={"as_of": AS_OF, key: value})
     with pytest.raises(ValidationError) as err:
-        open_workspace(folder).settings
+        _ = open_workspace(folder).settings
     e = err.value
     assert reason in e.message and key in e.message
     assert e.file.endswith("rules.xlsx") and e.sheet == "Settings" and e.column == "value"
