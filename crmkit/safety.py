@@ -512,9 +512,13 @@ def record_output(path: str | os.PathLike, workspace: str | os.PathLike | None) 
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{OUTPUTS_MANIFEST}.{os.getpid()}-", suffix=TEMP_SUFFIX,
                                    dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, target)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def is_crmkit_output(path: str | os.PathLike, workspace: str | os.PathLike | None = None) -> bool:
