@@ -101,16 +101,21 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the issues to this Excel file, bad cells highlighted.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def validate(path: Path, report: Path | None, as_json: bool) -> int:
+def validate(path: Path, report: Path | None, as_json: bool, force: bool = False) -> int:
     """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
     phones, e-mails, dates, IDs, references, duplicates and completeness."""
+    from .safety import check_output_path
     from .validate import validate_path, write_report
 
+    where = path if path.is_dir() else None
+    if report is not None:          # before the work: never over the workspace or the file checked
+        check_output_path(report, workspace=where, inputs=[path], force=force, option="--report")
     rep = validate_path(path)
     if report is not None:
         write_report(report, rep.issues, rows=rep.rows, completeness=rep.completeness, lang=rep.lang,
-                     incomplete=rep.incomplete,
+                     incomplete=rep.incomplete, workspace=where, inputs=[path], force=force,
                      summary={"path": str(path), "errors": rep.errors, "warnings": rep.warnings,
                               "duplicate_groups": rep.duplicates})
     payload = rep.to_json()
@@ -137,15 +142,17 @@ def validate(path: Path, report: Path | None, as_json: bool) -> int:
 @click.option("--dry-run", is_flag=True, help="Show what would happen (and suggested mappings); write nothing.")
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
+@click.option("--force", is_flag=True, help="Replace an existing --report file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: tuple[str, ...], save_map: bool,
-            defaults: tuple[str, ...], dry_run: bool, report: Path | None, as_json: bool) -> int:
+            defaults: tuple[str, ...], dry_run: bool, report: Path | None, force: bool, as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, any common encoding) into a workspace: header found below
     title rows, columns matched in English or Chinese (or by --map), values normalised, duplicates merged."""
     from .importer import import_file
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
-                      progress=progress_enabled(), mapping=mapping, defaults=defaults, save_mapping=save_map)
+                      progress=progress_enabled(), mapping=mapping, defaults=defaults, save_mapping=save_map,
+                      force=force)
     emit(res.summary(), as_json, res.text())
     return res.exit_code
 
@@ -194,9 +201,10 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
               help="The report time (default: Settings' as_of, else now); the period is the last full one before it.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Report file (default DIR/reports/report-<period>-<2026-10 or 2026-W46>.xlsx).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: path, period, as_of, kpis.")
 def report(directory: Path, period: str | None, month: str | None, week: str | None, as_of: str | None,
-           out: Path | None, as_json: bool) -> None:
+           out: Path | None, force: bool, as_json: bool) -> None:
     """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
     from .i18n import t
     from .report import report_payload, write_report
@@ -204,7 +212,8 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
 
     period = period or ("week" if week is not None else "month")
     ws = open_workspace(directory)
-    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True, month=month, week=week)
+    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True, month=month, week=week,
+                                force=force)
     payload = report_payload(path, tables)
     lang = ws.lang
     emit(payload, as_json, f"{t('rep_written', lang)}: {payload['path']}\n"
@@ -224,9 +233,10 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
               help="Output file (default: DIR/reports/<entity>-<time>.<format>).")
 @click.option("--unmasked", is_flag=True, help="Show full phone numbers and e-mails.")
 @click.option("--as-of", "as_of", default=None, help="'Now' for time-based filters (days_since ...).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
-               out: Path | None, unmasked: bool, as_of: str | None, as_json: bool) -> None:
+               out: Path | None, unmasked: bool, as_of: str | None, as_json: bool, force: bool = False) -> None:
     """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
     from .export import export
     from .i18n import t
@@ -234,7 +244,7 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
 
     ws = open_workspace(directory)
     res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
-                 unmasked=True if unmasked else None, as_of=as_of)
+                 unmasked=True if unmasked else None, as_of=as_of, force=force)
     emit(res.to_dict(), as_json, t("export_done", ws.lang).format(rows=res.rows, columns=len(res.columns),
                                                                  file=res.path))
 

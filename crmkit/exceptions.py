@@ -117,3 +117,11 @@ class FileLockedError(UsageError):
 
 class UnsafeWriteError(UsageError):
     """Rewriting this workbook would drop content crmkit does not own (charts, images, macros...)."""
+
+
+class WriteFailedError(UsageError):
+    """A file could not be written: full disk, read-only file or folder, no permission (the old file is kept)."""
+
+
+class OutputPathError(UsageError):
+    """An output path would overwrite a workspace workbook, the input, or a file crmkit did not write."""

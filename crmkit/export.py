@@ -163,12 +163,20 @@ def _default_out(ws, entity: str, fmt: str) -> Path:
 
 
 def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str | None = None, columns=None,
-           fmt: str | None = None, unmasked: bool | None = None, as_of=None) -> ExportResult:
-    """Write the filtered table of ``entity`` to ``out`` (.xlsx or .csv); see the module docs."""
+           fmt: str | None = None, unmasked: bool | None = None, as_of=None, force: bool = False) -> ExportResult:
+    """Write the filtered table of ``entity`` to ``out`` (.xlsx or .csv); see the module docs.
+
+    ``out`` is checked by :func:`crmkit.safety.check_output_path`: never a
+    workspace workbook; an existing file only when crmkit wrote it (else
+    ``force``).
+    """
+    from .safety import check_output_path
     from .workspace import Workspace, open_workspace
 
     if not isinstance(ws, Workspace):
         ws = open_workspace(ws)
+    if out is not None:
+        check_output_path(out, workspace=ws.path, force=force)
     suffix = Path(out).suffix.lower().lstrip(".") if out is not None else ""
     if fmt is None:
         fmt = suffix if suffix in FORMATS else "xlsx"
@@ -190,6 +198,9 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
         table = _neutralise(display_frame(df, fields, lang))
         replace_file(path, lambda target: table.to_csv(target, index=False, encoding="utf-8-sig"),
                      workspace=ws.path)
+        from .safety import record_output
+
+        record_output(path, ws.path)
     else:
         _write_xlsx(path, df, fields, ENTITIES[entity], lang, ws.path)
     return ExportResult(path, entity, int(len(df)), [f.key for f in fields], fmt, masked)
@@ -213,7 +224,7 @@ def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
 def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: str, workspace) -> None:
     import xlsxwriter
 
-    from .safety import replace_file
+    from .safety import mark_output, replace_file
     from .workbook import SheetWriter
 
     # an export carries no required marks and no derived styling: it is a report, not a template
@@ -223,6 +234,7 @@ def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: st
         wb = xlsxwriter.Workbook(str(target), {
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
             "nan_inf_to_errors": False, "default_date_format": "yyyy-mm-dd"})
+        mark_output(wb, "export")
         sw = SheetWriter(wb, lang, fast=None)   # big exports: cells written in bulk (crmkit.xlsxfast)
         try:
             sw.write(ent, df, fields=plain, extra_columns=[], validation_rows=0)
@@ -231,6 +243,9 @@ def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: st
         sw.complete(target)
 
     replace_file(path, produce, workspace=workspace)
+    from .safety import record_output
+
+    record_output(path, workspace)
 
 
 def column_names(ws, entity: str) -> list[str]:

@@ -526,3 +526,10 @@ def check_lang(lang: str | None) -> str:
     from .exceptions import UsageError
 
     raise UsageError(f"unknown language {lang!r}: use 'en' or 'zh'")
+
+# --- safety: rule outcomes on cells the user owns
+TEXT.update({
+    "reason_formula_cell": ("the cell of {field} holds the user's formula, which crmkit never overwrites; "
+                            "replace the formula with a value to let the rule set it",
+                            "{field} 单元格中是用户的公式，crmkit 不会覆盖公式；如需由规则设置，请将公式改为数值"),
+})

@@ -208,7 +208,8 @@ def next_ids(existing: pd.Series, n: int, entity: str) -> list[str]:
 def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: str = "customers",
                 dry_run: bool = False, report: str | os.PathLike | None = None, by: str | None = None,
                 at: pd.Timestamp | None = None, sheet: str | None = None,
-                progress: bool = False, mapping=(), defaults=(), save_mapping: bool = False) -> ImportResult:
+                progress: bool = False, mapping=(), defaults=(), save_mapping: bool = False,
+                force: bool = False) -> ImportResult:
     """Import ``source`` (.xlsx, .xlsm or .csv) into the workspace ``into``.
 
     Returns an :class:`ImportResult`; writes the changed workbook (and History)
@@ -238,6 +239,10 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
 
     t0 = time.perf_counter()
     ws = open_workspace(into)          # checks the folder (exit 2 when it is no workspace); reads nothing yet
+    if report is not None:             # before anything is imported: never over the workspace or the source
+        from .safety import check_output_path
+
+        check_output_path(report, workspace=ws.path, inputs=[source], force=force, option="--report")
     lock = contextlib.nullcontext() if dry_run else workspace_lock(ws.path)
     with lock:
         # the workspace's entity carries its custom fields (Fields sheet): their headers match too
@@ -273,7 +278,8 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         write_report(report, rep, rows=src.data, outcome=result.outcome, lang=result.lang,
                      summary={t(k, result.lang): v for k, v in result.summary().items()
                               if k not in ("column_map", "report")},
-                     completeness=result.completeness or None)
+                     completeness=result.completeness or None, workspace=ws.path, inputs=[source],
+                     force=force)
         result.report = str(report)
     result.seconds = {"read": round(t1 - t0, 3), "plan": round(t2 - t1, 3), "write": round(t3 - t2, 3)}
     return result

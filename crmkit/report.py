@@ -369,7 +369,8 @@ def default_report_path(ws, period: str, as_of: pd.Timestamp, *, month: str | No
 
 def write_report(ws, period: str = "month", as_of: object = None, out: str | os.PathLike | None = None,
                  *, lang: str | None = None, tables: dict[str, pd.DataFrame] | None = None,
-                 return_tables: bool = False, month: str | None = None, week: str | None = None):
+                 return_tables: bool = False, month: str | None = None, week: str | None = None,
+                 force: bool = False):
     """Write the period report of ``ws`` and return its path.
 
     ``period`` is ``week`` or ``month``: a calendar month or a week from
@@ -378,11 +379,16 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
     defaults to the workspace's as-of time; ``out`` defaults to :func:`default_report_path`; ``lang`` to
     the workspace language.  Written through the safe write path.  With
     ``return_tables`` returns ``(path, tables)`` (the :func:`report_tables`).
+    ``out`` is checked by :func:`crmkit.safety.check_output_path` (``force``
+    replaces an existing file crmkit did not write; a workspace workbook is
+    always refused).
     """
     import xlsxwriter
 
-    from .safety import replace_file
+    from .safety import check_output_path, mark_output, replace_file
 
+    if out is not None:
+        check_output_path(out, workspace=ws.path, force=force)
     an.period_bounds(pd.Timestamp("2000-01-01"), period)  # validates the period name
     as_of = ws.as_of(as_of)
     lang = lang or ws.lang
@@ -397,12 +403,16 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
         wb = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False,
                                                "nan_inf_to_errors": False})
         wb.set_properties({"title": f"{t('rep_title', lang)} {as_of:%Y-%m-%d}", "comments": t("rep_generated", lang)})
+        mark_output(wb, "report")
         try:
             _build(wb, ws, tables, period, as_of, lang)
         finally:
             wb.close()
 
     replace_file(path, produce, workspace=ws.path)
+    from .safety import record_output
+
+    record_output(path, ws.path)
     return (path, tables) if return_tables else path
 
 

@@ -25,18 +25,23 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as _dt
+import errno
+import gc
 import os
 import re
 import shutil
+import stat
+import sys
+import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import FileLockedError, WorkbookError
+from .exceptions import CrmkitError, FileLockedError, OutputPathError, WorkbookError, WriteFailedError
 
 STATE_DIR = ".crmkit"
 BACKUP_DIR = "backups"
@@ -116,12 +121,32 @@ def check_not_open(path: str | os.PathLike, *, wait: float | None = None) -> Non
 
 # --------------------------------------------------------------------------- temporary files
 
-_TMP_RE = re.compile(r"^\.(?P<stem>.+)\.tmp-(?P<pid>\d+)(?P<suffix>\.[^.]*)?$")
+#: Ending of crmkit's temporary files: no spreadsheet program lists them as workbooks, and a
+#: killed write never leaves a file that looks like a broken ``.xlsx``.
+TEMP_SUFFIX = ".crmkit-tmp"
+# .customers.xlsx.<pid>-<random>.crmkit-tmp (today's names)
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX) + "$")
+# .customers.tmp-<pid>.xlsx (names of crmkit before 2026-12: still cleaned up)
+_OLD_TMP_RE = re.compile(r"^\.(?P<stem>.+)\.tmp-(?P<pid>\d+)(?P<suffix>\.[^.]*)?$")
 
 
 def temp_path(path: Path) -> Path:
-    """The temporary file a write of ``path`` goes to: ``.<stem>.tmp-<pid><suffix>`` next to it."""
-    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    """A new, empty temporary file for a write of ``path``, created exclusively next to it.
+
+    Named ``.<name>.<pid>-<random>.crmkit-tmp``: created with ``O_EXCL``
+    (:func:`tempfile.mkstemp`), so a file or link planted under a guessed
+    name is never followed or overwritten; not ending in ``.xlsx``, so no
+    spreadsheet program shows it as a workbook.
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def is_temp_name(name: str) -> bool:
+    """Is ``name`` a temporary file of a crmkit write (today's names or the old ``.x.tmp-PID.xlsx``)?"""
+    return bool(_TMP_RE.match(name) or _OLD_TMP_RE.match(name))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -142,17 +167,25 @@ def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
     """Remove temporary files of interrupted writes in ``folder`` (their process is gone).
 
     Returns the files removed.  Files of writes still running (their pid is
-    alive) are left alone.
+    alive) are left alone.  Both today's names and the old
+    ``.<stem>.tmp-<pid>.xlsx`` ones are recognised; a link is removed, never
+    the file it points to.
     """
     removed = []
     folder = Path(folder)
     try:
-        candidates = list(folder.glob(".*.tmp-*"))
+        candidates = [p for p in folder.iterdir() if p.name.startswith(".")]
     except OSError:
         return removed
     for p in candidates:
-        m = _TMP_RE.match(p.name)
-        if not m or not p.is_file():
+        m = _TMP_RE.match(p.name) or _OLD_TMP_RE.match(p.name)
+        if not m:
+            continue
+        try:
+            st = os.lstat(p)
+        except OSError:
+            continue
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
             continue
         if _pid_alive(int(m.group("pid"))):
             continue
@@ -222,35 +255,142 @@ def backup(path: Path, workspace: str | os.PathLike | None = None, keep: int = D
 
 # --------------------------------------------------------------------------- the write path
 
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+_WRITE_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted (the file or folder is protected)",
+    errno.EFBIG: "the file is too large for this file system",
+    errno.EIO: "an input/output error of the disk",
+}
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    """The OSError behind ``exc`` (xlsxwriter and openpyxl wrap it), or None."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _quiet(unraisable) -> None:
+    """An unraisable-exception hook that says nothing (see :func:`replace_file`)."""
+
+
+def write_failed(exc: BaseException, path: Path, what: str = "cannot write the file", *,
+                 kept: bool = True) -> WriteFailedError:
+    """A one-line, located error for a failed write (full disk, read-only file or folder...)."""
+    err = _os_error(exc)
+    if err is not None:
+        reason = _WRITE_REASONS.get(err.errno) or (err.strerror or str(err))
+    else:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    tail = "; the old file (if any) was kept unchanged" if kept else "; nothing was changed"
+    return WriteFailedError(f"{what}: {reason}{tail}", file=str(path))
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse (:class:`WriteFailedError`) a file marked read-only (no write bit), even for root.
+
+    A user who marks a workbook read-only protects it; crmkit honours that as
+    Excel does, instead of replacing it through the folder.
+    """
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222:
+        raise WriteFailedError("the file is read-only; make it writable (or write to another file) and "
+                               "try again; it was not changed", file=str(p))
+
+
 def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
                  workspace: str | os.PathLike | None = None, keep_backups: int = DEFAULT_BACKUPS,
                  verify: bool = True, wait: float | None = None) -> Path:
     """Atomically replace ``path`` with what ``produce(tmp_path)`` writes.
 
-    The temporary file lives in the same folder (so the rename is atomic),
-    is fsynced and, for .xlsx, checked to be a readable zip before it
-    replaces the old file.  The old version is kept as a backup.  Refuses
-    (:class:`FileLockedError`) while the file is open in Excel/LibreOffice,
-    after waiting up to ``wait`` seconds.  If anything fails, or the process
-    is killed, the old file is untouched.
+    The temporary file is created exclusively in the same folder (so the
+    rename is atomic, and a planted file or link is never followed; see
+    :func:`temp_path`), is fsynced and, for .xlsx, checked to be a readable
+    zip before it replaces the old file.  The old version is kept as a
+    backup.  Refuses (:class:`FileLockedError`) while the file is open in
+    Excel/LibreOffice, after waiting up to ``wait`` seconds.  If anything
+    fails, or the process is killed, the old file is untouched; a full disk
+    or a read-only file or folder gives :class:`WriteFailedError` naming the
+    file.
     """
     path = Path(path)
     if path.is_symlink():
         path = path.resolve()          # replace the file the link points to, keep the link
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failed(exc, path.parent, "cannot create the folder", kept=False) from None
     if path.is_dir():
         raise WorkbookError("is a folder, not a file", file=str(path))
+    check_writable(path)
     check_not_open(path, wait=wait)
     clean_stale_temps(path.parent)
-    tmp = temp_path(path)
     try:
-        produce(tmp)
-        if path.exists():
-            with contextlib.suppress(OSError):
-                shutil.copymode(path, tmp)     # the new version keeps the old one's permissions
-        with open(tmp, "rb+") as fh:
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp = temp_path(path)
+    except OSError as exc:
+        raise write_failed(exc, path, "cannot create a file in this folder") from None
+    try:
+        try:
+            produce(tmp)
+            st = os.lstat(tmp)
+            if not stat.S_ISREG(st.st_mode):
+                raise WorkbookError("the temporary file was replaced by something else while it was written; "
+                                    "the old file was kept", file=str(path))
+            if path.exists():
+                with contextlib.suppress(OSError):
+                    shutil.copymode(path, tmp)     # the new version keeps the old one's permissions
+            else:
+                with contextlib.suppress(OSError):
+                    os.chmod(tmp, 0o666 & ~_umask())
+            with open(tmp, "rb+") as fh:
+                fh.flush()
+                os.fsync(fh.fileno())
+        except CrmkitError:
+            raise
+        except UnicodeError as exc:          # a broken character (a lone UTF-16 surrogate) in a value
+            text = getattr(exc, "object", "")
+            start = getattr(exc, "start", 0)
+            near = text[max(0, start - 20):start + 20] if isinstance(text, str) else ""
+            raise WriteFailedError(
+                "cannot write the file: a value holds a broken character (half of a UTF-16 pair, e.g. from "
+                f"a damaged file) near {near.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')!r}; "
+                "correct that value; the old file (if any) was kept unchanged", file=str(path)) from None
+        except Exception as exc:
+            if _os_error(exc) is None:
+                raise
+            failure = write_failed(exc, path)
+            hook, sys.unraisablehook = sys.unraisablehook, _quiet
+        else:
+            failure = None
+        if failure is not None:
+            # the writer's half-closed zip file complains again when it is collected: not to the user
+            try:
+                gc.collect()
+            finally:
+                sys.unraisablehook = hook
+            raise failure
         if verify and path.suffix.lower() in (".xlsx", ".xlsm"):
             try:
                 with zipfile.ZipFile(tmp) as zf:
@@ -260,13 +400,215 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
             if bad is not None:
                 raise WorkbookError(f"the new file is damaged ({bad}); the old file was kept", file=str(path))
         check_not_open(path, wait=wait)
-        backup(path, workspace, keep_backups)
-        os.replace(tmp, path)
+        try:
+            backup(path, workspace, keep_backups)
+        except OSError as exc:
+            raise write_failed(exc, path, "cannot keep a backup of the old version") from None
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise write_failed(exc, path, "cannot replace the file") from None
         _fsync_dir(path.parent)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
     return path
+
+
+# --------------------------------------------------------------------------- output files
+
+#: The custom document property every Excel file crmkit writes as *output* (an export, a report,
+#: a validation or import report) carries; its value says which kind.  An existing file is
+#: overwritten without ``--force`` only when it carries this property and nobody has saved it
+#: since (its core "modified" time still equals "created").
+OUTPUT_PROPERTY = "crmkit_output"
+#: CSV files carry no properties: crmkit records the SHA-256 of each CSV it writes in
+#: ``.crmkit/outputs.json`` of the workspace; an unchanged one may be overwritten.
+OUTPUTS_MANIFEST = "outputs.json"
+_MANIFEST_MAX = 500
+
+
+def mark_output(workbook, kind: str) -> None:
+    """Mark an xlsxwriter workbook as crmkit's output (:data:`OUTPUT_PROPERTY` = ``kind``)."""
+    workbook.set_custom_property(OUTPUT_PROPERTY, str(kind))
+
+
+def _norm(p: Path) -> str:
+    """A path with links resolved, compared without regard to case (as Windows and macOS do)."""
+    return os.path.normcase(str(Path(p).expanduser().resolve())).casefold()
+
+
+def _is_workspace_folder(folder: Path) -> bool:
+    """Does ``folder`` hold a workspace: two of its workbooks, or one carrying crmkit's workspace mark?"""
+    from .schema import WORKBOOKS, workbook_file
+
+    try:
+        present = {p.name.casefold(): p for p in folder.iterdir()}
+    except OSError:
+        return False
+    found = [present[n] for n in (workbook_file(w).casefold() for w in WORKBOOKS) if n in present]
+    if len(found) >= 2:
+        return True
+    from .preserve import check_archive
+
+    for p in found:
+        try:
+            with zipfile.ZipFile(p) as zf:
+                check_archive(p, zf)
+                core = zf.read("docProps/core.xml")
+        except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError, CrmkitError):
+            continue
+        if b">Written by crmkit<" in core and not is_crmkit_output(p):
+            return True
+    return False
+
+
+def _workspace_files(workspace: Path) -> set[str]:
+    from .schema import WORKBOOKS, workbook_file
+
+    return {_norm(workspace / workbook_file(w)) for w in WORKBOOKS}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _manifest(workspace: Path) -> Path:
+    return state_dir(workspace) / OUTPUTS_MANIFEST
+
+
+def _read_manifest(workspace: Path) -> dict[str, str]:
+    import json
+
+    try:
+        data = json.loads(_manifest(workspace).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record_output(path: str | os.PathLike, workspace: str | os.PathLike | None) -> None:
+    """Remember the fingerprint of an output file crmkit just wrote (for CSV files, which carry no mark)."""
+    import json
+
+    if workspace is None:
+        return
+    ws = Path(workspace)
+    if not ws.is_dir():
+        return
+    with contextlib.suppress(OSError):
+        data = _read_manifest(ws)
+        data.pop(_norm(Path(path)), None)
+        data[_norm(Path(path))] = _sha256(Path(path))
+        while len(data) > _MANIFEST_MAX:
+            data.pop(next(iter(data)))
+        target = _manifest(ws)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{OUTPUTS_MANIFEST}.{os.getpid()}-", suffix=TEMP_SUFFIX,
+                                   dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def is_crmkit_output(path: str | os.PathLike, workspace: str | os.PathLike | None = None) -> bool:
+    """Is the existing file ``path`` an output crmkit wrote, unchanged since?
+
+    An Excel file: it carries the custom property :data:`OUTPUT_PROPERTY` and
+    its "modified" time is still its "created" time (Excel and LibreOffice
+    change it when they save).  Any file written for a workspace: its
+    SHA-256 is the one crmkit recorded in the workspace's
+    ``.crmkit/outputs.json`` when it wrote it (this decides when recorded).
+    """
+    p = Path(path)
+    if workspace is not None:
+        recorded = _read_manifest(Path(workspace)).get(_norm(p))
+        if recorded:                   # crmkit wrote it here: it is ours exactly while it is unchanged
+            try:
+                return _sha256(p) == recorded
+            except OSError:
+                return False
+    from .preserve import _element_text, check_archive
+
+    try:
+        with zipfile.ZipFile(p) as zf:
+            check_archive(p, zf)
+            names = set(zf.namelist())
+            if "docProps/custom.xml" not in names or "docProps/core.xml" not in names:
+                return False
+            custom = zf.read("docProps/custom.xml")
+            core = zf.read("docProps/core.xml")
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError, CrmkitError):
+        return False
+    if f'name="{OUTPUT_PROPERTY}"'.encode() not in custom:
+        return False
+    created = _element_text(core, b"dcterms:created")
+    modified = _element_text(core, b"dcterms:modified")
+    return bool(created and modified and created.strip() == modified.strip())
+
+
+def check_output_path(path: str | os.PathLike, *, workspace: str | os.PathLike | None = None,
+                      inputs: Iterable[str | os.PathLike] = (), force: bool = False,
+                      option: str = "--out") -> Path:
+    """Refuse an output path that would destroy the user's data; return the path.
+
+    Every command that writes an output file (``export --out``, ``report
+    --out``, ``validate --report``, ``import --report``) checks its path here
+    before it starts.  Refused (:class:`OutputPathError`, exit 2):
+
+    * a workbook of a workspace (``customers.xlsx``, ``tasks.xlsx``,
+      ``campaigns.xlsx``, ``rules.xlsx``, ``log.xlsx`` of ``workspace``, or
+      of any folder that is a workspace), or a file in its ``.crmkit``
+      folder, links resolved and letter case ignored, even with ``force``;
+    * a file the command reads (``inputs``), even with ``force``;
+    * any other existing file that crmkit did not write as output
+      (:func:`is_crmkit_output`), unless ``force``.
+    """
+    p = Path(path)
+    try:
+        target = _norm(p)
+        resolved = Path(p).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:        # a link loop
+        raise OutputPathError(f"{option}: cannot resolve the path ({exc})", file=str(p)) from None
+    if resolved.is_dir():
+        raise OutputPathError(f"{option} is a folder; give a file name", file=str(p))
+    workspaces = [Path(workspace)] if workspace is not None and Path(workspace).is_dir() else []
+    if _is_workspace_folder(resolved.parent):
+        workspaces.append(resolved.parent)
+    for ws in workspaces:
+        if target in _workspace_files(ws):
+            raise OutputPathError(
+                f"{option} names a workbook of the workspace {ws}; crmkit never writes its output over "
+                "the workspace's data: give another file name (e.g. in the reports folder)", file=str(p))
+        state = _norm(state_dir(ws))
+        if target.startswith(state + os.sep.casefold()) or target == state:
+            raise OutputPathError(f"{option} is inside crmkit's own folder {STATE_DIR}; give another file name",
+                                  file=str(p))
+    for src in inputs:
+        if src is None:
+            continue
+        s = Path(src)
+        same = _norm(s) == target
+        if not same and s.exists() and resolved.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(s, resolved)
+        if same:
+            raise OutputPathError(f"{option} is the file being read; give another file name", file=str(p))
+    if resolved.exists() and not force and not any(is_crmkit_output(resolved, ws) for ws in workspaces or [None]):
+        raise OutputPathError(
+            f"{option}: the file exists and was not written by crmkit (or was changed since); "
+            "it was left untouched: give another file name, or pass --force to replace it", file=str(p))
+    return p
 
 
 # --------------------------------------------------------------------------- the workspace lock
@@ -312,8 +654,7 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FileLockedError(f"cannot create the workspace lock folder: {exc.strerror or exc}",
-                              file=str(folder)) from None
+        raise write_failed(exc, folder, "cannot create the workspace lock folder", kept=False) from None
     lock = FileLock(str(folder / "lock"))
     try:
         lock.acquire(timeout=seconds, poll_interval=0.05)
@@ -321,6 +662,8 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
         raise FileLockedError(
             "another crmkit run is working on this workspace; try again when it has finished "
             "(or pass --wait SECONDS)", file=str(workspace)) from None
+    except OSError as exc:
+        raise write_failed(exc, folder / "lock", "cannot create the workspace lock", kept=False) from None
     counts[key] = 1
     token = _office_wait.set(seconds)
     try:

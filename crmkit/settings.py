@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .exceptions import ValidationError
@@ -84,12 +85,20 @@ def parse_duration(text: object) -> pd.Timedelta:
     n = float(m.group(1))
     unit = (m.group(2) or "d")
     if unit in ("m", "min", "mins", "minute", "minutes", "分钟", "分"):
-        return pd.Timedelta(minutes=n)
-    if unit in ("h", "hour", "hours", "小时", "时"):
-        return pd.Timedelta(hours=n)
-    if unit in ("w", "week", "weeks", "周"):
-        return pd.Timedelta(weeks=n)
-    return pd.Timedelta(days=n)
+        minutes = n
+    elif unit in ("h", "hour", "hours", "小时", "时"):
+        minutes = n * 60
+    elif unit in ("w", "week", "weeks", "周"):
+        minutes = n * 7 * 1440
+    else:
+        minutes = n * 1440
+    if abs(minutes) > MAX_DURATION_DAYS * 1440:
+        raise ValidationError(f"duration {text!r} is too long (at most {MAX_DURATION_DAYS} days, about 100 years)")
+    return pd.Timedelta(minutes=minutes)
+
+
+#: The longest duration a rule or setting may give (dates beyond ~2262 do not exist in pandas).
+MAX_DURATION_DAYS = 36_525
 
 
 def _convert(spec: Setting, raw: object):
@@ -100,11 +109,20 @@ def _convert(spec: Setting, raw: object):
     text = str(raw).strip()
     try:
         if spec.type == "int":
-            return int(float(text))
+            num = float(text)
+            if not num.is_integer():
+                raise ValueError(text)
+            return _checked(spec, int(num), text)
         if spec.type == "float":
-            return float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+            num = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+            return _checked(spec, num, text)
         if spec.type == "bool":
-            return text.lower() in ("yes", "y", "true", "1", "是", "允许")
+            low = text.lower()
+            if low in _YES:
+                return True
+            if low in _NO:
+                return False
+            raise ValueError(text)
         if spec.type == "time":
             if isinstance(raw, _dt.time):
                 return raw
@@ -124,10 +142,77 @@ def _convert(spec: Setting, raw: object):
         if spec.type == "duration":
             parse_duration(text)
             return text
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"setting {spec.key}: cannot read {text!r} as {spec.type}", column="value",
-                              value=text) from exc
-    return text
+    except ValidationError as exc:
+        raise ValidationError(f"setting {spec.key}: {exc.message}", column="value", value=text) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValidationError(f"setting {spec.key}: cannot read {text!r} as {_TYPE_WORDS.get(spec.type, spec.type)}",
+                              column="value", value=text) from exc
+    return _checked(spec, text, text)
+
+
+_YES = ("yes", "y", "true", "1", "是", "允许", "on")
+_NO = ("no", "n", "false", "0", "否", "不允许", "off")
+_TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "yes or no", "time": "a time (e.g. 09:00)",
+               "date": "a date", "datetime": "a date and time", "duration": "a duration (30m, 4h, 3d or 1w)"}
+#: Shares (0-1): "85%" or 0.85
+_SHARES = ("completeness_target", "target_reach", "target_open", "target_conversion", "target_follow_up_compliance",
+           "target_sla_compliance", "target_lead_conversion")
+
+
+def _bad(spec: Setting, message: str, text: str) -> ValidationError:
+    return ValidationError(f"setting {spec.key}: {message}", column="value", value=text)
+
+
+def _checked(spec: Setting, value, text: str):
+    """Check the range or the allowed values of one setting; return the value to use."""
+    key = spec.key
+    if key == "language":
+        if text.strip().lower().replace("-", "_") not in _LANGUAGES:
+            raise _bad(spec, "crmkit speaks en (English) or zh (Simplified Chinese)", text)
+        return value
+    if key == "timezone":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise _bad(spec, "not a time zone; use a name such as Asia/Shanghai, Europe/Berlin or UTC",
+                       text) from None
+        return value
+    if key == "phone_region":
+        import phonenumbers
+
+        region = text.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise _bad(spec, "not a country code for phone numbers; use two letters such as CN, US or DE", text)
+        return region
+    if key == "rfm_thresholds":
+        from .rfm import parse_thresholds
+
+        try:
+            parse_thresholds(text)           # the parser RFM scoring uses: validate and run agree
+        except ValidationError as exc:
+            raise ValidationError(exc.message, column="value", value=text) from None
+        return value
+    if spec.type == "int":
+        if value < 0:
+            raise _bad(spec, "must not be negative", text)
+        if key == "backups_keep" and value > 1000:
+            raise _bad(spec, "at most 1000 backups per workbook", text)
+        return value
+    if spec.type == "float":
+        if value != value or value in (float("inf"), float("-inf")) or value < 0:
+            raise _bad(spec, "must be a number, not negative", text)
+        if key in _SHARES and value > 1:
+            raise _bad(spec, "a share between 0 and 1 (write 85% or 0.85)", text)
+        if key == "target_satisfaction" and not 1 <= value <= 5:
+            raise _bad(spec, "an average satisfaction between 1 and 5", text)
+        return value
+    return value
+
+
+_LANGUAGES = ("en", "zh", "en_us", "en_gb", "english", "英文", "英语", "zh_cn", "cn", "chinese", "中文", "简体中文",
+              "zh_hans")
 
 
 def parse_settings(df: pd.DataFrame | None) -> dict[str, object]:
@@ -138,13 +223,19 @@ def parse_settings(df: pd.DataFrame | None) -> dict[str, object]:
     out = defaults()
     if df is None or df.empty:
         return out
-    for _, row in df.iterrows():  # a handful of rows
+    file, sheet = df.attrs.get("file") or None, df.attrs.get("sheet") or None
+    for row_no, row in df.iterrows():  # a handful of rows
         key = row.get("key")
         if key is None or pd.isna(key):
             continue
         key = str(key).strip()
         spec = SPEC_BY_KEY.get(key)
-        out[key] = _convert(spec, row.get("value")) if spec else row.get("value")
+        try:
+            out[key] = _convert(spec, row.get("value")) if spec else row.get("value")
+        except ValidationError as exc:       # named by file, sheet, row and column
+            raise ValidationError(exc.message, file=exc.file or file, sheet=exc.sheet or sheet,
+                                  row=int(row_no) if isinstance(row_no, (int, np.integer)) else None,
+                                  column="value", value=exc.value) from None
     return out
 
 

@@ -776,7 +776,8 @@ def validate_source(path: str | os.PathLike, entity: str = "customers", *, setti
 def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.DataFrame | None = None,
                  summary: Mapping[str, object] | None = None, completeness: Mapping | None = None,
                  outcome: pd.DataFrame | None = None, incomplete: pd.DataFrame | None = None,
-                 lang: str = "en") -> Path:
+                 lang: str = "en", workspace: str | os.PathLike | None = None, inputs=(),
+                 force: bool = False) -> Path:
     """An Excel report: Summary, Issues, and (given ``rows``) the flagged source rows with bad cells
     filled red (errors) or yellow (warnings).
 
@@ -784,16 +785,20 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
     source headers as columns; ``issues`` names cells by ``row`` and ``column``
     (a source header).  ``outcome`` (indexed by row) adds outcome and record ID
     columns.  Cell text is always written as text, never as a formula.
+    ``path`` is checked by :func:`crmkit.safety.check_output_path`: never a
+    workspace workbook or one of ``inputs``; an existing file only when crmkit
+    wrote it (else ``force``).
     """
     import xlsxwriter
 
-    from .safety import replace_file
+    from .safety import check_output_path, mark_output, replace_file
 
-    path = Path(path)
+    path = check_output_path(path, workspace=workspace, inputs=inputs, force=force, option="--report")
 
     def produce(target: Path) -> None:
         wb = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False,
                                                "strings_to_numbers": False, "nan_inf_to_errors": False})
+        mark_output(wb, "report")
         try:
             head = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "border": 1})
             red = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
@@ -892,6 +897,9 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
             wb.close()
 
     replace_file(path, produce, workspace=path.parent)
+    from .safety import record_output
+
+    record_output(path, workspace)
     return path
 
 

@@ -67,6 +67,9 @@ def open_reader(path: str | os.PathLike):
                                 file=str(p))
         if not zipfile.is_zipfile(p):
             raise WorkbookError("workbook is corrupt or not an .xlsx file (not a valid zip archive)", file=str(p))
+        from .preserve import check_archive
+
+        check_archive(p)                     # a zip bomb is refused before any part is unpacked
     try:
         return fastexcel.read_excel(str(p))
     except Exception as exc:  # fastexcel raises its own error types
@@ -598,6 +601,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         try:
             content = inspect_workbook(path)
         except WorkbookError:
+            if zipfile.is_zipfile(path):
+                raise               # a zip crmkit refuses to open (a zip bomb): never replaced
             content = None          # not a workbook at all: replaced (the old file is kept as a backup)
         if content is not None and (content.unsafe or not content.written_by_crmkit):
             return update_workbook(path, frames, lang, workbook_key=workbook_key, fields_of=fields_of,

@@ -98,10 +98,13 @@ def kill_trials(folder: Path, trials: int, seed: int, user_saved: bool) -> Count
         if user_saved:
             assert "My notes" in openpyxl.load_workbook(path, read_only=True).sheetnames
         # a killed write leaves at most its own temp file behind, and the next write removes it
-        leftovers = [p for p in folder.iterdir() if p.name.startswith(".customers.tmp-")]
-        assert all(p.name == f".customers.tmp-{child.pid}.xlsx" for p in leftovers)
+        # (named .customers.xlsx.<pid>-<random>.crmkit-tmp: never a file that looks like a broken workbook)
+        leftovers = [p for p in folder.iterdir() if p.name.startswith(".customers.")]
+        assert all(p.name.startswith(f".customers.xlsx.{child.pid}-") and p.name.endswith(".crmkit-tmp")
+                   for p in leftovers), leftovers
+        assert not [p for p in folder.iterdir() if p.suffix.lower() == ".xlsx" and p.name != "customers.xlsx"]
         clean_stale_temps(folder)
-        assert not [p for p in folder.iterdir() if p.name.startswith(".customers.tmp-")]
+        assert not [p for p in folder.iterdir() if p.name.startswith(".customers.")]
         assert len(backups_of(path, folder)) <= 3
     return seen
 

@@ -320,11 +320,34 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     else:
         rows = run.customer_rows()
     ok = rows.notna()
-    new = pd.Series([v] * int(ok.sum()), index=rows[ok].to_numpy(), dtype=values.dtype)
+    # a cell holding the user's formula is theirs: never overwritten, so the rule is skipped there
+    held = ok & rows.isin(list(_formula_rows(run, target_entity, key)))
+    ok_set = ok & ~held
+    new = pd.Series([v] * int(ok_set.sum()), index=rows[ok_set].to_numpy(), dtype=values.dtype)
     run.set_values(target_entity, new.index, key, new)
     shown = display(values, f, run.lang).iloc[0]
     detail = pd.Series(f"{key} = {shown}", index=run.rows).where(ok, t("reason_no_customer", run.lang))
-    return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail)
+    if held.any():
+        detail = detail.where(~held.to_numpy(), t("reason_formula_cell", run.lang).format(field=f.header(run.lang)))
+    outcome = np.select([held.to_numpy(), ok.to_numpy()], ["skipped", "done"], "failed")
+    return _result(run, pd.Series(outcome, index=run.rows), detail)
+
+
+def _formula_rows(run: RuleRun, entity: str, key: str) -> set:
+    """Rows (Excel row numbers, the frame's index) of ``entity`` whose ``key`` cell holds a formula."""
+    cache = run.runner.__dict__.setdefault("_formula_rows", {})
+    if entity not in cache:
+        found: dict[str, set[int]] = {}
+        ws = run.runner.ws
+        try:
+            from ..preserve import entity_formula_rows
+
+            ent = ws.entity(entity) if hasattr(ws, "entity") else ENTITIES[entity]
+            found = entity_formula_rows(ws.file(ent.workbook), ent)
+        except Exception:  # noqa: BLE001 - no workbook on disk (a frame in memory): no formula cells
+            found = {}
+        cache[entity] = found
+    return cache[entity].get(key, set())
 
 
 # --------------------------------------------------------------------------- assignment
