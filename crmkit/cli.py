@@ -51,12 +51,21 @@ def cli(wait: float | None = None) -> None:
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of headers, values and README sheets.")
 @click.option("--sample", is_flag=True, help="Fill the new workspace with realistic sample data.")
-def init(directory: Path, lang: str, sample: bool) -> None:
+@click.option("--region", default=None, metavar="CC",
+              help="Country of phone numbers written without +code (Settings phone_region), e.g. US, GB, CN; "
+                   "'none': only numbers with +code are read. Default: CN for zh; for en asked on a terminal, "
+                   "else none (such numbers are kept as typed and flagged).")
+def init(directory: Path, lang: str, sample: bool, region: str | None) -> None:
     """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
-    from .templates import init_workspace
+    from .i18n import t
+    from .templates import init_workspace, phone_region_setting
 
-    path = init_workspace(directory, lang, sample=sample)
+    if region is None and lang == "en" and not sample and sys.stdin.isatty():
+        region = click.prompt(t("init_region_prompt", lang), default="none")
+    path = init_workspace(directory, lang, sample=sample, region=region)
     click.echo(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
+    if not sample and phone_region_setting(lang, region) == "none":
+        click.echo(t("init_region_none", lang))
 
 
 @cli.command()

@@ -297,32 +297,86 @@ def none_if_nan(v):
 
 # plain pattern strings (not compiled, no \s or \d) keep pandas on its fast pyarrow (RE2) path
 _PHONE_JUNK = r"[ \t\r\n\-().·/]"
-_PHONE_EXT = r"(?i)(?:转|分机|ext\.?|x|#)[0-9]{1,6}$"
+_PHONE_EXT = r"(?i)(?:转|分机号?|extension|extn|ext=?|x|#|,)[0-9]{1,6}$"
+_PHONE_EXT_DIGITS = r"(?i)(?:转|分机号?|extension|extn|ext=?|x|#|,)([0-9]{1,6})$"
+#: how an extension is stored after the E.164 number: ``+15108637227 ext. 152``
+EXT_SEP = " ext. "
+#: Settings ``phone_region`` values that mean "no default country": only numbers with +code are read
+NO_REGION = frozenset({"NONE", "ZZ", "-", "无", "INTL", "INTERNATIONAL", "国际"})
+
+
+def phone_region_code(region: object) -> str:
+    """The phonenumbers region code for a ``phone_region`` setting: ``US``; ``ZZ`` (none) for ``none``.
+
+    ``None`` and blank mean CN (the default of the Python API).  With ``ZZ``
+    a number is read only when it carries its country code (``+1 ...``,
+    ``00 1 ...``); anything else is kept as typed and flagged.
+    """
+    text = str(region).strip().upper() if region is not None else ""
+    if not text:
+        return "CN"
+    return "ZZ" if text in NO_REGION else text
 
 
 def to_phone(s: pd.Series, region: str | None = "CN") -> tuple[pd.Series, pd.Series]:
     """Phone numbers in E.164 (``+8613800138000``); bad values are kept as typed and flagged.
 
-    Full-width digits, spaces, hyphens and brackets are accepted; an extension
-    (``转 123``, ``ext 123``) is dropped.  Numbers written as ``+<code>...``,
-    ``00<code>...`` or in the national form of ``region`` (with or without
-    the national prefix, e.g. ``010 ...`` in China) are checked over the whole
-    column at once against ``phonenumbers``' own metadata (:func:`phone_fast_path`);
-    every other value, and every value the fast path does not accept, is
-    parsed once per distinct value with ``phonenumbers`` itself, so a number
-    is flagged bad only when ``phonenumbers`` says so.
+    Full-width digits, spaces, hyphens and brackets are accepted.  An
+    extension (``x152``, ``ext. 152``, ``转 123``, ``分机 123``, ``#123``) is
+    kept after the number as ``+15108637227 ext. 152`` (:data:`EXT_SEP`);
+    this form reads back to itself, so dedupe keys, masking and validation
+    all see one value.  Numbers written as ``+<code>...``, ``00<code>...`` or
+    in the national form of ``region`` (with or without the national prefix,
+    e.g. ``010 ...`` in China) are checked over the whole column at once
+    against ``phonenumbers``' own metadata (:func:`phone_fast_path`); every
+    other value, and every value the fast path does not accept, is parsed
+    once per distinct value with ``phonenumbers`` itself, so a number is
+    flagged bad only when ``phonenumbers`` says so.  ``region`` ``none``
+    (``ZZ``) reads only numbers that carry their country code.
     """
     text = nfkc(s)
-    region = (str(region).strip().upper() if region else "CN") or "CN"
-    compact = text.str.replace(_PHONE_JUNK, "", regex=True).str.replace(_PHONE_EXT, "", regex=True)
+    region = phone_region_code(region)
+    compact = text.str.replace(_PHONE_JUNK, "", regex=True)
+    has_ext = compact.str.contains(_PHONE_EXT, regex=True, na=False).to_numpy(dtype=bool)
+    ext = None
+    if has_ext.any():
+        ext = compact[has_ext].str.extract(_PHONE_EXT_DIGITS, expand=False).astype("string")
+        compact = compact.str.replace(_PHONE_EXT, "", regex=True)
     out = phone_fast_path(compact, region)
     todo = (out.isna() & compact.notna()).to_numpy(dtype=bool)
     if todo.any():
         rest = compact[todo]
         mapping = {v: _parse_phone(v, region) for v in rest.unique()}
         out[todo] = rest.map(mapping).astype("string").to_numpy()
+    if ext is not None:
+        pos = np.flatnonzero(has_ext)
+        main = out.iloc[pos].to_numpy(dtype=object, na_value=None)
+        ok = pd.notna(main) & ext.notna().to_numpy(dtype=bool)
+        if ok.any():
+            digits = ext.to_numpy(dtype=object, na_value=None)
+            out.iloc[pos[ok]] = [f"{m}{EXT_SEP}{d}" for m, d in zip(main[ok], digits[ok])]
     bad = out.isna() & text.notna()
     return out.where(~bad, text), bad
+
+
+def phone_warnings(values: pd.Series, region: str | None = "CN") -> pd.Series:
+    """Which of ``values`` (phones :func:`to_phone` flagged) are kept as typed with a warning, not an error.
+
+    Two cases: a number that is not valid in ``region`` but is valid with a
+    leading ``+`` (``14152933313`` read in China: a US number without its +),
+    and, with no default region (``none``), any number without a country
+    code.  Both are kept exactly as typed: crmkit never guesses the country.
+    """
+    region = phone_region_code(region)
+    text = nfkc(values)
+    compact = text.str.replace(_PHONE_JUNK, "", regex=True).str.replace(_PHONE_EXT, "", regex=True)
+    national = compact.str.fullmatch("[0-9]{4,17}", na=False)
+    if region == "ZZ":
+        return national.astype(bool)
+    out = pd.Series(False, index=values.index)
+    if national.any():
+        out[national] = compact[national].map(lambda v: _parse_phone("+" + v, "ZZ") is not None).astype(bool)
+    return out
 
 
 @functools.lru_cache(maxsize=262_144)  # validation and both de-duplication passes parse the same numbers

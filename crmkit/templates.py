@@ -40,13 +40,47 @@ def template_frames(lang: str) -> dict[str, dict[str, pd.DataFrame]]:
     return {wb: {k: filled.get(k, empty_frame(ENTITIES[k])) for k in keys} for wb, keys in WORKBOOKS.items()}
 
 
+def phone_region_setting(lang: str, region: str | None = None) -> str:
+    """The Settings ``phone_region`` of a new workspace: ``region`` checked, else CN for zh and none for en.
+
+    An English workspace may be anywhere, so without ``--region`` crmkit does
+    not guess a country: numbers without a +country code are kept as typed
+    and flagged (warning) until ``phone_region`` is set.  A Chinese workspace
+    reads national numbers as Chinese ones (CN).
+    """
+    from .exceptions import UsageError
+    from .normalize import phone_region_code
+
+    if region is None or not str(region).strip():
+        return "CN" if check_lang(lang) == "zh" else "none"
+    code = phone_region_code(region)
+    if code == "ZZ":
+        return "none"
+    import phonenumbers
+
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(f"--region {region!r} is not a country code phonenumbers knows (e.g. US, GB, CN, IN), "
+                         "nor 'none'")
+    return code
+
+
+def _with_phone_region(frames: dict[str, dict[str, pd.DataFrame]], value: str) -> dict:
+    """``frames`` with Settings ``phone_region`` set to ``value``."""
+    st = frames.get("rules", {}).get("settings")
+    if st is not None and "key" in st.columns:
+        st = st.copy()
+        st.loc[st["key"] == "phone_region", "value"] = value
+        frames["rules"]["settings"] = st
+    return frames
+
+
 def write_templates(outdir: str | os.PathLike = TEMPLATE_DIR) -> list[Path]:
     """(Re)generate the blank templates for both languages under ``outdir/<lang>/``."""
     written = []
     for lang in ("en", "zh"):
         folder = Path(outdir) / lang
         folder.mkdir(parents=True, exist_ok=True)
-        for wb, frames in template_frames(lang).items():
+        for wb, frames in _with_phone_region(template_frames(lang), phone_region_setting(lang)).items():
             written.append(write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, safe=False))
     return written
 
@@ -56,10 +90,16 @@ def existing_workbooks(folder: Path) -> list[Path]:
 
 
 def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool = False,
-                   customers: int = 500, seed: int = 7) -> Path:
-    """Create a workspace at ``folder``; refuses when it already holds one."""
+                   customers: int = 500, seed: int = 7, region: str | None = None) -> Path:
+    """Create a workspace at ``folder``; refuses when it already holds one.
+
+    ``region`` is the country of phone numbers written without +code
+    (Settings ``phone_region``); see :func:`phone_region_setting` for the
+    default.  A sample workspace carries its own.
+    """
     folder = Path(folder)
     lang = check_lang(lang)
+    phone_region = phone_region_setting(lang, region)
     if folder.exists() and not folder.is_dir():
         raise WorkspaceExists("exists and is not a folder", file=str(folder))
     found = existing_workbooks(folder) if folder.exists() else []
@@ -73,7 +113,7 @@ def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool 
         return generate_workspace(folder, customers=customers, seed=seed, lang=lang)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "reports").mkdir(exist_ok=True)
-    for wb, frames in template_frames(lang).items():
+    for wb, frames in _with_phone_region(template_frames(lang), phone_region).items():
         write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, workspace=folder)
     return folder
 
