@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import NamedTuple
 
 import numpy as np
@@ -267,16 +268,72 @@ def split_tags(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str).map(lambda v: [t for t in v.split(";") if t])
 
 
+_MASK_EXT = r"(?i)[ ]*(?:ext[.=]?|extension|extn|x|#|转|分机号?)[ ]*([0-9]{1,6})$"
+_MASK_PHONE = r"[+]?[0-9 ()./·\-]+"
+_DIGIT_RUN = re.compile(r"[+＋]?[0-9０-９](?:[0-9０-９ ()./·\-]*[0-9０-９])?")
+
+
 def mask_contact(values: pd.Series) -> pd.Series:
-    """Mask phone numbers and e-mails for display: 138****5678, ab***@x.com."""
+    """Mask phone numbers and e-mails for display: ``138****5678``, ``+165****0000 ext. 12``, ``ab***@x.com``.
+
+    The one masking function of crmkit (exports, dashboards, forms, dedupe
+    reports).  A phone is masked by its digits, however it was typed
+    (``186 1234 5678``, ``0755-8888 6666``, ``+86-137-0013-7000``, full-width
+    digits): a Chinese ``+86``/``0086`` is dropped, then the last four digits
+    and (for long numbers) the first three stay and the middle becomes
+    ``****``; at least four digits are always hidden.  An extension is kept
+    after the masked number.  Any other text has each run of seven or more
+    digits masked the same way (``call 13812345678`` -> ``call 138****5678``).
+    """
     s = values.astype("string")
-    digits = s.str.replace(r"^\+86", "", regex=True)
-    phone = digits.str.fullmatch(r"\+?\d{7,15}", na=False)
     out = s.copy()
-    out[phone] = digits[phone].str.replace(r"^(\+?\d{3})\d+(\d{4})$", r"\1****\2", regex=True)
     mail = s.str.contains("@", na=False)
     out[mail] = s[mail].str.replace(r"^(.{1,2})[^@]*(@.*)$", r"\1***\2", regex=True)
+    rest = (~mail & s.notna()).to_numpy(dtype=bool)
+    if not rest.any():
+        return out
+    text = nfkc(s[rest]).fillna("")
+    ext = text.str.extract(_MASK_EXT, expand=False)
+    main = text.str.replace(_MASK_EXT, "", regex=True)
+    digits = main.str.replace("[^0-9+]", "", regex=True).str.replace("^(?:[+]|00)86", "", regex=True)
+    n = digits.str.replace("+", "", regex=False).str.len()
+    phone = (main.str.fullmatch(_MASK_PHONE) & (n >= 7)).to_numpy(dtype=bool, na_value=False)
+    masked = pd.Series(pd.NA, index=text.index, dtype="string")
+    if phone.any():
+        masked[phone] = _mask_digits(digits[phone], n[phone])
+        has_ext = phone & ext.notna().to_numpy(dtype=bool)
+        masked[has_ext] = masked[has_ext] + EXT_SEP + ext[has_ext]
+    # other text: mask each long run of digits inside it (rare; value by value)
+    other = ~phone & text.str.count("[0-9]").ge(7).to_numpy(dtype=bool, na_value=False)
+    if other.any():
+        orig = s[rest][other]
+        mapping = {v: _DIGIT_RUN.sub(_mask_run, v) for v in orig.unique()}
+        masked[other] = orig.map(mapping).astype("string").to_numpy()
+    done = masked.notna().to_numpy(dtype=bool)
+    pos = np.flatnonzero(rest)[done]
+    out.iloc[pos] = masked[done].to_numpy()
     return out
+
+
+def _mask_digits(digits: pd.Series, n: pd.Series) -> pd.Series:
+    """``+?ddd****dddd``: the last 4 digits, up to 3 first ones (never more than n - 8), a leading + kept."""
+    plus = digits.str.startswith("+").map({True: "+", False: ""}).astype("string")
+    d = digits.str.replace("+", "", regex=False)
+    out = pd.Series(pd.NA, index=digits.index, dtype="string")
+    for length in n.unique().tolist():
+        sel = (n == length).to_numpy(dtype=bool)
+        head = max(0, min(3, int(length) - 8))
+        out[sel] = plus[sel] + d[sel].str.slice(0, head) + "****" + d[sel].str.slice(-4)
+    return out
+
+
+def _mask_run(m: re.Match) -> str:
+    run = m.group(0)
+    if len(re.sub(r"\D", "", unicodedata.normalize("NFKC", run))) < 7:
+        return run
+    d = pd.Series([unicodedata.normalize("NFKC", run)], dtype="string").str.replace("[^0-9+]", "", regex=True)
+    d = d.str.replace("^(?:[+]|00)86", "", regex=True)
+    return str(_mask_digits(d, d.str.replace("+", "", regex=False).str.len()).iloc[0])
 
 
 def none_if_nan(v):
