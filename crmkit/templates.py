@@ -269,6 +269,7 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
         for f in fields:
             width += 1
             cell = sh.cell(row=1, column=width, value=header_text(f, lang))
+            cell.data_type = "s"          # a label is text, even one that starts with = (never a live formula)
             if src.has_style:
                 cell._style = copy.copy(src._style)
             letter = get_column_letter(width)
