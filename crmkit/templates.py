@@ -64,6 +64,13 @@ def phone_region_setting(lang: str, region: str | None = None) -> str:
     return code
 
 
+def team_names(team: pd.DataFrame | None) -> list[str]:
+    """The names of a Team frame (the Owner dropdowns of the other workbooks)."""
+    if team is None or "name" not in team.columns:
+        return []
+    return [str(v) for v in team["name"].dropna().tolist() if str(v).strip()]
+
+
 def _with_phone_region(frames: dict[str, dict[str, pd.DataFrame]], value: str) -> dict:
     """``frames`` with Settings ``phone_region`` set to ``value``."""
     st = frames.get("rules", {}).get("settings")
@@ -80,8 +87,10 @@ def write_templates(outdir: str | os.PathLike = TEMPLATE_DIR) -> list[Path]:
     for lang in ("en", "zh"):
         folder = Path(outdir) / lang
         folder.mkdir(parents=True, exist_ok=True)
-        for wb, frames in _with_phone_region(template_frames(lang), phone_region_setting(lang)).items():
-            written.append(write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, safe=False))
+        all_frames = _with_phone_region(template_frames(lang), phone_region_setting(lang))
+        for wb, frames in all_frames.items():
+            written.append(write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, safe=False,
+                                          team_names=team_names(all_frames["rules"]["team"])))
     return written
 
 
@@ -113,8 +122,10 @@ def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool 
         return generate_workspace(folder, customers=customers, seed=seed, lang=lang)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "reports").mkdir(exist_ok=True)
-    for wb, frames in _with_phone_region(template_frames(lang), phone_region).items():
-        write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, workspace=folder)
+    all_frames = _with_phone_region(template_frames(lang), phone_region)
+    for wb, frames in all_frames.items():
+        write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, workspace=folder,
+                       team_names=team_names(all_frames["rules"]["team"]))
     return folder
 
 
@@ -133,10 +144,12 @@ def write_workspace(folder: str | os.PathLike, tables: dict[str, pd.DataFrame] |
     if settings:
         tables.setdefault("settings", settings_frame(lang, settings))
     fields_of = custom_fields_of(tables.get("fields"))
-    for wb, frames in template_frames(lang).items():
+    all_frames = template_frames(lang)
+    team = team_names(tables.get("team", all_frames["rules"]["team"]))
+    for wb, frames in all_frames.items():
         merged = {k: tables.get(k, frames[k]) for k in frames}
         write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
-                       fields_of=fields_of)
+                       fields_of=fields_of, team_names=team)
     return folder
 
 
@@ -186,7 +199,8 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
     for wb, keys in WORKBOOKS.items():
         path = ws.file(wb)
         if not path.exists():
-            write_workbook(path, frames[wb], lang, workbook_key=wb, workspace=ws.path, fields_of=ws._fields_of)
+            write_workbook(path, frames[wb], lang, workbook_key=wb, workspace=ws.path, fields_of=ws._fields_of,
+                           team_names=team_names(ws["team"]))
             report[wb] = {"created": True, "sheets": list(keys), "columns": {}}
             continue
         headers = sheet_headers(path, open_reader(path))
@@ -249,7 +263,7 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from openpyxl.worksheet.table import TableColumn
 
     from .safety import replace_file
-    from .workbook import find_sheet, header_text
+    from .workbook import field_width, find_sheet, header_text
 
     try:
         from .preserve import check_safe_to_update
@@ -273,7 +287,8 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
             if src.has_style:
                 cell._style = copy.copy(src._style)
             letter = get_column_letter(width)
-            sh.column_dimensions[letter].width = max(12, min(40, len(str(cell.value)) * (2 if lang == "zh" else 1) + 4))
+            sh.column_dimensions[letter].width = max(field_width(f, lang),
+                                                     min(40, len(str(cell.value)) * (2 if lang == "zh" else 1) + 4))
             labels = []
             if f.type == "bool":
                 labels = [t("yes", lang), t("no", lang)]
