@@ -287,14 +287,28 @@ def mask_contact(values: pd.Series) -> pd.Series:
     """
     s = values.astype("string")
     out = s.copy()
-    mail = s.str.contains("@", na=False)
-    out[mail] = s[mail].str.replace(r"^(.{1,2})[^@]*(@.*)$", r"\1***\2", regex=True)
-    rest = (~mail & s.notna()).to_numpy(dtype=bool)
+    mail = s.str.contains("@", regex=False, na=False)
+    if mail.any():
+        out[mail] = s[mail].str.replace(r"^(.{1,2})[^@]*(@.*)$", r"\1***\2", regex=True)
+    # the common case first: numbers as crmkit stores them (E.164) or typed as bare digits
+    plain = s.str.fullmatch("[+]?[0-9]{7,17}").to_numpy(dtype=bool, na_value=False)
+    if plain.any():
+        d = s[plain]
+        for prefix in ("+86", "0086"):
+            cn = d.str.startswith(prefix).to_numpy(dtype=bool, na_value=False)
+            if cn.any():
+                d = d.copy()
+                d[cn] = d[cn].str.slice(len(prefix))
+        out.iloc[np.flatnonzero(plain)] = _mask_digits(d, d.str.len() - d.str.startswith("+").astype(int)).to_numpy()
+    rest = (~mail.to_numpy(dtype=bool) & ~plain & s.notna().to_numpy(dtype=bool))
     if not rest.any():
         return out
     text = nfkc(s[rest]).fillna("")
-    ext = text.str.extract(_MASK_EXT, expand=False)
     main = text.str.replace(_MASK_EXT, "", regex=True)
+    ext = pd.Series(pd.NA, index=text.index, dtype="string")
+    cut = (main.str.len() != text.str.len()).to_numpy(dtype=bool)      # an extension was cut off
+    if cut.any():
+        ext[cut] = text[cut].str.extract(_MASK_EXT, expand=False).astype("string")
     digits = main.str.replace("[^0-9+]", "", regex=True).str.replace("^(?:[+]|00)86", "", regex=True)
     n = digits.str.replace("+", "", regex=False).str.len()
     phone = (main.str.fullmatch(_MASK_PHONE) & (n >= 7)).to_numpy(dtype=bool, na_value=False)
@@ -304,7 +318,10 @@ def mask_contact(values: pd.Series) -> pd.Series:
         has_ext = phone & ext.notna().to_numpy(dtype=bool)
         masked[has_ext] = masked[has_ext] + EXT_SEP + ext[has_ext]
     # other text: mask each long run of digits inside it (rare; value by value)
-    other = ~phone & text.str.count("[0-9]").ge(7).to_numpy(dtype=bool, na_value=False)
+    other = ~phone
+    if other.any():
+        other[other] = text[other].str.replace("[^0-9]", "", regex=True).str.len().ge(7).to_numpy(
+            dtype=bool, na_value=False)
     if other.any():
         orig = s[rest][other]
         mapping = {v: _DIGIT_RUN.sub(_mask_run, v) for v in orig.unique()}
@@ -320,6 +337,7 @@ def _mask_digits(digits: pd.Series, n: pd.Series) -> pd.Series:
     plus = digits.str.startswith("+").map({True: "+", False: ""}).astype("string")
     d = digits.str.replace("+", "", regex=False)
     out = pd.Series(pd.NA, index=digits.index, dtype="string")
+    n = pd.Series(np.asarray(n, dtype="int64"), index=digits.index)
     for length in n.unique().tolist():
         sel = (n == length).to_numpy(dtype=bool)
         head = max(0, min(3, int(length) - 8))
@@ -393,12 +411,12 @@ def to_phone(s: pd.Series, region: str | None = "CN") -> tuple[pd.Series, pd.Ser
     """
     text = nfkc(s)
     region = phone_region_code(region)
-    compact = text.str.replace(_PHONE_JUNK, "", regex=True)
-    has_ext = compact.str.contains(_PHONE_EXT, regex=True, na=False).to_numpy(dtype=bool)
+    junkless = text.str.replace(_PHONE_JUNK, "", regex=True)
+    compact = junkless.str.replace(_PHONE_EXT, "", regex=True)
+    has_ext = (compact.str.len() != junkless.str.len()).to_numpy(dtype=bool, na_value=False)
     ext = None
-    if has_ext.any():
-        ext = compact[has_ext].str.extract(_PHONE_EXT_DIGITS, expand=False).astype("string")
-        compact = compact.str.replace(_PHONE_EXT, "", regex=True)
+    if has_ext.any():       # the few numbers with an extension: the digits cut off are kept
+        ext = junkless[has_ext].str.extract(_PHONE_EXT_DIGITS, expand=False).astype("string")
     out = phone_fast_path(compact, region)
     todo = (out.isna() & compact.notna()).to_numpy(dtype=bool)
     if todo.any():

@@ -139,3 +139,25 @@ def test_templates_say_none_for_english_and_cn_for_chinese():
         frame = next(f for f in st.values() if "phone_region" in f.astype(str).to_numpy())
         row = frame[frame.iloc[:, 0] == "phone_region"]
         assert row.iloc[0, 1] == want
+
+
+def test_dedupe_keys_masking_and_validation_agree_on_extensions():
+    from crmkit.dedupe import find_duplicates
+
+    customers = pd.DataFrame({
+        "customer_id": ["C1", "C2", "C3", "C4"], "name": ["A", "B", "C", "D"],
+        "contact_name": ["a", "b", "c", "d"],
+        "phone": ["510.863.7227 x152", "+1 510 863 7227 ext. 152", "(510) 863-7227 x417", "510-863-7227"],
+        "email": [None] * 4})
+    groups = find_duplicates(customers, keys=["phone"], region="US")
+    assert sorted(groups["customer_id"]) == ["C1", "C2"]           # another extension is another person
+    assert set(groups["match_value"]) == {"+15108637227 ext. 152"}
+    validated, issues = validate_frame(customers.assign(source="referral", created_at="2024-01-01"), "customers",
+                                       settings={"phone_region": "US"})
+    assert issues.empty
+    stored = validated["phone"]
+    assert stored.tolist() == ["+15108637227 ext. 152", "+15108637227 ext. 152", "+15108637227 ext. 417",
+                               "+15108637227"]
+    assert nz.to_phone(stored, "US")[0].tolist() == stored.tolist()
+    assert nz.mask_contact(stored).tolist() == ["+151****7227 ext. 152", "+151****7227 ext. 152",
+                                                "+151****7227 ext. 417", "+151****7227"]
