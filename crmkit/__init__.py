@@ -3,11 +3,37 @@
 >>> import crmkit
 >>> ws = crmkit.open_workspace("sample_data")
 >>> ws["customers"]
+>>> crmkit.rfm.rfm_scores(ws["orders"], ws.as_of())
+
+The submodules (``crmkit.rfm``, ``crmkit.analytics``, ``crmkit.rules`` ...)
+are imported on first use, so ``import crmkit`` stays fast.
 """
+
+from __future__ import annotations
+
+import importlib
 
 from .exceptions import CrmkitError, DataError, UsageError
 from .workspace import Workspace, open_workspace
 
 __version__ = "0.1.0"
 
+#: submodules reachable as attributes after ``import crmkit`` (imported when first touched)
+SUBMODULES = ("analytics", "cache", "cli", "dashboard", "dedupe", "demo", "derived", "exceptions", "export",
+              "fields", "forms", "i18n", "importer", "normalize", "preserve", "report", "rfm", "rules", "safety",
+              "sample", "schema", "settings", "sources", "templates", "ui", "validate", "workbook", "workspace",
+              "xlsxfast")
+
 __all__ = ["CrmkitError", "DataError", "UsageError", "Workspace", "open_workspace", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'crmkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(SUBMODULES))

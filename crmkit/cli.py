@@ -7,8 +7,10 @@ traceback.  ``--json`` prints exactly one JSON object on stdout.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,12 +21,39 @@ from .exceptions import CrmkitError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+# escape sequences (CSI, OSC/DCS/APC/PM strings, two-character ESC codes; 7-bit and 8-bit forms) and, after
+# them, every other control character but tab and newline (C0, DEL, C1) and the bidi controls (overrides,
+# embeddings, isolates, marks) that make text display as something else
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+                      r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+                      r"|\x1b[ -/]*[0-~]?")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def clean_text(text: object) -> str:
+    """``text`` safe for a terminal: escape sequences and control characters removed (tab, newline kept)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+
+
+def say(text: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """The one way the command line prints text: through :func:`clean_text`, so a customer name such
+    as ``\\x1b]0;...`` or one with a right-to-left override never reaches the terminal as control codes."""
+    click.echo(clean_text(text), err=err, nl=nl)
+
+
+def json_text(payload: dict) -> str:
+    """One JSON object; control and bidi characters JSON leaves raw are written as \\u escapes."""
+    text = json.dumps(payload, ensure_ascii=False, default=str, sort_keys=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
 def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
     """Print the result: one JSON object, or the human text."""
     if as_json:
-        click.echo(json.dumps(payload, ensure_ascii=False, default=str, sort_keys=False))
+        click.echo(json_text(payload))
     elif text is not None:
-        click.echo(text)
+        say(text)
 
 
 def progress_enabled() -> bool:
@@ -53,14 +82,23 @@ def cli(wait: float | None = None) -> None:
 @click.option("--sample", is_flag=True,
               help="Fill the new workspace with realistic sample data, a demo team and every default rule on "
                    "(default: blank, no team, the default rules as disabled examples).")
-def init(directory: Path, lang: str, sample: bool) -> None:
+@click.option("--region", default=None, metavar="CC",
+              help="Country of phone numbers written without +code (Settings phone_region), e.g. US, GB, CN; "
+                   "'none': only numbers with +code are read. Default: CN for zh; for en asked on a terminal, "
+                   "else none (such numbers are kept as typed and flagged).")
+def init(directory: Path, lang: str, sample: bool, region: str | None) -> None:
     """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
-    from .templates import init_workspace
+    from .i18n import t
+    from .templates import init_workspace, phone_region_setting
 
-    path = init_workspace(directory, lang, sample=sample)
-    click.echo(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
+    if region is None and lang == "en" and not sample and sys.stdin.isatty():
+        region = click.prompt(t("init_region_prompt", lang), default="none")
+    path = init_workspace(directory, lang, sample=sample, region=region)
+    say(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
     if not sample:
-        click.echo(t_("init_next", lang))
+        say(t("init_next", lang))
+    if not sample and phone_region_setting(lang, region) == "none":
+        say(t("init_region_none", lang))
 
 
 @cli.command()
@@ -79,7 +117,7 @@ def sample(directory: Path, n_customers: int, seed: int, lang: str, orders_per_c
     path = generate_workspace(directory, customers=n_customers, seed=seed, lang=lang,
                               orders_per_customer=orders_per_customer, overwrite=force,
                               progress=progress_enabled())
-    click.echo(summary_text(path))
+    say(summary_text(path))
 
 
 @cli.command()
@@ -279,7 +317,7 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
                                   "value": p.value, "reason": p.reason} for p in problems]}, as_json,
              "\n".join(lines) if lines else t("refresh_nothing", lang))
         for p in problems:
-            click.echo(f"crmkit: warning: {p.file}, sheet '{p.sheet}', row {p.row}, column '{p.column}': "
+            say(f"crmkit: warning: {p.file}, sheet '{p.sheet}', row {p.row}, column '{p.column}': "
                        f"{p.reason}; this custom field is left out", err=True)
         return
     written = write_templates(out or TEMPLATE_DIR)
@@ -362,20 +400,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = cli.main(args=argv, prog_name="crmkit", standalone_mode=False)
     except CrmkitError as exc:
-        click.echo(f"crmkit: error: {exc}", err=True)
+        say(f"crmkit: error: {exc}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("crmkit: aborted", err=True)
+        say("crmkit: aborted", err=True)
         return 2
     except click.ClickException as exc:
-        exc.show()
+        buf = io.StringIO()
+        exc.show(file=buf)
+        say(buf.getvalue(), err=True, nl=False)
         return 2
     except (KeyboardInterrupt, BrokenPipeError):
         return 2
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
         if os.environ.get("CRMKIT_DEBUG"):
             raise
-        click.echo(f"crmkit: unexpected error: {type(exc).__name__}: {exc} "
+        say(f"crmkit: unexpected error: {type(exc).__name__}: {exc} "
                    "(set CRMKIT_DEBUG=1 for details)", err=True)
         return 2
     return rv if isinstance(rv, int) else 0

@@ -298,10 +298,12 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
                 proc.poll() is not None and proc.stderr is not None) else ""
             server.stop()
             raise UsageError("the dashboard server did not start" + (f": {err.strip()}" if err else "")) from None
-        print(f"crmkit dashboards for {workspace}:\n  {server.url}\n"
+        from .cli import clean_text
+
+        print(clean_text(f"crmkit dashboards for {workspace}:\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
               + f"\n  表单录入 / Forms: {server.url_of('form')}"
-              + "\nPress Ctrl-C to stop.", flush=True)
+              + "\nPress Ctrl-C to stop."), flush=True)
         if open_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(server.url)

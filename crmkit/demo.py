@@ -19,7 +19,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import click
 import pandas as pd
 
 from .exceptions import WorkspaceExists
@@ -27,11 +26,15 @@ from .i18n import check_lang, t
 
 
 def _say(text: str = "") -> None:
-    click.echo(text)
+    from .cli import say
+
+    say(text)
 
 
 def _warn(text: str) -> None:
-    click.echo(text, err=True)
+    from .cli import say
+
+    say(text, err=True)
 
 
 def prepare_folder(folder: Path, lang: str) -> bool:

@@ -207,17 +207,9 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
 
 
 def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
-    """Formula-like text (``= + - @`` first) gets a leading ``'`` (crmkit.safety's rule)."""
-    try:
-        from .safety import neutralise_csv
-    except ImportError:
-        out = table.copy()
-        for c in out.columns:
-            if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
-                text = out[c].astype("string")
-                risky = text.str.match(r"^[=+\-@\t\r]", na=False) & ~text.str.fullmatch(r"[+\-]?[\d.]+", na=False)
-                out[c] = out[c].where(~risky, "'" + text)
-        return out
+    """Formula-like text, in cells and headers, gets a leading ``'`` (:func:`crmkit.safety.looks_like_formula`)."""
+    from .safety import neutralise_csv
+
     return neutralise_csv(table)
 
 

@@ -504,6 +504,20 @@ TEXT.update({
     "map_saved": ("mapping saved to the ImportMap sheet", "列映射已保存到“导入映射”工作表"),
     "joined_columns": ("joined columns", "合并的列"),
     "r_total_row": ("a total row (合计/Total), not a record", "合计行，不是一条记录"),
+    # --- phones: phone numbers read without guessing their country, region on init
+    "r_phone_plus": ("not a number of region {region}, but valid with a leading +: kept as typed; add the + "
+                     "(or the right phone_region in Settings)",
+                     "不是地区 {region} 的号码，但加上 + 后是有效的国际号码：已按原样保留；请补上 +（或在设置中修改 phone_region）"),
+    "r_phone_no_region": ("no country code and no default region (phone_region is none): kept as typed; "
+                          "write it as +<country code> ... or set phone_region in Settings",
+                          "号码没有国家区号，且未设置默认地区（phone_region 为 none）：已按原样保留；"
+                          "请写成 +国家区号 ... 或在设置中填写 phone_region"),
+    "init_region_prompt": ("Country of phone numbers written without +code (e.g. US, GB, IN; none = always +code)",
+                           "未带 + 国家区号的电话号码所属国家（如 CN、US；none 表示号码都带 + 区号）"),
+    "init_region_none": ("phone numbers without a +country code are kept as typed and flagged (phone_region = none); "
+                         "use --region US (or set phone_region in Settings) to read national numbers",
+                         "未带 + 国家区号的电话号码将按原样保留并标记（phone_region = none）；"
+                         "如需识别本国号码，请使用 --region CN（或在设置中填写 phone_region）"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:

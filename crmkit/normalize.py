@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import NamedTuple
 
 import numpy as np
@@ -270,16 +271,90 @@ def split_tags(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str).map(lambda v: [t for t in v.split(";") if t])
 
 
+_MASK_EXT = r"(?i)[ ]*(?:ext[.=]?|extension|extn|x|#|转|分机号?)[ ]*([0-9]{1,6})$"
+_MASK_PHONE = r"[+]?[0-9 ()./·\-]+"
+_DIGIT_RUN = re.compile(r"[+＋]?[0-9０-９](?:[0-9０-９ ()./·\-]*[0-9０-９])?")
+
+
 def mask_contact(values: pd.Series) -> pd.Series:
-    """Mask phone numbers and e-mails for display: 138****5678, ab***@x.com."""
+    """Mask phone numbers and e-mails for display: ``138****5678``, ``+165****0000 ext. 12``, ``ab***@x.com``.
+
+    The one masking function of crmkit (exports, dashboards, forms, dedupe
+    reports).  A phone is masked by its digits, however it was typed
+    (``186 1234 5678``, ``0755-8888 6666``, ``+86-137-0013-7000``, full-width
+    digits): a Chinese ``+86``/``0086`` is dropped, then the last four digits
+    and (for long numbers) the first three stay and the middle becomes
+    ``****``; at least four digits are always hidden.  An extension is kept
+    after the masked number.  Any other text has each run of seven or more
+    digits masked the same way (``call 13812345678`` -> ``call 138****5678``).
+    """
     s = values.astype("string")
-    digits = s.str.replace(r"^\+86", "", regex=True)
-    phone = digits.str.fullmatch(r"\+?\d{7,15}", na=False)
     out = s.copy()
-    out[phone] = digits[phone].str.replace(r"^(\+?\d{3})\d+(\d{4})$", r"\1****\2", regex=True)
-    mail = s.str.contains("@", na=False)
-    out[mail] = s[mail].str.replace(r"^(.{1,2})[^@]*(@.*)$", r"\1***\2", regex=True)
+    mail = s.str.contains("@", regex=False, na=False)
+    if mail.any():
+        out[mail] = s[mail].str.replace(r"^(.{1,2})[^@]*(@.*)$", r"\1***\2", regex=True)
+    # the common case first: numbers as crmkit stores them (E.164) or typed as bare digits
+    plain = s.str.fullmatch("[+]?[0-9]{7,17}").to_numpy(dtype=bool, na_value=False)
+    if plain.any():
+        d = s[plain]
+        for prefix in ("+86", "0086"):
+            cn = d.str.startswith(prefix).to_numpy(dtype=bool, na_value=False)
+            if cn.any():
+                d = d.copy()
+                d[cn] = d[cn].str.slice(len(prefix))
+        out.iloc[np.flatnonzero(plain)] = _mask_digits(d, d.str.len() - d.str.startswith("+").astype(int)).to_numpy()
+    rest = (~mail.to_numpy(dtype=bool) & ~plain & s.notna().to_numpy(dtype=bool))
+    if not rest.any():
+        return out
+    text = nfkc(s[rest]).fillna("")
+    main = text.str.replace(_MASK_EXT, "", regex=True)
+    ext = pd.Series(pd.NA, index=text.index, dtype="string")
+    cut = (main.str.len() != text.str.len()).to_numpy(dtype=bool)      # an extension was cut off
+    if cut.any():
+        ext[cut] = text[cut].str.extract(_MASK_EXT, expand=False).astype("string")
+    digits = main.str.replace("[^0-9+]", "", regex=True).str.replace("^(?:[+]|00)86", "", regex=True)
+    n = digits.str.replace("+", "", regex=False).str.len()
+    phone = (main.str.fullmatch(_MASK_PHONE) & (n >= 7)).to_numpy(dtype=bool, na_value=False)
+    masked = pd.Series(pd.NA, index=text.index, dtype="string")
+    if phone.any():
+        masked[phone] = _mask_digits(digits[phone], n[phone])
+        has_ext = phone & ext.notna().to_numpy(dtype=bool)
+        masked[has_ext] = masked[has_ext] + EXT_SEP + ext[has_ext]
+    # other text: mask each long run of digits inside it (rare; value by value)
+    other = ~phone
+    if other.any():
+        other[other] = text[other].str.replace("[^0-9]", "", regex=True).str.len().ge(7).to_numpy(
+            dtype=bool, na_value=False)
+    if other.any():
+        orig = s[rest][other]
+        mapping = {v: _DIGIT_RUN.sub(_mask_run, v) for v in orig.unique()}
+        masked[other] = orig.map(mapping).astype("string").to_numpy()
+    done = masked.notna().to_numpy(dtype=bool)
+    pos = np.flatnonzero(rest)[done]
+    out.iloc[pos] = masked[done].to_numpy()
     return out
+
+
+def _mask_digits(digits: pd.Series, n: pd.Series) -> pd.Series:
+    """``+?ddd****dddd``: the last 4 digits, up to 3 first ones (never more than n - 8), a leading + kept."""
+    plus = digits.str.startswith("+").map({True: "+", False: ""}).astype("string")
+    d = digits.str.replace("+", "", regex=False)
+    out = pd.Series(pd.NA, index=digits.index, dtype="string")
+    n = pd.Series(np.asarray(n, dtype="int64"), index=digits.index)
+    for length in n.unique().tolist():
+        sel = (n == length).to_numpy(dtype=bool)
+        head = max(0, min(3, int(length) - 8))
+        out[sel] = plus[sel] + d[sel].str.slice(0, head) + "****" + d[sel].str.slice(-4)
+    return out
+
+
+def _mask_run(m: re.Match) -> str:
+    run = m.group(0)
+    if len(re.sub(r"\D", "", unicodedata.normalize("NFKC", run))) < 7:
+        return run
+    d = pd.Series([unicodedata.normalize("NFKC", run)], dtype="string").str.replace("[^0-9+]", "", regex=True)
+    d = d.str.replace("^(?:[+]|00)86", "", regex=True)
+    return str(_mask_digits(d, d.str.replace("+", "", regex=False).str.len()).iloc[0])
 
 
 def none_if_nan(v):
@@ -300,32 +375,86 @@ def none_if_nan(v):
 
 # plain pattern strings (not compiled, no \s or \d) keep pandas on its fast pyarrow (RE2) path
 _PHONE_JUNK = r"[ \t\r\n\-().·/]"
-_PHONE_EXT = r"(?i)(?:转|分机|ext\.?|x|#)[0-9]{1,6}$"
+_PHONE_EXT = r"(?i)(?:转|分机号?|extension|extn|ext=?|x|#|,)[0-9]{1,6}$"
+_PHONE_EXT_DIGITS = r"(?i)(?:转|分机号?|extension|extn|ext=?|x|#|,)([0-9]{1,6})$"
+#: how an extension is stored after the E.164 number: ``+15108637227 ext. 152``
+EXT_SEP = " ext. "
+#: Settings ``phone_region`` values that mean "no default country": only numbers with +code are read
+NO_REGION = frozenset({"NONE", "ZZ", "-", "无", "INTL", "INTERNATIONAL", "国际"})
+
+
+def phone_region_code(region: object) -> str:
+    """The phonenumbers region code for a ``phone_region`` setting: ``US``; ``ZZ`` (none) for ``none``.
+
+    ``None`` and blank mean CN (the default of the Python API).  With ``ZZ``
+    a number is read only when it carries its country code (``+1 ...``,
+    ``00 1 ...``); anything else is kept as typed and flagged.
+    """
+    text = str(region).strip().upper() if region is not None else ""
+    if not text:
+        return "CN"
+    return "ZZ" if text in NO_REGION else text
 
 
 def to_phone(s: pd.Series, region: str | None = "CN") -> tuple[pd.Series, pd.Series]:
     """Phone numbers in E.164 (``+8613800138000``); bad values are kept as typed and flagged.
 
-    Full-width digits, spaces, hyphens and brackets are accepted; an extension
-    (``转 123``, ``ext 123``) is dropped.  Numbers written as ``+<code>...``,
-    ``00<code>...`` or in the national form of ``region`` (with or without
-    the national prefix, e.g. ``010 ...`` in China) are checked over the whole
-    column at once against ``phonenumbers``' own metadata (:func:`phone_fast_path`);
-    every other value, and every value the fast path does not accept, is
-    parsed once per distinct value with ``phonenumbers`` itself, so a number
-    is flagged bad only when ``phonenumbers`` says so.
+    Full-width digits, spaces, hyphens and brackets are accepted.  An
+    extension (``x152``, ``ext. 152``, ``转 123``, ``分机 123``, ``#123``) is
+    kept after the number as ``+15108637227 ext. 152`` (:data:`EXT_SEP`);
+    this form reads back to itself, so dedupe keys, masking and validation
+    all see one value.  Numbers written as ``+<code>...``, ``00<code>...`` or
+    in the national form of ``region`` (with or without the national prefix,
+    e.g. ``010 ...`` in China) are checked over the whole column at once
+    against ``phonenumbers``' own metadata (:func:`phone_fast_path`); every
+    other value, and every value the fast path does not accept, is parsed
+    once per distinct value with ``phonenumbers`` itself, so a number is
+    flagged bad only when ``phonenumbers`` says so.  ``region`` ``none``
+    (``ZZ``) reads only numbers that carry their country code.
     """
     text = nfkc(s)
-    region = (str(region).strip().upper() if region else "CN") or "CN"
-    compact = text.str.replace(_PHONE_JUNK, "", regex=True).str.replace(_PHONE_EXT, "", regex=True)
+    region = phone_region_code(region)
+    junkless = text.str.replace(_PHONE_JUNK, "", regex=True)
+    compact = junkless.str.replace(_PHONE_EXT, "", regex=True)
+    has_ext = (compact.str.len() != junkless.str.len()).to_numpy(dtype=bool, na_value=False)
+    ext = None
+    if has_ext.any():       # the few numbers with an extension: the digits cut off are kept
+        ext = junkless[has_ext].str.extract(_PHONE_EXT_DIGITS, expand=False).astype("string")
     out = phone_fast_path(compact, region)
     todo = (out.isna() & compact.notna()).to_numpy(dtype=bool)
     if todo.any():
         rest = compact[todo]
         mapping = {v: _parse_phone(v, region) for v in rest.unique()}
         out[todo] = rest.map(mapping).astype("string").to_numpy()
+    if ext is not None:
+        pos = np.flatnonzero(has_ext)
+        main = out.iloc[pos].to_numpy(dtype=object, na_value=None)
+        ok = pd.notna(main) & ext.notna().to_numpy(dtype=bool)
+        if ok.any():
+            digits = ext.to_numpy(dtype=object, na_value=None)
+            out.iloc[pos[ok]] = [f"{m}{EXT_SEP}{d}" for m, d in zip(main[ok], digits[ok])]
     bad = out.isna() & text.notna()
     return out.where(~bad, text), bad
+
+
+def phone_warnings(values: pd.Series, region: str | None = "CN") -> pd.Series:
+    """Which of ``values`` (phones :func:`to_phone` flagged) are kept as typed with a warning, not an error.
+
+    Two cases: a number that is not valid in ``region`` but is valid with a
+    leading ``+`` (``14152933313`` read in China: a US number without its +),
+    and, with no default region (``none``), any number without a country
+    code.  Both are kept exactly as typed: crmkit never guesses the country.
+    """
+    region = phone_region_code(region)
+    text = nfkc(values)
+    compact = text.str.replace(_PHONE_JUNK, "", regex=True).str.replace(_PHONE_EXT, "", regex=True)
+    national = compact.str.fullmatch("[0-9]{4,17}", na=False)
+    if region == "ZZ":
+        return national.astype(bool)
+    out = pd.Series(False, index=values.index)
+    if national.any():
+        out[national] = compact[national].map(lambda v: _parse_phone("+" + v, "ZZ") is not None).astype(bool)
+    return out
 
 
 @functools.lru_cache(maxsize=262_144)  # validation and both de-duplication passes parse the same numbers

@@ -1273,10 +1273,15 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], lang: str, *, pr
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "reports").mkdir(exist_ok=True)
     say = _Progress(progress)
-    for wb, frames in template_frames(lang).items():
+    from .templates import team_names
+
+    all_frames = template_frames(lang)
+    team = team_names(tables.get("team", all_frames["rules"]["team"]))
+    for wb, frames in all_frames.items():
         merged = {k: tables.get(k, frames[k]) for k in frames}
         t0 = time.perf_counter()
-        write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder)
+        write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
+                       team_names=team)
         rows = sum(len(df) for df in merged.values())
         say(f"{workbook_file(wb)}: {rows:,} rows in {time.perf_counter() - t0:.1f}s")
 

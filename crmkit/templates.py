@@ -51,14 +51,57 @@ def template_frames(lang: str, *, demo: bool = False) -> dict[str, dict[str, pd.
     return {wb: {k: filled.get(k, empty_frame(ENTITIES[k])) for k in keys} for wb, keys in WORKBOOKS.items()}
 
 
+def phone_region_setting(lang: str, region: str | None = None) -> str:
+    """The Settings ``phone_region`` of a new workspace: ``region`` checked, else CN for zh and none for en.
+
+    An English workspace may be anywhere, so without ``--region`` crmkit does
+    not guess a country: numbers without a +country code are kept as typed
+    and flagged (warning) until ``phone_region`` is set.  A Chinese workspace
+    reads national numbers as Chinese ones (CN).
+    """
+    from .exceptions import UsageError
+    from .normalize import phone_region_code
+
+    if region is None or not str(region).strip():
+        return "CN" if check_lang(lang) == "zh" else "none"
+    code = phone_region_code(region)
+    if code == "ZZ":
+        return "none"
+    import phonenumbers
+
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(f"--region {region!r} is not a country code phonenumbers knows (e.g. US, GB, CN, IN), "
+                         "nor 'none'")
+    return code
+
+
+def team_names(team: pd.DataFrame | None) -> list[str]:
+    """The names of a Team frame (the Owner dropdowns of the other workbooks)."""
+    if team is None or "name" not in team.columns:
+        return []
+    return [str(v) for v in team["name"].dropna().tolist() if str(v).strip()]
+
+
+def _with_phone_region(frames: dict[str, dict[str, pd.DataFrame]], value: str) -> dict:
+    """``frames`` with Settings ``phone_region`` set to ``value``."""
+    st = frames.get("rules", {}).get("settings")
+    if st is not None and "key" in st.columns:
+        st = st.copy()
+        st.loc[st["key"] == "phone_region", "value"] = value
+        frames["rules"]["settings"] = st
+    return frames
+
+
 def write_templates(outdir: str | os.PathLike = TEMPLATE_DIR) -> list[Path]:
     """(Re)generate the blank templates for both languages under ``outdir/<lang>/``."""
     written = []
     for lang in ("en", "zh"):
         folder = Path(outdir) / lang
         folder.mkdir(parents=True, exist_ok=True)
-        for wb, frames in template_frames(lang).items():
-            written.append(write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, safe=False))
+        all_frames = _with_phone_region(template_frames(lang), phone_region_setting(lang))
+        for wb, frames in all_frames.items():
+            written.append(write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, safe=False,
+                                          team_names=team_names(all_frames["rules"]["team"])))
     return written
 
 
@@ -67,10 +110,16 @@ def existing_workbooks(folder: Path) -> list[Path]:
 
 
 def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool = False,
-                   customers: int = 500, seed: int = 7) -> Path:
-    """Create a workspace at ``folder``; refuses when it already holds one."""
+                   customers: int = 500, seed: int = 7, region: str | None = None) -> Path:
+    """Create a workspace at ``folder``; refuses when it already holds one.
+
+    ``region`` is the country of phone numbers written without +code
+    (Settings ``phone_region``); see :func:`phone_region_setting` for the
+    default.  A sample workspace carries its own.
+    """
     folder = Path(folder)
     lang = check_lang(lang)
+    phone_region = phone_region_setting(lang, region)
     if folder.exists() and not folder.is_dir():
         raise WorkspaceExists("exists and is not a folder", file=str(folder))
     found = existing_workbooks(folder) if folder.exists() else []
@@ -84,8 +133,10 @@ def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool 
         return generate_workspace(folder, customers=customers, seed=seed, lang=lang)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "reports").mkdir(exist_ok=True)
-    for wb, frames in template_frames(lang).items():
-        write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, workspace=folder)
+    all_frames = _with_phone_region(template_frames(lang), phone_region)
+    for wb, frames in all_frames.items():
+        write_workbook(folder / workbook_file(wb), frames, lang, workbook_key=wb, workspace=folder,
+                       team_names=team_names(all_frames["rules"]["team"]))
     return folder
 
 
@@ -107,10 +158,12 @@ def write_workspace(folder: str | os.PathLike, tables: dict[str, pd.DataFrame] |
     if settings:
         tables.setdefault("settings", settings_frame(lang, settings))
     fields_of = custom_fields_of(tables.get("fields"))
-    for wb, frames in template_frames(lang, demo=demo).items():
+    all_frames = template_frames(lang, demo=demo)
+    team = team_names(tables.get("team", all_frames["rules"]["team"]))
+    for wb, frames in all_frames.items():
         merged = {k: tables.get(k, frames[k]) for k in frames}
         write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
-                       fields_of=fields_of)
+                       fields_of=fields_of, team_names=team)
     return folder
 
 
@@ -160,7 +213,8 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
     for wb, keys in WORKBOOKS.items():
         path = ws.file(wb)
         if not path.exists():
-            write_workbook(path, frames[wb], lang, workbook_key=wb, workspace=ws.path, fields_of=ws._fields_of)
+            write_workbook(path, frames[wb], lang, workbook_key=wb, workspace=ws.path, fields_of=ws._fields_of,
+                           team_names=team_names(ws["team"]))
             report[wb] = {"created": True, "sheets": list(keys), "columns": {}}
             continue
         headers = sheet_headers(path, open_reader(path))
@@ -223,7 +277,7 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from openpyxl.worksheet.table import TableColumn
 
     from .safety import replace_file
-    from .workbook import find_sheet, header_text
+    from .workbook import field_width, find_sheet, header_text
 
     try:
         from .preserve import check_safe_to_update
@@ -243,10 +297,12 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
         for f in fields:
             width += 1
             cell = sh.cell(row=1, column=width, value=header_text(f, lang))
+            cell.data_type = "s"          # a label is text, even one that starts with = (never a live formula)
             if src.has_style:
                 cell._style = copy.copy(src._style)
             letter = get_column_letter(width)
-            sh.column_dimensions[letter].width = max(12, min(40, len(str(cell.value)) * (2 if lang == "zh" else 1) + 4))
+            sh.column_dimensions[letter].width = max(field_width(f, lang),
+                                                     min(40, len(str(cell.value)) * (2 if lang == "zh" else 1) + 4))
             labels = []
             if f.type == "bool":
                 labels = [t("yes", lang), t("no", lang)]

@@ -215,8 +215,7 @@ def mask_contacts(df: pd.DataFrame, show_full: bool = False) -> pd.DataFrame:
     contact_cols = {f.key for e in ENTITIES.values() for f in e.fields if f.type in ("phone", "email")}
     for col in out.columns:
         if col in contact_cols:
-            phone = out[col].astype("string").str.replace(r"^\+86", "", regex=True)
-            out[col] = mask_contact(phone)
+            out[col] = mask_contact(out[col])
     return out
 
 
@@ -1232,8 +1231,7 @@ def issue_frame(issues: pd.DataFrame, lang: str, columns: Sequence[str] = tuple(
         from .normalize import mask_contact
 
         contact = out["field"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
-        values = out["value"].astype("string").str.replace(r"^\+86", "", regex=True)
-        out["value"] = out["value"].astype("string").where(~contact, mask_contact(values))
+        out["value"] = out["value"].astype("string").where(~contact, mask_contact(out["value"]))
     if "severity" in out:
         out["severity"] = out["severity"].map(lambda v: _t(str(v), lang) if isinstance(v, str) else v)
     return display_frame(out, lang, columns=list(columns))
@@ -1257,8 +1255,7 @@ def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool 
         from .normalize import mask_contact
 
         contact = out["key"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
-        values = out["match_value"].astype("string").str.replace(r"^\+86", "", regex=True)
-        out["match_value"] = out["match_value"].astype("string").where(~contact, mask_contact(values))
+        out["match_value"] = out["match_value"].astype("string").where(~contact, mask_contact(out["match_value"]))
     out["key"] = out["key"].astype("string").map(lambda k: _t(f"key_{k}", lang) if isinstance(k, str) else k)
     return out.sort_values(["group", "customer_id"], kind="stable", ignore_index=True)
 

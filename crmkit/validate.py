@@ -226,6 +226,13 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
                 out[f.key], bad = nz.to_phone(s, region)
                 contacts[f.key] = (out[f.key], bad)
                 reason = t("r_phone", lang).format(region=region)
+                if bad.any():   # kept as typed, never rewritten: a number that only lacks its + is a warning
+                    warn = nz.phone_warnings(s[bad], region)
+                    if warn.any():
+                        key = "r_phone_no_region" if nz.phone_region_code(region) == "ZZ" else "r_phone_plus"
+                        found.append(_issues(s[bad][warn], col, f.key, WARNING, t(key, lang).format(region=region)))
+                        bad = bad.copy()
+                        bad[bad] = ~warn.to_numpy(dtype=bool)
         elif f.type == "email":
             if _is_texty(s):
                 out[f.key], bad = nz.to_email(s)

@@ -335,6 +335,24 @@ def column_width(header: str, values: pd.Series | None = None) -> float:
     return float(min(max(width, 8), 60))
 
 
+#: Room an empty column needs for what people type in it, by field type (Excel width units):
+#: +15108637227 ext. 152, firstname.lastname@company.com, 2024-05-01 13:30 ...
+TYPE_WIDTHS = {"phone": 22, "email": 30, "longtext": 30, "text": 14, "person": 14, "date": 12, "datetime": 17,
+               "money": 14, "number": 12, "id": 11, "multi": 20}
+#: defined name of the Team sheet's names, the source of every person field's dropdown
+TEAM_NAMES = "team_names"
+TEAM_ROWS = 1000        # the Team sheet's dropdown range reaches this row, so new members show up at once
+
+
+def field_width(f: Field, lang: str) -> float:
+    """The least width of ``f``'s column: by its type, and wide enough for its longest choice."""
+    width = TYPE_WIDTHS.get(f.type, 10)
+    if f.enum is not None:
+        labels = [t("yes", lang), t("no", lang)] if f.type == "bool" else f.enum.labels(lang)
+        width = max(width, min(30, max((column_width(x) for x in labels), default=0)))
+    return float(width)
+
+
 class SheetWriter:
     """Writes styled entity sheets into one xlsxwriter workbook.
 
@@ -365,6 +383,57 @@ class SheetWriter:
         self._lists = None
         self._list_row: dict[str, str] = {}
         self._table_names: set[str] = set()
+        self.team_list: str | None = None      # the dropdown source of person fields, once defined
+
+    def _lists_column(self) -> int:
+        """A new column of the hidden ``_lists`` sheet (created on first use)."""
+        if self._lists is None:
+            self._lists = self.wb.add_worksheet("_lists")
+            self._lists.hide()
+            self._lists_col = 0
+        col = self._lists_col
+        self._lists_col += 1
+        return col
+
+    def team_dropdown(self, team: pd.DataFrame | None = None, names: Iterable[str] | None = None,
+                      fields: list[Field] | None = None) -> None:
+        """Define ``team_names`` for the Owner / Assignee dropdowns.
+
+        With ``team`` (the Team sheet is in this workbook) the name refers to
+        its name column, so members added in Excel show up at once; else the
+        ``names`` given are copied into the hidden ``_lists`` sheet (crmkit
+        refreshes them whenever it writes the workbook; with no names yet the
+        dropdown is empty until then).
+        """
+        from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+
+        if team is not None:
+            ent = ENTITIES["team"]
+            keys = [f.key for f in (fields or ent.input_fields)]
+            col = keys.index("name") if "name" in keys else 0
+            ref = (f"={quote_sheetname(ent.sheet_name(self.lang))}!{xl_rowcol_to_cell(1, col, True, True)}:"
+                   f"{xl_rowcol_to_cell(TEAM_ROWS - 1, col, True, True)}")
+        else:
+            clean = [str(n).strip() for n in (names or ()) if n is not None and not pd.isna(n) and str(n).strip()]
+            # no team yet: the name still exists (one blank cell), so the dropdown is there once crmkit
+            # writes the workbook again with the team's names
+            self._team_pending = list(dict.fromkeys(clean)) or [""]     # written after the entity sheets (a hidden sheet never comes first)
+            self.team_list = f"={TEAM_NAMES}"
+            return
+        self.wb.define_name(TEAM_NAMES, ref)
+        self.team_list = f"={TEAM_NAMES}"
+
+    def finish(self) -> None:
+        """Write what waits for the entity sheets (the team names copied for the dropdowns)."""
+        from xlsxwriter.utility import xl_rowcol_to_cell
+
+        names = getattr(self, "_team_pending", None)
+        if names is not None:
+            col = self._lists_column()
+            self._lists.write_column(0, col, [n for n in names if n])
+            self.wb.define_name(TEAM_NAMES, f"=_lists!{xl_rowcol_to_cell(0, col, True, True)}:"
+                                            f"{xl_rowcol_to_cell(len(names) - 1, col, True, True)}")
+            self._team_pending = None
 
     def _fmt(self, f: Field | None):
         if f is None:
@@ -378,12 +447,7 @@ class SheetWriter:
             return labels
         name = f"list_{f.enum.name}"
         if name not in self._list_row:
-            if self._lists is None:
-                self._lists = self.wb.add_worksheet("_lists")
-                self._lists.hide()
-                self._lists_col = 0
-            col = self._lists_col
-            self._lists_col += 1
+            col = self._lists_column()
             self._lists.write_column(0, col, labels)
             from xlsxwriter.utility import xl_rowcol_to_cell
             ref = f"=_lists!{xl_rowcol_to_cell(0, col, True, True)}:{xl_rowcol_to_cell(len(labels) - 1, col, True, True)}"
@@ -416,14 +480,8 @@ class SheetWriter:
                 else:
                     values = _excel_values(col, f, lang)
                     self._write_column(ws, j, values, fmt, f)
-            width = column_width(headers[j], None if col is None else col.head(200).map(
-                lambda v, f=f: _excel_value(v, f, lang)))
-            if f.type == "longtext":
-                width = max(width, 30)
-            if f.type in ("date",):
-                width = max(width, 12)
-            if f.type in ("datetime",):
-                width = max(width, 17)
+            width = max(field_width(f, lang), column_width(headers[j], None if col is None else col.head(200).map(
+                lambda v, f=f: _excel_value(v, f, lang))))
             ws.set_column(j, j, width, fmt if f.type not in ("longtext",) else self.wrap)
             # hints and dropdowns, over the whole data area
             last = max(validation_rows, n + 1000)
@@ -437,6 +495,11 @@ class SheetWriter:
                                            else "Please choose a value from the list.")}
                 if f.type == "multi":
                     opts = {}
+            elif f.type == "person" and self.team_list is not None:
+                opts = {"validate": "list", "source": self.team_list, "error_type": "warning",
+                        "error_title": f.header(lang)[:32],
+                        "error_message": ("请从团队成员中选择（团队表）。" if lang == "zh"
+                                          else "Please choose a member of the Team sheet.")}
             elif f.type == "rating":
                 opts = {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
                         "error_type": "warning", "error_message": "1-5"}
@@ -540,7 +603,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                    workbook_key: str | None = None, readme: bool = True, fields_of=None,
                    safe: bool = True, workspace: str | os.PathLike | None = None,
                    preserve: bool = True, keep_backups: int | None = None,
-                   wait: float | None = None, fast: bool | None = None) -> Path:
+                   wait: float | None = None, fast: bool | None = None,
+                   team_names: Iterable[str] | None = None) -> Path:
     """Write entity frames (keyed by entity key, in order) as one styled workbook.
 
     With ``safe`` (the default) the file is written through
@@ -558,6 +622,10 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     The cells of big sheets are written in bulk (:mod:`crmkit.xlsxfast`, same
     cells as through xlsxwriter); ``fast`` forces that path on (``True``) or
     off (``False``) for every sheet.
+
+    Person fields (Owner, Assignee, Manager) get a dropdown of the team:
+    the Team sheet itself when it is among ``frames``, else ``team_names``
+    (the workspace's Team names) copied into a hidden sheet.
     """
     import xlsxwriter
 
@@ -574,6 +642,10 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         sw = None
         try:
             sw = SheetWriter(wb, lang, fast=fast)
+            if "team" in frames:
+                sw.team_dropdown(team=frames["team"], fields=fields_of(ENTITIES["team"]) if fields_of else None)
+            elif any(f.type == "person" for e in ents for f in e.fields):
+                sw.team_dropdown(names=team_names)
             for key, df in frames.items():
                 ent = ENTITIES[key]
                 flds = fields_of(ent) if fields_of else None
@@ -582,6 +654,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                     extra = list(dict.fromkeys(list(extra) + [c for c in df.columns if not ent.has(c)
                                                               and (flds is None or c not in [f.key for f in flds])]))
                 sw.write(ent, df, fields=flds, extra_columns=extra)
+            sw.finish()
             if readme:
                 sw.readme(workbook_key or ents[0].workbook, ents, fields_of=fields_of)
         finally:

@@ -365,9 +365,19 @@ class Workspace:
             frames = {k: self._frames[k] for k in WORKBOOKS[wb]}
             written.append(write_workbook(self.file(wb), frames, self.lang, workbook_key=wb,
                                           workspace=self.path, fields_of=self._fields_of,
-                                          keep_backups=self._backups_keep()))
+                                          keep_backups=self._backups_keep(),
+                                          team_names=None if "team" in frames else self._team_names()))
             self._dirty.discard(wb)
         return written
+
+    def _team_names(self) -> list[str]:
+        """Team names for the Owner dropdowns of a workbook without the Team sheet ([] when unreadable)."""
+        from .templates import team_names
+
+        try:
+            return team_names(self["team"])
+        except Exception:  # noqa: BLE001 - a dropdown must never stop a save
+            return []
 
     def _backups_keep(self) -> int:
         """Settings' ``backups_keep`` (previous versions kept per workbook), default 10."""

@@ -33,8 +33,12 @@ def reference(values, region):
     """The per-value path: what to_phone returned before the fast path existed."""
     text = nz.nfkc(pd.Series(values, dtype=object))
     region = (str(region).strip().upper() if region else "CN") or "CN"
-    compact = text.str.replace(nz._PHONE_JUNK, "", regex=True).str.replace(nz._PHONE_EXT, "", regex=True)
-    out = pd.Series([None if pd.isna(c) else nz._parse_phone.__wrapped__(c, region) for c in compact],
+    junkless = text.str.replace(nz._PHONE_JUNK, "", regex=True)
+    compact = junkless.str.replace(nz._PHONE_EXT, "", regex=True)
+    ext = junkless.str.extract(nz._PHONE_EXT_DIGITS, expand=False)
+    parsed = [None if pd.isna(c) else nz._parse_phone.__wrapped__(c, nz.phone_region_code(region)) for c in compact]
+    # an extension is kept after the E.164 number (issue 14: it used to be dropped)
+    out = pd.Series([p if p is None or pd.isna(x) else f"{p} ext. {x}" for p, x in zip(parsed, ext)],
                     index=text.index, dtype="string")
     bad = out.isna() & text.notna()
     return out.where(~bad, text), bad

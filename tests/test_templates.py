@@ -48,9 +48,9 @@ def test_template_sheets_are_tables_with_frozen_headers_dropdowns_and_readme(lan
         expected = [f.header(lang) + (" *" if f.required else "") for f in ent.input_fields]
         assert headers[: len(expected)] == expected
         assert ws[1][0].font.bold
-        # every enumeration column carries a dropdown list
+        # every enumeration column carries a dropdown list, and so does every person column (the team)
         lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
-        enum_cols = [f for f in ent.input_fields if f.enum is not None and f.type != "multi"]
+        enum_cols = [f for f in ent.input_fields if (f.enum is not None and f.type != "multi") or f.type == "person"]
         assert len(lists) == len(enum_cols)
         # widths fit the header rather than Excel's default
         assert ws.column_dimensions["B"].width > 8

@@ -29,4 +29,8 @@ def __getattr__(name: str):
         from . import expr
 
         return getattr(expr, name)
+    if name in ("actions", "defaults", "engine", "expr", "functions", "params", "schedule"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'crmkit.rules' has no attribute {name!r}")
