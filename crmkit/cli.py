@@ -27,6 +27,38 @@ def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
         click.echo(text)
 
 
+#: at most this many issues are listed in ``validate --json`` (the counts cover them all)
+JSON_ISSUES_LIMIT = 1000
+ISSUE_KEYS = ("file", "sheet", "row", "column", "value", "reason", "severity")
+
+
+def issues_payload(issues, limit: int = JSON_ISSUES_LIMIT) -> dict:
+    """The issues of a check as JSON: the first ``limit`` (file, sheet, row, column, value, reason,
+    severity), their total, and how many were left out."""
+    import pandas as pd
+
+    total = 0 if issues is None else len(issues)
+    rows = []
+    if total:
+        head = issues.head(limit)
+        for rec in head.to_dict("records"):
+            item = {}
+            for k in ISSUE_KEYS:
+                v = rec.get(k)
+                if v is not None and not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v):
+                    v = None
+                elif k == "row" and v is not None:
+                    try:
+                        v = int(v)
+                    except (TypeError, ValueError):
+                        v = str(v)
+                elif v is not None and not isinstance(v, (str, int, float, bool)):
+                    v = str(v)
+                item[k] = v
+            rows.append(item)
+    return {"issues": rows, "issues_total": total, "issues_truncated": max(0, total - len(rows))}
+
+
 def progress_enabled() -> bool:
     """Progress bars only on a terminal (stderr)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -112,6 +144,8 @@ def validate(path: Path, report: Path | None, as_json: bool) -> int:
     payload = rep.to_json()
     if report is not None:
         payload["report"] = str(report)
+    if as_json:
+        payload.update(issues_payload(rep.issues))
     emit(payload, as_json, rep.text())
     return 0 if rep.ok else 1
 
@@ -135,7 +169,16 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: b
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
                       progress=progress_enabled())
-    emit(res.summary(), as_json, res.text())
+    payload = res.summary()
+    text = res.text()
+    if not dry_run:   # say which workbooks a real import wrote (none when nothing changed)
+        from .i18n import t
+
+        written = [str(p) for p in getattr(res, "written", None) or []]
+        payload["written"] = written
+        text += "\n" + (f"{t('import_written', res.lang)}: {', '.join(written)}" if written
+                        else t("import_nothing_written", res.lang))
+    emit(payload, as_json, text)
     return res.exit_code
 
 
@@ -197,7 +240,8 @@ def report(directory: Path, period: str, as_of: str | None, out: Path | None, as
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--entity", default="customers", show_default=True,
               help="Sheet to export: customers, interactions, orders, deals, tasks, tickets, ...")
-@click.option("--where", "where", default=None, help='Filter in the rule language, e.g. \'intent_level == "A"\'.')
+@click.option("--where", "where", default=None,
+              help='Filter in the rule language, e.g. \'intent_level == "A"\' (a bad expression exits 2).')
 @click.option("--columns", "columns", multiple=True,
               help="Columns to export, keys or headers, separated by commas (default: every input column).")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
@@ -214,9 +258,14 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
     from .i18n import t
     from .workspace import open_workspace
 
+    from .exceptions import ExpressionError, UsageError
+
     ws = open_workspace(directory)
-    res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
-                 unmasked=True if unmasked else None, as_of=as_of)
+    try:
+        res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
+                     unmasked=True if unmasked else None, as_of=as_of)
+    except ExpressionError as exc:   # a bad expression typed on the command line is bad usage: exit 2
+        raise UsageError(f"--where: {exc}") from None
     emit(res.to_dict(), as_json, t("export_done", ws.lang).format(rows=res.rows, columns=len(res.columns),
                                                                  file=res.path))
 

@@ -458,6 +458,25 @@ TEXT.update({
     "reason_no_phone": ("no phone number", "缺少联系电话"),
     "reason_no_customer": ("no customer for this record", "该记录没有对应客户"),
     "reason_no_recipient": ("nobody to send it to (no owner and no manager in Team)", "无接收人（没有负责人，团队表中也没有主管）"),
+    # --- small: dashboards (filters, empty charts), forms, CLI consistency
+    "dash_no_data_yet": ("No data yet", "暂无数据"),
+    "dash_no_data_hint": ("Nothing to chart for this selection.", "当前筛选条件下没有可绘制的数据。"),
+    "dash_kpi_scope": ("KPI cards: {period}, customers of {owner} · {channel}; the 'created in' filter applies to the "
+                       "charts and tables below.",
+                       "指标卡：{period}，{owner} · {channel} 的客户；“建档时间”筛选只作用于下方图表和表格。"),
+    "dash_filters_apply": ("Every figure on this page follows the filters above.", "本页所有数字和图表都按上方筛选条件计算。"),
+    "form_not_on_form": ("'{field}' is not a field of this form", "“{field}”不是本表单的字段"),
+    "form_id_exists": ("{id} already exists: a form only creates new records (use the follow-up form or edit the "
+                       "workbook to change it)", "编号 {id} 已存在：表单只能新建记录（请使用跟进记录表或在工作簿中修改）"),
+    "form_unknown_owner": ("'{name}' is not a member of the team (Team sheet)", "“{name}”不是团队成员（见团队表）"),
+    "form_busy": ("The workspace is busy (another save or run); nothing was saved, please submit again.",
+                  "工作区正忙（另一次保存或规则运行）；未保存，请重新提交。"),
+    "form_index_intro": ("Pick a form to enter records into the workspace {workspace}.",
+                         "选择一个表单，向工作区 {workspace} 录入数据。"),
+    "form_no_forms": ("No forms are enabled (Forms sheet of rules.xlsx).", "没有启用的表单（见 rules.xlsx 的表单工作表）。"),
+    "import_written": ("written", "已写入"),
+    "import_nothing_written": ("nothing changed, no workbook written", "没有变化，未写入任何工作簿"),
+    "validate_issues_more": ("{more} more issues not listed (first {shown} shown)", "另有 {more} 条问题未列出（仅列出前 {shown} 条）"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:
