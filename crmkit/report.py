@@ -610,7 +610,10 @@ def _print_layout(sh, first_chart_row: int, chart_rows: int, widths: list[float]
     breaks = [first_chart_row + i * CHART_ROWS for i in range(chart_rows)]
     sh.set_h_pagebreaks(breaks)
     sh.set_print_scale(scale)           # clears xlsxwriter's fit-to-pages, which would override the breaks
-    last_col = max(len(widths) - 1, 4 + (CHART_WIDTH + 5) // _col_px(8.43) + 1)
+    last_col, edge = len(widths) - 1, lefts[-1]
+    while edge < right:                 # the column holding the charts' right edge (default widths there)
+        last_col += 1
+        edge += _col_px(8.43)
     sh.print_area(0, 0, first_chart_row + chart_rows * CHART_ROWS - 1, last_col)
 
 

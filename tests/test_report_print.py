@@ -65,6 +65,12 @@ def test_summary_is_not_fit_to_pages_which_would_drop_the_breaks_and_every_page_
     edges = [0, *breaks, last]
     for a, b in zip(edges, edges[1:]):
         assert (b - a) * ROW_PX * scale <= page_h, (a, b, scale, page_h)
-    # the print area covers the charts
-    area = summary.print_area
-    assert area and str(last) in area.replace("$", "")
+    # the print area covers the charts and is no wider than a page (blank columns would print a blank page)
+    area = summary.print_area.split("!")[-1].replace("$", "")
+    first, end = area.split(":")
+    end_col, end_row = openpyxl.utils.cell.coordinate_from_string(end)
+    assert first == "A1" and end_row >= last
+    end_idx = openpyxl.utils.column_index_from_string(end_col)
+    area_px = sum(col_px(summary, c) for c in range(end_idx))
+    assert area_px * scale <= page_w, (area, area_px, scale, page_w)
+    assert max(ch.anchor.to.col for ch in summary._charts) <= end_idx - 1
