@@ -333,11 +333,16 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wa
 @click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True,
               help="Port on 127.0.0.1 to serve the dashboards on.")
 @click.option("--no-browser", is_flag=True, help="Do not open the landing page in a web browser.")
-def dashboard(directory: Path, port: int, no_browser: bool) -> int:
-    """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops)."""
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests for this host name (repeatable; Settings dashboard_allow_hosts). "
+                   "By default only localhost, 127.0.0.1 and [::1] are answered. There is no login.")
+def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[str, ...]) -> int:
+    """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops).
+
+    There is no login yet: requests naming another host than localhost are refused."""
     from .dashboard import serve
 
-    return serve(directory, port=port, open_browser=not no_browser)
+    return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts)
 
 
 def main(argv: list[str] | None = None) -> int:
