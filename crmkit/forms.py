@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import CrmkitError, UsageError
+from .exceptions import CrmkitError, FileLockedError, UsageError
 from .i18n import t
 from .schema import ENTITIES, FORM_ENTITY, Field, norm_token
 
@@ -221,13 +221,14 @@ class SubmitResult:
     record: dict = field(default_factory=dict)                 # the record as written (after the rules)
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)  # rule actions run for the record
     rules_error: str | None = None
+    form_fields: tuple = ()                                    # the fields the form shows (errors beside them)
 
     def messages(self, lang: str = "en") -> list[str]:
         """Human lines for the page: the outcome, then one line per rule action that ran."""
         if not self.ok:
             if len(self.duplicates):
                 return [t("form_duplicate", lang)]
-            return [t("form_fix_errors", lang)] + [v for k, v in self.errors.items() if k == "_form"]
+            return [t("form_fix_errors", lang)] + [v for k, v in self.errors.items() if k not in self.form_fields]
         lines = [t("form_saved", lang).format(id=self.record_id)]
         if self.record.get("owner"):
             lines.append(f"{t('form_owner', lang)}: {self.record['owner']}")
@@ -446,12 +447,17 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             res.errors["_form"] = t("form_not_allowed", lang).format(name=who or "?")
             return res
 
-        # the submitted values, by canonical key, as the text a cell would hold
+        res.form_fields = tuple(form.fields)
+        # the submitted values, by canonical key, as the text a cell would hold; only the form's own
+        # fields may be given (a page cannot set what the form does not show)
         text: dict[str, str | None] = {}
         for k, v in (values or {}).items():
             key = k if ent.has(k) else match_header(ent, k)
             if key is None:
                 res.errors.setdefault("_form", f"{t('form_unknown_field', lang)}: {k}")
+                continue
+            if key not in form.fields:
+                res.errors[key] = t("form_not_on_form", lang).format(field=ent.field(key).header(lang))
                 continue
             text[key] = _as_text(v)
         for key, v in form.defaults:
@@ -459,8 +465,20 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
                 text[key] = _default_text(v, now, who)
         existing = fresh[form.entity]
         id_key = ent.id_field
+        if id_key and text.get(id_key) is not None and id_key not in res.errors:
+            # a form creates records: an id that exists already would overwrite or duplicate one
+            if (existing[id_key].astype("string").str.strip() == text[id_key]).fillna(False).any():
+                res.errors[id_key] = t("form_id_exists", lang).format(id=text[id_key])
         if id_key and text.get(id_key) is None:
             text[id_key] = next_id(existing[id_key], form.entity)
+        team = team_names(fresh)
+        if team:   # owner, assignee ...: a member of the Team sheet (blank lets the routing rules choose)
+            members = {norm_token(n) for n in team}
+            for f in ent.fields:
+                name = text.get(f.key)
+                if f.type == "person" and name is not None and f.key not in res.errors \
+                        and norm_token(name) not in members:
+                    res.errors[f.key] = t("form_unknown_owner", lang).format(name=name)
         auto = {"customers": {"created_at": now.strftime("%Y-%m-%d")},
                 "interactions": {"at": now.strftime("%Y-%m-%d %H:%M:%S"), "owner": who},
                 "tickets": {"created_at": now.strftime("%Y-%m-%d %H:%M:%S"), "status": "open"}}[form.entity]
@@ -501,27 +519,29 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             history.append(_carry_follow_up(fresh, normalised.iloc[0], now, who))
         fresh.append("history", pd.concat(history, ignore_index=True))
         fresh.save()
-    res.ok = True
-    res.record_id = record_id
+        res.ok = True
+        res.record_id = record_id
 
-    targets = {"customers": [record_id]} if form.entity == "customers" else (
-        {"customers": [str(normalised["customer_id"].iloc[0])]} if form.entity == "interactions"
-        else {"tickets": [record_id]})
-    rws = None
-    if run_rules:
-        try:
-            from .rules.engine import run_rules as _run
+        targets = {"customers": [record_id]} if form.entity == "customers" else (
+            {"customers": [str(normalised["customer_id"].iloc[0])]} if form.entity == "interactions"
+            else {"tickets": [record_id]})
+        rws = None
+        if run_rules:
+            # still under the lock: a second tab submitting at the same time waits (up to lock_wait)
+            # for this record and its rules, then saves and runs the rules for its own record
+            try:
+                from .rules.engine import run_rules as _run
 
-            rws = open_workspace(path)        # read afresh: the engine works under its own lock
-            run = _run(rws, as_of=now, records=targets)
-            acts = getattr(run, "actions", None)
-            res.actions = acts.reset_index(drop=True) if isinstance(acts, pd.DataFrame) else pd.DataFrame()
-        except ImportError:
-            res.rules_error = "the rule engine is not installed"
-        except CrmkitError as exc:
-            res.rules_error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
-            res.rules_error = f"{type(exc).__name__}: {exc}"
+                rws = open_workspace(path)        # read afresh: what was just saved
+                run = _run(rws, as_of=now, records=targets, wait=lock_wait)
+                acts = getattr(run, "actions", None)
+                res.actions = acts.reset_index(drop=True) if isinstance(acts, pd.DataFrame) else pd.DataFrame()
+            except ImportError:
+                res.rules_error = "the rule engine is not installed"
+            except CrmkitError as exc:
+                res.rules_error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
+                res.rules_error = f"{type(exc).__name__}: {exc}"
     after = (rws if rws is not None else open_workspace(path))[form.entity]
     rec = after[after[id_key].astype(str) == record_id]
     res.record = {k: (None if (not isinstance(v, str) and pd.isna(v)) else v)
@@ -653,6 +673,8 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
             result = submit(ws.path, form.name, collect(), who.value or "", as_of=as_of,
                             allow_duplicate=allow_duplicate)
             show(result)
+        except FileLockedError:
+            status.value = f"<div style='color:#c00'><b>{_esc(t('form_busy', lang))}</b></div>"
         except CrmkitError as exc:
             status.value = f"<div style='color:#c00'><b>{_esc(str(exc))}</b></div>"
         finally:
