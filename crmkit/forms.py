@@ -613,10 +613,16 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
 
     from .workspace import open_workspace
 
+    from .i18n import check_lang
+
     ws = open_workspace(workspace)
-    lang = ws.lang
+    asked = (prefill or {}).get("lang")
+    try:
+        lang = check_lang(asked) if asked else ws.lang     # ?lang=zh|en from the index page's switch
+    except UsageError:
+        lang = ws.lang
     if not form_name:
-        return _form_index(ws, w)
+        return _form_index(ws, w, lang)
     form = get_form(ws, form_name)
     fields = form_fields(ws, form)
     now = ws.as_of(as_of)
@@ -687,10 +693,65 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     return w.VBox([header, who_row, *rows, button, status, extra], layout=w.Layout(max_width="900px"))
 
 
-def _form_index(ws, w):
-    links = "".join(f"<li><a href='{_esc(url.split('/')[-1])}'>{_esc(title)}</a></li>"
-                    for title, url in form_pages(ws))
-    return w.HTML(f"<h2>{_esc(t('form_list', ws.lang))}</h2><ul>{links}</ul>")
+INDEX_STYLE = """<style>
+.crmkit-forms { background: #f4f6f9; color: #1f2933; border-radius: 10px; overflow: hidden;
+  font-family: "Segoe UI", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Helvetica Neue", Arial, sans-serif; }
+.crmkit-forms header { background: #1f4e79; color: #fff; padding: 24px 36px; }
+.crmkit-forms header h1 { margin: 0; font-size: 26px; font-weight: 600; }
+.crmkit-forms header p { margin: 6px 0 0; opacity: .85; }
+.crmkit-forms main { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 20px;
+  padding: 28px 36px; }
+.crmkit-forms a.card { display: block; background: #fff; border-radius: 10px; padding: 20px 22px; text-decoration: none;
+  color: inherit; box-shadow: 0 1px 3px rgba(0,0,0,.12); border-top: 5px solid #2e75b6; transition: box-shadow .15s; }
+.crmkit-forms a.card:hover { box-shadow: 0 4px 14px rgba(0,0,0,.18); }
+.crmkit-forms .name { font-size: 21px; font-weight: 600; }
+.crmkit-forms .other { font-size: 15px; color: #52606d; margin-top: 2px; }
+.crmkit-forms .desc { font-size: 14px; color: #3e4c59; margin-top: 10px; line-height: 1.5; }
+.crmkit-forms .empty { padding: 28px 36px; color: #7b8794; font-style: italic; }
+</style>"""
+
+
+def form_index_html(ws, lang: str) -> str:
+    """The list of the workspace's forms as cards (styled like the dashboards' landing page), in ``lang``.
+
+    A seed form shows its name in ``lang`` with the other language's name below; a form of the
+    user's own shows its name and description as typed.  Links carry ``lang`` to the form page.
+    """
+    from .schema import ENTITIES as _ENTITIES
+
+    cards = []
+    for f in load_forms(ws):
+        seed = next((sf for sf in SEED_FORMS if norm_token(f.name) in (norm_token(sf[1]), norm_token(sf[2]))), None)
+        if seed is not None:
+            name, other = (seed[2], seed[1]) if lang == "zh" else (seed[1], seed[2])
+            desc = seed[7] if lang == "zh" else seed[6]
+        else:
+            name, other, desc = f.name, "", f.description
+        ent = _ENTITIES.get(f.entity)
+        what = (ent.zh if lang == "zh" else ent.en) if ent is not None else f.entity
+        href = "form.ipynb?" + urllib.parse.urlencode({"form": f.name, "lang": lang})
+        cards.append(f'<a class="card" data-form="{_esc(f.name)}" href="{_esc(href)}">'
+                     f'<div class="name">{_esc(name)}</div>'
+                     + (f'<div class="other">{_esc(other)}</div>' if other else "")
+                     + f'<div class="desc">{_esc(desc)}</div><div class="other">→ {_esc(what)}</div></a>')
+    body = (f'<main id="crmkit-form-list">{"".join(cards)}</main>' if cards
+            else f'<div class="empty" id="crmkit-form-list">{_esc(t("form_no_forms", lang))}</div>')
+    intro = t("form_index_intro", lang).format(workspace=Path(ws.path).name)
+    return (INDEX_STYLE + f'<div class="crmkit-forms" lang="{"zh-CN" if lang == "zh" else "en"}"><header>'
+            f'<h1>crmkit · {_esc(t("form_list", lang))}</h1><p>{_esc(intro)}</p></header>{body}</div>')
+
+
+def _form_index(ws, w, lang: str | None = None):
+    """The forms index page: cards of the forms and a zh/en switch above them."""
+    from .ui import language_switch
+
+    switch = language_switch(lang or ws.lang)
+    switch.add_class("crmkit-lang")
+    page = w.HTML(form_index_html(ws, switch.value))
+    page.add_class("crmkit-form-index")
+    switch.observe(lambda change: setattr(page, "value", form_index_html(ws, change["new"])), names="value")
+    top = w.HBox([switch], layout=w.Layout(justify_content="flex-end", width="100%", padding="0 0 8px"))
+    return w.VBox([top, page], layout=w.Layout(width="100%", max_width="1200px"))
 
 
 def _duplicates_box(w, ws, result: SubmitResult, lang: str, create_anyway):

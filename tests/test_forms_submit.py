@@ -95,3 +95,25 @@ def test_two_tabs_submitting_at_once_both_save_and_both_run_the_rules(ws_dir):
     log = open_workspace(ws_dir)["rule_log"]
     tagged = log[(log["rule_id"] == "T01") & (log["outcome"] == "done")]["record_id"].astype(str)
     assert {results[1].record_id, results[2].record_id} <= set(tagged)
+
+
+def test_the_forms_index_is_styled_like_the_landing_page_and_switches_language(ws_dir):
+    from crmkit.forms import form_app
+
+    box = form_app(ws_dir, None)
+    switch = box.children[0].children[0]
+    page = box.children[1]
+    assert "crmkit-lang" in switch._dom_classes and switch.value == "en"
+    html = page.value
+    assert 'class="crmkit-forms"' in html and "<header>" in html and "#1f4e79" in html
+    assert html.count('class="card"') == 2
+    assert "New customer registration" in html and "新客户信息登记表" in html      # the other language below
+    assert "form.ipynb?form=New+customer+registration&amp;lang=en" in html
+    switch.value = "zh"
+    zh = page.value
+    assert "crmkit · 表单" in zh and '<div class="name">新客户信息登记表</div>' in zh
+    assert '<div class="other">New customer registration</div>' in zh
+    assert "lang=zh" in zh and "用于销售团队快速录入新客户基础信息" in zh
+    # the form page opened from the Chinese index speaks Chinese
+    form = form_app(ws_dir, "New customer registration", prefill={"lang": "zh"})
+    assert "提交" in [c.description for c in form.children if hasattr(c, "description")]
