@@ -461,10 +461,10 @@ TEXT.update({
     # --- small: dashboards (filters, empty charts), forms, CLI consistency
     "dash_no_data_yet": ("No data yet", "暂无数据"),
     "dash_no_data_hint": ("Nothing to chart for this selection.", "当前筛选条件下没有可绘制的数据。"),
-    "dash_kpi_scope": ("KPI cards: {period}, customers of {owner} · {channel}; the 'created in' filter applies to the "
-                       "charts and tables below.",
-                       "指标卡：{period}，{owner} · {channel} 的客户；“建档时间”筛选只作用于下方图表和表格。"),
-    "dash_filters_apply": ("Every figure on this page follows the filters above.", "本页所有数字和图表都按上方筛选条件计算。"),
+    "dash_scope": ("Every figure on this page (KPI cards, charts, tables) covers the same customers: owner {owner} · "
+                   "source {channel} · created {created}. KPI cards count {kpi_period}.",
+                   "本页所有指标卡、图表和表格都针对同一批客户：负责人 {owner} · 来源渠道 {channel} · 建档时间 {created}。"
+                   "指标卡统计周期：{kpi_period}。"),
     "form_not_on_form": ("'{field}' is not a field of this form", "“{field}”不是本表单的字段"),
     "form_id_exists": ("{id} already exists: a form only creates new records (use the follow-up form or edit the "
                        "workbook to change it)", "编号 {id} 已存在：表单只能新建记录（请使用跟进记录表或在工作簿中修改）"),
