@@ -895,6 +895,7 @@ def conversion_chart(conv: pd.DataFrame, lang: str, target: float | None = None)
     fig = bar_figure(labels, conv["conversion"].fillna(0).tolist(), _t("dash_conversion_by_channel", lang),
                      horizontal=True, text=text, colors=colors, target=target,
                      target_label=_t("dash_target", lang))
+    fig.update_traces(textposition="outside")   # a 0 % bar has no inside: its label still shows
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     return fig
 
