@@ -254,11 +254,10 @@ def report(directory: Path, period: str, as_of: str | None, out: Path | None, as
 def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
                out: Path | None, unmasked: bool, as_of: str | None, as_json: bool) -> None:
     """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
+    from .exceptions import ExpressionError, UsageError
     from .export import export
     from .i18n import t
     from .workspace import open_workspace
-
-    from .exceptions import ExpressionError, UsageError
 
     ws = open_workspace(directory)
     try:

@@ -611,9 +611,8 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     """
     import ipywidgets as w
 
-    from .workspace import open_workspace
-
     from .i18n import check_lang
+    from .workspace import open_workspace
 
     ws = open_workspace(workspace)
     asked = (prefill or {}).get("lang")
