@@ -989,3 +989,79 @@ def kpi_summary(ws, as_of: object = None, period: str = "month", *,
     out["ok"] = out["ok"].astype("boolean")
     out.attrs.update(as_of=as_of, period=period, bounds=bounds, previous_bounds=previous_bounds)
     return out
+
+
+# --------------------------------------------------------------------------- a workspace seen through filters
+
+#: the sheets that belong to customers (kept for the chosen customers only)
+CUSTOMER_SHEETS = ("orders", "interactions", "deals", "tickets", "messages")
+
+
+class WorkspaceScope:
+    """A workspace seen through a dashboard's filters, for every figure of the page alike.
+
+    ``ws[entity]`` gives the chosen customers (``owner``, ``source`` and
+    ``created`` = (start, end), both ends included), their orders,
+    interactions, deals, tickets and messages; tasks of ``owner`` (and, when
+    the customers are narrowed by source or creation date, of the chosen
+    customers); every other sheet whole.  Everything else (settings,
+    ``as_of()``, ``path`` ...) is the workspace's own, so :func:`kpi_summary`,
+    :func:`funnel` and the rest work on it unchanged.
+    """
+
+    def __init__(self, ws, *, owner: str | None = None, source: str | None = None,
+                 created: tuple[pd.Timestamp | None, pd.Timestamp] | None = None):
+        self._ws = ws
+        self.owner, self.source, self.created = owner, source, created
+        customers = ws["customers"]
+        keep = pd.Series(True, index=customers.index)
+        if owner is not None:
+            keep &= (_col(customers, "owner", "customers").astype("string") == str(owner)).fillna(False)
+        if source is not None:
+            keep &= (_col(customers, "source", "customers").astype("string") == str(source)).fillna(False)
+        if created is not None:
+            start, end = created
+            when = _dt(customers, "created_at", "customers")
+            inside = when <= pd.Timestamp(end)
+            if start is not None:
+                inside &= when >= pd.Timestamp(start)
+            keep &= inside.fillna(False)
+        self._keep = keep.to_numpy(dtype=bool)
+        self.customer_ids = pd.Index(customers.loc[self._keep, "customer_id"].astype("string").dropna().unique())
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        if key not in self._frames:
+            df = self._ws[key]
+            if key == "customers":
+                df = df[self._keep]
+            elif key in CUSTOMER_SHEETS and "customer_id" in df.columns:
+                df = df[df["customer_id"].astype("string").isin(self.customer_ids).fillna(False).to_numpy(dtype=bool)]
+            elif key == "tasks":
+                keep = pd.Series(True, index=df.index)
+                if self.owner is not None:
+                    keep &= (_col(df, "owner", "tasks").astype("string") == str(self.owner)).fillna(False)
+                if self.source is not None or self.created is not None:
+                    keep &= _col(df, "customer_id", "tasks").astype("string").isin(self.customer_ids).fillna(False)
+                df = df[keep.to_numpy(dtype=bool)]
+            self._frames[key] = df
+        return self._frames[key]
+
+    def __getattr__(self, name: str):
+        return getattr(self._ws, name)
+
+    def __repr__(self) -> str:
+        return (f"<WorkspaceScope of {self._ws!r}: owner={self.owner!r} source={self.source!r} "
+                f"created={self.created!r}, {len(self.customer_ids)} customers>")
+
+
+def scope_workspace(ws, *, owner: str | None = None, source: str | None = None,
+                    created: tuple[pd.Timestamp | None, pd.Timestamp] | None = None):
+    """``ws`` restricted to the customers a dashboard's filters choose (:class:`WorkspaceScope`);
+    ``ws`` itself when nothing is filtered.
+
+    >>> kpi_summary(scope_workspace(ws, owner="王经理", source="website_form"), period="month")
+    """
+    if owner is None and source is None and created is None:
+        return ws
+    return WorkspaceScope(ws, owner=owner, source=source, created=created)

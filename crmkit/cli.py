@@ -56,6 +56,38 @@ def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
         say(text)
 
 
+#: at most this many issues are listed in ``validate --json`` (the counts cover them all)
+JSON_ISSUES_LIMIT = 1000
+ISSUE_KEYS = ("file", "sheet", "row", "column", "value", "reason", "severity")
+
+
+def issues_payload(issues, limit: int = JSON_ISSUES_LIMIT) -> dict:
+    """The issues of a check as JSON: the first ``limit`` (file, sheet, row, column, value, reason,
+    severity), their total, and how many were left out."""
+    import pandas as pd
+
+    total = 0 if issues is None else len(issues)
+    rows = []
+    if total:
+        head = issues.head(limit)
+        for rec in head.to_dict("records"):
+            item = {}
+            for k in ISSUE_KEYS:
+                v = rec.get(k)
+                if v is not None and not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v):
+                    v = None
+                elif k == "row" and v is not None:
+                    try:
+                        v = int(v)
+                    except (TypeError, ValueError):
+                        v = str(v)
+                elif v is not None and not isinstance(v, (str, int, float, bool)):
+                    v = str(v)
+                item[k] = v
+            rows.append(item)
+    return {"issues": rows, "issues_total": total, "issues_truncated": max(0, total - len(rows))}
+
+
 def progress_enabled() -> bool:
     """Progress bars only on a terminal (stderr)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -159,6 +191,8 @@ def validate(path: Path, report: Path | None, as_json: bool, force: bool = False
     payload = rep.to_json()
     if report is not None:
         payload["report"] = str(report)
+    if as_json:
+        payload.update(issues_payload(rep.issues))
     emit(payload, as_json, rep.text())
     return 0 if rep.ok else 1
 
@@ -191,7 +225,16 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
                       progress=progress_enabled(), mapping=mapping, defaults=defaults, save_mapping=save_map,
                       force=force)
-    emit(res.summary(), as_json, res.text())
+    payload = res.summary()
+    text = res.text()
+    if not dry_run:   # say which workbooks a real import wrote (none when nothing changed)
+        from .i18n import t
+
+        written = [str(p) for p in getattr(res, "written", None) or []]
+        payload["written"] = written
+        text += "\n" + (f"{t('import_written', res.lang)}: {', '.join(written)}" if written
+                        else t("import_nothing_written", res.lang))
+    emit(payload, as_json, text)
     return res.exit_code
 
 
@@ -262,7 +305,8 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--entity", default="customers", show_default=True,
               help="Sheet to export: customers, interactions, orders, deals, tasks, tickets, ...")
-@click.option("--where", "where", default=None, help='Filter in the rule language, e.g. \'intent_level == "A"\'.')
+@click.option("--where", "where", default=None,
+              help='Filter in the rule language, e.g. \'intent_level == "A"\' (a bad expression exits 2).')
 @click.option("--columns", "columns", multiple=True,
               help="Columns to export, keys or headers, separated by commas (default: every input column).")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default=None,
@@ -276,13 +320,17 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
 def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
                out: Path | None, unmasked: bool, as_of: str | None, as_json: bool, force: bool = False) -> None:
     """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
+    from .exceptions import ExpressionError, UsageError
     from .export import export
     from .i18n import t
     from .workspace import open_workspace
 
     ws = open_workspace(directory)
-    res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
-                 unmasked=True if unmasked else None, as_of=as_of, force=force)
+    try:
+        res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
+                     unmasked=True if unmasked else None, as_of=as_of, force=force)
+    except ExpressionError as exc:   # a bad expression typed on the command line is bad usage: exit 2
+        raise UsageError(f"--where: {exc}") from None
     emit(res.to_dict(), as_json, t("export_done", ws.lang).format(rows=res.rows, columns=len(res.columns),
                                                                  file=res.path))
 
@@ -388,11 +436,16 @@ def t_(key: str, lang: str) -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True,
               help="Port on 127.0.0.1 to serve the dashboards on.")
 @click.option("--no-browser", is_flag=True, help="Do not open the landing page in a web browser.")
-def dashboard(directory: Path, port: int, no_browser: bool) -> int:
-    """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops)."""
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests for this host name (repeatable; Settings dashboard_allow_hosts). "
+                   "By default only localhost, 127.0.0.1 and [::1] are answered. There is no login.")
+def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[str, ...]) -> int:
+    """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops).
+
+    There is no login yet: requests naming another host than localhost are refused."""
     from .dashboard import serve
 
-    return serve(directory, port=port, open_browser=not no_browser)
+    return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts)
 
 
 def main(argv: list[str] | None = None) -> int:

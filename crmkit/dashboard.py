@@ -106,6 +106,69 @@ def port_in_use(port: int) -> bool:
 PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=8"]
 
 
+#: Host headers the server answers by default: the loopback names (any loopback IP address is
+#: accepted as well).  Anything else is refused with 403, so that a web page on another site cannot
+#: reach the dashboards through a name that resolves to 127.0.0.1 (DNS rebinding).  There is no login.
+LOCAL_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
+HOSTS_SETTING = "dashboard_allow_hosts"
+
+
+def allowed_hosts(extra=(), settings: dict | None = None) -> tuple[str, ...]:
+    """The host names the dashboard server answers: the loopback names, ``extra`` (``--allow-host``)
+    and Settings ``dashboard_allow_hosts`` (names separated by ``;``).  ``*`` turns the check off.
+
+    Raises :class:`UsageError` for an IP address that is not a loopback address: the server checks
+    names, and an address is only accepted through ``*``.
+    """
+    import ipaddress
+    import re
+
+    names = list(LOCAL_HOSTNAMES)
+    configured = (settings or {}).get(HOSTS_SETTING)
+    items = list(extra or ())
+    if configured is not None and not (isinstance(configured, float) and configured != configured):
+        items += [configured] if isinstance(configured, str) else list(configured)
+    for item in items:
+        for name in re.split(r"[;,，；\s]+", str(item)):
+            name = name.strip().lower()
+            if name.startswith("[") and name.endswith("]"):
+                name = name[1:-1]
+            if not name or name in names:
+                continue
+            if name != "*":
+                try:
+                    addr = ipaddress.ip_address(name)
+                except ValueError:
+                    addr = None
+                if addr is not None and not addr.is_loopback:
+                    raise UsageError(f"--allow-host {name}: the dashboard server checks host names, not addresses; "
+                                     "give the name people type in the browser, or '*' to accept any host")
+                if addr is None and not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*",
+                                                     name):
+                    raise UsageError(f"--allow-host {name!r} is not a host name")
+            names.append(name)
+    return tuple(names)
+
+
+def host_guard_config(hosts=LOCAL_HOSTNAMES) -> Path:
+    """A folder holding a ``voila.json`` that makes Voila check the Host header of every request.
+
+    Voila turns jupyter_server's host check off (``allow_remote_access=True``); its
+    ``tornado_settings`` turn it back on, with ``hosts`` as the names allowed.  The folder goes
+    first on ``JUPYTER_CONFIG_PATH`` (:func:`voila_env`), so it wins over other configuration.
+    """
+    import json
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="crmkit-voila-config-"))
+    any_host = "*" in hosts
+    tornado = {"allow_remote_access": any_host,
+               "local_hostnames": sorted({h for h in hosts if h != "*"})}
+    (folder / "voila.json").write_text(json.dumps({"Voila": {"tornado_settings": tornado}}, indent=1),
+                                       encoding="utf-8")
+    return folder
+
+
 def voila_command(port: int, *, preheat: bool = True) -> list[str]:
     """The Voila command line serving the dashboards on ``127.0.0.1:port``.
 
@@ -161,10 +224,14 @@ def plotly_static_root() -> Path | None:
         return None
 
 
-def voila_env(workspace: Path) -> dict[str, str]:
-    """The environment of the Voila process: the workspace and crmkit's template folder."""
+def voila_env(workspace: Path, config_dir: Path | None = None) -> dict[str, str]:
+    """The environment of the Voila process: the workspace, crmkit's template folder and, first on
+    the configuration path, ``config_dir`` (:func:`host_guard_config`)."""
     env = dict(os.environ)
     env[ENV_VAR] = str(workspace)
+    if config_dir is not None:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            [str(config_dir)] + ([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else []))
     jp = [str(ASSETS_DIR)]
     plotly_root = plotly_static_root()
     if plotly_root is not None:
@@ -200,11 +267,14 @@ def check_workspace(directory: str | os.PathLike) -> Path:
 class DashboardServer:
     """A running Voila server (see :func:`start`)."""
 
-    def __init__(self, process: subprocess.Popen, port: int, workspace: Path, log: Path | None):
+    def __init__(self, process: subprocess.Popen, port: int, workspace: Path, log: Path | None,
+                 config_dir: Path | None = None, hosts: tuple[str, ...] = LOCAL_HOSTNAMES):
         self.process = process
         self.port = port
         self.workspace = workspace
         self.log = log
+        self.config_dir = config_dir
+        self.hosts = hosts
 
     @property
     def url(self) -> str:
@@ -237,6 +307,10 @@ class DashboardServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.config_dir is not None:
+            import shutil
+
+            shutil.rmtree(self.config_dir, ignore_errors=True)
 
     def __enter__(self) -> DashboardServer:
         return self
@@ -248,21 +322,36 @@ class DashboardServer:
         return f"<DashboardServer {self.url} workspace={str(self.workspace)!r}>"
 
 
+def _hosts_of(workspace: Path, allow_hosts) -> tuple[str, ...]:
+    from .workspace import open_workspace
+
+    settings = {}
+    with contextlib.suppress(Exception):      # the workspace was checked already
+        settings = open_workspace(workspace).settings
+    return allowed_hosts(allow_hosts, settings)
+
+
 def start(directory: str | os.PathLike, port: int | None = None, *, log: str | os.PathLike | None = None,
-          wait: bool = True, timeout: float = 60.0) -> DashboardServer:
-    """Start Voila in the background on ``127.0.0.1:port`` (a free port when None)."""
+          wait: bool = True, timeout: float = 60.0, allow_hosts=()) -> DashboardServer:
+    """Start Voila in the background on ``127.0.0.1:port`` (a free port when None).
+
+    Requests whose Host header is not a loopback name or one of ``allow_hosts`` (see
+    :func:`allowed_hosts`) are refused with 403.
+    """
     try:
         workspace = check_workspace(directory)
     except WorkspaceNotFound:
         raise
+    hosts = _hosts_of(workspace, allow_hosts)
     port = free_port() if port is None else int(port)
     if port_in_use(port):
         raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
     log_path = Path(log) if log is not None else None
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the child's exit
-    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace), stdout=out, stderr=subprocess.STDOUT,
-                            cwd=str(notebook_dir()), start_new_session=True)
-    server = DashboardServer(proc, port, workspace, log_path)
+    config_dir = host_guard_config(hosts)
+    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace, config_dir), stdout=out,
+                            stderr=subprocess.STDOUT, cwd=str(notebook_dir()), start_new_session=True)
+    server = DashboardServer(proc, port, workspace, log_path, config_dir, hosts)
     if wait:
         try:
             server.wait_ready(timeout)
@@ -272,21 +361,24 @@ def start(directory: str | os.PathLike, port: int | None = None, *, log: str | o
     return server
 
 
-def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = False) -> int:
+def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = False, allow_hosts=()) -> int:
     """Serve the dashboards of the workspace ``directory`` until Ctrl-C (blocks).
 
-    Prints the URL of the landing page; opens it in the browser when asked.
+    Prints the URL of the landing page; opens it in the browser when asked.  Only requests for a
+    loopback name or one of ``allow_hosts`` are answered (:func:`allowed_hosts`); there is no login.
     """
     workspace = check_workspace(directory)
+    hosts = _hosts_of(workspace, allow_hosts)
     if port_in_use(port):
         raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
     # Voila runs in its own session: Ctrl-C reaches this process only, which then stops Voila;
     # SIGTERM does the same (so a stopped `crmkit dashboard` never leaves Voila running).
     debug = bool(os.environ.get("CRMKIT_DEBUG"))  # Voila's own log on stderr, for troubleshooting
-    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace), cwd=str(notebook_dir()),
+    config_dir = host_guard_config(hosts)
+    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace, config_dir), cwd=str(notebook_dir()),
                             stdout=None if debug else subprocess.DEVNULL,
                             stderr=None if debug else subprocess.PIPE, start_new_session=True)
-    server = DashboardServer(proc, port, workspace, None)
+    server = DashboardServer(proc, port, workspace, None, config_dir, hosts)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -303,6 +395,8 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         print(clean_text(f"crmkit dashboards for {workspace}:\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
               + f"\n  表单录入 / Forms: {server.url_of('form')}"
+              + "\nNo login: anyone who can open these addresses sees the data. Host names answered: "
+              + ", ".join(hosts)
               + "\nPress Ctrl-C to stop."), flush=True)
         if open_browser:
             with contextlib.suppress(Exception):

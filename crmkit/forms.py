@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import CrmkitError, UsageError
+from .exceptions import CrmkitError, FileLockedError, UsageError
 from .i18n import t
 from .schema import ENTITIES, FORM_ENTITY, Field, norm_token
 
@@ -221,13 +221,14 @@ class SubmitResult:
     record: dict = field(default_factory=dict)                 # the record as written (after the rules)
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)  # rule actions run for the record
     rules_error: str | None = None
+    form_fields: tuple = ()                                    # the fields the form shows (errors beside them)
 
     def messages(self, lang: str = "en") -> list[str]:
         """Human lines for the page: the outcome, then one line per rule action that ran."""
         if not self.ok:
             if len(self.duplicates):
                 return [t("form_duplicate", lang)]
-            return [t("form_fix_errors", lang)] + [v for k, v in self.errors.items() if k == "_form"]
+            return [t("form_fix_errors", lang)] + [v for k, v in self.errors.items() if k not in self.form_fields]
         lines = [t("form_saved", lang).format(id=self.record_id)]
         if self.record.get("owner"):
             lines.append(f"{t('form_owner', lang)}: {self.record['owner']}")
@@ -446,12 +447,17 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             res.errors["_form"] = t("form_not_allowed", lang).format(name=who or "?")
             return res
 
-        # the submitted values, by canonical key, as the text a cell would hold
+        res.form_fields = tuple(form.fields)
+        # the submitted values, by canonical key, as the text a cell would hold; only the form's own
+        # fields may be given (a page cannot set what the form does not show)
         text: dict[str, str | None] = {}
         for k, v in (values or {}).items():
             key = k if ent.has(k) else match_header(ent, k)
             if key is None:
                 res.errors.setdefault("_form", f"{t('form_unknown_field', lang)}: {k}")
+                continue
+            if key not in form.fields:
+                res.errors[key] = t("form_not_on_form", lang).format(field=ent.field(key).header(lang))
                 continue
             text[key] = _as_text(v)
         for key, v in form.defaults:
@@ -459,8 +465,20 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
                 text[key] = _default_text(v, now, who)
         existing = fresh[form.entity]
         id_key = ent.id_field
+        if id_key and text.get(id_key) is not None and id_key not in res.errors:
+            # a form creates records: an id that exists already would overwrite or duplicate one
+            if (existing[id_key].astype("string").str.strip() == text[id_key]).fillna(False).any():
+                res.errors[id_key] = t("form_id_exists", lang).format(id=text[id_key])
         if id_key and text.get(id_key) is None:
             text[id_key] = next_id(existing[id_key], form.entity)
+        team = team_names(fresh)
+        if team:   # owner, assignee ...: a member of the Team sheet (blank lets the routing rules choose)
+            members = {norm_token(n) for n in team}
+            for f in ent.fields:
+                name = text.get(f.key)
+                if f.type == "person" and name is not None and f.key not in res.errors \
+                        and norm_token(name) not in members:
+                    res.errors[f.key] = t("form_unknown_owner", lang).format(name=name)
         auto = {"customers": {"created_at": now.strftime("%Y-%m-%d")},
                 "interactions": {"at": now.strftime("%Y-%m-%d %H:%M:%S"), "owner": who},
                 "tickets": {"created_at": now.strftime("%Y-%m-%d %H:%M:%S"), "status": "open"}}[form.entity]
@@ -501,27 +519,29 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             history.append(_carry_follow_up(fresh, normalised.iloc[0], now, who))
         fresh.append("history", pd.concat(history, ignore_index=True))
         fresh.save()
-    res.ok = True
-    res.record_id = record_id
+        res.ok = True
+        res.record_id = record_id
 
-    targets = {"customers": [record_id]} if form.entity == "customers" else (
-        {"customers": [str(normalised["customer_id"].iloc[0])]} if form.entity == "interactions"
-        else {"tickets": [record_id]})
-    rws = None
-    if run_rules:
-        try:
-            from .rules.engine import run_rules as _run
+        targets = {"customers": [record_id]} if form.entity == "customers" else (
+            {"customers": [str(normalised["customer_id"].iloc[0])]} if form.entity == "interactions"
+            else {"tickets": [record_id]})
+        rws = None
+        if run_rules:
+            # still under the lock: a second tab submitting at the same time waits (up to lock_wait)
+            # for this record and its rules, then saves and runs the rules for its own record
+            try:
+                from .rules.engine import run_rules as _run
 
-            rws = open_workspace(path)        # read afresh: the engine works under its own lock
-            run = _run(rws, as_of=now, records=targets)
-            acts = getattr(run, "actions", None)
-            res.actions = acts.reset_index(drop=True) if isinstance(acts, pd.DataFrame) else pd.DataFrame()
-        except ImportError:
-            res.rules_error = "the rule engine is not installed"
-        except CrmkitError as exc:
-            res.rules_error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
-            res.rules_error = f"{type(exc).__name__}: {exc}"
+                rws = open_workspace(path)        # read afresh: what was just saved
+                run = _run(rws, as_of=now, records=targets, wait=lock_wait)
+                acts = getattr(run, "actions", None)
+                res.actions = acts.reset_index(drop=True) if isinstance(acts, pd.DataFrame) else pd.DataFrame()
+            except ImportError:
+                res.rules_error = "the rule engine is not installed"
+            except CrmkitError as exc:
+                res.rules_error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
+                res.rules_error = f"{type(exc).__name__}: {exc}"
     after = (rws if rws is not None else open_workspace(path))[form.entity]
     rec = after[after[id_key].astype(str) == record_id]
     res.record = {k: (None if (not isinstance(v, str) and pd.isna(v)) else v)
@@ -591,12 +611,17 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     """
     import ipywidgets as w
 
+    from .i18n import check_lang
     from .workspace import open_workspace
 
     ws = open_workspace(workspace)
-    lang = ws.lang
+    asked = (prefill or {}).get("lang")
+    try:
+        lang = check_lang(asked) if asked else ws.lang     # ?lang=zh|en from the index page's switch
+    except UsageError:
+        lang = ws.lang
     if not form_name:
-        return _form_index(ws, w)
+        return _form_index(ws, w, lang)
     form = get_form(ws, form_name)
     fields = form_fields(ws, form)
     now = ws.as_of(as_of)
@@ -653,6 +678,8 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
             result = submit(ws.path, form.name, collect(), who.value or "", as_of=as_of,
                             allow_duplicate=allow_duplicate)
             show(result)
+        except FileLockedError:
+            status.value = f"<div style='color:#c00'><b>{_esc(t('form_busy', lang))}</b></div>"
         except CrmkitError as exc:
             status.value = f"<div style='color:#c00'><b>{_esc(str(exc))}</b></div>"
         finally:
@@ -665,10 +692,65 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     return w.VBox([header, who_row, *rows, button, status, extra], layout=w.Layout(max_width="900px"))
 
 
-def _form_index(ws, w):
-    links = "".join(f"<li><a href='{_esc(url.split('/')[-1])}'>{_esc(title)}</a></li>"
-                    for title, url in form_pages(ws))
-    return w.HTML(f"<h2>{_esc(t('form_list', ws.lang))}</h2><ul>{links}</ul>")
+INDEX_STYLE = """<style>
+.crmkit-forms { background: #f4f6f9; color: #1f2933; border-radius: 10px; overflow: hidden;
+  font-family: "Segoe UI", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Helvetica Neue", Arial, sans-serif; }
+.crmkit-forms header { background: #1f4e79; color: #fff; padding: 24px 36px; }
+.crmkit-forms header h1 { margin: 0; font-size: 26px; font-weight: 600; }
+.crmkit-forms header p { margin: 6px 0 0; opacity: .85; }
+.crmkit-forms main { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 20px;
+  padding: 28px 36px; }
+.crmkit-forms a.card { display: block; background: #fff; border-radius: 10px; padding: 20px 22px; text-decoration: none;
+  color: inherit; box-shadow: 0 1px 3px rgba(0,0,0,.12); border-top: 5px solid #2e75b6; transition: box-shadow .15s; }
+.crmkit-forms a.card:hover { box-shadow: 0 4px 14px rgba(0,0,0,.18); }
+.crmkit-forms .name { font-size: 21px; font-weight: 600; }
+.crmkit-forms .other { font-size: 15px; color: #52606d; margin-top: 2px; }
+.crmkit-forms .desc { font-size: 14px; color: #3e4c59; margin-top: 10px; line-height: 1.5; }
+.crmkit-forms .empty { padding: 28px 36px; color: #7b8794; font-style: italic; }
+</style>"""
+
+
+def form_index_html(ws, lang: str) -> str:
+    """The list of the workspace's forms as cards (styled like the dashboards' landing page), in ``lang``.
+
+    A seed form shows its name in ``lang`` with the other language's name below; a form of the
+    user's own shows its name and description as typed.  Links carry ``lang`` to the form page.
+    """
+    from .schema import ENTITIES as _ENTITIES
+
+    cards = []
+    for f in load_forms(ws):
+        seed = next((sf for sf in SEED_FORMS if norm_token(f.name) in (norm_token(sf[1]), norm_token(sf[2]))), None)
+        if seed is not None:
+            name, other = (seed[2], seed[1]) if lang == "zh" else (seed[1], seed[2])
+            desc = seed[7] if lang == "zh" else seed[6]
+        else:
+            name, other, desc = f.name, "", f.description
+        ent = _ENTITIES.get(f.entity)
+        what = (ent.zh if lang == "zh" else ent.en) if ent is not None else f.entity
+        href = "form.ipynb?" + urllib.parse.urlencode({"form": f.name, "lang": lang})
+        cards.append(f'<a class="card" data-form="{_esc(f.name)}" href="{_esc(href)}">'
+                     f'<div class="name">{_esc(name)}</div>'
+                     + (f'<div class="other">{_esc(other)}</div>' if other else "")
+                     + f'<div class="desc">{_esc(desc)}</div><div class="other">→ {_esc(what)}</div></a>')
+    body = (f'<main id="crmkit-form-list">{"".join(cards)}</main>' if cards
+            else f'<div class="empty" id="crmkit-form-list">{_esc(t("form_no_forms", lang))}</div>')
+    intro = t("form_index_intro", lang).format(workspace=Path(ws.path).name)
+    return (INDEX_STYLE + f'<div class="crmkit-forms" lang="{"zh-CN" if lang == "zh" else "en"}"><header>'
+            f'<h1>crmkit · {_esc(t("form_list", lang))}</h1><p>{_esc(intro)}</p></header>{body}</div>')
+
+
+def _form_index(ws, w, lang: str | None = None):
+    """The forms index page: cards of the forms and a zh/en switch above them."""
+    from .ui import language_switch
+
+    switch = language_switch(lang or ws.lang)
+    switch.add_class("crmkit-lang")
+    page = w.HTML(form_index_html(ws, switch.value))
+    page.add_class("crmkit-form-index")
+    switch.observe(lambda change: setattr(page, "value", form_index_html(ws, change["new"])), names="value")
+    top = w.HBox([switch], layout=w.Layout(justify_content="flex-end", width="100%", padding="0 0 8px"))
+    return w.VBox([top, page], layout=w.Layout(width="100%", max_width="1200px"))
 
 
 def _duplicates_box(w, ws, result: SubmitResult, lang: str, create_anyway):

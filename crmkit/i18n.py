@@ -518,6 +518,25 @@ TEXT.update({
                          "use --region US (or set phone_region in Settings) to read national numbers",
                          "未带 + 国家区号的电话号码将按原样保留并标记（phone_region = none）；"
                          "如需识别本国号码，请使用 --region CN（或在设置中填写 phone_region）"),
+    # --- small: dashboards (filters, empty charts), forms, CLI consistency
+    "dash_no_data_yet": ("No data yet", "暂无数据"),
+    "dash_no_data_hint": ("Nothing to chart for this selection.", "当前筛选条件下没有可绘制的数据。"),
+    "dash_scope": ("Every figure on this page (KPI cards, charts, tables) covers the same customers: owner {owner} · "
+                   "source {channel} · created {created}. KPI cards count {kpi_period}.",
+                   "本页所有指标卡、图表和表格都针对同一批客户：负责人 {owner} · 来源渠道 {channel} · 建档时间 {created}。"
+                   "指标卡统计周期：{kpi_period}。"),
+    "form_not_on_form": ("'{field}' is not a field of this form", "“{field}”不是本表单的字段"),
+    "form_id_exists": ("{id} already exists: a form only creates new records (use the follow-up form or edit the "
+                       "workbook to change it)", "编号 {id} 已存在：表单只能新建记录（请使用跟进记录表或在工作簿中修改）"),
+    "form_unknown_owner": ("'{name}' is not a member of the team (Team sheet)", "“{name}”不是团队成员（见团队表）"),
+    "form_busy": ("The workspace is busy (another save or run); nothing was saved, please submit again.",
+                  "工作区正忙（另一次保存或规则运行）；未保存，请重新提交。"),
+    "form_index_intro": ("Pick a form to enter records into the workspace {workspace}.",
+                         "选择一个表单，向工作区 {workspace} 录入数据。"),
+    "form_no_forms": ("No forms are enabled (Forms sheet of rules.xlsx).", "没有启用的表单（见 rules.xlsx 的表单工作表）。"),
+    "import_written": ("written", "已写入"),
+    "import_nothing_written": ("nothing changed, no workbook written", "没有变化，未写入任何工作簿"),
+    "validate_issues_more": ("{more} more issues not listed (first {shown} shown)", "另有 {more} 条问题未列出（仅列出前 {shown} 条）"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:

@@ -70,6 +70,7 @@ class ImportResult:
     column_map: dict[str, str]
     blank_rows: int = 0
     unchanged: int = 0
+    written: list = dc_field(default_factory=list)   # the workbooks a real import wrote
     history_rows: int = 0
     dry_run: bool = False
     report: str | None = None
@@ -271,7 +272,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         result.dry_run = dry_run
         if changed and not dry_run:
             step("step_write")
-            ws.save()
+            result.written = [str(p) for p in (ws.save() or [])]
         t3 = time.perf_counter()
     if report is not None:
         rep = result.issues

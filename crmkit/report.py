@@ -608,10 +608,47 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
 
     first_row = top + len(kpis) + 3
     for i, chart in enumerate(charts):
-        chart.set_size({"width": 520, "height": 300})
-        r = first_row + (i // 2) * 16
+        chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
+        r = first_row + (i // 2) * CHART_ROWS
         col = 0 if i % 2 == 0 else 4
         sh.insert_chart(r, col, chart, {"x_offset": 5, "y_offset": 5})
+    _print_layout(sh, first_row, (len(charts) + 1) // 2, [30, 15, 15, 15, 15, 14])
+
+
+# --------------------------------------------------------------------------- printing the summary
+
+CHART_WIDTH, CHART_HEIGHT = 520, 300   # pixels
+CHART_ROWS = 16                        # rows of 20 px from one row of charts to the next (300 px + a gap)
+#: A4 landscape less the margins xlsxwriter writes (0.7 in left/right, 0.75 in top/bottom), in pixels at 96 dpi
+PRINTABLE_WIDTH_PX = (297 / 25.4 - 1.4) * 96
+PRINTABLE_HEIGHT_PX = (210 / 25.4 - 1.5) * 96
+
+
+def _col_px(width: float) -> int:
+    """A column's width in pixels, as Excel draws a width of ``width`` characters (Calibri 11)."""
+    return int(width * 7 + 0.5) + 5 if width >= 1 else int(width * 12 + 0.5)
+
+
+def _print_layout(sh, first_chart_row: int, chart_rows: int, widths: list[float]) -> None:
+    """Print the summary so that no chart is cut: one page for the KPI table, one per row of charts.
+
+    Excel and LibreOffice ignore manual page breaks on a sheet set to "fit to N pages", so the
+    summary is scaled to the width of its widest row of charts instead, and a page break is put
+    above every row of charts.  The print area ends with the last chart.
+    """
+    lefts = [0]
+    for w_ in widths:
+        lefts.append(lefts[-1] + _col_px(w_))
+    right = max(lefts[-1], lefts[4] + 5 + CHART_WIDTH)          # the second chart of a row starts at column E
+    scale = max(10, min(100, int(PRINTABLE_WIDTH_PX / right * 100) - 1))
+    breaks = [first_chart_row + i * CHART_ROWS for i in range(chart_rows)]
+    sh.set_h_pagebreaks(breaks)
+    sh.set_print_scale(scale)           # clears xlsxwriter's fit-to-pages, which would override the breaks
+    last_col, edge = len(widths) - 1, lefts[-1]
+    while edge < right:                 # the column holding the charts' right edge (default widths there)
+        last_col += 1
+        edge += _col_px(8.43)
+    sh.print_area(0, 0, first_chart_row + chart_rows * CHART_ROWS - 1, last_col)
 
 
 def wb_fmt(w: _Writer, kind: str, ok: bool):

@@ -279,6 +279,14 @@ table.crmkit-table td.num { text-align: right; font-variant-numeric: tabular-num
 table.crmkit-table tr.flag td { background: #fdecea; }
 .crmkit-chart > * { flex: 1 1 100%; width: 100%; min-width: 0; }
 .crmkit-empty { color: #7b8794; font-style: italic; padding: 8px; }
+.crmkit-chart-empty { box-sizing: border-box; width: 100%; min-height: 300px; display: flex; flex-direction: column;
+                      align-items: center; justify-content: center; text-align: center; gap: 6px;
+                      border: 1px dashed #c9d3dd; border-radius: 8px; background: #fafbfc; padding: 16px; }
+.crmkit-chart-empty .title { font-size: 16px; font-weight: 600; color: #1f4e79; }
+.crmkit-chart-empty .msg { font-size: 22px; color: #7b8794; }
+.crmkit-chart-empty .hint { font-size: 13px; color: #7b8794; }
+.crmkit-scope { color: #52606d; font-size: 13px; background: #eef4fa; border-left: 4px solid #2e75b6;
+                padding: 6px 10px; margin: 2px 0 8px; border-radius: 4px; }
 .crmkit-note { color: #52606d; font-size: 12px; margin: 4px 0; }
 .crmkit-msg-ok { color: #2e7d32; font-weight: 600; } .crmkit-msg-err { color: #c62828; font-weight: 600; }
 a.crmkit-download { display: inline-block; background: #2e7d32; color: #fff !important; padding: 5px 12px;
@@ -735,12 +743,51 @@ def _figure_widget_class():
     return _FIGURE_WIDGETS[url]
 
 
+@dataclass(frozen=True)
+class EmptyChart:
+    """What a chart function returns when there is nothing to draw: :func:`show_figure` then shows
+    the chart's title and "No data yet" (in ``lang``) instead of empty axes."""
+
+    title: str
+    lang: str = "en"
+
+    def html(self) -> str:
+        return (f'<div class="crmkit-chart-empty" data-empty="1"><div class="title">{esc(self.title)}</div>'
+                f'<div class="msg">{esc(_t("dash_no_data_yet", self.lang))}</div>'
+                f'<div class="hint">{esc(_t("dash_no_data_hint", self.lang))}</div></div>')
+
+
+def is_empty_chart(fig) -> bool:
+    return isinstance(fig, EmptyChart)
+
+
+def _nothing(*values) -> bool:
+    """True when every value is missing or zero (nothing a chart could draw)."""
+    total = 0.0
+    for v in values:
+        arr = pd.to_numeric(pd.Series(v), errors="coerce").abs()
+        total += float(arr.sum(skipna=True))
+    return total == 0.0
+
+
 def show_figure(slot, fig) -> None:
     """Show ``fig`` in a :func:`chart` slot (a new FigureWidget, replacing the previous one).
+
+    An :class:`EmptyChart` shows its "no data yet" message instead of a figure.
 
     A FigureWidget built from the figure carries its data and layout in its state, which reaches the
     page even while it loads (incremental FigureWidget updates reach only a browser already drawing
     it).  The relayout sent right after (autosize) makes plotly.js size a replacement to its slot once shown."""
+    if isinstance(fig, EmptyChart):
+        import ipywidgets as w
+
+        old = slot.children
+        box = w.HTML(fig.html(), layout=w.Layout(width="100%"))
+        box.add_class("crmkit-chart-empty-box")
+        slot.children = (box,)
+        for widget in old:
+            widget.close()
+        return
     _light_plotly_widgets()
     fw = _figure_widget_class()(fig)
     fw._config = dict(PLOT_CONFIG)
@@ -820,6 +867,8 @@ def funnel_chart(funnel: pd.DataFrame, lang: str):
     """Funnel of :func:`crmkit.analytics.funnel`: customers who reached each stage; the weakest step named."""
     from .schema import STAGE
 
+    if funnel is None or funnel.empty or _nothing(funnel["reached"]):
+        return EmptyChart(_t("dash_funnel", lang), lang)
     stages = [enum_label(STAGE, s, lang) for s in funnel["stage"]]
     fig = funnel_figure(stages, funnel["reached"].tolist(), _t("dash_funnel", lang))
     weak = funnel.loc[funnel["weakest"].astype(bool), "stage"]
@@ -836,6 +885,8 @@ def conversion_chart(conv: pd.DataFrame, lang: str, target: float | None = None)
     """Lead conversion by source channel (:func:`crmkit.analytics.conversion_by_source`)."""
     from .schema import SOURCE
 
+    if conv is None or conv.empty or _nothing(conv["customers"]):
+        return EmptyChart(_t("dash_conversion_by_channel", lang), lang)
     labels = [enum_label(SOURCE, s, lang) for s in conv["source"]]
     text = [f"{fmt_pct(c)} ({fmt_int(w)}/{fmt_int(n)})" for c, w, n in zip(conv["conversion"], conv["won"],
                                                                            conv["customers"])]
@@ -843,12 +894,15 @@ def conversion_chart(conv: pd.DataFrame, lang: str, target: float | None = None)
     fig = bar_figure(labels, conv["conversion"].fillna(0).tolist(), _t("dash_conversion_by_channel", lang),
                      horizontal=True, text=text, colors=colors, target=target,
                      target_label=_t("dash_target", lang))
+    fig.update_traces(textposition="outside")   # a 0 % bar has no inside: its label still shows
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     return fig
 
 
 def trend_chart(trend: pd.DataFrame, lang: str):
     """New customers, orders and revenue per period (:func:`crmkit.analytics.trend`); revenue on the right axis."""
+    if trend is None or trend.empty or _nothing(trend["new_customers"], trend["orders"], trend["revenue"]):
+        return EmptyChart(_t("dash_trend", lang), lang)
     series = {_t("col_new_customers", lang): trend["new_customers"], _t("col_orders", lang): trend["orders"],
               _t("col_revenue", lang): trend["revenue"]}
     fig = line_figure(trend["period"].dt.strftime("%Y-%m-%d").tolist(), series, _t("dash_trend", lang),
@@ -859,6 +913,8 @@ def trend_chart(trend: pd.DataFrame, lang: str):
 
 def overdue_chart(by_owner: pd.DataFrame, lang: str):
     """Overdue / due today / later open tasks per owner (:func:`crmkit.analytics.tasks_by_owner`)."""
+    if by_owner is None or by_owner.empty or _nothing(by_owner["overdue"], by_owner["due_today"], by_owner["later"]):
+        return EmptyChart(_t("dash_overdue_by_owner", lang), lang)
     owners = by_owner["owner"].fillna(_t("dash_unassigned", lang)).tolist()
     series = {_t("col_overdue", lang): by_owner["overdue"], _t("col_due_today", lang): by_owner["due_today"],
               _t("col_later", lang): by_owner["later"]}
@@ -877,6 +933,8 @@ def segment_chart(segments: pd.DataFrame, lang: str):
 
     from .schema import RFM_SEGMENT
 
+    if segments is None or segments.empty or _nothing(segments["customers"]):
+        return EmptyChart(_t("dash_segments", lang), lang)
     labels = [enum_label(RFM_SEGMENT, s, lang) for s in segments["segment"]]
     fig = make_subplots(rows=1, cols=2, subplot_titles=(_t("col_customers", lang), _t("col_revenue", lang)),
                         horizontal_spacing=0.18)
@@ -897,6 +955,8 @@ def tier_chart(tiers: pd.DataFrame, lang: str):
     labels = [enum_label(VALUE_TIER, c, lang) if c in VALUE_TIER.codes else enum_label(RFM_SEGMENT, c, lang)
               for c in tiers["value_tier"]]
     keep = tiers["customers"] > 0
+    if not keep.any():
+        return EmptyChart(_t("dash_value_tiers", lang), lang)
     return pie_figure([lab for lab, k in zip(labels, keep) if k], tiers.loc[keep, "customers"].tolist(),
                       _t("dash_value_tiers", lang))
 
@@ -904,6 +964,8 @@ def tier_chart(tiers: pd.DataFrame, lang: str):
 def rfm_grid_chart(scores: pd.DataFrame, lang: str):
     """Customers on the R score x F score grid (1-5 each); buyers only."""
     s = scores.dropna(subset=["r_score", "f_score"])
+    if s.empty:
+        return EmptyChart(_t("dash_rfm_grid", lang), lang)
     grid = pd.crosstab(s["r_score"].astype(int), s["f_score"].astype(int)).reindex(
         index=[1, 2, 3, 4, 5], columns=[1, 2, 3, 4, 5], fill_value=0)  # plotly draws the first row at the bottom
     return heatmap_figure(grid, _t("dash_rfm_grid", lang), x_title=_t("col_f_score", lang),
@@ -912,6 +974,8 @@ def rfm_grid_chart(scores: pd.DataFrame, lang: str):
 
 def campaign_rates_chart(kpis: pd.DataFrame, lang: str):
     """Reach, open and conversion rates per campaign (:func:`crmkit.analytics.campaign_kpis`)."""
+    if kpis is None or kpis.empty or kpis[["reach", "open_rate", "conversion"]].isna().all().all():
+        return EmptyChart(_t("dash_campaign_rates", lang), lang)
     names = kpis["name"].fillna(kpis["campaign_id"]).tolist()
     series = {_t("col_reach", lang): kpis["reach"], _t("col_open_rate", lang): kpis["open_rate"],
               _t("col_conversion", lang): kpis["conversion"]}
@@ -919,6 +983,8 @@ def campaign_rates_chart(kpis: pd.DataFrame, lang: str):
 
 
 def campaign_roi_chart(kpis: pd.DataFrame, lang: str):
+    if kpis is None or kpis.empty or kpis["roi"].isna().all():
+        return EmptyChart(_t("dash_roi", lang), lang)
     names = kpis["name"].fillna(kpis["campaign_id"]).tolist()
     roi = kpis["roi"]
     colors = [GOOD if (not pd.isna(v) and v >= 0) else BAD for v in roi]
@@ -930,6 +996,8 @@ def campaign_roi_chart(kpis: pd.DataFrame, lang: str):
 
 def completeness_chart(comp: pd.DataFrame, lang: str, target: float):
     """Filled share per customer field against the target (:func:`crmkit.analytics.completeness`)."""
+    if comp is None or comp.empty or comp["rate"].isna().all():
+        return EmptyChart(_t("dash_completeness_by_field", lang), lang)
     labels = [column_label(str(f), lang, "customers") for f in comp["field"]]
     colors = [GOOD if bool(ok) else BAD for ok in comp["ok"].fillna(False)]
     fig = bar_figure(labels, comp["rate"].fillna(0).tolist(), _t("dash_completeness_by_field", lang),
@@ -1040,6 +1108,29 @@ def filter_bar(*widgets):
                                                  padding="6px 0", width="100%"))
     box.add_class("crmkit-filters")
     return box
+
+
+def scoped(ctx: Context, period: str, owner: object, source: object):
+    """The workspace as the Overview's filters choose it (:func:`crmkit.analytics.scope_workspace`):
+    customers of ``owner`` from ``source`` created in ``period``; their orders, tickets, tasks ..."""
+    from .analytics import scope_workspace
+
+    start, end = period_bounds(period, ctx.as_of)
+    return scope_workspace(ctx.ws, owner=None if owner in (None, "", ALL) else str(owner),
+                           source=None if source in (None, "", ALL) else str(source),
+                           created=None if start is None else (start, end))
+
+
+def scope_note(lang: str, kpi_period: str, owner: object, source: object, period: str) -> str:
+    """The line under the Overview's filters that says what every figure on the page covers."""
+    from .schema import SOURCE
+
+    who = _t("dash_all_owners", lang) if owner in (None, "", ALL) else str(owner)
+    channel = _t("dash_all", lang) if source in (None, "", ALL) else enum_label(SOURCE, source, lang)
+    created = dict((v, k) for k, v in period_options(lang)).get(period, str(period))
+    kpi = dict((v, k) for k, v in kpi_period_options(lang)).get(kpi_period, str(kpi_period))
+    text = _t("dash_scope", lang).format(owner=who, channel=channel, created=created, kpi_period=kpi)
+    return f'<div class="crmkit-scope" data-scope="1">{esc(text)}</div>'
 
 
 def for_customers(frame: pd.DataFrame, customers: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def test_cli_export_prints_json_and_maps_bad_input_to_exit_codes(ws_dir, tmp_pat
     assert main(["export", str(ws_dir), "--where", 'industry == "retail"', "--out", str(out), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert (payload["rows"], payload["format"], payload["entity"]) == (2, "csv", "customers")
-    assert main(["export", str(ws_dir), "--where", "industry ==", "--out", str(out)]) == 1
+    assert main(["export", str(ws_dir), "--where", "industry ==", "--out", str(out)]) == 2   # usage (README)
     assert main(["export", str(ws_dir), "--columns", "nme", "--out", str(out)]) == 2
     assert main(["export", str(ws_dir), "--entity", "planets", "--out", str(out)]) == 2
     assert main(["export", str(ws_dir), "--format", "xlsx", "--out", str(out)]) == 2
