@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import ENTITIES, STAGE, TICKET_TYPE
+from .i18n import msg
 
 __all__ = [
     "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period",
@@ -92,7 +93,7 @@ def period_bounds(as_of: object, period: str = "month", *, previous: bool = Fals
     if period not in PERIODS:
         from .exceptions import UsageError
 
-        raise UsageError(f"unknown period {period!r}: use week or month")
+        raise UsageError(msg("e_period", period=repr(period)))
     end = pd.Timestamp(as_of)
     start = end - PERIODS[period]
     if previous:
@@ -452,7 +453,7 @@ def task_list(tasks: pd.DataFrame, as_of: object, owner: str | None = None, when
     if when not in ("today", "overdue", "open"):
         from .exceptions import UsageError
 
-        raise UsageError(f"unknown task list {when!r}: use today, overdue or open")
+        raise UsageError(msg("e_task_list", when=repr(when)))
     flags = _task_flags(tasks, as_of)
     sel = {"today": flags["overdue"] | flags["due_today"], "overdue": flags["overdue"], "open": flags["open"]}[when]
     if owner is not None:

@@ -7,6 +7,7 @@ traceback.  ``--json`` prints exactly one JSON object on stdout.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import click
 
 from .exceptions import CrmkitError
+from .i18n import current_lang, lang_is_set, msg, set_lang, tr
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -27,6 +29,48 @@ def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
         click.echo(text)
 
 
+def _workspace_lang(path: object) -> str | None:
+    """The Settings language of the workspace at ``path`` (a folder, or a file inside one), if it can be read."""
+    from .i18n import check_lang
+    from .workspace import Workspace
+
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_dir():
+        p = p.parent
+    try:
+        return check_lang(Workspace(p).settings.get("language"))
+    except Exception:  # noqa: BLE001 - no workspace, or one whose Settings cannot be read: the default
+        return None
+
+
+def _set_lang_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        set_lang(value)
+
+
+LANG_HELP = "Language of messages and prints (default: the workspace's Settings language)."
+
+
+def speaks_workspace(param: str):
+    """Show this command's messages in the language of the workspace named by argument ``param``,
+    unless ``--lang`` (before or after the command) chose one."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            if not lang_is_set():
+                found = _workspace_lang(kwargs.get(param))
+                if found is not None:
+                    set_lang(found)
+            return fn(*args, **kwargs)
+
+        return click.option("--lang", type=click.Choice(["en", "zh"]), default=None, expose_value=False,
+                            is_eager=True, callback=_set_lang_option, help=LANG_HELP)(inner)
+
+    return wrap
+
+
 def progress_enabled() -> bool:
     """Progress bars only on a terminal (stderr)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -37,11 +81,16 @@ def progress_enabled() -> bool:
 @click.option("--wait", "wait", type=click.FloatRange(0, 3600), default=None, metavar="SECONDS",
               help="Wait up to SECONDS for a workbook open in Excel or another crmkit run, "
                    "instead of refusing at once (also $CRMKIT_WAIT).")
-def cli(wait: float | None = None) -> None:
+@click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of messages and prints (default: the workspace's Settings language; "
+                   "for init, sample and demo: their --lang).")
+def cli(wait: float | None = None, lang: str | None = None) -> None:
     """crmkit: an Excel-first CRM. Validate, import, de-duplicate, automate, score and report."""
     from .safety import set_default_wait
 
     set_default_wait(wait)
+    if lang is not None:
+        set_lang(lang)
 
 
 # --------------------------------------------------------------------------- foundation
@@ -55,8 +104,10 @@ def init(directory: Path, lang: str, sample: bool) -> None:
     """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
     from .templates import init_workspace
 
+    if not lang_is_set():
+        set_lang(lang)
     path = init_workspace(directory, lang, sample=sample)
-    click.echo(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
+    click.echo(tr(msg("cli_created_sample" if sample else "cli_created", path=str(path), lang=lang)))
 
 
 @cli.command()
@@ -72,6 +123,8 @@ def sample(directory: Path, n_customers: int, seed: int, lang: str, orders_per_c
     """Generate a realistic, reproducible sample workspace in DIRECTORY."""
     from .sample import generate_workspace, summary_text
 
+    if not lang_is_set():
+        set_lang(lang)
     path = generate_workspace(directory, customers=n_customers, seed=seed, lang=lang,
                               orders_per_customer=orders_per_customer, overwrite=force,
                               progress=progress_enabled())
@@ -88,6 +141,8 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
     """Build a sample workspace, run the rules and RFM, and (with --serve) open the dashboards."""
     from .demo import run_demo
 
+    if not lang_is_set():
+        set_lang(lang)
     run_demo(directory, lang=lang, customers=n_customers, serve=serve, port=port)
 
 
@@ -98,6 +153,7 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the issues to this Excel file, bad cells highlighted.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("path")
 def validate(path: Path, report: Path | None, as_json: bool) -> int:
     """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
     phones, e-mails, dates, IDs, references, duplicates and completeness."""
@@ -127,6 +183,7 @@ def validate(path: Path, report: Path | None, as_json: bool) -> int:
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("into")
 def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: bool, report: Path | None,
             as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, UTF-8 or GBK) into a workspace: header found below
@@ -143,6 +200,7 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: b
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--apply", "apply_", is_flag=True, help="Merge the groups (default: only show them).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("directory")
 def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
     """Find duplicate customers (same phone, e-mail, or company and contact); --apply merges them."""
     from .dedupe import dedupe_workspace, groups_text
@@ -160,6 +218,7 @@ def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Score as of this date (default: Settings' as_of, else now).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: as_of, customers, segments.")
+@speaks_workspace("directory")
 def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
     """Score customers by RFM and write scores, segment and value tier into Customers."""
     from .rfm import apply_rfm, summary_payload, summary_text
@@ -168,7 +227,7 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
     ws = open_workspace(directory)
     when = ws.as_of(as_of)
     scores = apply_rfm(ws, when)
-    emit(summary_payload(scores, when), as_json, summary_text(scores, when, ws.lang))
+    emit(summary_payload(scores, when), as_json, summary_text(scores, when, current_lang()))
 
 
 @cli.command()
@@ -179,6 +238,7 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Report file (default DIR/reports/report-<period>-<date>.xlsx).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: path, period, as_of, kpis.")
+@speaks_workspace("directory")
 def report(directory: Path, period: str, as_of: str | None, out: Path | None, as_json: bool) -> None:
     """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
     from .i18n import t
@@ -188,7 +248,7 @@ def report(directory: Path, period: str, as_of: str | None, out: Path | None, as
     ws = open_workspace(directory)
     path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True)
     payload = report_payload(path, tables)
-    lang = ws.lang
+    lang = current_lang()
     emit(payload, as_json, f"{t('rep_written', lang)}: {payload['path']}\n"
                            f"{t('rep_on_target', lang)}: {payload['on_target']}/{payload['with_target']}")
 
@@ -207,6 +267,7 @@ def report(directory: Path, period: str, as_of: str | None, out: Path | None, as
 @click.option("--unmasked", is_flag=True, help="Show full phone numbers and e-mails.")
 @click.option("--as-of", "as_of", default=None, help="'Now' for time-based filters (days_since ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("directory")
 def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
                out: Path | None, unmasked: bool, as_of: str | None, as_json: bool) -> None:
     """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
@@ -217,7 +278,7 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
     ws = open_workspace(directory)
     res = export(ws, entity, out, where=where, columns=list(columns) or None, fmt=fmt,
                  unmasked=True if unmasked else None, as_of=as_of)
-    emit(res.to_dict(), as_json, t("export_done", ws.lang).format(rows=res.rows, columns=len(res.columns),
+    emit(res.to_dict(), as_json, t("export_done", current_lang()).format(rows=res.rows, columns=len(res.columns),
                                                                  file=res.path))
 
 
@@ -228,6 +289,7 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Without --refresh: write the blank templates (en/ and zh/) into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("refresh")
 def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool) -> None:
     """Refresh a workspace to the current templates (--refresh DIR), or write the blank templates."""
     from .i18n import t
@@ -236,7 +298,7 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
     if refresh is not None:
         from .workspace import open_workspace
 
-        lang = open_workspace(refresh).lang
+        lang = current_lang() if lang_is_set() else open_workspace(refresh).lang
         report = refresh_workspace(refresh, force=force)
         lines = []
         for wb, r in report.items():
@@ -251,8 +313,8 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
                                   "value": p.value, "reason": p.reason} for p in problems]}, as_json,
              "\n".join(lines) if lines else t("refresh_nothing", lang))
         for p in problems:
-            click.echo(f"crmkit: warning: {p.file}, sheet '{p.sheet}', row {p.row}, column '{p.column}': "
-                       f"{p.reason}; this custom field is left out", err=True)
+            click.echo(tr(msg("cli_field_left_out", file=p.file, sheet=p.sheet, row=p.row, column=p.column,
+                              reason=p.reason)), err=True)
         return
     written = write_templates(out or TEMPLATE_DIR)
     emit({"written": [str(p) for p in written]}, as_json, "\n".join(str(p) for p in written))
@@ -265,6 +327,7 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--wait", type=click.FloatRange(0, 3600), default=None,
               help="Seconds to wait for another run on the same workspace to finish (default: refuse at once).")
+@speaks_workspace("directory")
 def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wait: float | None) -> int:
     """Run the automation rules of the workspace in DIRECTORY (derived fields first)."""
     from .rules.engine import format_result, run_rules
@@ -275,7 +338,7 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wa
     payload = result.summary()
     if dry_run:
         payload["planned"] = result.planned()
-    emit(payload, as_json, format_result(result, ws.lang, per_record=dry_run))
+    emit(payload, as_json, format_result(result, current_lang(), per_record=dry_run))
     return 1 if result.errors else 0
 
 
@@ -284,6 +347,7 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wa
 @click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True,
               help="Port on 127.0.0.1 to serve the dashboards on.")
 @click.option("--no-browser", is_flag=True, help="Do not open the landing page in a web browser.")
+@speaks_workspace("directory")
 def dashboard(directory: Path, port: int, no_browser: bool) -> int:
     """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops)."""
     from .dashboard import serve
@@ -292,14 +356,26 @@ def dashboard(directory: Path, port: int, no_browser: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
+    """Entry point: runs the CLI and maps errors to exit codes without tracebacks.
+
+    Messages show in the language ``--lang`` or the workspace chose (:mod:`crmkit.i18n`)."""
+    token = set_lang(None)
+    try:
+        return _main(argv)
+    finally:
+        from .i18n import _LANG
+
+        _LANG.reset(token)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = cli.main(args=argv, prog_name="crmkit", standalone_mode=False)
     except CrmkitError as exc:
-        click.echo(f"crmkit: error: {exc}", err=True)
+        click.echo(tr(msg("cli_error", error=str(exc))), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("crmkit: aborted", err=True)
+        click.echo(tr(msg("cli_aborted")), err=True)
         return 2
     except click.ClickException as exc:
         exc.show()
@@ -309,8 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
         if os.environ.get("CRMKIT_DEBUG"):
             raise
-        click.echo(f"crmkit: unexpected error: {type(exc).__name__}: {exc} "
-                   "(set CRMKIT_DEBUG=1 for details)", err=True)
+        click.echo(tr(msg("cli_unexpected", error=f"{type(exc).__name__}: {exc}")), err=True)
         return 2
     return rv if isinstance(rv, int) else 0
 

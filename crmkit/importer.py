@@ -43,7 +43,7 @@ import pandas as pd
 
 from . import dedupe as dd
 from .exceptions import UsageError
-from .i18n import t
+from .i18n import t, msg
 from .schema import ENTITIES, field_label, norm_token
 from .sources import SourceTable, read_source
 from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report
@@ -204,7 +204,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     from .workspace import open_workspace
 
     if entity not in IMPORTABLE:
-        raise UsageError(f"cannot import into '{entity}': choose one of {', '.join(IMPORTABLE)}")
+        raise UsageError(msg("e_import_entity", entity=entity, known=", ".join(IMPORTABLE)))
     def step(key: str) -> None:
         if progress:
             import sys

@@ -37,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import FileLockedError, WorkbookError
+from .i18n import msg
 
 STATE_DIR = ".crmkit"
 BACKUP_DIR = "backups"
@@ -109,8 +110,7 @@ def check_not_open(path: str | os.PathLike, *, wait: float | None = None) -> Non
             return
         if time.monotonic() >= deadline:
             raise FileLockedError(
-                f"the workbook is open in Excel or another program ({lock.name} exists); "
-                "close it and try again (or wait for it with --wait SECONDS)", file=str(p))
+                msg("e_open_in_excel", lock=lock.name), file=str(p))
         time.sleep(_POLL)
 
 
@@ -239,7 +239,7 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
         path = path.resolve()          # replace the file the link points to, keep the link
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
-        raise WorkbookError("is a folder, not a file", file=str(path))
+        raise WorkbookError(msg("e_folder_not_file"), file=str(path))
     check_not_open(path, wait=wait)
     clean_stale_temps(path.parent)
     tmp = temp_path(path)
@@ -258,7 +258,7 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
             except zipfile.BadZipFile:
                 bad = "not a zip archive"
             if bad is not None:
-                raise WorkbookError(f"the new file is damaged ({bad}); the old file was kept", file=str(path))
+                raise WorkbookError(msg("e_new_file_damaged", detail=bad), file=str(path))
         check_not_open(path, wait=wait)
         backup(path, workspace, keep_backups)
         os.replace(tmp, path)
@@ -312,15 +312,14 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FileLockedError(f"cannot create the workspace lock folder: {exc.strerror or exc}",
+        raise FileLockedError(msg("e_lock_folder", detail=exc.strerror or str(exc)),
                               file=str(folder)) from None
     lock = FileLock(str(folder / "lock"))
     try:
         lock.acquire(timeout=seconds, poll_interval=0.05)
     except Timeout:
         raise FileLockedError(
-            "another crmkit run is working on this workspace; try again when it has finished "
-            "(or pass --wait SECONDS)", file=str(workspace)) from None
+            msg("e_workspace_busy"), file=str(workspace)) from None
     counts[key] = 1
     token = _office_wait.set(seconds)
     try:

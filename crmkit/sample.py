@@ -96,7 +96,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import UsageError, WorkspaceExists
-from .i18n import check_lang, t
+from .i18n import check_lang, msg, t
 from .rules.defaults import DEFAULT_RULES, default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
@@ -295,8 +295,7 @@ class _Clock:
 
 def _excel_guard(name: str, rows: int) -> None:
     if rows > EXCEL_MAX_ROWS:
-        raise UsageError(f"{rows:,} rows do not fit in one Excel sheet ({name}; at most {EXCEL_MAX_ROWS:,}); "
-                         "choose fewer --customers or --orders-per-customer")
+        raise UsageError(msg("e_sample_too_many", rows=f"{rows:,}", name=name, max=f"{EXCEL_MAX_ROWS:,}"))
 
 
 # --------------------------------------------------------------------------- generation
@@ -311,10 +310,10 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     lang = check_lang(lang)
     n_total = int(customers)
     if n_total < 1:
-        raise UsageError("--customers must be at least 1")
+        raise UsageError(msg("e_sample_customers"))
     opc = DEFAULT_ORDERS_PER_CUSTOMER if orders_per_customer is None else float(orders_per_customer)
     if opc <= 0:
-        raise UsageError("--orders-per-customer must be positive")
+        raise UsageError(msg("e_sample_opc"))
     _excel_guard("Orders", int(n_total * opc * 1.02) + 200)
     clock = _Clock(DEFAULT_AS_OF if as_of is None else pd.Timestamp(as_of))
     rng = np.random.default_rng(seed)
@@ -1241,11 +1240,10 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
     folder = Path(directory)
     lang = check_lang(lang)
     if folder.exists() and not folder.is_dir():
-        raise WorkspaceExists("exists and is not a folder", file=str(folder))
+        raise WorkspaceExists(msg("e_exists_not_folder"), file=str(folder))
     found = [workbook_file(w) for w in WORKBOOKS if (folder / workbook_file(w)).exists()]
     if found and not overwrite:
-        raise WorkspaceExists(f"already holds a workspace ({', '.join(found)}); nothing was changed. "
-                              "Use --force to replace it, or choose another folder.", file=str(folder))
+        raise WorkspaceExists(msg("e_sample_exists", found=", ".join(found)), file=str(folder))
     say = _Progress(progress)
     tables = generate_tables(customers, seed=seed, lang=lang, orders_per_customer=orders_per_customer,
                              as_of=as_of, progress=progress)

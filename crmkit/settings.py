@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .exceptions import ValidationError
+from .i18n import msg
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def parse_duration(text: object) -> pd.Timedelta:
     s = str(text).strip().lower()
     m = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|分钟|分|h|hours?|小时|时|d|days?|天|日|w|weeks?|周)?", s)
     if not m:
-        raise ValidationError(f"not a duration: {text!r} (use 30m, 4h, 3d or 1w)")
+        raise ValidationError(msg("e_duration", text=repr(text)))
     n = float(m.group(1))
     unit = (m.group(2) or "d")
     if unit in ("m", "min", "mins", "minute", "minutes", "分钟", "分"):
@@ -125,7 +126,7 @@ def _convert(spec: Setting, raw: object):
             parse_duration(text)
             return text
     except (ValueError, TypeError) as exc:
-        raise ValidationError(f"setting {spec.key}: cannot read {text!r} as {spec.type}", column="value",
+        raise ValidationError(msg("e_setting_type", key=spec.key, text=repr(text), type=spec.type), column="value",
                               value=text) from exc
     return text
 

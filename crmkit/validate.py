@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
-from .i18n import t
+from .i18n import t, current_lang, lang_is_set, msg
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 from .workbook import NORMAL_FORM
@@ -716,16 +716,16 @@ def validate_path(path: str | os.PathLike) -> ValidationReport:
     if p.is_dir():
         return validate_workspace(open_workspace(p))
     if not p.exists():
-        raise WorkbookError("file not found", file=str(p))
+        raise WorkbookError(msg("e_file_not_found"), file=str(p))
     if p.stat().st_size == 0:
-        raise WorkbookError("the file is empty (0 bytes)", file=str(p))
+        raise WorkbookError(msg("e_file_empty"), file=str(p))
     settings = dict(settings_defaults())
-    lang = "en"
+    lang = current_lang()
     parent = p.resolve().parent
     if (parent / "rules.xlsx").exists() and p.name != "rules.xlsx":
         try:
             ws = open_workspace(parent)
-            settings, lang = ws.settings, ws.lang
+            settings, lang = ws.settings, (current_lang() if lang_is_set() else ws.lang)
         except Exception:  # noqa: BLE001 - the neighbouring workspace is only a hint
             pass
     tables = None

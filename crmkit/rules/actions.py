@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ExpressionError
-from ..i18n import t
+from ..i18n import t, msg
 from ..schema import CHANNEL, ENTITIES, TASK_PRIORITY, TICKET_PRIORITY, TICKET_TYPE, Field, norm_token
 from .params import duration, flag
 
@@ -111,7 +111,7 @@ def _choice(value: str | None, enum, default: str, name: str, run: RuleRun) -> s
         return default
     code = enum.lookup.get(norm_token(value))
     if code is None:
-        raise ExpressionError(f"parameters: {name}={value!r} is not one of {', '.join(enum.codes)}",
+        raise ExpressionError(msg("e_p_choice", name=name, value=repr(value), codes=", ".join(enum.codes)),
                               rule_id=run.rule.rule_id)
     return code
 
@@ -262,7 +262,7 @@ def remove_tag(run: RuleRun) -> pd.DataFrame:
 def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
     tags = [x.strip() for x in re.split(r"[;,，；]", run.params.get("tag") or run.params.get("tags") or "") if x.strip()]
     if not tags:
-        raise ExpressionError("parameters: tag=... is missing", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_missing", name="tag"), rule_id=run.rule.rule_id)
     cust_rows = run.customer_rows()
     cur = run.runner.frames["customers"].loc[cust_rows.dropna().to_numpy(), "tags"].astype("string")
     new = cur.fillna("")
@@ -290,7 +290,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     p = run.params
     name = p.get("field")
     if not name:
-        raise ExpressionError("parameters: field=... is missing", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_missing", name="field"), rule_id=run.rule.rule_id)
     key = run.ctx.fields.resolve(name)
     target_entity = run.rule.entity
     if key is not None and key in run.ctx.fields.customer_fields and not ENTITIES[target_entity].has(key):
@@ -298,7 +298,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     ent = ENTITIES[target_entity]
     fields = {f.key: f for f in run.runner.ws_fields(target_entity)}
     if key is None or key not in fields or fields[key].derived or key == ent.id_field:
-        raise ExpressionError(f"parameters: field={name!r} is not a field that can be set on {target_entity}",
+        raise ExpressionError(msg("e_p_not_settable", name=repr(name), entity=target_entity),
                               rule_id=run.rule.rule_id)
     f = fields[key]
     raw = p.get("value", "")
@@ -308,7 +308,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     else:
         values, bad = convert_column(pd.Series([raw], dtype="object"), f)
         if bad.iloc[0]:
-            raise ExpressionError(f"parameters: value={raw!r} does not fit field {key} ({f.type})",
+            raise ExpressionError(msg("e_p_value_fit", value=repr(raw), field=key, type=f.type),
                                   rule_id=run.rule.rule_id)
     v = values.iloc[0]
     if target_entity == run.rule.entity:
@@ -390,10 +390,10 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     lang = run.lang
     content = p.get("content") or p.get("text")
     if not content:
-        raise ExpressionError("parameters: content=... is missing", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_missing", name="content"), rule_id=run.rule.rule_id)
     kind = (p.get("kind") or "marketing").strip().lower()
     if kind not in ("marketing", "service"):
-        raise ExpressionError(f"parameters: kind={kind!r} must be marketing or service", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_kind", kind=repr(kind)), rule_id=run.rule.rule_id)
     ch = (p.get("channel") or "preferred").strip()
     if ch.lower() in ("preferred", "偏好", "首选"):
         pref = run.column("preferred_channel").astype("string")
@@ -402,7 +402,7 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     else:
         code = CHANNEL.lookup.get(norm_token(ch))
         if code is None:
-            raise ExpressionError(f"parameters: channel={ch!r} is not email, sms, wecom or preferred",
+            raise ExpressionError(msg("e_p_channel", channel=repr(ch)),
                                   rule_id=run.rule.rule_id)
         channel = pd.Series(code, index=run.rows, dtype="object")
     delay = duration(p.get("delay", "0m"), name="delay", rule_id=run.rule.rule_id)

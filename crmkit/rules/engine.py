@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CrmkitError, ExpressionError
-from ..i18n import t
+from ..i18n import t, msg
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
 from ..settings import defaults as default_settings
 from .expr import EvalContext, Expression, FieldSet, compile_expression
@@ -360,8 +360,7 @@ class Runner:
         except OSError as exc:
             from ..exceptions import WorkbookError
 
-            raise WorkbookError(f"the workbooks were saved, but the rule state could not be written "
-                                f"({exc.strerror or exc}); changed_to() may repeat on the next run",
+            raise WorkbookError(msg("e_rule_state", detail=exc.strerror or str(exc)),
                                 file=str(p)) from None
 
     # ---------------------------------------------------------------- helpers for actions
