@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .schema import ENTITIES, STAGE, TICKET_TYPE
 from .i18n import msg
+from .schema import ENTITIES, STAGE, TICKET_TYPE
 
 __all__ = [
     "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period",

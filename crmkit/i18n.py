@@ -662,6 +662,7 @@ TEXT.update({
     "e_period": ("unknown period {period}: use week or month", "未知周期 {period}：请用 week 或 month"),
     "e_task_list": ("unknown task list {when}: use today, overdue or open", "未知任务列表 {when}：请用 today、overdue 或 open"),
     "e_report_xlsx": ("the report is an Excel workbook: give a file name ending in .xlsx", "报表是 Excel 工作簿：请给出以 .xlsx 结尾的文件名"),
+    "run_sla": ("SLA", "响应时限"),
     # --- zh: end
 })
 

@@ -43,7 +43,7 @@ import pandas as pd
 
 from . import dedupe as dd
 from .exceptions import UsageError
-from .i18n import t, msg
+from .i18n import msg, t
 from .schema import ENTITIES, field_label, norm_token
 from .sources import SourceTable, read_source
 from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report

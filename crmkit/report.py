@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import analytics as an
-from .i18n import TEXT, t, msg
+from .i18n import TEXT, msg, t
 from .schema import (
     CHANNEL,
     ENTITIES,

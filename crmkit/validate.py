@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
-from .i18n import t, current_lang, lang_is_set, msg
+from .i18n import current_lang, lang_is_set, msg, t
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 from .workbook import NORMAL_FORM

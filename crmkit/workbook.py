@@ -30,7 +30,8 @@ import pandas as pd
 
 from . import normalize as nz
 from .exceptions import WorkbookError
-from .i18n import t, msg, word
+from .i18n import msg, t, word
+from .logsheets import frames_with_labels, to_codes
 from .schema import DATE_TYPES, ENTITIES, Entity, Field, match_header, norm_token
 
 # --------------------------------------------------------------------------- reading
@@ -163,7 +164,7 @@ def convert(raw: pd.DataFrame, ent: Entity, *, file: str = "", sheet: str = "",
         data[name] = raw[c]
     df = pd.DataFrame(data, index=raw.index)
     ordered = [f.key for f in fields.values()] + [str(c) for c in extra if str(c) in df.columns]
-    df = df[ordered]
+    df = to_codes(ent.key, df[ordered])
     df.attrs["problems"] = problems
     df.attrs["extra_columns"] = [str(c) for c in extra if str(c) in df.columns]
     df.attrs["sheet"] = sheet
@@ -559,6 +560,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     import xlsxwriter
 
     path = Path(path)
+    frames = frames_with_labels(frames, lang)   # log sheets: action, entity and field as labels
     ents = [ENTITIES[k] for k in frames]
 
     def produce(target: Path) -> None:

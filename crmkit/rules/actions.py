@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ExpressionError
-from ..i18n import t, msg
+from ..i18n import msg, t
 from ..schema import CHANNEL, ENTITIES, TASK_PRIORITY, TICKET_PRIORITY, TICKET_TYPE, Field, norm_token
 from .params import duration, flag
 
@@ -205,7 +205,8 @@ def create_ticket(run: RuleRun) -> pd.DataFrame:
             "type": typ, "priority": priority, "status": "open", "assignee": assignee[ok].to_numpy(),
             "created_at": run.as_of, "sla_due_at": run.as_of + sla,
         }))
-    detail = (t("run_ticket", run.lang) + " " + ids.astype("string").fillna("") + " (" + typ + ", " + priority + ", SLA "
+    detail = (t("run_ticket", run.lang) + " " + ids.astype("string").fillna("") + " (" + TICKET_TYPE.label(typ, run.lang)
+              + ", " + TICKET_PRIORITY.label(priority, run.lang) + ", " + t("run_sla", run.lang) + " "
               + _fmt_time(run.as_of + sla) + ") " + t("run_for", run.lang) + " " + assignee.astype("string").fillna("-")
               + ": " + title)
     detail = detail.where(ok, t("reason_no_customer", run.lang))
@@ -319,7 +320,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     new = pd.Series([v] * int(ok.sum()), index=rows[ok].to_numpy(), dtype=values.dtype)
     run.set_values(target_entity, new.index, key, new)
     shown = display(values, f, run.lang).iloc[0]
-    detail = pd.Series(f"{key} = {shown}", index=run.rows).where(ok, t("reason_no_customer", run.lang))
+    detail = pd.Series(f"{f.header(run.lang)} = {shown}", index=run.rows).where(ok, t("reason_no_customer", run.lang))
     return _result(run, pd.Series(np.where(ok, "done", "failed"), index=run.rows), detail)
 
 
@@ -453,7 +454,8 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     })
     rows = rows[cust_ids.notna().to_numpy()]
     run.add_rows("messages", rows)
-    detail = (channel.astype("string") + " " + ids.astype("string") + " " + t("run_scheduled", lang) + " "
+    shown_channel = channel.map({c: CHANNEL.label(c, lang) for c in CHANNEL.codes}).fillna(channel).astype("string")
+    detail = (shown_channel + " " + ids.astype("string") + " " + t("run_scheduled", lang) + " "
               + _fmt_time(scheduled) + ": " + text)
     detail = detail.where(~suppressed, t("run_suppressed", lang) + ": " + labels.astype("string").fillna(""))
     outcome = pd.Series(np.where(suppressed, "suppressed", "done"), index=run.rows)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CrmkitError, ExpressionError
-from ..i18n import t, msg
+from ..i18n import msg, t
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
 from ..settings import defaults as default_settings
 from .expr import EvalContext, Expression, FieldSet, compile_expression
