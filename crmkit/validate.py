@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
-from .i18n import current_lang, lang_is_set, msg, t
+from .i18n import TEXT, current_lang, lang_is_set, msg, t
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 from .workbook import NORMAL_FORM
@@ -442,7 +442,7 @@ class ValidationReport:
         for rec in self.issues.head(limit).to_dict("records"):
             lines.append("  " + format_issue(rec, lang))
         if len(self.issues) > limit:
-            lines.append(f"  ... {len(self.issues) - limit} more")
+            lines.append("  " + msg("more_issues", n=len(self.issues) - limit).render(lang))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -478,7 +478,7 @@ def validate_workspace(ws) -> ValidationReport:
     if not isinstance(ws, Workspace):
         ws = open_workspace(ws)
     with ws.reading_ahead(CHECKED_ENTITIES):   # each table is checked while the sheets after it are read
-        lang = ws.lang
+        lang = current_lang() if lang_is_set() else ws.lang
         found: list[pd.DataFrame] = []
         try:
             settings = ws.settings
@@ -803,7 +803,8 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
             ws = wb.add_worksheet(t("summary", lang))
             r = 0
             for k, v in (summary or {}).items():
-                ws.write_string(r, 0, str(k), bold)
+                ws.write_string(r, 0, t(f"sum_{k}", lang) if f"sum_{k}" in TEXT else t(str(k), lang), bold)
+                v = t("yes" if v else "no", lang) if isinstance(v, bool) else v
                 _write_cell(ws, r, 1, v)
                 r += 1
             if completeness:

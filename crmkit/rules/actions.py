@@ -345,7 +345,7 @@ def assign_owner(run: RuleRun) -> pd.DataFrame:
                     expr = run.runner.compile(match, run.rule.entity)
                     hit = expr.evaluate(sub, run.ctx)
                 except ExpressionError as exc:
-                    run.runner.error(run.rule.rule_id, f"Routing row {i + 2}: {exc.message}", exc.position)
+                    run.runner.error(run.rule.rule_id, msg("e_run_routing", row=i + 2, detail=exc.message), exc.position)
                     continue
                 rows = hit[hit].index
             else:
