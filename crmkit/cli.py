@@ -30,18 +30,34 @@ def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
 
 
 def _workspace_lang(path: object) -> str | None:
-    """The Settings language of the workspace at ``path`` (a folder, or a file inside one), if it can be read."""
+    """The Settings language of the workspace at ``path`` (a folder, or a file inside one), if it can be read.
+
+    Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
+    """
     from .i18n import check_lang
-    from .workspace import Workspace
+    from .schema import ENTITIES
+    from .workbook import find_sheet, map_columns, open_reader, read_raw
 
     if path is None:
         return None
     p = Path(path)
     if not p.is_dir():
         p = p.parent
+    rules = p / "rules.xlsx"
+    if not rules.is_file():
+        return None
     try:
-        return check_lang(Workspace(p).settings.get("language"))
-    except Exception:  # noqa: BLE001 - no workspace, or one whose Settings cannot be read: the default
+        reader = open_reader(rules)
+        ent = ENTITIES["settings"]
+        name = find_sheet(reader.sheet_names, ent)
+        if name is None:
+            return None
+        raw = read_raw(rules, name, reader)
+        cols = {key: src for src, key in map_columns(raw.columns, ent).items()}
+        keys = raw[cols["key"]].astype("string").str.strip().str.lower()
+        value = raw.loc[(keys == "language").fillna(False).to_numpy(), cols["value"]]
+        return check_lang(value.iloc[0]) if len(value) else "en"
+    except Exception:  # noqa: BLE001 - a workspace whose Settings cannot be read: the default
         return None
 
 

@@ -815,7 +815,7 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
                 _write_cell(ws, r, 3, completeness.get("target"))
                 r += 1
                 for k, v in (completeness.get("by_field") or {}).items():
-                    ws.write_string(r, 0, k)
+                    ws.write_string(r, 0, field_label(k, lang, ENTITIES["customers"]))
                     ws.write_number(r, 1, float(v), yellow if v < completeness.get("target", 0) else None)
                     r += 1
             ws.set_column(0, 0, 28)
