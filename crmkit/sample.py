@@ -96,7 +96,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import UsageError, WorkspaceExists
-from .i18n import check_lang, msg, t
+from .i18n import check_lang, msg, t, tr
 from .rules.defaults import DEFAULT_RULES, default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
@@ -323,20 +323,19 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     g.customers(n_total, opc)
     _excel_guard(ENTITIES["interactions"].sheet_name(lang), int(g.c["n_int"].sum()))
     _excel_guard(ENTITIES["orders"].sheet_name(lang), int(g.c["n_ord"].sum()))
-    say(f"customers: {n_total:,}")
+    say(msg("p_counts", counts=(_count("customers", n_total),)))
     tables = {
         "interactions": g.interactions(),
         "orders": g.orders(),
         "deals": g.deals(),
     }
-    say(f"interactions {len(tables['interactions']):,}, orders {len(tables['orders']):,}, "
-        f"deals {len(tables['deals']):,}")
+    say(msg("p_counts", counts=tuple(_count(k, len(tables[k])) for k in ("interactions", "orders", "deals"))))
     tables["customers"] = g.customer_frame(tables["interactions"])
     tables["tasks"] = g.tasks()
     tables["tickets"] = g.tickets()
     tables["campaigns"] = g.campaigns()
     tables["messages"] = g.messages()
-    say(f"tasks {len(tables['tasks']):,}, tickets {len(tables['tickets']):,}, messages {len(tables['messages']):,}")
+    say(msg("p_counts", counts=tuple(_count(k, len(tables[k])) for k in ("tasks", "tickets", "messages"))))
     tables["rules"] = default_rules(lang)
     tables["routing"] = default_routing(lang)
     tables["team"] = default_team(lang)
@@ -346,6 +345,11 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     return {k: tables[k] for k in ENTITIES if k in tables}
 
 
+def _count(entity: str, n: int):
+    """``orders 1,234`` / ``订单 1,234`` (shown in the current language)."""
+    return msg("p_count", entity=msg("w:" + ENTITIES[entity].en.lower()), n=f"{n:,}")
+
+
 class _Progress:
     def __init__(self, on: bool):
         self.on = on
@@ -353,7 +357,7 @@ class _Progress:
 
     def __call__(self, text: str) -> None:
         if self.on:
-            print(f"  [{time.perf_counter() - self.t0:6.1f}s] {text}", file=sys.stderr, flush=True)
+            print(f"  [{time.perf_counter() - self.t0:6.1f}s] {tr(text)}", file=sys.stderr, flush=True)
 
 
 class _Generator:
@@ -1247,7 +1251,7 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
     say = _Progress(progress)
     tables = generate_tables(customers, seed=seed, lang=lang, orders_per_customer=orders_per_customer,
                              as_of=as_of, progress=progress)
-    say("generated; writing workbooks")
+    say(msg("p_generated"))
     write_tables(folder, tables, lang, progress=progress)
     marker = folder / MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -1256,7 +1260,7 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
                                   "lang": lang, "orders_per_customer": orders_per_customer,
                                   "as_of": str(tables["settings"].set_index("key").loc["as_of", "value"])},
                                  indent=1), encoding="utf-8")
-    say("done")
+    say(msg("p_done"))
     return folder
 
 
@@ -1273,7 +1277,7 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], lang: str, *, pr
         t0 = time.perf_counter()
         write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder)
         rows = sum(len(df) for df in merged.values())
-        say(f"{workbook_file(wb)}: {rows:,} rows in {time.perf_counter() - t0:.1f}s")
+        say(msg("p_written", file=workbook_file(wb), rows=f"{rows:,}", seconds=f"{time.perf_counter() - t0:.1f}"))
 
 
 def sample_marker(folder: str | os.PathLike) -> dict | None:

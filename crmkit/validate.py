@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
-from .i18n import TEXT, current_lang, lang_is_set, msg, t
+from .i18n import TEXT, current_lang, lang_is_set, msg, t, tr
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 from .workbook import NORMAL_FORM
@@ -531,7 +531,7 @@ def custom_field_issues(ws) -> list[pd.DataFrame]:
         return []
     return [pd.DataFrame([{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column, "field": p.column,
                            "value": None if p.value is None else str(p.value), "severity": ERROR,
-                           "reason": p.reason} for p in problems])]
+                           "reason": tr(p.reason, current_lang() if lang_is_set() else ws.lang)} for p in problems])]
 
 
 #: entity -> (expression field, the entity its names refer to; None = the row's own 'entity' column)

@@ -647,7 +647,7 @@ class Runner:
             with contextlib.suppress(ImportError):
                 from tqdm import tqdm
 
-                bar = tqdm(total=len(rules), desc="rules", unit="rule", leave=False)
+                bar = tqdm(total=len(rules), desc=t("run_rules_bar", self.lang), unit="", leave=False)
         for rule in rules:
             if bar is not None:
                 bar.update(1)
