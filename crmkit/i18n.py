@@ -713,6 +713,7 @@ TEXT.update({
     "e_f_type": ("type must be one of {codes}", "类型必须是 {codes} 之一"),
     "e_f_clash": ("{label} is already a column header of {entity}", "{label} 已是 {entity} 的列标题"),
     "e_f_options": ("a single choice field needs options separated by ;", "单选字段需要用 ; 分隔的选项"),
+    "run_cc": ("cc", "抄送"),
     # --- zh: end
 })
 

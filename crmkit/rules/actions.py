@@ -235,7 +235,7 @@ def _note(run, to, text, p, *, priority, word):
     cc = recipients(run, p["cc"]) if p.get("cc") else None
     head = t("run_to", run.lang) + " " + to.astype("string").fillna("-")
     if cc is not None:
-        head = head + " (cc " + cc.astype("string").fillna("-") + ")"
+        head = head + " (" + t("run_cc", run.lang) + " " + cc.astype("string").fillna("-") + ")"
     detail = head + ": " + text
     ok = to.notna() & (to.astype("string").str.strip() != "").fillna(False)
     if flag(p.get("task"), True):
