@@ -371,6 +371,28 @@ def dashboard(directory: Path, port: int, no_browser: bool) -> int:
     return serve(directory, port=port, open_browser=not no_browser)
 
 
+def _show_usage_error(exc: click.ClickException) -> None:
+    """A usage error of click (an unknown option, a missing argument, a bad value) in the current language."""
+    name = None
+    if isinstance(exc, click.NoSuchOption):
+        text = msg("cli_no_such_option", name=exc.option_name)
+    elif isinstance(exc, click.MissingParameter) and exc.param is not None:
+        name = exc.param.opts[0] if exc.param.opts and exc.param.param_type_name == "option" else exc.param.name.upper()
+        text = msg("cli_missing", name=name)
+    elif isinstance(exc, click.BadParameter) and exc.param is not None:
+        name = exc.param.opts[0] if exc.param.opts and exc.param.param_type_name == "option" else exc.param.name.upper()
+        if isinstance(exc.param.type, click.Choice):
+            text = msg("cli_bad_choice", name=name, choices=tuple(map(str, exc.param.type.choices)))
+        else:
+            text = msg("cli_bad_value", name=name, detail=exc.message)
+    else:
+        text = msg("cli_usage_detail", detail=exc.format_message())
+    ctx = getattr(exc, "ctx", None)
+    click.echo(tr(msg("cli_usage", error=text)), err=True)
+    if ctx is not None:
+        click.echo(tr(msg("cli_help_hint", command=ctx.command_path)), err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes without tracebacks.
 
@@ -394,8 +416,16 @@ def _main(argv: list[str] | None) -> int:
         click.echo(tr(msg("cli_aborted")), err=True)
         return 2
     except click.ClickException as exc:
-        exc.show()
-        return 2
+        if not lang_is_set():       # a usage error comes before the command learnt its workspace
+            found = next((lang for a in (argv if argv is not None else sys.argv[1:])
+                          if Path(a).exists() and (lang := _workspace_lang(a))), None)
+            if found:
+                set_lang(found)
+        if current_lang() == "en":
+            exc.show()
+        else:
+            _show_usage_error(exc)
+        return exc.exit_code if exc.exit_code in (1, 2) else 2
     except (KeyboardInterrupt, BrokenPipeError):
         return 2
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user

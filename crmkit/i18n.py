@@ -714,6 +714,13 @@ TEXT.update({
     "e_f_clash": ("{label} is already a column header of {entity}", "{label} 已是 {entity} 的列标题"),
     "e_f_options": ("a single choice field needs options separated by ;", "单选字段需要用 ; 分隔的选项"),
     "run_cc": ("cc", "抄送"),
+    "cli_usage": ("crmkit: usage error: {error}", "crmkit：用法错误：{error}"),
+    "cli_no_such_option": ("no such option: {name}", "没有选项 {name}"),
+    "cli_missing": ("missing {name}", "缺少 {name}"),
+    "cli_bad_value": ("invalid value for {name}: {detail}", "{name} 的取值无效：{detail}"),
+    "cli_usage_detail": ("{detail}", "{detail}"),
+    'cli_help_hint': ("Run '{command} -h' for help.", "运行 '{command} -h' 查看帮助。"),
+    "cli_bad_choice": ("invalid value for {name}: choose one of {choices}", "{name} 的取值无效：请选择 {choices} 之一"),
     # --- zh: end
 })
 

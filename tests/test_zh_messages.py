@@ -190,6 +190,8 @@ def test_typical_errors_of_a_zh_workspace_are_chinese(zh_ws, tmp_path, capsys):
     cases.append(cli(capsys, "export", zh_ws, "--where", "无此字段 > 3"))              # unknown field
     cases.append(cli(capsys, "export", zh_ws, "--columns", "无此列"))                  # unknown column
     cases.append(cli(capsys, "export", zh_ws, "--out", tmp_path / "x.csv", "--format", "xlsx"))
+    cases.append(cli(capsys, "run", zh_ws, "--bogus"))                             # click: no such option
+    cases.append(cli(capsys, "export", zh_ws, "--format", "pdf"))                   # click: bad choice
     lock = zh_ws / "~$customers.xlsx"
     lock.write_bytes(b"owner")
     cases.append(cli(capsys, "rfm", zh_ws))                                         # open in Excel
@@ -199,7 +201,8 @@ def test_typical_errors_of_a_zh_workspace_are_chinese(zh_ws, tmp_path, capsys):
         assert "Traceback" not in out
         assert_chinese(out)
     assert "“(”没有闭合" in cases[3][1] and "位置" in cases[3][1]
-    assert "Excel" in cases[7][1] and "~$customers.xlsx" in cases[7][1]
+    assert "--bogus" in cases[7][1] and "xlsx、csv" in cases[8][1]
+    assert "Excel" in cases[9][1] and "~$customers.xlsx" in cases[9][1]
 
 
 def test_chart_refusal_and_corrupt_workbook_are_chinese(zh_ws, capsys):
