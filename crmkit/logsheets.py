@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .schema import ACTION, ENTITIES, Enum, entity, norm_token
@@ -29,12 +30,11 @@ def _entity_code(v: str) -> str:
 
 def _map(col: pd.Series, fn) -> pd.Series:
     """Apply ``fn`` to each distinct non-blank text value of ``col`` (few distinct values: vectorised by map)."""
-    text = col.astype("string")
-    distinct = text.dropna().unique()
+    codes, distinct = col.factorize()
     if len(distinct) == 0:
         return col
-    table = {v: fn(v) for v in distinct}
-    return text.map(table).astype("string").where(text.notna(), col.astype("string"))
+    table = pd.array([fn(str(v)) for v in distinct] + [None], dtype="string")   # code -1 (blank) -> None
+    return pd.Series(table.take(np.where(codes < 0, len(distinct), codes)), index=col.index)
 
 
 def _enum_of(ent_code: str, field_code: str) -> Enum | None:
@@ -47,18 +47,22 @@ def _enum_of(ent_code: str, field_code: str) -> Enum | None:
 
 def _by_pairs(df: pd.DataFrame, column: str, fn) -> pd.Series:
     """``fn(entity, field, value)`` for each distinct (entity, field, value) of the History frame,
-    spread over the rows by a merge (the distinct triples are few)."""
-    blank = "\x00"
-    keys = pd.DataFrame({"e": df["entity"].astype("string").fillna(blank).to_numpy(dtype=object),
-                         "f": df["field"].astype("string").fillna(blank).to_numpy(dtype=object),
-                         "v": df[column].astype("string").fillna(blank).to_numpy(dtype=object)})
-    distinct = keys.drop_duplicates().copy()
-    if distinct.empty:
-        return df[column]
-    distinct["r"] = [v if v == blank else fn(e, f, v) for e, f, v in distinct.itertuples(index=False)]
-    out = keys.merge(distinct, on=["e", "f", "v"], how="left")["r"]
-    out = pd.Series(out.to_numpy(dtype=object), index=df.index, dtype="string")
-    return out.mask(out == blank)
+    spread over the rows by their factorised codes (the distinct triples are few)."""
+    parts = [df[c].factorize() for c in ("entity", "field", column)]
+    (ce, ue), (cf, uf), (cv, uv) = parts
+    nf, nv = len(uf) + 1, len(uv) + 1
+    key = (ce.astype(np.int64) + 1) * nf * nv + (cf + 1) * nv + (cv + 1)
+    distinct, inverse = np.unique(key, return_inverse=True)
+
+    def one(k: int):
+        e, rest = divmod(int(k), nf * nv)
+        f, v = divmod(rest, nv)
+        if v == 0:
+            return None
+        return fn("" if e == 0 else str(ue[e - 1]), "" if f == 0 else str(uf[f - 1]), str(uv[v - 1]))
+
+    table = pd.array([one(k) for k in distinct], dtype="string")
+    return pd.Series(table.take(inverse.ravel()), index=df.index)
 
 
 def to_labels(key: str, df: pd.DataFrame | None, lang: str) -> pd.DataFrame | None:
