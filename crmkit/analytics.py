@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .i18n import msg
 from .schema import ENTITIES, STAGE, TICKET_TYPE
 
 __all__ = [
@@ -95,7 +96,7 @@ def period_bounds(as_of: object, period: str = "month", *, previous: bool = Fals
     if period not in PERIODS:
         from .exceptions import UsageError
 
-        raise UsageError(f"unknown period {period!r}: use week or month")
+        raise UsageError(msg("e_period", period=repr(period)))
     end = pd.Timestamp(as_of)
     start = end - PERIODS[period]
     if previous:
@@ -530,7 +531,7 @@ def task_list(tasks: pd.DataFrame, as_of: object, owner: str | None = None, when
     if when not in ("today", "overdue", "open"):
         from .exceptions import UsageError
 
-        raise UsageError(f"unknown task list {when!r}: use today, overdue or open")
+        raise UsageError(msg("e_task_list", when=repr(when)))
     flags = _task_flags(tasks, as_of)
     sel = {"today": flags["overdue"] | flags["due_today"], "overdue": flags["overdue"], "open": flags["open"]}[when]
     if owner is not None:

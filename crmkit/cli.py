@@ -7,6 +7,7 @@ traceback.  ``--json`` prints exactly one JSON object on stdout.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import click
 
 from .exceptions import CrmkitError
+from .i18n import current_lang, lang_is_set, msg, set_lang, tr
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -88,6 +90,64 @@ def issues_payload(issues, limit: int = JSON_ISSUES_LIMIT) -> dict:
     return {"issues": rows, "issues_total": total, "issues_truncated": max(0, total - len(rows))}
 
 
+def _workspace_lang(path: object) -> str | None:
+    """The Settings language of the workspace at ``path`` (a folder, or a file inside one), if it can be read.
+
+    Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
+    """
+    from .i18n import check_lang
+    from .schema import ENTITIES
+    from .workbook import find_sheet, map_columns, open_reader, read_raw
+
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_dir():
+        p = p.parent
+    rules = p / "rules.xlsx"
+    if not rules.is_file():
+        return None
+    try:
+        reader = open_reader(rules)
+        ent = ENTITIES["settings"]
+        name = find_sheet(reader.sheet_names, ent)
+        if name is None:
+            return None
+        raw = read_raw(rules, name, reader)
+        cols = {key: src for src, key in map_columns(raw.columns, ent).items()}
+        keys = raw[cols["key"]].astype("string").str.strip().str.lower()
+        value = raw.loc[(keys == "language").fillna(False).to_numpy(), cols["value"]]
+        return check_lang(value.iloc[0]) if len(value) else "en"
+    except Exception:  # noqa: BLE001 - a workspace whose Settings cannot be read: the default
+        return None
+
+
+def _set_lang_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        set_lang(value)
+
+
+LANG_HELP = "Language of messages and prints (default: the workspace's Settings language)."
+
+
+def speaks_workspace(param: str):
+    """Show this command's messages in the language of the workspace named by argument ``param``,
+    unless ``--lang`` (before or after the command) chose one."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            if not lang_is_set():
+                found = _workspace_lang(kwargs.get(param))
+                if found is not None:
+                    set_lang(found)
+            return fn(*args, **kwargs)
+
+        return click.option("--lang", type=click.Choice(["en", "zh"]), default=None, expose_value=False,
+                            is_eager=True, callback=_set_lang_option, help=LANG_HELP)(inner)
+
+    return wrap
+
+
 def progress_enabled() -> bool:
     """Progress bars only on a terminal (stderr)."""
     return sys.stderr.isatty() and not os.environ.get("CI")
@@ -98,11 +158,16 @@ def progress_enabled() -> bool:
 @click.option("--wait", "wait", type=click.FloatRange(0, 3600), default=None, metavar="SECONDS",
               help="Wait up to SECONDS for a workbook open in Excel or another crmkit run, "
                    "instead of refusing at once (also $CRMKIT_WAIT).")
-def cli(wait: float | None = None) -> None:
+@click.option("--lang", "lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of messages and prints (default: the workspace's Settings language; "
+                   "for init, sample and demo: their --lang).")
+def cli(wait: float | None = None, lang: str | None = None) -> None:
     """crmkit: an Excel-first CRM. Validate, import, de-duplicate, automate, score and report."""
     from .safety import set_default_wait
 
     set_default_wait(wait)
+    if lang is not None:
+        set_lang(lang)
 
 
 # --------------------------------------------------------------------------- foundation
@@ -123,10 +188,12 @@ def init(directory: Path, lang: str, sample: bool, region: str | None) -> None:
     from .i18n import t
     from .templates import init_workspace, phone_region_setting
 
+    if not lang_is_set():
+        set_lang(lang)
     if region is None and lang == "en" and not sample and sys.stdin.isatty():
         region = click.prompt(t("init_region_prompt", lang), default="none")
     path = init_workspace(directory, lang, sample=sample, region=region)
-    say(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
+    say(tr(msg("cli_created_sample" if sample else "cli_created", path=str(path), lang=lang)))
     if not sample:
         say(t("init_next", lang))
     if not sample and phone_region_setting(lang, region) == "none":
@@ -146,6 +213,8 @@ def sample(directory: Path, n_customers: int, seed: int, lang: str, orders_per_c
     """Generate a realistic, reproducible sample workspace in DIRECTORY."""
     from .sample import generate_workspace, summary_text
 
+    if not lang_is_set():
+        set_lang(lang)
     path = generate_workspace(directory, customers=n_customers, seed=seed, lang=lang,
                               orders_per_customer=orders_per_customer, overwrite=force,
                               progress=progress_enabled())
@@ -162,6 +231,8 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
     """Build a sample workspace, run the rules and RFM, and (with --serve) open the dashboards."""
     from .demo import run_demo
 
+    if not lang_is_set():
+        set_lang(lang)
     run_demo(directory, lang=lang, customers=n_customers, serve=serve, port=port)
 
 
@@ -173,6 +244,7 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
               help="Write the issues to this Excel file, bad cells highlighted.")
 @click.option("--force", is_flag=True, help="Replace an existing --report file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("path")
 def validate(path: Path, report: Path | None, as_json: bool, force: bool = False) -> int:
     """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
     phones, e-mails, dates, IDs, references, duplicates and completeness."""
@@ -216,6 +288,7 @@ def validate(path: Path, report: Path | None, as_json: bool, force: bool = False
               help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
 @click.option("--force", is_flag=True, help="Replace an existing --report file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("into")
 def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: tuple[str, ...], save_map: bool,
             defaults: tuple[str, ...], dry_run: bool, report: Path | None, force: bool, as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, any common encoding) into a workspace: header found below
@@ -242,6 +315,7 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--apply", "apply_", is_flag=True, help="Merge the groups (default: only show them).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("directory")
 def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
     """Find duplicate customers (same phone, e-mail, or company and contact); --apply merges them."""
     from .dedupe import dedupe_workspace, groups_text
@@ -259,6 +333,7 @@ def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Score as of this date (default: Settings' as_of, else now).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: as_of, customers, segments.")
+@speaks_workspace("directory")
 def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
     """Score customers by RFM and write scores, segment and value tier into Customers."""
     from .rfm import apply_rfm, summary_payload, summary_text
@@ -267,7 +342,7 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
     ws = open_workspace(directory)
     when = ws.as_of(as_of)
     scores = apply_rfm(ws, when)
-    emit(summary_payload(scores, when), as_json, summary_text(scores, when, ws.lang))
+    emit(summary_payload(scores, when), as_json, summary_text(scores, when, current_lang()))
 
 
 @cli.command()
@@ -284,6 +359,7 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
               help="Report file (default DIR/reports/report-<period>-<2026-10 or 2026-W46>.xlsx).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: path, period, as_of, kpis.")
+@speaks_workspace("directory")
 def report(directory: Path, period: str | None, month: str | None, week: str | None, as_of: str | None,
            out: Path | None, force: bool, as_json: bool) -> None:
     """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
@@ -296,7 +372,7 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
     path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True, month=month, week=week,
                                 force=force)
     payload = report_payload(path, tables)
-    lang = ws.lang
+    lang = current_lang()
     emit(payload, as_json, f"{t('rep_written', lang)}: {payload['path']}\n"
                            f"{t('rep_on_target', lang)}: {payload['on_target']}/{payload['with_target']}")
 
@@ -317,6 +393,7 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
 @click.option("--as-of", "as_of", default=None, help="'Now' for time-based filters (days_since ...).")
 @click.option("--force", is_flag=True, help="Replace an existing --out file that crmkit did not write.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("directory")
 def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
                out: Path | None, unmasked: bool, as_of: str | None, as_json: bool, force: bool = False) -> None:
     """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
@@ -331,7 +408,7 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
                      unmasked=True if unmasked else None, as_of=as_of, force=force)
     except ExpressionError as exc:   # a bad expression typed on the command line is bad usage: exit 2
         raise UsageError(f"--where: {exc}") from None
-    emit(res.to_dict(), as_json, t("export_done", ws.lang).format(rows=res.rows, columns=len(res.columns),
+    emit(res.to_dict(), as_json, t("export_done", current_lang()).format(rows=res.rows, columns=len(res.columns),
                                                                  file=res.path))
 
 
@@ -342,6 +419,7 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Without --refresh: write the blank templates (en/ and zh/) into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("refresh")
 def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool) -> None:
     """Refresh a workspace to the current templates (--refresh DIR), or write the blank templates."""
     from .i18n import t
@@ -350,7 +428,7 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
     if refresh is not None:
         from .workspace import open_workspace
 
-        lang = open_workspace(refresh).lang
+        lang = current_lang() if lang_is_set() else open_workspace(refresh).lang
         report = refresh_workspace(refresh, force=force)
         lines = []
         for wb, r in report.items():
@@ -365,8 +443,8 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
                                   "value": p.value, "reason": p.reason} for p in problems]}, as_json,
              "\n".join(lines) if lines else t("refresh_nothing", lang))
         for p in problems:
-            say(f"crmkit: warning: {p.file}, sheet '{p.sheet}', row {p.row}, column '{p.column}': "
-                       f"{p.reason}; this custom field is left out", err=True)
+            say(tr(msg("cli_field_left_out", file=p.file, sheet=p.sheet, row=p.row, column=p.column,
+                       reason=p.reason)), err=True)
         return
     written = write_templates(out or TEMPLATE_DIR)
     emit({"written": [str(p) for p in written]}, as_json, "\n".join(str(p) for p in written))
@@ -384,6 +462,7 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with the full plan for --dry-run).")
 @click.option("--wait", type=click.FloatRange(0, 3600), default=None,
               help="Seconds to wait for another run on the same workspace to finish (default: refuse at once).")
+@speaks_workspace("directory")
 def run_cmd(directory: Path, as_of: str | None, dry_run: bool, summary: bool | None, plan: Path | None,
             as_json: bool, wait: float | None) -> int:
     """Run the automation rules of the workspace in DIRECTORY (derived fields first)."""
@@ -411,6 +490,7 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, summary: bool | N
         payload["checklist"] = [i.to_dict() for i in todo]
     if dry_run:
         payload["planned"] = result.planned()
+    lang = current_lang()
     if plan is not None:
         payload["plan"] = str(write_plan(result, plan, lang, workspace=ws.path))
     if summary is None:
@@ -439,6 +519,7 @@ def t_(key: str, lang: str) -> str:
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also answer requests for this host name (repeatable; Settings dashboard_allow_hosts). "
                    "By default only localhost, 127.0.0.1 and [::1] are answered. There is no login.")
+@speaks_workspace("directory")
 def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[str, ...]) -> int:
     """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops).
 
@@ -448,28 +529,69 @@ def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[s
     return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts)
 
 
+def _show_usage_error(exc: click.ClickException) -> None:
+    """A usage error of click (an unknown option, a missing argument, a bad value) in the current language."""
+    name = None
+    if isinstance(exc, click.NoSuchOption):
+        text = msg("cli_no_such_option", name=exc.option_name)
+    elif isinstance(exc, click.MissingParameter) and exc.param is not None:
+        name = exc.param.opts[0] if exc.param.opts and exc.param.param_type_name == "option" else exc.param.name.upper()
+        text = msg("cli_missing", name=name)
+    elif isinstance(exc, click.BadParameter) and exc.param is not None:
+        name = exc.param.opts[0] if exc.param.opts and exc.param.param_type_name == "option" else exc.param.name.upper()
+        if isinstance(exc.param.type, click.Choice):
+            text = msg("cli_bad_choice", name=name, choices=tuple(map(str, exc.param.type.choices)))
+        else:
+            text = msg("cli_bad_value", name=name, detail=exc.message)
+    else:
+        text = msg("cli_usage_detail", detail=exc.format_message())
+    ctx = getattr(exc, "ctx", None)
+    click.echo(tr(msg("cli_usage", error=text)), err=True)
+    if ctx is not None:
+        click.echo(tr(msg("cli_help_hint", command=ctx.command_path)), err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
+    """Entry point: runs the CLI and maps errors to exit codes without tracebacks.
+
+    Messages show in the language ``--lang`` or the workspace chose (:mod:`crmkit.i18n`)."""
+    token = set_lang(None)
+    try:
+        return _main(argv)
+    finally:
+        from .i18n import _LANG
+
+        _LANG.reset(token)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = cli.main(args=argv, prog_name="crmkit", standalone_mode=False)
     except CrmkitError as exc:
-        say(f"crmkit: error: {exc}", err=True)
+        say(tr(msg("cli_error", error=str(exc))), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
-        say("crmkit: aborted", err=True)
+        say(tr(msg("cli_aborted")), err=True)
         return 2
     except click.ClickException as exc:
-        buf = io.StringIO()
-        exc.show(file=buf)
-        say(buf.getvalue(), err=True, nl=False)
-        return 2
+        if not lang_is_set():       # a usage error comes before the command learnt its workspace
+            found = next((lang for a in (argv if argv is not None else sys.argv[1:])
+                          if Path(a).exists() and (lang := _workspace_lang(a))), None)
+            if found:
+                set_lang(found)
+        if current_lang() == "en":
+            buf = io.StringIO()
+            exc.show(file=buf)
+            say(buf.getvalue(), err=True, nl=False)
+        else:
+            _show_usage_error(exc)
+        return exc.exit_code if exc.exit_code in (1, 2) else 2
     except (KeyboardInterrupt, BrokenPipeError):
         return 2
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
         if os.environ.get("CRMKIT_DEBUG"):
             raise
-        say(f"crmkit: unexpected error: {type(exc).__name__}: {exc} "
-                   "(set CRMKIT_DEBUG=1 for details)", err=True)
+        say(tr(msg("cli_unexpected", error=f"{type(exc).__name__}: {exc}")), err=True)
         return 2
     return rv if isinstance(rv, int) else 0
 

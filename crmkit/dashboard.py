@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exceptions import UsageError, WorkspaceNotFound
+from .i18n import msg
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
@@ -80,7 +81,7 @@ def workspace_path(value: str | os.PathLike | None = None) -> Path:
 def notebook_dir() -> Path:
     """The folder holding the dashboard notebooks."""
     if not NOTEBOOK_DIR.is_dir():
-        raise UsageError(f"the dashboard notebooks are missing (looked in {NOTEBOOK_DIR})")
+        raise UsageError(msg("e_dash_notebooks", path=str(NOTEBOOK_DIR)))
     return NOTEBOOK_DIR
 
 
@@ -290,14 +291,14 @@ class DashboardServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise UsageError(f"the dashboard server stopped (exit code {self.process.returncode})"
-                                 + (f"; see {self.log}" if self.log else ""))
+                raise UsageError(msg("e_dash_stopped_log" if self.log else "e_dash_stopped",
+                                     code=self.process.returncode, log=str(self.log)))
             with contextlib.suppress(OSError, urllib.error.URLError):
                 with urllib.request.urlopen(self.url, timeout=2) as resp:
                     if resp.status == 200:
                         return
             time.sleep(0.2)
-        raise UsageError(f"the dashboard server did not answer within {timeout:.0f} s")
+        raise UsageError(msg("e_dash_timeout", seconds=f"{timeout:.0f}"))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -345,7 +346,7 @@ def start(directory: str | os.PathLike, port: int | None = None, *, log: str | o
     hosts = _hosts_of(workspace, allow_hosts)
     port = free_port() if port is None else int(port)
     if port_in_use(port):
-        raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
+        raise UsageError(msg("e_dash_port", port=port, host=HOST))
     log_path = Path(log) if log is not None else None
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the child's exit
     config_dir = host_guard_config(hosts)
@@ -370,7 +371,7 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
     workspace = check_workspace(directory)
     hosts = _hosts_of(workspace, allow_hosts)
     if port_in_use(port):
-        raise UsageError(f"port {port} is already in use on {HOST}; choose another with --port")
+        raise UsageError(msg("e_dash_port", port=port, host=HOST))
     # Voila runs in its own session: Ctrl-C reaches this process only, which then stops Voila;
     # SIGTERM does the same (so a stopped `crmkit dashboard` never leaves Voila running).
     debug = bool(os.environ.get("CRMKIT_DEBUG"))  # Voila's own log on stderr, for troubleshooting
@@ -389,15 +390,14 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
             err = proc.stderr.read().decode(errors="replace")[-2000:] if (
                 proc.poll() is not None and proc.stderr is not None) else ""
             server.stop()
-            raise UsageError("the dashboard server did not start" + (f": {err.strip()}" if err else "")) from None
+            raise UsageError(msg("e_dash_no_start_detail", detail=err.strip()) if err else msg("e_dash_no_start")) from None
         from .cli import clean_text
 
-        print(clean_text(f"crmkit dashboards for {workspace}:\n  {server.url}\n"
+        print(clean_text(msg("dash_for", workspace=str(workspace)).render() + f"\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
               + f"\n  表单录入 / Forms: {server.url_of('form')}"
-              + "\nNo login: anyone who can open these addresses sees the data. Host names answered: "
-              + ", ".join(hosts)
-              + "\nPress Ctrl-C to stop."), flush=True)
+              + "\n" + msg("dash_no_login", hosts=", ".join(hosts)).render()
+              + "\n" + msg("dash_ctrl_c").render()), flush=True)
         if open_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(server.url)
@@ -406,7 +406,7 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
                 pass
         return proc.wait()
     except KeyboardInterrupt:
-        print("\nstopping the dashboard server", flush=True)
+        print("\n" + msg("dash_stopping").render(), flush=True)
         return 0
     finally:
         server.stop()

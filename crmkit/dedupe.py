@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import normalize as nz
+from .i18n import current_lang, lang_is_set
 from .schema import ENTITIES
 
 DEFAULT_KEYS = ("phone", "email", "name+contact_name")
@@ -363,10 +364,10 @@ def groups_text(res: DedupeResult, path: object = "") -> str:
             lines.append(f"    {m['customer_id']}  {m['name'] or ''}  ({t('key_' + str(m['key']), lang)}: "
                          f"{m['match_value']})")
     if res.group_count > 200:
-        lines.append(f"  ... {res.group_count - 200} more")
+        lines.append("  " + t("more_issues", lang).format(n=res.group_count - 200))
     if res.applied:
         lines.append(f"  {t('merged', lang)}: {res.merged}; "
-                     + ", ".join(f"{k} {v}" for k, v in res.repointed.items()))
+                     + ", ".join(f"{ENTITIES[k].sheet_name(lang) if k in ENTITIES else k} {v}" for k, v in res.repointed.items()))
     elif res.group_count:
         lines.append(f"  {t('dedupe_apply_hint', lang)}")
     return "\n".join(lines)
@@ -475,7 +476,7 @@ def dedupe_workspace(path: str | os.PathLike, *, apply: bool = False, by: str = 
 
 
 def _decorate(res: DedupeResult, ws, customers: pd.DataFrame) -> None:
-    res.lang = ws.lang
+    res.lang = current_lang() if lang_is_set() else ws.lang
     res.show_full = bool(ws.settings.get("show_full_contacts"))
     if len(res.groups) and "name" in customers.columns:
         sub = customers[customers["customer_id"].isin(res.groups["customer_id"])]

@@ -10,9 +10,16 @@ map to the command line's exit codes:
 
 Errors carry the place they concern (file, sheet, row, column, value) so a
 message can always say where to look.
+
+A message may be a catalogued one (``crmkit.i18n.msg(key, **params)``, or the
+``key=``/``params=`` arguments): ``.message`` stays the English text, and the
+error shows in the current language (:func:`crmkit.i18n.current_lang`, set by
+the CLI from the workspace or ``--lang``) when it is printed.
 """
 
 from __future__ import annotations
+
+from .i18n import Msg, current_lang, t, tr
 
 
 class CrmkitError(Exception):
@@ -22,16 +29,21 @@ class CrmkitError(Exception):
 
     def __init__(
         self,
-        message: str,
+        message: str = "",
         *,
+        key: str | None = None,
+        params: dict | None = None,
         file: str | None = None,
         sheet: str | None = None,
         row: int | None = None,
         column: str | None = None,
         value: object = None,
     ):
+        if key is not None:
+            message = Msg(key, **(params or {}))
         super().__init__(message)
         self.message = message
+        self.key = message.key if isinstance(message, Msg) else None
         self.file = None if file is None else str(file)
         self.sheet = sheet
         self.row = row
@@ -40,23 +52,30 @@ class CrmkitError(Exception):
 
     @property
     def place(self) -> str:
-        """``file, sheet 'X', row 5, column 'phone'`` — the parts that are known."""
+        """``file, sheet 'X', row 5, column 'phone'`` — the parts that are known (in the current language)."""
+        lang = current_lang()
         parts = []
         if self.file:
-            parts.append(self.file)
+            parts.append(t("place_file", lang).format(self.file))
         if self.sheet:
-            parts.append(f"sheet '{self.sheet}'")
+            parts.append(t("place_sheet", lang).format(self.sheet))
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(t("place_row", lang).format(self.row))
         if self.column:
-            parts.append(f"column '{self.column}'")
-        return ", ".join(parts)
+            parts.append(t("place_column", lang).format(self.column))
+        return t("place_sep", lang).join(parts)
+
+    def text(self, lang: str | None = None) -> str:
+        """The message alone, in ``lang`` (default: the current language)."""
+        return tr(self.message, lang)
 
     def __str__(self) -> str:
+        lang = current_lang()
         place = self.place
-        text = f"{place}: {self.message}" if place else self.message
+        message = self.text(lang)
+        text = t("place_then", lang).format(place=place, message=message) if place else message
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            text += t("place_value", lang).format(repr(self.value))
         return text
 
 
@@ -85,11 +104,12 @@ class ExpressionError(DataError):
         self.rule_id = rule_id
 
     def __str__(self) -> str:
-        head = f"rule {self.rule_id}: " if self.rule_id else ""
-        pos = f" at position {self.position}" if self.position else ""
-        text = f"{head}{self.message}{pos}"
+        lang = current_lang()
+        head = t("expr_rule", lang).format(self.rule_id) if self.rule_id else ""
+        pos = t("expr_position", lang).format(self.position) if self.position else ""
+        text = f"{head}{self.text(lang)}{pos}"
         if self.expression:
-            text += f" in {self.expression!r}"
+            text += t("expr_in", lang).format(repr(self.expression))
         return text
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import UsageError
+from .i18n import msg
 from .schema import ENTITIES, Field
 
 FORMATS = ("xlsx", "csv")
@@ -108,7 +109,7 @@ def resolve_columns(ws, entity: str, columns, frame_columns) -> list[Field]:
             out.append(f)
     if unknown:
         known = ", ".join(f.key for f in ent.fields if not f.derived)
-        raise UsageError(f"--columns: {entity} has no column {', '.join(map(repr, unknown))} (columns: {known})")
+        raise UsageError(msg("e_no_columns", entity=entity, unknown=", ".join(map(repr, unknown)), known=known))
     return out
 
 
@@ -182,15 +183,15 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
         fmt = suffix if suffix in FORMATS else "xlsx"
     fmt = fmt.lower()
     if fmt not in FORMATS:
-        raise UsageError(f"--format must be xlsx or csv, not {fmt!r}")
+        raise UsageError(msg("e_format", fmt=repr(fmt)))
     if suffix in FORMATS and suffix != fmt:
-        raise UsageError(f"--out ends in .{suffix} but --format is {fmt}", file=str(out))
+        raise UsageError(msg("e_out_suffix", suffix=suffix, fmt=fmt), file=str(out))
     entity = _entity_key(ws, entity)
     df, fields = export_frame(ws, entity, where=where, columns=columns, as_of=as_of, unmasked=unmasked)
     masked = not (unmasked if unmasked is not None else bool(ws.settings.get("show_full_contacts")))
     path = Path(out) if out is not None else _default_out(ws, entity, fmt)
     if path.is_dir():
-        raise UsageError("--out is a folder; give a file name", file=str(path))
+        raise UsageError(msg("e_out_folder"), file=str(path))
     lang = ws.lang
     from .safety import replace_file
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from .i18n import msg
 from .schema import (
     CUSTOM_ENTITY,
     CUSTOM_FIELD_TYPE,
@@ -136,27 +137,26 @@ def custom_fields(frame: pd.DataFrame, *, file: str = "", sheet: str = "") -> tu
             continue
         entity, key, ftype = r.get("entity"), r.get("key"), r.get("type")
         if entity is None or pd.isna(entity) or entity not in CUSTOM_ENTITY.codes:
-            bad("entity", entity, "custom fields may be added to " + ", ".join(CUSTOM_ENTITY.codes))
+            bad("entity", entity, msg("e_f_entity", codes=", ".join(CUSTOM_ENTITY.codes)))
             continue
         key = "" if key is None or pd.isna(key) else str(key).strip()
         if not KEY_RE.match(key):
-            bad("key", key or None, "a key is snake_case letters, digits and _ (starting with a letter), "
-                                    "e.g. expected_amount")
+            bad("key", key or None, msg("e_f_key"))
             continue
         ent = ENTITIES[entity]
         taken = _taken_names(ent) | used.setdefault(entity, set())
         if norm_token(key) in taken:
-            bad("key", key, f"{entity} already has a field named {key!r}")
+            bad("key", key, msg("e_f_taken", entity=entity, key=repr(key)))
             continue
         if ftype is None or pd.isna(ftype) or ftype not in CUSTOM_FIELD_TYPE.codes:
-            bad("type", ftype, "type must be one of " + ", ".join(CUSTOM_FIELD_TYPE.codes))
+            bad("type", ftype, msg("e_f_type", codes=", ".join(CUSTOM_FIELD_TYPE.codes)))
             continue
         en = _text(r.get("label_en")) or key
         zh = _text(r.get("label_zh")) or en
         clash = [lab for lab in {en, zh} if norm_token(lab) in taken and norm_token(lab) != norm_token(key)]
         if clash:
             bad("label_zh" if zh in clash else "label_en", clash[0],
-                f"{clash[0]!r} is already a column header of {entity}")
+                msg("e_f_clash", label=repr(clash[0]), entity=entity))
             continue
         enum = None
         if ftype == "bool":
@@ -164,7 +164,7 @@ def custom_fields(frame: pd.DataFrame, *, file: str = "", sheet: str = "") -> tu
         elif ftype in ("enum", "multi"):
             enum = parse_options(r.get("options"), f"custom_{entity}_{key}")
             if enum is None and ftype == "enum":
-                bad("options", r.get("options"), "a single choice field needs options separated by ;")
+                bad("options", r.get("options"), msg("e_f_options"))
                 continue
         required = r.get("required")
         out.setdefault(entity, []).append(Field(

@@ -8,6 +8,10 @@ a missing translation is visible rather than fatal.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 LANGS = ("en", "zh")
 DEFAULT_LANG = "en"
 
@@ -539,12 +543,369 @@ TEXT.update({
     "validate_issues_more": ("{more} more issues not listed (first {shown} shown)", "另有 {more} 条问题未列出（仅列出前 {shown} 条）"),
 })
 
-def t(key: str, lang: str = DEFAULT_LANG) -> str:
-    """The phrase ``key`` in ``lang`` ("en" or "zh")."""
+# --- zh: messages of errors and prints (crmkit.i18n.msg keys; every one in English and Chinese)
+TEXT.update({
+    # the place of an error (crmkit.exceptions)
+    "place_file": ("{}", "文件 {}"),
+    "place_sheet": ("sheet '{}'", "工作表“{}”"),
+    "place_row": ("row {}", "第 {} 行"),
+    "place_column": ("column '{}'", "列“{}”"),
+    "place_sep": (", ", "，"),
+    "place_then": ("{place}: {message}", "{place}：{message}"),
+    "place_value": (" (value: {})", "（值：{}）"),
+    "expr_rule": ("rule {}: ", "规则 {}："),
+    "expr_position": (" at position {}", "（位置 {}）"),
+    "expr_in": (" in {}", "，表达式 {}"),
+    # the command line (crmkit.cli)
+    "cli_error": ("crmkit: error: {error}", "crmkit：错误：{error}"),
+    "cli_aborted": ("crmkit: aborted", "crmkit：已中止"),
+    "cli_unexpected": ("crmkit: unexpected error: {error} (set CRMKIT_DEBUG=1 for details)",
+                       "crmkit：意外错误：{error}（设置 CRMKIT_DEBUG=1 可查看详情）"),
+    "cli_created": ("created workspace {path} ({lang})", "已创建工作区 {path}（{lang}）"),
+    "cli_created_sample": ("created workspace {path} ({lang}) with sample data", "已创建工作区 {path}（{lang}），含示例数据"),
+    "cli_field_left_out": ("crmkit: warning: {file}, sheet '{sheet}', row {row}, column '{column}': {reason}; "
+                           "this custom field is left out",
+                           "crmkit：警告：{file}，工作表“{sheet}”，第 {row} 行，列“{column}”：{reason}；已忽略该自定义字段"),
+    "e_unknown_lang": ("unknown language {lang}: use 'en' or 'zh'", "未知语言 {lang}：请使用 'en' 或 'zh'"),
+    "e_ws_not_found": ("workspace folder not found", "找不到工作区文件夹"),
+    "e_ws_not_folder": ("not a folder (a workspace is a folder of workbooks)", "不是文件夹（工作区是存放工作簿的文件夹）"),
+    'e_ws_not_workspace': ("not a crmkit workspace (no customers.xlsx, tasks.xlsx, campaigns.xlsx, rules.xlsx or log.xlsx); create one with 'crmkit init DIR'", "不是 crmkit 工作区（没有 customers.xlsx、tasks.xlsx、campaigns.xlsx、rules.xlsx 或 log.xlsx）；请用 'crmkit init DIR' 创建"),
+    'e_no_sheet_restore': ("no sheet '{en}' / '{zh}' (sheets: {sheets}); rename the sheet back, or restore the workbook from .crmkit/backups", '没有工作表“{zh}”/“{en}”（现有工作表：{sheets}）；请把工作表改回原名，或从 .crmkit/backups 恢复该工作簿'),
+    "e_as_of": ("--as-of: not a date or time: {value}", "--as-of：不是有效的日期或时间：{value}"),
+    'e_required_column': ("the required column '{en}' / '{zh}' is missing; add it back as the header of a column", '缺少必填列“{zh}”/“{en}”；请把它重新加为某一列的列标题'),
+    "e_no_crmkit_sheet": ("no crmkit sheet in this workbook (sheets: {sheets})", "该工作簿中没有 crmkit 工作表（现有工作表：{sheets}）"),
+    "e_file_not_found": ("file not found", "找不到文件"),
+    "e_folder_not_workbook": ("is a folder, not a workbook", "是文件夹，不是工作簿"),
+    "e_not_excel": ("not an Excel workbook (extension {ext})", "不是 Excel 工作簿（扩展名 {ext}）"),
+    "w:none": ("none", "无"),
+    "e_encrypted": ("workbook is password-protected (encrypted); save it without a password", "工作簿设有密码（已加密）；请去掉密码后另存"),
+    "e_not_zip": ("workbook is corrupt or not an .xlsx file (not a valid zip archive)", "工作簿已损坏或不是 .xlsx 文件（不是有效的 zip 压缩包）"),
+    "e_cannot_read_workbook": ("cannot read workbook: {detail}", "无法读取工作簿：{detail}"),
+    "e_cannot_read_sheet": ("cannot read sheet: {detail}", "无法读取工作表：{detail}"),
+    'e_no_sheet': ("no sheet '{en}' / '{zh}' (sheets: {sheets})", '没有工作表“{zh}”/“{en}”（现有工作表：{sheets}）'),
+    "e_open_in_excel": ("the workbook is open in Excel or another program ({lock} exists); close it and try again (or wait for it with --wait SECONDS)", "该工作簿正在 Excel 或其他程序中打开（存在 {lock}）；请关闭后重试（或用 --wait 秒数 等待其关闭）"),
+    "e_folder_not_file": ("is a folder, not a file", "是文件夹，不是文件"),
+    "e_new_file_damaged": ("the new file is damaged ({detail}); the old file was kept", "新文件已损坏（{detail}）；已保留原文件"),
+    "e_lock_folder": ("cannot create the workspace lock folder: {detail}", "无法创建工作区锁文件夹：{detail}"),
+    "e_workspace_busy": ("another crmkit run is working on this workspace; try again when it has finished (or pass --wait SECONDS)", "另一个 crmkit 进程正在处理该工作区；请等它结束后重试（或加 --wait 秒数）"),
+    "e_corrupt_detail": ("workbook is corrupt or not an .xlsx file ({detail})", "工作簿已损坏或不是 .xlsx 文件（{detail}）"),
+    'e_unsafe_content': ("this workbook holds {what}, which crmkit cannot keep when it saves the file, so it was not changed. Move that content to another workbook (or save a copy without it, as .xlsx) and run the command again; or write crmkit's output to a new file instead", '该工作簿包含{what}，crmkit 保存文件时无法保留这些内容，因此未做修改。请把这些内容移到另一个工作簿（或另存一份不含它们的 .xlsx 副本）后重新运行命令；或把 crmkit 的输出写到新文件'),
+    "e_cannot_open_update": ("cannot open the workbook to update it: {detail}", "无法打开工作簿进行更新：{detail}"),
+    "w:charts": ("charts", "图表"),
+    "w:images": ("images", "图片"),
+    "w:pivot tables": ("pivot tables", "数据透视表"),
+    "w:macros (VBA)": ("macros (VBA)", "宏（VBA）"),
+    "w:form controls": ("form controls", "表单控件"),
+    "w:slicers": ("slicers", "切片器"),
+    "w:timelines": ("timelines", "日程表"),
+    "w:embedded objects": ("embedded objects", "嵌入对象"),
+    "w:threaded comments (replies would become plain notes)": ("threaded comments (replies would become plain notes)", "批注会话（回复会变成普通批注）"),
+    "w:shapes or text boxes": ("shapes or text boxes", "形状或文本框"),
+    "w:data validation that refers to another sheet (Excel 2010 style)": ("data validation that refers to another sheet (Excel 2010 style)", "引用其他工作表的数据验证（Excel 2010 格式）"),
+    "w:Excel 2010 conditional formats (data bars, icon sets)": ("Excel 2010 conditional formats (data bars, icon sets)", "Excel 2010 条件格式（数据条、图标集）"),
+    "w:sparklines": ("sparklines", "迷你图"),
+    "e_sample_too_many": ("{rows} rows do not fit in one Excel sheet ({name}; at most {max}); choose fewer --customers or --orders-per-customer", "{rows} 行超出单个 Excel 工作表的容量（{name}；最多 {max} 行）；请减少 --customers 或 --orders-per-customer"),
+    "e_sample_customers": ("--customers must be at least 1", "--customers 至少为 1"),
+    "e_sample_opc": ("--orders-per-customer must be positive", "--orders-per-customer 必须大于 0"),
+    "e_exists_not_folder": ("exists and is not a folder", "已存在且不是文件夹"),
+    "e_sample_exists": ("already holds a workspace ({found}); nothing was changed. Use --force to replace it, or choose another folder.", "已包含工作区（{found}）；未做任何修改。如要替换请加 --force，或选择其他文件夹。"),
+    "e_init_exists": ("already holds a workspace ({found}); nothing was changed. Choose an empty folder.", "已包含工作区（{found}）；未做任何修改。请选择一个空文件夹。"),
+    "e_folder_not_source": ("is a folder, not a file to import", "是文件夹，不是可导入的文件"),
+    "e_file_empty": ("the file is empty (0 bytes)", "文件为空（0 字节）"),
+    'e_unsupported_type': ("unsupported file type '{suffix}': import reads .xlsx, .xlsm or .csv files", '不支持的文件类型“{suffix}”：导入只支持 .xlsx、.xlsm 或 .csv 文件'),
+    "e_no_sheets": ("the workbook has no sheets", "该工作簿没有工作表"),
+    'e_no_such_sheet': ("no sheet '{sheet}' (sheets: {sheets})", '没有工作表“{sheet}”（现有工作表：{sheets}）'),
+    "e_no_data_lines": ("the file holds no data (only blank lines)", "文件中没有数据（只有空行）"),
+    "e_no_data_cells": ("the file holds no data (every cell is blank)", "文件中没有数据（所有单元格均为空）"),
+    "e_no_header": ("no header row found in the first {n} rows: no cell names a {entity} field (expected headers such as {examples})", "前 {n} 行中找不到表头行：没有单元格是{entity_zh}的字段名（应有 {examples} 等列标题）"),
+    "e_unknown_entity": ("unknown entity {entity}; one of {known}", "未知的数据表 {entity}；可选：{known}"),
+    "e_no_columns": ("--columns: {entity} has no column {unknown} (columns: {known})", "--columns：{entity} 没有列 {unknown}（现有列：{known}）"),
+    "e_format": ("--format must be xlsx or csv, not {fmt}", "--format 只能是 xlsx 或 csv，而不是 {fmt}"),
+    "e_out_suffix": ("--out ends in .{suffix} but --format is {fmt}", "--out 的扩展名是 .{suffix}，但 --format 是 {fmt}"),
+    "e_out_folder": ("--out is a folder; give a file name", "--out 是文件夹；请给出文件名"),
+    'e_import_entity': ("cannot import into '{entity}': choose one of {known}", '无法导入到“{entity}”：请选择 {known} 之一'),
+    "e_x_unknown_field": ("unknown field {name}", "未知字段 {name}"),
+    "e_x_expected_here": ("expected {what} here", "此处应为{what}"),
+    "e_x_func": ("{func}(): {detail}", "{func}()：{detail}"),
+    "e_x_func_eval": ("{func}(): cannot evaluate ({detail})", "{func}()：无法计算（{detail}）"),
+    "w:division by zero": ("division by zero", "除数为零"),
+    "e_x_compute": ("cannot compute {op} ({detail})", "无法计算 {op}（{detail}）"),
+    "w:arithmetic needs numbers (this is not a number field)": ("arithmetic needs numbers (this is not a number field)", "算术运算需要数字（这不是数字字段）"),
+    "w:arithmetic needs numbers": ("arithmetic needs numbers", "算术运算需要数字"),
+    'e_x_needs_list': ('\'{op}\' needs a list such as ["a", "b"] on its right', '“{op}”右边应为列表，如 ["a", "b"]'),
+    "w:a list [...] may only follow 'in'": ("a list [...] may only follow 'in'", '列表 [...] 只能用在 in 之后'),
+    "e_x_compare": ("cannot compare {a} with {b} using {op}", "不能用 {op} 比较{a}和{b}"),
+    "w:a yes/no field": ("a yes/no field", "是/否字段"),
+    "w:a number field": ("a number field", "数字字段"),
+    "w:a date field": ("a date field", "日期字段"),
+    "w:a text field": ("a text field", "文本字段"),
+    "w:yes/no": ("yes/no", "是/否值"),
+    "w:a number": ("a number", "数字"),
+    "w:a date": ("a date", "日期"),
+    "w:text": ("text", "文本"),
+    "w:blank": ("blank", "空值"),
+    "e_x_not_bool": ("{value} is not yes/no for field {field}", "{value} 不是字段 {field} 的“是/否”取值"),
+    "e_x_not_number": ("{value} is not a number (field {field} holds numbers)", "{value} 不是数字（字段 {field} 存放数字）"),
+    "e_x_not_date": ("{value} is not a date", "{value} 不是日期"),
+    "w:expression is nested too deeply": ("expression is nested too deeply", "表达式嵌套层数过多"),
+    "w:the expression is nested too deeply": ("the expression is nested too deeply", "表达式嵌套层数过多"),
+    "e_x_eval": ("cannot evaluate: {detail}", "无法计算：{detail}"),
+    "e_x_read": ("cannot read expression: {detail}", "无法读取表达式：{detail}"),
+    "w:the expression is empty": ("the expression is empty", "表达式为空"),
+    "e_x_too_long": ("the expression is too long (more than {n} characters)", "表达式过长（超过 {n} 个字符）"),
+    "w:cannot read the expression (invalid characters or too complex)": ("cannot read the expression (invalid characters or too complex)", "无法读取表达式（含无效字符或过于复杂）"),
+    "w:a name opened with ` is never closed": ("a name opened with ` is never closed", "以 ` 开头的名称没有闭合"),
+    "w:empty name between backticks": ("empty name between backticks", "反引号之间的名称为空"),
+    "e_x_literal_kind": ("literal of this kind is not allowed ({kind})", "不允许这种字面值（{kind}）"),
+    "e_x_operator": ("operator {op} is not allowed{hint}", "不允许使用运算符 {op}{hint}"),
+    "w:; use and": ("; use and", "；请用 and"),
+    "w:; use or": ("; use or", "；请用 or"),
+    "w:": ("", ""),
+    "e_x_node_here": ("{kind} is not allowed here", "此处不允许 {kind}"),
+    "e_x_name": ("name {name} is not allowed", "不允许使用名称 {name}"),
+    "e_x_is_function": ("{name} is a function: call it as {name}(...)", "{name} 是函数：请写成 {name}(...)"),
+    "e_x_unknown_function": ("unknown function {name}", "未知函数 {name}"),
+    "e_x_no_keywords": ("{name}() takes no keyword arguments", "{name}() 不接受关键字参数"),
+    "e_x_nargs": ("{name}() takes {want} arguments, got {got}", "{name}() 需要 {want} 个参数，实际为 {got} 个"),
+    "e_x_nargs1": ("{name}() takes {want} argument, got {got}", "{name}() 需要 {want} 个参数，实际为 {got} 个"),
+    'w:a list may only hold literals such as "a" or 3': ('a list may only hold literals such as "a" or 3', '列表只能包含字面值，如 "a" 或 3'),
+    'e_x_arg_literal': ('{name}(): argument {i} must be a literal such as "x" or 30', '{name}()：第 {i} 个参数必须是字面值，如 "x" 或 30'),
+    "e_x_arg_field": ("{name}(): argument {i} must be a field name", "{name}()：第 {i} 个参数必须是字段名"),
+    "w:expected a date field": ("expected a date field", "此处应为日期字段"),
+    "e_x_expected_quotes": ("expected {what} in quotes", "此处应为带引号的{what}"),
+    "e_x_expected": ("expected {what}", "此处应为{what}"),
+    "w:has_tag(): the tag is empty": ("has_tag(): the tag is empty", "has_tag()：标签为空"),
+    "w:a tag": ("a tag", "标签"),
+    "w:a rule or campaign id": ("a rule or campaign id", "规则或活动编号"),
+    "w:a number of days": ("a number of days", "天数"),
+    "w:a literal": ("a literal", "字面值"),
+    "w:attribute access ('.') is not allowed": ("attribute access ('.') is not allowed", "不允许属性访问（'.'）"),
+    "w:subscripts ('[...]' after a value) are not allowed": ("subscripts ('[...]' after a value) are not allowed", "不允许下标（值后面的 '[...]'）"),
+    "w:lambda is not allowed": ("lambda is not allowed", "不允许 lambda"),
+    "w:comprehensions are not allowed": ("comprehensions are not allowed", "不允许推导式"),
+    "w:':=' is not allowed": ("':=' is not allowed", "不允许 ':='"),
+    "w:'... if ... else ...' is not allowed": ("'... if ... else ...' is not allowed", "不允许 '... if ... else ...'"),
+    "w:dictionaries are not allowed": ("dictionaries are not allowed", "不允许字典"),
+    "w:sets are not allowed; use a list [...]": ("sets are not allowed; use a list [...]", "不允许集合；请用列表 [...]"),
+    "w:f-strings are not allowed": ("f-strings are not allowed", "不允许 f 字符串"),
+    "w:'*' unpacking is not allowed": ("'*' unpacking is not allowed", "不允许 '*' 解包"),
+    "w:await is not allowed": ("await is not allowed", "不允许 await"),
+    "w:yield is not allowed": ("yield is not allowed", "不允许 yield"),
+    "w:slices are not allowed": ("slices are not allowed", "不允许切片"),
+    "w:number too large": ("number too large", "数字过大"),
+    "w:operator '~' is not allowed; use not": ("operator '~' is not allowed; use not", "不允许运算符 '~'；请用 not"),
+    "w:'is' is not allowed; use == or !=": ("'is' is not allowed; use == or !=", "不允许 'is'；请用 == 或 !="),
+    "w:only functions called by name are allowed": ("only functions called by name are allowed", "只允许按名称调用函数"),
+    "e_syntax": ("syntax error", "语法错误"),
+    "e_syntax_comma": ("syntax error. Perhaps you forgot a comma?", "语法错误：是否漏了逗号或运算符？"),
+    "e_syntax_assign": ("syntax error: use == to compare", "语法错误：比较请用 =="),
+    "e_syntax_string": ("unterminated string literal (a quote is not closed)", "字符串缺少结尾的引号"),
+    'e_syntax_unclosed': ("'{ch}' was never closed", '“{ch}”没有闭合'),
+    'e_syntax_unmatched': ("unmatched '{ch}'", '多余的“{ch}”'),
+    'e_syntax_mismatch': ("closing parenthesis '{ch}' does not match opening parenthesis '{open}'", '右括号“{ch}”与左括号“{open}”不匹配'),
+    "e_syntax_number": ("invalid decimal literal", "无效的数字写法"),
+    'e_syntax_char': ("invalid character '{ch}'", '无效字符“{ch}”'),
+    "e_syntax_other": ("{detail}", "语法错误（{detail}）"),
+    "e_params": ("parameters: {detail}", "参数：{detail}"),
+    "e_p_named": ("parameters: {name}: {detail}", "参数 {name}：{detail}"),
+    "e_p_expected_kv": ("expected key=value, found {found}", "应为 键=值，实际为 {found}"),
+    "w:a parameter has no name before '='": ("a parameter has no name before '='", "有参数在 '=' 前没有名称"),
+    "w:quoted value is never closed": ("quoted value is never closed", "带引号的值没有闭合"),
+    "w:expected ';' after a quoted value": ("expected ';' after a quoted value", "带引号的值后面应为 ';'"),
+    "e_p_choice": ("parameters: {name}={value} is not one of {codes}", "参数：{name}={value} 不是 {codes} 之一"),
+    "e_p_missing": ("parameters: {name}=... is missing", "参数：缺少 {name}=..."),
+    "e_p_not_settable": ("parameters: field={name} is not a field that can be set on {entity}", "参数：field={name} 不是 {entity} 中可设置的字段"),
+    "e_p_value_fit": ("parameters: value={value} does not fit field {field} ({type})", "参数：value={value} 不符合字段 {field}（{type}）"),
+    "e_p_kind": ("parameters: kind={kind} must be marketing or service", "参数：kind={kind} 只能是 marketing 或 service"),
+    "e_p_channel": ("parameters: channel={channel} is not email, sms, wecom or preferred", "参数：channel={channel} 不是 email、sms、wecom 或 preferred"),
+    "e_rule_state": ("the workbooks were saved, but the rule state could not be written ({detail}); changed_to() may repeat on the next run", "工作簿已保存，但无法写入规则状态（{detail}）；下次运行时 changed_to() 可能重复触发"),
+    "e_duration": ("not a duration: {text} (use 30m, 4h, 3d or 1w)", "不是有效的时长：{text}（请写 30m、4h、3d 或 1w）"),
+    "e_setting_type": ("setting {key}: cannot read {text} as {type}", "设置项 {key}：无法把 {text} 读作 {type}"),
+    "e_rfm_part": ("cannot read {part}; write e.g. r=30,60,90,180", "无法读取 {part}；请写成 r=30,60,90,180 这样"),
+    "e_rfm_metric": ("unknown metric {name} (use r, f or m)", "未知指标 {name}（请用 r、f 或 m）"),
+    "e_rfm_numbers": ("{key}: thresholds must be numbers", "{key}：阈值必须是数字"),
+    "e_rfm_four": ("{key}: give exactly 4 thresholds (one between each of the 5 scores), got {n}", "{key}：需要正好 4 个阈值（5 档评分之间各一个），实际为 {n} 个"),
+    "e_rfm_increase": ("{key}: thresholds must increase", "{key}：阈值必须递增"),
+    "e_rfm_setting": ("setting rfm_thresholds: {detail}", "设置项 rfm_thresholds：{detail}"),
+    "e_rfm_orders_column": ("orders have no column for this field", "订单表没有该字段的列"),
+    "e_dash_notebooks": ("the dashboard notebooks are missing (looked in {path})", "缺少看板笔记本文件（已查找 {path}）"),
+    "e_dash_stopped": ("the dashboard server stopped (exit code {code})", "看板服务已停止（退出码 {code}）"),
+    "e_dash_stopped_log": ("the dashboard server stopped (exit code {code}); see {log}", "看板服务已停止（退出码 {code}）；详见 {log}"),
+    "e_dash_timeout": ("the dashboard server did not answer within {seconds} s", "看板服务在 {seconds} 秒内没有响应"),
+    "e_dash_port": ("port {port} is already in use on {host}; choose another with --port", "{host} 上的端口 {port} 已被占用；请用 --port 指定其他端口"),
+    "e_dash_no_start": ("the dashboard server did not start", "看板服务未能启动"),
+    "e_dash_no_start_detail": ("the dashboard server did not start: {detail}", "看板服务未能启动：{detail}"),
+    "dash_ctrl_c": ("Press Ctrl-C to stop.", "按 Ctrl-C 停止。"),
+    "dash_no_login": ("No login: anyone who can open these addresses sees the data. Host names answered: {hosts}",
+                      "没有登录：能打开这些地址的人都能看到数据。接受的主机名：{hosts}"),
+    "dash_stopping": ("stopping the dashboard server", "正在停止看板服务"),
+    "dash_for": ("crmkit dashboards for {workspace}:", "crmkit 看板（工作区 {workspace}）："),
+    "e_period": ("unknown period {period}: use week or month", "未知周期 {period}：请用 week 或 month"),
+    "e_task_list": ("unknown task list {when}: use today, overdue or open", "未知任务列表 {when}：请用 today、overdue 或 open"),
+    "e_report_xlsx": ("the report is an Excel workbook: give a file name ending in .xlsx", "报表是 Excel 工作簿：请给出以 .xlsx 结尾的文件名"),
+    "run_sla": ("SLA", "响应时限"),
+    'e_run_applies_to': ("'applies to' must be one of {known}, not {entity}", '“适用对象”必须是 {known} 之一，而不是 {entity}'),
+    "e_run_action": ("unknown action {action} (one of {known})", "未知动作 {action}（可选：{known}）"),
+    "e_run_param": ("parameters: {act} does not know {name} (it takes {allowed})", "参数：{act} 不接受 {name}（可用参数：{allowed}）"),
+    "e_run_dup_id": ("rule id {rule} is used by more than one enabled rule (Rules row {row}); give each rule its own id", "规则编号 {rule} 被多条启用的规则使用（规则表第 {row} 行）；请给每条规则不同的编号"),
+    "e_run_routing": ("Routing row {row}: {detail}", "分配规则第 {row} 行：{detail}"),
+    "more_issues": ("... {n} more", "……另有 {n} 条"),
+    "more_issues_see": ("... {n} more (see {report})", "……另有 {n} 条（见 {report}）"),
+    "sum_path": ("Checked", "检查对象"),
+    "sum_errors": ("Errors", "错误"),
+    "sum_warnings": ("Warnings", "警告"),
+    "sum_duplicate_groups": ("Possible duplicate groups", "疑似重复客户组"),
+    "sum_source_rows": ("Source rows", "源数据行"),
+    "sum_imported": ("Imported", "新增"),
+    "sum_updated": ("Updated", "更新"),
+    "sum_merged": ("Merged as duplicates", "合并重复"),
+    "sum_rejected": ("Rejected", "拒绝"),
+    "sum_unmatched_columns": ("Unmatched columns (kept)", "未识别的列（已保留）"),
+    "sum_unchanged": ("Unchanged", "无变化"),
+    "sum_blank_rows": ("Blank rows skipped", "跳过的空行"),
+    "sum_history_rows": ("History rows", "变更历史行数"),
+    "sum_dry_run": ("Dry run", "试运行"),
+    "sum_file": ("File", "文件"),
+    "sum_sheet": ("Sheet", "工作表"),
+    "sum_header_row": ("Header row", "表头所在行"),
+    "sum_entity": ("Imported into", "导入到"),
+    "sum_encoding": ("Encoding", "文本编码"),
+    "sum_column_map": ("Columns matched", "列匹配"),
+    "sum_report": ("Report", "报告文件"),
+    "sum_created_at_filled": ("Creation dates filled in", "补填的创建日期"),
+    "sum_completeness": ("Completeness", "信息完整度"),
+    "sum_completeness_target": ("Completeness target", "信息完整度目标"),
+    "p_counts": ("{counts}", "{counts}"),
+    "p_count": ("{entity} {n}", "{entity} {n}"),
+    "w:customers": ("customers", "客户"),
+    "w:interactions": ("interactions", "跟进记录"),
+    "w:orders": ("orders", "订单"),
+    "w:deals": ("deals", "商机"),
+    "w:tasks": ("tasks", "任务"),
+    "w:tickets": ("tickets", "工单"),
+    "w:messages": ("messages", "消息"),
+    "p_generated": ("generated; writing workbooks", "已生成数据，正在写入工作簿"),
+    "p_done": ("done", "完成"),
+    "p_written": ("{file}: {rows} rows in {seconds}s", "{file}：{rows} 行，用时 {seconds} 秒"),
+    "run_rules_bar": ("rules", "规则"),
+    "e_f_entity": ("custom fields may be added to {codes}", "自定义字段只能添加到 {codes}"),
+    "e_f_key": ("a key is snake_case letters, digits and _ (starting with a letter), e.g. expected_amount", "字段代码由小写字母、数字和 _ 组成（以字母开头），如 expected_amount"),
+    "e_f_taken": ("{entity} already has a field named {key}", "{entity} 已有名为 {key} 的字段"),
+    "e_f_type": ("type must be one of {codes}", "类型必须是 {codes} 之一"),
+    "e_f_clash": ("{label} is already a column header of {entity}", "{label} 已是 {entity} 的列标题"),
+    "e_f_options": ("a single choice field needs options separated by ;", "单选字段需要用 ; 分隔的选项"),
+    "run_cc": ("cc", "抄送"),
+    "cli_usage": ("crmkit: usage error: {error}", "crmkit：用法错误：{error}"),
+    "cli_no_such_option": ("no such option: {name}", "没有选项 {name}"),
+    "cli_missing": ("missing {name}", "缺少 {name}"),
+    "cli_bad_value": ("invalid value for {name}: {detail}", "{name} 的取值无效：{detail}"),
+    "cli_usage_detail": ("{detail}", "{detail}"),
+    'cli_help_hint': ("Run '{command} -h' for help.", "运行 '{command} -h' 查看帮助。"),
+    "cli_bad_choice": ("invalid value for {name}: choose one of {choices}", "{name} 的取值无效：请选择 {choices} 之一"),
+    # --- zh: end
+})
+
+
+def t(key: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The phrase ``key`` in ``lang`` ("en" or "zh"; ``None``: the current language)."""
     pair = TEXT.get(key)
     if pair is None:
-        return key
+        return key[2:] if key.startswith("w:") else key
+    if lang is None:
+        lang = current_lang()
     return pair[1] if lang == "zh" else pair[0]
+
+
+# --------------------------------------------------------------------------- the current language
+
+_LANG: contextvars.ContextVar[str | None] = contextvars.ContextVar("crmkit_lang", default=None)
+
+
+def current_lang() -> str:
+    """The language messages are shown in: the one set by :func:`using_lang` (or the CLI), else English."""
+    return _LANG.get() or DEFAULT_LANG
+
+
+def lang_is_set() -> bool:
+    """Whether a language was chosen for this context (by ``--lang``, a workspace or :func:`using_lang`)."""
+    return _LANG.get() is not None
+
+
+def set_lang(lang: str | None) -> contextvars.Token:
+    """Set the current language (``None``: back to the default); returns a token for ``_LANG.reset``."""
+    return _LANG.set(None if lang is None else check_lang(lang))
+
+
+@contextlib.contextmanager
+def using_lang(lang: str | None) -> Iterator[str]:
+    """Show messages in ``lang`` inside the block (``None`` keeps the current language)."""
+    token = _LANG.set(check_lang(lang) if lang is not None else _LANG.get())
+    try:
+        yield current_lang()
+    finally:
+        _LANG.reset(token)
+
+
+class Msg(str):
+    """A catalogued message: the English text (so code and tests can read it as a ``str``) plus its
+    key and parameters, to render it in another language when it is shown (``render(lang)``).
+
+    Parameters that are themselves :class:`Msg` render in the same language.
+    """
+
+    key: str
+    params: dict
+
+    def __new__(cls, key: str, /, **params: object) -> Msg:
+        obj = super().__new__(cls, _render(key, "en", params))
+        obj.key = key
+        obj.params = params
+        return obj
+
+    def render(self, lang: str | None = None) -> str:
+        return _render(self.key, lang or current_lang(), self.params)
+
+    def __reduce__(self):  # pickling (worker processes) keeps the key
+        return (_msg_from, (self.key, self.params))
+
+
+def _msg_from(key: str, params: dict) -> Msg:
+    return Msg(key, **params)
+
+
+def _render(key: str, lang: str, params: dict) -> str:
+    text = t(key, lang)
+    if not params:
+        return text
+    shown = {k: _shown(v, lang) for k, v in params.items()}
+    try:
+        return text.format(**shown)
+    except (KeyError, IndexError, ValueError):
+        return t(key, "en").format(**shown) if lang != "en" else text
+
+
+def _shown(v: object, lang: str) -> object:
+    if isinstance(v, Msg):
+        return v.render(lang)
+    if isinstance(v, tuple):   # a list of words: "a, b" / "a、b"
+        return ("、" if lang == "zh" else ", ").join(str(_shown(x, lang)) for x in v)
+    return v
+
+
+def word(text: str) -> Msg:
+    """A word or phrase shown to users: ``text`` in English, its Chinese from the catalogue key ``w:text``."""
+    return Msg("w:" + text)
+
+
+def msg(key: str, /, **params: object) -> Msg:
+    """The catalogued message ``key`` with ``params``: a ``str`` in English that renders in the current
+    language when shown (``CrmkitError`` does so at display time)."""
+    return Msg(key, **params)
+
+
+def tr(text: object, lang: str | None = None) -> str:
+    """``text`` in ``lang`` (default: the current language) if it is a :class:`Msg`, else as it is."""
+    return text.render(lang) if isinstance(text, Msg) else str(text)
 
 
 def check_lang(lang: str | None) -> str:
@@ -558,7 +919,36 @@ def check_lang(lang: str | None) -> str:
         return "en"
     from .exceptions import UsageError
 
-    raise UsageError(f"unknown language {lang!r}: use 'en' or 'zh'")
+    raise UsageError(msg("e_unknown_lang", lang=repr(lang)))
+
+
+_SYNTAX = (
+    (r"syntax error", "e_syntax"),
+    (r"syntax error\. Perhaps you forgot a comma\?", "e_syntax_comma"),
+    (r"syntax error\. Maybe you meant '==' or ':=' instead of '='\?", "e_syntax_assign"),
+    (r"invalid syntax\. Maybe you meant '==' or ':=' instead of '='\?", "e_syntax_assign"),
+    (r"cannot assign to .*", "e_syntax_assign"),
+    (r"unterminated string literal.*", "e_syntax_string"),
+    (r"unterminated triple-quoted string literal.*", "e_syntax_string"),
+    (r"'(?P<ch>.)' was never closed", "e_syntax_unclosed"),
+    (r"unmatched '(?P<ch>.)'", "e_syntax_unmatched"),
+    (r"closing parenthesis '(?P<ch>.)' does not match opening parenthesis '(?P<open>.)'.*", "e_syntax_mismatch"),
+    (r"invalid decimal literal", "e_syntax_number"),
+    (r"invalid character '(?P<ch>.)' \(U\+[0-9A-F]+\)", "e_syntax_char"),
+    (r"(unexpected EOF while parsing|expected an indented block.*|invalid syntax)", "e_syntax"),
+)
+
+
+def syntax_message(text: str) -> Msg:
+    """Python's parser message about a rule expression, as a catalogued message."""
+    import re
+
+    for pattern, key in _SYNTAX:
+        m = re.fullmatch(pattern, text)
+        if m:
+            return Msg(key, **m.groupdict())
+    return Msg("e_syntax_other", detail=text)
+
 
 # --- safety: rule outcomes on cells the user owns
 TEXT.update({

@@ -42,8 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import dedupe as dd
-from .exceptions import UsageError
-from .i18n import t
+from .i18n import TEXT, current_lang, lang_is_set, msg, t
 from .schema import ENTITIES, field_label, norm_token
 from .sources import SourceTable, read_source
 from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report
@@ -173,7 +172,8 @@ class ImportResult:
         for rec in self.issues.head(limit).to_dict("records"):
             lines.append("  " + format_issue(rec, lang))
         if len(self.issues) > limit:
-            lines.append(f"  ... {len(self.issues) - limit} more" + (f" (see {self.report})" if self.report else ""))
+            lines.append("  " + msg("more_issues_see" if self.report else "more_issues", n=len(self.issues) - limit,
+                                    report=str(self.report)).render(lang))
         if self.dry_run:
             lines.append(f"  {t('dry_run_note', lang)}")
         return "\n".join(lines)
@@ -226,9 +226,8 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     """
     import time
 
-    from .schema import resolve_entity
-
     from .safety import workspace_lock
+    from .schema import resolve_entity
     from .workspace import open_workspace
 
     entity = resolve_entity(entity, IMPORTABLE)
@@ -277,7 +276,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     if report is not None:
         rep = result.issues
         write_report(report, rep, rows=src.data, outcome=result.outcome, lang=result.lang,
-                     summary={t(k, result.lang): v for k, v in result.summary().items()
+                     summary={t(f"sum_{k}" if f"sum_{k}" in TEXT else k, result.lang): v for k, v in result.summary().items()
                               if k not in ("column_map", "report")},
                      completeness=result.completeness or None, workspace=ws.path, inputs=[source],
                      force=force)
@@ -466,7 +465,7 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     to disk here (``ws.save()`` does that).
     """
     ent = ENTITIES[entity]
-    lang = ws.lang
+    lang = current_lang() if lang_is_set() else ws.lang
     settings = ws.settings
     at = at if at is not None else pd.Timestamp.now().floor("s")
     by = by or f"import:{src.name}"

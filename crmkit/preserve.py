@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import UnsafeWriteError, WorkbookError
+from .i18n import msg, word
 from .schema import ENTITIES, Entity, Field, match_header, norm_token
 
 #: The docProps "comments" (dc:description) crmkit's writer sets.
@@ -329,7 +330,7 @@ def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
     try:
         zf = zipfile.ZipFile(p)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise WorkbookError(f"workbook is corrupt or not an .xlsx file ({exc})", file=str(p)) from None
+        raise WorkbookError(msg("e_corrupt_detail", detail=str(exc)), file=str(p)) from None
     with zf:
         check_archive(p, zf)
         names = zf.namelist()
@@ -414,11 +415,9 @@ def check_safe_to_update(path: str | os.PathLike, content: WorkbookContent | Non
             "losing your sheets and columns, so it was not changed. Save it as 'Excel Workbook (*.xlsx)' "
             "(File > Save As) and run the command again", file=str(path))
     if info.unsafe:
-        what = ", ".join(info.unsafe)
+        what = tuple(word(u) for u in info.unsafe)
         raise UnsafeWriteError(
-            f"this workbook holds {what}, which crmkit cannot keep when it saves the file, so it was "
-            "not changed. Move that content to another workbook (or save a copy without it, as .xlsx) "
-            "and run the command again; or write crmkit's output to a new file instead", file=str(path))
+            msg("e_unsafe_content", what=what), file=str(path))
     return info
 
 
@@ -777,7 +776,7 @@ def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame |
         wb = openpyxl.load_workbook(path, rich_text=True, keep_links=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
         text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise WorkbookError(f"cannot open the workbook to update it: {text}", file=str(path)) from exc
+        raise WorkbookError(msg("e_cannot_open_update", detail=text), file=str(path)) from exc
     # the formula cells with a cached result, followed through row moves by the cell objects
     from openpyxl.utils.cell import coordinate_to_tuple
 

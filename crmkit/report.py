@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import analytics as an
-from .i18n import TEXT, t
+from .i18n import TEXT, msg, t
 from .schema import (
     CHANNEL,
     ENTITIES,
@@ -397,7 +397,7 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
     if path.suffix.lower() != ".xlsx":
         from .exceptions import UsageError
 
-        raise UsageError("the report is an Excel workbook: give a file name ending in .xlsx", file=str(path))
+        raise UsageError(msg("e_report_xlsx"), file=str(path))
 
     def produce(target: Path) -> None:
         wb = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False,

@@ -97,6 +97,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ValidationError
+from .i18n import msg
 from .schema import RFM_SEGMENT, VALUE_TIER
 
 __all__ = ["FREQUENCY_BREAKS", "SEGMENT_GRID", "TIER_OF_SEGMENT", "SCORE_COLUMNS", "rfm_scores", "segment_summary",
@@ -153,29 +154,28 @@ def parse_thresholds(spec: object) -> dict[str, tuple[float, float, float, float
                 continue
             m = re.fullmatch(r"([A-Za-z]+)\s*[=:：]\s*(.+)", part)
             if not m:
-                raise _threshold_error(f"cannot read {part!r}; write e.g. r=30,60,90,180", spec)
+                raise _threshold_error(msg("e_rfm_part", part=repr(part)), spec)
             items.append((m.group(1), re.split(r"[,，\s]+", m.group(2).strip())))
     out: dict[str, tuple[float, float, float, float]] = {}
     names = {"r": "r", "recency": "r", "f": "f", "frequency": "f", "m": "m", "monetary": "m"}
     for name, values in items:
         key = names.get(name.strip().lower())
         if key is None:
-            raise _threshold_error(f"unknown metric {name!r} (use r, f or m)", spec)
+            raise _threshold_error(msg("e_rfm_metric", name=repr(name)), spec)
         try:
             nums = tuple(float(str(v).replace("_", "")) for v in values if str(v).strip())
         except ValueError:
-            raise _threshold_error(f"{key}: thresholds must be numbers", spec) from None
+            raise _threshold_error(msg("e_rfm_numbers", key=key), spec) from None
         if len(nums) != 4:
-            raise _threshold_error(f"{key}: give exactly 4 thresholds (one between each of the 5 scores), "
-                                   f"got {len(nums)}", spec)
+            raise _threshold_error(msg("e_rfm_four", key=key, n=len(nums)), spec)
         if any(b <= a for a, b in zip(nums, nums[1:])):
-            raise _threshold_error(f"{key}: thresholds must increase", spec)
+            raise _threshold_error(msg("e_rfm_increase", key=key), spec)
         out[key] = nums  # type: ignore[assignment]
     return out
 
 
 def _threshold_error(message: str, spec: object) -> ValidationError:
-    return ValidationError(f"setting rfm_thresholds: {message}", sheet="Settings", column="value",
+    return ValidationError(msg("e_rfm_setting", detail=message), sheet="Settings", column="value",
                            value=None if isinstance(spec, Mapping) else str(spec))
 
 
@@ -238,7 +238,7 @@ def rfm_scores(orders: pd.DataFrame, as_of: object, *, customers: pd.DataFrame |
     """
     for col in ("customer_id", "order_date", "amount"):
         if col not in orders.columns:
-            raise ValidationError("orders have no column for this field", sheet="Orders", column=col)
+            raise ValidationError(msg("e_rfm_orders_column"), sheet="Orders", column=col)
     as_of = pd.Timestamp(as_of)
     day = as_of.normalize()
     bounds = parse_thresholds(thresholds)

@@ -42,6 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import CrmkitError, FileLockedError, OutputPathError, WorkbookError, WriteFailedError
+from .i18n import msg
 
 STATE_DIR = ".crmkit"
 BACKUP_DIR = "backups"
@@ -114,8 +115,7 @@ def check_not_open(path: str | os.PathLike, *, wait: float | None = None) -> Non
             return
         if time.monotonic() >= deadline:
             raise FileLockedError(
-                f"the workbook is open in Excel or another program ({lock.name} exists); "
-                "close it and try again (or wait for it with --wait SECONDS)", file=str(p))
+                msg("e_open_in_excel", lock=lock.name), file=str(p))
         time.sleep(_POLL)
 
 
@@ -343,7 +343,7 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
     except OSError as exc:
         raise write_failed(exc, path.parent, "cannot create the folder", kept=False) from None
     if path.is_dir():
-        raise WorkbookError("is a folder, not a file", file=str(path))
+        raise WorkbookError(msg("e_folder_not_file"), file=str(path))
     check_writable(path)
     check_not_open(path, wait=wait)
     clean_stale_temps(path.parent)
@@ -398,7 +398,7 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
             except zipfile.BadZipFile:
                 bad = "not a zip archive"
             if bad is not None:
-                raise WorkbookError(f"the new file is damaged ({bad}); the old file was kept", file=str(path))
+                raise WorkbookError(msg("e_new_file_damaged", detail=bad), file=str(path))
         check_not_open(path, wait=wait)
         try:
             backup(path, workspace, keep_backups)
@@ -660,8 +660,7 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
         lock.acquire(timeout=seconds, poll_interval=0.05)
     except Timeout:
         raise FileLockedError(
-            "another crmkit run is working on this workspace; try again when it has finished "
-            "(or pass --wait SECONDS)", file=str(workspace)) from None
+            msg("e_workspace_busy"), file=str(workspace)) from None
     except OSError as exc:
         raise write_failed(exc, folder / "lock", "cannot create the workspace lock", kept=False) from None
     counts[key] = 1

@@ -97,7 +97,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import UsageError, WorkspaceExists
-from .i18n import check_lang, t
+from .i18n import check_lang, msg, t, tr
 from .rules.defaults import DEFAULT_RULES, TAG_LABELS, default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
@@ -296,8 +296,7 @@ class _Clock:
 
 def _excel_guard(name: str, rows: int) -> None:
     if rows > EXCEL_MAX_ROWS:
-        raise UsageError(f"{rows:,} rows do not fit in one Excel sheet ({name}; at most {EXCEL_MAX_ROWS:,}); "
-                         "choose fewer --customers or --orders-per-customer")
+        raise UsageError(msg("e_sample_too_many", rows=f"{rows:,}", name=name, max=f"{EXCEL_MAX_ROWS:,}"))
 
 
 # --------------------------------------------------------------------------- generation
@@ -312,10 +311,10 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     lang = check_lang(lang)
     n_total = int(customers)
     if n_total < 1:
-        raise UsageError("--customers must be at least 1")
+        raise UsageError(msg("e_sample_customers"))
     opc = DEFAULT_ORDERS_PER_CUSTOMER if orders_per_customer is None else float(orders_per_customer)
     if opc <= 0:
-        raise UsageError("--orders-per-customer must be positive")
+        raise UsageError(msg("e_sample_opc"))
     _excel_guard("Orders", int(n_total * opc * 1.02) + 200)
     clock = _Clock(DEFAULT_AS_OF if as_of is None else pd.Timestamp(as_of))
     rng = np.random.default_rng(seed)
@@ -325,20 +324,19 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     g.customers(n_total, opc)
     _excel_guard(ENTITIES["interactions"].sheet_name(lang), int(g.c["n_int"].sum()))
     _excel_guard(ENTITIES["orders"].sheet_name(lang), int(g.c["n_ord"].sum()))
-    say(f"customers: {n_total:,}")
+    say(msg("p_counts", counts=(_count("customers", n_total),)))
     tables = {
         "interactions": g.interactions(),
         "orders": g.orders(),
         "deals": g.deals(),
     }
-    say(f"interactions {len(tables['interactions']):,}, orders {len(tables['orders']):,}, "
-        f"deals {len(tables['deals']):,}")
+    say(msg("p_counts", counts=tuple(_count(k, len(tables[k])) for k in ("interactions", "orders", "deals"))))
     tables["customers"] = g.customer_frame(tables["interactions"])
     tables["tasks"] = g.tasks()
     tables["tickets"] = g.tickets()
     tables["campaigns"] = g.campaigns()
     tables["messages"] = g.messages()
-    say(f"tasks {len(tables['tasks']):,}, tickets {len(tables['tickets']):,}, messages {len(tables['messages']):,}")
+    say(msg("p_counts", counts=tuple(_count(k, len(tables[k])) for k in ("tasks", "tickets", "messages"))))
     tables["rules"] = default_rules(lang)
     tables["routing"] = default_routing(lang)
     tables["team"] = default_team(lang)
@@ -348,6 +346,11 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     return {k: tables[k] for k in ENTITIES if k in tables}
 
 
+def _count(entity: str, n: int):
+    """``orders 1,234`` / ``订单 1,234`` (shown in the current language)."""
+    return msg("p_count", entity=msg("w:" + ENTITIES[entity].en.lower()), n=f"{n:,}")
+
+
 class _Progress:
     def __init__(self, on: bool):
         self.on = on
@@ -355,7 +358,7 @@ class _Progress:
 
     def __call__(self, text: str) -> None:
         if self.on:
-            print(f"  [{time.perf_counter() - self.t0:6.1f}s] {text}", file=sys.stderr, flush=True)
+            print(f"  [{time.perf_counter() - self.t0:6.1f}s] {tr(text)}", file=sys.stderr, flush=True)
 
 
 class _Generator:
@@ -1244,15 +1247,14 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
     folder = Path(directory)
     lang = check_lang(lang)
     if folder.exists() and not folder.is_dir():
-        raise WorkspaceExists("exists and is not a folder", file=str(folder))
+        raise WorkspaceExists(msg("e_exists_not_folder"), file=str(folder))
     found = [workbook_file(w) for w in WORKBOOKS if (folder / workbook_file(w)).exists()]
     if found and not overwrite:
-        raise WorkspaceExists(f"already holds a workspace ({', '.join(found)}); nothing was changed. "
-                              "Use --force to replace it, or choose another folder.", file=str(folder))
+        raise WorkspaceExists(msg("e_sample_exists", found=", ".join(found)), file=str(folder))
     say = _Progress(progress)
     tables = generate_tables(customers, seed=seed, lang=lang, orders_per_customer=orders_per_customer,
                              as_of=as_of, progress=progress)
-    say("generated; writing workbooks")
+    say(msg("p_generated"))
     write_tables(folder, tables, lang, progress=progress)
     marker = folder / MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
@@ -1261,7 +1263,7 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
                                   "lang": lang, "orders_per_customer": orders_per_customer,
                                   "as_of": str(tables["settings"].set_index("key").loc["as_of", "value"])},
                                  indent=1), encoding="utf-8")
-    say("done")
+    say(msg("p_done"))
     return folder
 
 
@@ -1283,7 +1285,7 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame], lang: str, *, pr
         write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
                        team_names=team)
         rows = sum(len(df) for df in merged.values())
-        say(f"{workbook_file(wb)}: {rows:,} rows in {time.perf_counter() - t0:.1f}s")
+        say(msg("p_written", file=workbook_file(wb), rows=f"{rows:,}", seconds=f"{time.perf_counter() - t0:.1f}"))
 
 
 def sample_marker(folder: str | os.PathLike) -> dict | None:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ValidationError
+from .i18n import msg
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def parse_duration(text: object) -> pd.Timedelta:
     s = str(text).strip().lower()
     m = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|分钟|分|h|hours?|小时|时|d|days?|天|日|w|weeks?|周)?", s)
     if not m:
-        raise ValidationError(f"not a duration: {text!r} (use 30m, 4h, 3d or 1w)")
+        raise ValidationError(msg("e_duration", text=repr(text)))
     n = float(m.group(1))
     unit = (m.group(2) or "d")
     if unit in ("m", "min", "mins", "minute", "minutes", "分钟", "分"):

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkbookError
+from .i18n import msg
 from .schema import ENTITIES, Entity, match_header, norm_token
 
 HEADER_SCAN_ROWS = 20
@@ -75,11 +76,11 @@ def read_source(path: str | os.PathLike, entity: Entity | str = "customers", *,
     ent = ENTITIES[entity] if isinstance(entity, str) else entity
     p = Path(path)
     if not p.exists():
-        raise WorkbookError("file not found", file=str(p))
+        raise WorkbookError(msg("e_file_not_found"), file=str(p))
     if p.is_dir():
-        raise WorkbookError("is a folder, not a file to import", file=str(p))
+        raise WorkbookError(msg("e_folder_not_source"), file=str(p))
     if p.stat().st_size == 0:
-        raise WorkbookError("the file is empty (0 bytes)", file=str(p))
+        raise WorkbookError(msg("e_file_empty"), file=str(p))
     suffix = p.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         grid, sheet_name = _excel_grid(p, ent, sheet)
@@ -89,7 +90,7 @@ def read_source(path: str | os.PathLike, entity: Entity | str = "customers", *,
         sheet_name = None
     else:
         raise WorkbookError(
-            f"unsupported file type '{suffix or '(none)'}': import reads .xlsx, .xlsm or .csv files", file=str(p))
+            msg("e_unsupported_type", suffix=suffix or "(none)"), file=str(p))
     return _table_from_grid(grid, ent, file=str(p), sheet=sheet_name, encoding=encoding)
 
 
@@ -101,10 +102,10 @@ def _excel_grid(p: Path, ent: Entity, sheet: str | None) -> tuple[pd.DataFrame, 
     reader = open_reader(p)   # reports encrypted, corrupt and non-zip files
     names = list(reader.sheet_names)
     if not names:
-        raise WorkbookError("the workbook has no sheets", file=str(p))
+        raise WorkbookError(msg("e_no_sheets"), file=str(p))
     if sheet is not None:
         if sheet not in names:
-            raise WorkbookError(f"no sheet '{sheet}' (sheets: {', '.join(names)})", file=str(p))
+            raise WorkbookError(msg("e_no_such_sheet", sheet=sheet, sheets=", ".join(names)), file=str(p))
         chosen = sheet
     else:
         # the entity's own sheet if there is one, else the sheet whose header names most fields
@@ -125,7 +126,7 @@ def _excel_grid(p: Path, ent: Entity, sheet: str | None) -> tuple[pd.DataFrame, 
     except WorkbookError as exc:
         raise WorkbookError(exc.message, file=str(p), sheet=chosen) from exc
     except Exception as exc:  # noqa: BLE001 - reader errors become crmkit errors
-        raise WorkbookError(f"cannot read sheet: {_short(exc)}", file=str(p), sheet=chosen) from exc
+        raise WorkbookError(msg("e_cannot_read_sheet", detail=_short(exc)), file=str(p), sheet=chosen) from exc
     return grid, chosen
 
 
@@ -137,7 +138,7 @@ def _load(reader, name: str, n_rows: int | None = None) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001
         from .workbook import _short
 
-        raise WorkbookError(f"cannot read sheet: {_short(exc)}", sheet=name) from exc
+        raise WorkbookError(msg("e_cannot_read_sheet", detail=_short(exc)), sheet=name) from exc
     df.columns = range(df.shape[1])
     df.index = pd.RangeIndex(1, 1 + len(df))
     return df
@@ -273,7 +274,7 @@ def _text_grid(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
     with p.open(encoding=encoding, newline="") as fh:
         head = fh.read(256 * 1024)
     if not head.strip():
-        raise WorkbookError("the file holds no data (only blank lines)", file=str(p))
+        raise WorkbookError(msg("e_no_data_lines"), file=str(p))
     delim = "\t" if tab or encoding == "utf-16" and "\t" in head[:2000] else sniff_delimiter(head)
     sample = head.splitlines()[:HEADER_SCAN_ROWS + 30]
     width = max((len(r) for r in csv.reader(sample, delimiter=delim)), default=1)
@@ -319,13 +320,13 @@ def _table_from_grid(grid: pd.DataFrame, ent: Entity, *, file: str, sheet: str |
                      encoding: str | None) -> SourceTable:
     nonblank = grid.notna().any(axis=1)
     if not nonblank.any():
-        raise WorkbookError("the file holds no data (every cell is blank)", file=file, sheet=sheet)
+        raise WorkbookError(msg("e_no_data_cells"), file=file, sheet=sheet)
     header_row = find_header_row(grid, ent)
     if header_row is None:
         examples = ", ".join(f"'{f.zh}'/'{f.en}'" for f in ent.fields if f.required)
         raise WorkbookError(
-            f"no header row found in the first {HEADER_SCAN_ROWS} rows: no cell names a {ent.en} field "
-            f"(expected headers such as {examples})", file=file, sheet=sheet)
+            msg("e_no_header", n=HEADER_SCAN_ROWS, entity=ent.en, entity_zh=ent.zh, examples=examples),
+            file=file, sheet=sheet)
     title_cells = [str(v) for v in grid.loc[: header_row - 1].stack().tolist() if pd.notna(v)] if header_row > 1 else []
     header_cells = grid.loc[header_row]
     body = grid.loc[header_row + 1:]

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkspaceExists
-from .i18n import check_lang, t
+from .i18n import check_lang, msg, t
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
@@ -121,12 +121,11 @@ def init_workspace(folder: str | os.PathLike, lang: str = "en", *, sample: bool 
     lang = check_lang(lang)
     phone_region = phone_region_setting(lang, region)
     if folder.exists() and not folder.is_dir():
-        raise WorkspaceExists("exists and is not a folder", file=str(folder))
+        raise WorkspaceExists(msg("e_exists_not_folder"), file=str(folder))
     found = existing_workbooks(folder) if folder.exists() else []
     if found:
         raise WorkspaceExists(
-            f"already holds a workspace ({', '.join(p.name for p in found)}); nothing was changed. "
-            "Choose an empty folder.", file=str(folder))
+            msg("e_init_exists", found=", ".join(p.name for p in found)), file=str(folder))
     if sample:
         from .sample import generate_workspace
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
-from .i18n import t
+from .i18n import TEXT, current_lang, lang_is_set, msg, t, tr
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 from .workbook import NORMAL_FORM
@@ -449,7 +449,7 @@ class ValidationReport:
         for rec in self.issues.head(limit).to_dict("records"):
             lines.append("  " + format_issue(rec, lang))
         if len(self.issues) > limit:
-            lines.append(f"  ... {len(self.issues) - limit} more")
+            lines.append("  " + msg("more_issues", n=len(self.issues) - limit).render(lang))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -485,7 +485,7 @@ def validate_workspace(ws) -> ValidationReport:
     if not isinstance(ws, Workspace):
         ws = open_workspace(ws)
     with ws.reading_ahead(CHECKED_ENTITIES):   # each table is checked while the sheets after it are read
-        lang = ws.lang
+        lang = current_lang() if lang_is_set() else ws.lang
         found: list[pd.DataFrame] = []
         try:
             settings = ws.settings
@@ -538,7 +538,7 @@ def custom_field_issues(ws) -> list[pd.DataFrame]:
         return []
     return [pd.DataFrame([{"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column, "field": p.column,
                            "value": None if p.value is None else str(p.value), "severity": ERROR,
-                           "reason": p.reason} for p in problems])]
+                           "reason": tr(p.reason, current_lang() if lang_is_set() else ws.lang)} for p in problems])]
 
 
 #: entity -> (expression field, the entity its names refer to; None = the row's own 'entity' column)
@@ -723,16 +723,16 @@ def validate_path(path: str | os.PathLike) -> ValidationReport:
     if p.is_dir():
         return validate_workspace(open_workspace(p))
     if not p.exists():
-        raise WorkbookError("file not found", file=str(p))
+        raise WorkbookError(msg("e_file_not_found"), file=str(p))
     if p.stat().st_size == 0:
-        raise WorkbookError("the file is empty (0 bytes)", file=str(p))
+        raise WorkbookError(msg("e_file_empty"), file=str(p))
     settings = dict(settings_defaults())
-    lang = "en"
+    lang = current_lang()
     parent = p.resolve().parent
     if (parent / "rules.xlsx").exists() and p.name != "rules.xlsx":
         try:
             ws = open_workspace(parent)
-            settings, lang = ws.settings, ws.lang
+            settings, lang = ws.settings, (current_lang() if lang_is_set() else ws.lang)
         except Exception:  # noqa: BLE001 - the neighbouring workspace is only a hint
             pass
     tables = None
@@ -815,7 +815,8 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
             ws = wb.add_worksheet(t("summary", lang))
             r = 0
             for k, v in (summary or {}).items():
-                ws.write_string(r, 0, str(k), bold)
+                ws.write_string(r, 0, t(f"sum_{k}", lang) if f"sum_{k}" in TEXT else t(str(k), lang), bold)
+                v = t("yes" if v else "no", lang) if isinstance(v, bool) else v
                 _write_cell(ws, r, 1, v)
                 r += 1
             if completeness:
@@ -826,7 +827,7 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
                 _write_cell(ws, r, 3, completeness.get("target"))
                 r += 1
                 for k, v in (completeness.get("by_field") or {}).items():
-                    ws.write_string(r, 0, k)
+                    ws.write_string(r, 0, field_label(k, lang, ENTITIES["customers"]))
                     ws.write_number(r, 1, float(v), yellow if v < completeness.get("target", 0) else None)
                     r += 1
             ws.set_column(0, 0, 28)

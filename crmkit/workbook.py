@@ -30,7 +30,8 @@ import pandas as pd
 
 from . import normalize as nz
 from .exceptions import WorkbookError
-from .i18n import t
+from .i18n import msg, t, word
+from .logsheets import frames_with_labels, to_codes
 from .schema import DATE_TYPES, ENTITIES, Entity, Field, match_header, norm_token
 
 # --------------------------------------------------------------------------- reading
@@ -54,26 +55,26 @@ def open_reader(path: str | os.PathLike):
 
     p = Path(path)
     if not p.exists():
-        raise WorkbookError("file not found", file=str(p))
+        raise WorkbookError(msg("e_file_not_found"), file=str(p))
     if p.is_dir():
-        raise WorkbookError("is a folder, not a workbook", file=str(p))
+        raise WorkbookError(msg("e_folder_not_workbook"), file=str(p))
     if p.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
-        raise WorkbookError(f"not an Excel workbook (extension {p.suffix or 'none'})", file=str(p))
+        raise WorkbookError(msg("e_not_excel", ext=p.suffix or word("none")), file=str(p))
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         with open(p, "rb") as fh:
             head = fh.read(8)
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise WorkbookError("workbook is password-protected (encrypted); save it without a password",
+            raise WorkbookError(msg("e_encrypted"),
                                 file=str(p))
         if not zipfile.is_zipfile(p):
-            raise WorkbookError("workbook is corrupt or not an .xlsx file (not a valid zip archive)", file=str(p))
+            raise WorkbookError(msg("e_not_zip"), file=str(p))
         from .preserve import check_archive
 
         check_archive(p)                     # a zip bomb is refused before any part is unpacked
     try:
         return fastexcel.read_excel(str(p))
     except Exception as exc:  # fastexcel raises its own error types
-        raise WorkbookError(f"cannot read workbook: {_short(exc)}", file=str(p)) from exc
+        raise WorkbookError(msg("e_cannot_read_workbook", detail=_short(exc)), file=str(p)) from exc
 
 
 def _short(exc: Exception) -> str:
@@ -98,7 +99,7 @@ def read_raw(path: str | os.PathLike, sheet: str, reader=None) -> pd.DataFrame:
     try:
         df = reader.load_sheet(sheet, dtypes="string").to_pandas()
     except Exception as exc:
-        raise WorkbookError(f"cannot read sheet: {_short(exc)}", file=str(path), sheet=sheet) from exc
+        raise WorkbookError(msg("e_cannot_read_sheet", detail=_short(exc)), file=str(path), sheet=sheet) from exc
     df.index = pd.RangeIndex(2, 2 + len(df), name="_row")
     if len(df.columns):
         blank = df.isna().all(axis=1)
@@ -122,7 +123,7 @@ def read_sheet(path: str | os.PathLike, entity: Entity | str, *, sheet: str | No
     if name is None:
         if required:
             raise WorkbookError(
-                f"no sheet '{ent.en}' / '{ent.zh}' (sheets: {', '.join(reader.sheet_names)})", file=str(path))
+                msg("e_no_sheet", en=ent.en, zh=ent.zh, sheets=", ".join(reader.sheet_names)), file=str(path))
         return empty_frame(ent)
     raw = read_raw(path, name, reader)
     return convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
@@ -166,7 +167,7 @@ def convert(raw: pd.DataFrame, ent: Entity, *, file: str = "", sheet: str = "",
         data[name] = raw[c]
     df = pd.DataFrame(data, index=raw.index)
     ordered = [f.key for f in fields.values()] + [str(c) for c in extra if str(c) in df.columns]
-    df = df[ordered]
+    df = to_codes(ent.key, df[ordered])
     df.attrs["problems"] = problems
     df.attrs["extra_columns"] = [str(c) for c in extra if str(c) in df.columns]
     df.attrs["sheet"] = sheet
@@ -630,6 +631,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     import xlsxwriter
 
     path = Path(path)
+    frames = frames_with_labels(frames, lang)   # log sheets: action, entity and field as labels
     ents = [ENTITIES[k] for k in frames]
 
     def produce(target: Path) -> None:

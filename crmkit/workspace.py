@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import cache
 from .exceptions import WorkbookError, WorkspaceNotFound
-from .i18n import check_lang
+from .i18n import check_lang, msg
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
 from .settings import parse_settings
 from .workbook import (
@@ -44,13 +44,12 @@ class Workspace:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not self.path.exists():
-            raise WorkspaceNotFound("workspace folder not found", file=str(self.path))
+            raise WorkspaceNotFound(msg("e_ws_not_found"), file=str(self.path))
         if not self.path.is_dir():
-            raise WorkspaceNotFound("not a folder (a workspace is a folder of workbooks)", file=str(self.path))
+            raise WorkspaceNotFound(msg("e_ws_not_folder"), file=str(self.path))
         if not any((self.path / workbook_file(w)).exists() for w in WORKBOOKS):
             raise WorkspaceNotFound(
-                "not a crmkit workspace (no customers.xlsx, tasks.xlsx, campaigns.xlsx, rules.xlsx or "
-                "log.xlsx); create one with 'crmkit init DIR'", file=str(self.path))
+                msg("e_ws_not_workspace"), file=str(self.path))
         self._frames: dict[str, pd.DataFrame] = {}
         self._loaded: set[str] = set()
         self._dirty: set[str] = set()
@@ -309,7 +308,7 @@ class Workspace:
             if bad.iloc[0] or pd.isna(out.iloc[0]):
                 from .exceptions import UsageError
 
-                raise UsageError(f"--as-of: not a date or time: {override!r}")
+                raise UsageError(msg("e_as_of", value=repr(override)))
             return pd.Timestamp(out.iloc[0])
         fixed = self.settings.get("as_of")
         if fixed is not None and not pd.isna(fixed):
@@ -457,8 +456,8 @@ def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -
     if not ent.id_field or raw.empty or ent.id_field in map_columns(raw.columns, ent).values():
         return
     f = ent.field(ent.id_field)
-    raise WorkbookError(f"the required column '{f.en}' / '{f.zh}' is missing; add it back as the header of "
-                        "a column", file=str(path), sheet=sheet, column=f.en)
+    raise WorkbookError(msg("e_required_column", en=f.en, zh=f.zh),
+                        file=str(path), sheet=sheet, column=f.en)
 
 
 def open_workspace(path: str | os.PathLike) -> Workspace:
@@ -475,6 +474,6 @@ def read_workbook_file(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
         if name is not None:
             out[key] = convert(read_raw(path, name, reader), ent, file=str(path), sheet=name)
     if not out:
-        raise WorkbookError("no crmkit sheet in this workbook (sheets: " + ", ".join(reader.sheet_names) + ")",
+        raise WorkbookError(msg("e_no_crmkit_sheet", sheets=", ".join(reader.sheet_names)),
                             file=str(path))
     return out

@@ -121,7 +121,7 @@ def test_feedback_asking_for_technical_support_opens_a_ticket_and_notifies_the_o
                              interaction("CN", days_ago(1), "很满意")])
     assert fired(res, "R04A") == {"CT"}
     assert fired(res, "R04B") == {"CT"}
-    assert "tech_support" in res.actions.set_index("rule_id").loc["R04A", "detail"]
+    assert "technical support" in res.actions.set_index("rule_id").loc["R04A", "detail"]   # the type's label
 
 
 # --------------------------------------------------------------------------- scenario 5
@@ -202,7 +202,7 @@ def test_dormant_flow_sends_sms_after_3_days_without_a_click_and_stops_on_click_
                          message("SC", "R11A", days_ago(5), clicked=days_ago(4)),
                          message("SU", "R11A", days_ago(5))])
     assert fired(res, "R11B") == {"S3"}
-    assert "sms" in res.actions.set_index("rule_id").loc["R11B", "detail"]
+    assert "SMS" in res.actions.set_index("rule_id").loc["R11B", "detail"]   # the channel's label
 
 
 def test_dormant_flow_tags_deep_dormant_7_days_after_the_sms_unless_the_customer_bought(sheet_tiers):

@@ -124,6 +124,6 @@ def test_init_refuses_to_overwrite_an_existing_workspace(tmp_path, capsys):
     before = {p.name: p.read_bytes() for p in target.glob("*.xlsx")}
     assert main(["init", str(target), "--lang", "zh"]) == 2
     err = capsys.readouterr().err
-    assert "already holds a workspace" in err and str(target) in err
+    assert "已包含工作区" in err and str(target) in err        # init --lang zh speaks Chinese (issue 14)
     assert "Traceback" not in err
     assert {p.name: p.read_bytes() for p in target.glob("*.xlsx")} == before

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ExpressionError
-from ..i18n import t
+from ..i18n import msg, t
 from ..schema import CHANNEL, ENTITIES, TASK_PRIORITY, TICKET_PRIORITY, TICKET_TYPE, Field, norm_token
 from .params import duration, flag
 
@@ -111,7 +111,7 @@ def _choice(value: str | None, enum, default: str, name: str, run: RuleRun) -> s
         return default
     code = enum.lookup.get(norm_token(value))
     if code is None:
-        raise ExpressionError(f"parameters: {name}={value!r} is not one of {', '.join(enum.codes)}",
+        raise ExpressionError(msg("e_p_choice", name=name, value=repr(value), codes=", ".join(enum.codes)),
                               rule_id=run.rule.rule_id)
     return code
 
@@ -205,7 +205,8 @@ def create_ticket(run: RuleRun) -> pd.DataFrame:
             "type": typ, "priority": priority, "status": "open", "assignee": assignee[ok].to_numpy(),
             "created_at": run.as_of, "sla_due_at": run.as_of + sla,
         }))
-    detail = (t("run_ticket", run.lang) + " " + ids.astype("string").fillna("") + " (" + typ + ", " + priority + ", SLA "
+    detail = (t("run_ticket", run.lang) + " " + ids.astype("string").fillna("") + " (" + TICKET_TYPE.label(typ, run.lang)
+              + ", " + TICKET_PRIORITY.label(priority, run.lang) + ", " + t("run_sla", run.lang) + " "
               + _fmt_time(run.as_of + sla) + ") " + t("run_for", run.lang) + " " + assignee.astype("string").fillna("-")
               + ": " + title)
     detail = detail.where(ok, t("reason_no_customer", run.lang))
@@ -234,7 +235,7 @@ def _note(run, to, text, p, *, priority, word):
     cc = recipients(run, p["cc"]) if p.get("cc") else None
     head = t("run_to", run.lang) + " " + to.astype("string").fillna("-")
     if cc is not None:
-        head = head + " (cc " + cc.astype("string").fillna("-") + ")"
+        head = head + " (" + t("run_cc", run.lang) + " " + cc.astype("string").fillna("-") + ")"
     detail = head + ": " + text
     ok = to.notna() & (to.astype("string").str.strip() != "").fillna(False)
     if flag(p.get("task"), True):
@@ -262,7 +263,7 @@ def remove_tag(run: RuleRun) -> pd.DataFrame:
 def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
     tags = [x.strip() for x in re.split(r"[;,，；]", run.params.get("tag") or run.params.get("tags") or "") if x.strip()]
     if not tags:
-        raise ExpressionError("parameters: tag=... is missing", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_missing", name="tag"), rule_id=run.rule.rule_id)
     cust_rows = run.customer_rows()
     cur = run.runner.frames["customers"].loc[cust_rows.dropna().to_numpy(), "tags"].astype("string")
     new = cur.fillna("")
@@ -294,7 +295,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     p = run.params
     name = p.get("field")
     if not name:
-        raise ExpressionError("parameters: field=... is missing", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_missing", name="field"), rule_id=run.rule.rule_id)
     key = run.ctx.fields.resolve(name)
     target_entity = run.rule.entity
     if key is not None and key in run.ctx.fields.customer_fields and not ENTITIES[target_entity].has(key):
@@ -302,7 +303,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     ent = ENTITIES[target_entity]
     fields = {f.key: f for f in run.runner.ws_fields(target_entity)}
     if key is None or key not in fields or fields[key].derived or key == ent.id_field:
-        raise ExpressionError(f"parameters: field={name!r} is not a field that can be set on {target_entity}",
+        raise ExpressionError(msg("e_p_not_settable", name=repr(name), entity=target_entity),
                               rule_id=run.rule.rule_id)
     f = fields[key]
     raw = p.get("value", "")
@@ -312,7 +313,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     else:
         values, bad = convert_column(pd.Series([raw], dtype="object"), f)
         if bad.iloc[0]:
-            raise ExpressionError(f"parameters: value={raw!r} does not fit field {key} ({f.type})",
+            raise ExpressionError(msg("e_p_value_fit", value=repr(raw), field=key, type=f.type),
                                   rule_id=run.rule.rule_id)
     v = values.iloc[0]
     if target_entity == run.rule.entity:
@@ -326,7 +327,7 @@ def set_field(run: RuleRun) -> pd.DataFrame:
     new = pd.Series([v] * int(ok_set.sum()), index=rows[ok_set].to_numpy(), dtype=values.dtype)
     run.set_values(target_entity, new.index, key, new)
     shown = display(values, f, run.lang).iloc[0]
-    detail = pd.Series(f"{key} = {shown}", index=run.rows).where(ok, t("reason_no_customer", run.lang))
+    detail = pd.Series(f"{f.header(run.lang)} = {shown}", index=run.rows).where(ok, t("reason_no_customer", run.lang))
     if held.any():
         detail = detail.where(~held.to_numpy(), t("reason_formula_cell", run.lang).format(field=f.header(run.lang)))
     outcome = np.select([held.to_numpy(), ok.to_numpy()], ["skipped", "done"], "failed")
@@ -371,7 +372,7 @@ def assign_owner(run: RuleRun) -> pd.DataFrame:
                     expr = run.runner.compile(match, run.rule.entity)
                     hit = expr.evaluate(sub, run.ctx)
                 except ExpressionError as exc:
-                    run.runner.error(run.rule.rule_id, f"Routing row {i + 2}: {exc.message}", exc.position)
+                    run.runner.error(run.rule.rule_id, msg("e_run_routing", row=i + 2, detail=exc.message), exc.position)
                     continue
                 rows = hit[hit].index
             else:
@@ -417,10 +418,10 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     lang = run.lang
     content = p.get("content") or p.get("text")
     if not content:
-        raise ExpressionError("parameters: content=... is missing", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_missing", name="content"), rule_id=run.rule.rule_id)
     kind = (p.get("kind") or "marketing").strip().lower()
     if kind not in ("marketing", "service"):
-        raise ExpressionError(f"parameters: kind={kind!r} must be marketing or service", rule_id=run.rule.rule_id)
+        raise ExpressionError(msg("e_p_kind", kind=repr(kind)), rule_id=run.rule.rule_id)
     ch = (p.get("channel") or "preferred").strip()
     if ch.lower() in ("preferred", "偏好", "首选"):
         pref = run.column("preferred_channel").astype("string")
@@ -429,7 +430,7 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     else:
         code = CHANNEL.lookup.get(norm_token(ch))
         if code is None:
-            raise ExpressionError(f"parameters: channel={ch!r} is not email, sms, wecom or preferred",
+            raise ExpressionError(msg("e_p_channel", channel=repr(ch)),
                                   rule_id=run.rule.rule_id)
         channel = pd.Series(code, index=run.rows, dtype="object")
     delay = duration(p.get("delay", "0m"), name="delay", rule_id=run.rule.rule_id)
@@ -480,7 +481,8 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     })
     rows = rows[cust_ids.notna().to_numpy()]
     run.add_rows("messages", rows)
-    detail = (channel.astype("string") + " " + ids.astype("string") + " " + t("run_scheduled", lang) + " "
+    shown_channel = channel.map({c: CHANNEL.label(c, lang) for c in CHANNEL.codes}).fillna(channel).astype("string")
+    detail = (shown_channel + " " + ids.astype("string") + " " + t("run_scheduled", lang) + " "
               + _fmt_time(scheduled) + ": " + text)
     detail = detail.where(~suppressed, t("run_suppressed", lang) + ": " + labels.astype("string").fillna(""))
     outcome = pd.Series(np.where(suppressed, "suppressed", "done"), index=run.rows)

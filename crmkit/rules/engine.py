@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CrmkitError, ExpressionError
-from ..i18n import t
+from ..i18n import msg, t, tr
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
 from ..settings import defaults as default_settings
 from .expr import EvalContext, Expression, FieldSet, compile_expression
@@ -186,7 +186,7 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
                 lines.append(f"      {rec}: [{t('run_' + str(out), lang)}] {det}")
     for e in s["errors"]:
         pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
-        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {e['message']}{pos}")
+        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {tr(e['message'], lang)}{pos}")
     lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
                  f"{t('run_errors', lang)}: {len(s['errors'])}"
                  + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
@@ -360,8 +360,7 @@ class Runner:
         except OSError as exc:
             from ..exceptions import WorkbookError
 
-            raise WorkbookError(f"the workbooks were saved, but the rule state could not be written "
-                                f"({exc.strerror or exc}); changed_to() may repeat on the next run",
+            raise WorkbookError(msg("e_rule_state", detail=exc.strerror or str(exc)),
                                 file=str(p)) from None
 
     # ---------------------------------------------------------------- helpers for actions
@@ -585,14 +584,14 @@ class Runner:
     def _prepare(self, rule: Rule) -> bool:
         ent = RULE_ENTITY.lookup.get(norm_token(rule.entity))
         if ent is None:
-            self.error(rule.rule_id, f"'applies to' must be one of {', '.join(RULE_ENTITIES)}, not {rule.entity!r}")
+            self.error(rule.rule_id, msg("e_run_applies_to", known=", ".join(RULE_ENTITIES), entity=repr(rule.entity)))
             return False
         rule.entity = ent
         act = ACTION.lookup.get(norm_token(rule.action)) or rule.action
         from .actions import ACTIONS
 
         if act not in ACTIONS:
-            self.error(rule.rule_id, f"unknown action {rule.action!r} (one of {', '.join(ACTIONS)})")
+            self.error(rule.rule_id, msg("e_run_action", action=repr(rule.action), known=", ".join(ACTIONS)))
             return False
         rule.action = act
         rule.once = ONCE.lookup.get(norm_token(rule.once), None) or "ever"
@@ -607,8 +606,8 @@ class Runner:
         unknown = [k for k in rule.params if allowed is not None and k not in allowed]
         if unknown:
             where = rule.params_text.lower().find(unknown[0])
-            self.error(rule.rule_id, f"parameters: {act} does not know {unknown[0]!r} "
-                                     f"(it takes {', '.join(allowed)})", where + 1 if where >= 0 else None)
+            self.error(rule.rule_id, msg("e_run_param", act=act, name=repr(unknown[0]), allowed=", ".join(allowed)),
+                       where + 1 if where >= 0 else None)
             return False
         try:
             rule.expr = self.compile(rule.when, rule.entity)
@@ -633,8 +632,7 @@ class Runner:
         unique = []
         for r in all_rules:
             if r.rule_id in seen:
-                self.error(r.rule_id, f"rule id {r.rule_id} is used by more than one enabled rule "
-                                      f"(Rules row {r.row}); give each rule its own id")
+                self.error(r.rule_id, msg("e_run_dup_id", rule=r.rule_id, row=r.row))
                 continue
             seen.add(r.rule_id)
             unique.append(r)
@@ -649,7 +647,7 @@ class Runner:
             with contextlib.suppress(ImportError):
                 from tqdm import tqdm
 
-                bar = tqdm(total=len(rules), desc="rules", unit="rule", leave=False)
+                bar = tqdm(total=len(rules), desc=t("run_rules_bar", self.lang), unit="", leave=False)
         for rule in rules:
             if bar is not None:
                 bar.update(1)

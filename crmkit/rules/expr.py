@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CrmkitError, ExpressionError
+from ..i18n import Msg, msg, syntax_message, word
 from ..schema import DERIVED_FIELDS, ENTITIES, Entity, Field, norm_token
 
 MAX_LENGTH = 5000
@@ -368,7 +369,7 @@ class Name(Node):
     def key(self, ctx):
         k = ctx.fields.resolve(self.name) if self.resolved is None else self.resolved
         if k is None:
-            raise ExpressionError(f"unknown field {self.name!r}", position=self.pos)
+            raise ExpressionError(msg("e_x_unknown_field", name=repr(self.name)), position=self.pos)
         return k
 
     def eval(self, ctx):
@@ -376,7 +377,7 @@ class Name(Node):
         try:
             return ctx.column(k)
         except KeyError:
-            raise ExpressionError(f"unknown field {self.name!r}", position=self.pos) from None
+            raise ExpressionError(msg("e_x_unknown_field", name=repr(self.name)), position=self.pos) from None
 
 
 class Arg:
@@ -389,7 +390,7 @@ class Arg:
 
     def literal(self, what: str = "a literal"):
         if not isinstance(self.node, Const):
-            raise ExpressionError(f"expected {what} here", position=self.pos)
+            raise ExpressionError(msg("e_x_expected_here", what=word(what)), position=self.pos)
         return self.value
 
 
@@ -406,9 +407,9 @@ class Call(Node):
                 exc.position = self.pos
             raise
         except CrmkitError as exc:
-            raise ExpressionError(f"{self.func.name}(): {exc.message}", position=self.pos) from None
+            raise ExpressionError(msg("e_x_func", func=self.func.name, detail=exc.message), position=self.pos) from None
         except (TypeError, ValueError, KeyError, OverflowError, ZeroDivisionError, AttributeError) as exc:
-            raise ExpressionError(f"{self.func.name}(): cannot evaluate ({exc})", position=self.pos) from None
+            raise ExpressionError(msg("e_x_func_eval", func=self.func.name, detail=str(exc)), position=self.pos) from None
         return out
 
 
@@ -469,21 +470,21 @@ class Arith(Node):
                 if self.op == "*":
                     return a * b
                 if isinstance(b, int | float) and b == 0:
-                    raise ExpressionError("division by zero", position=self.pos)
+                    raise ExpressionError(word("division by zero"), position=self.pos)
                 return a / b
         except ExpressionError:
             raise
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
-            raise ExpressionError(f"cannot compute {self.op} ({exc})", position=self.pos) from None
+            raise ExpressionError(msg("e_x_compute", op=self.op, detail=str(exc)), position=self.pos) from None
 
 
 def _number(v, pos):
     if isinstance(v, pd.Series):
         if pd.api.types.is_bool_dtype(v.dtype) or not pd.api.types.is_numeric_dtype(v.dtype):
-            raise ExpressionError("arithmetic needs numbers (this is not a number field)", position=pos)
+            raise ExpressionError(word("arithmetic needs numbers (this is not a number field)"), position=pos)
         return v.astype("Float64") if isinstance(v.dtype, pd.Int64Dtype) else v
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ExpressionError("arithmetic needs numbers", position=pos)
+        raise ExpressionError(word("arithmetic needs numbers"), position=pos)
     return v
 
 
@@ -509,7 +510,7 @@ class Compare(Node):
     def _one(self, ctx, op, ln, lv, rn, rv) -> pd.Series:
         if op in ("in", "not in"):
             if not isinstance(rn, ListConst):
-                raise ExpressionError(f"'{op}' needs a list such as [\"a\", \"b\"] on its right", position=rn.pos)
+                raise ExpressionError(msg("e_x_needs_list", op=op), position=rn.pos)
             f = _field_of(ctx, ln)
             values = [_coerce_literal(ctx, f, v, rn.pos) for v in rv]
             if isinstance(lv, pd.Series):
@@ -518,7 +519,7 @@ class Compare(Node):
                 m = pd.Series(any(_scalar_eq(lv, v) for v in values), index=ctx.index)
             return ~m if op == "not in" else m
         if isinstance(rn, ListConst) or isinstance(ln, ListConst):
-            raise ExpressionError("a list [...] may only follow 'in'", position=rn.pos)
+            raise ExpressionError(word("a list [...] may only follow 'in'"), position=rn.pos)
         # coerce a literal on one side to the type of a field on the other
         if isinstance(rn, Const) and not isinstance(ln, Const):
             rv = _coerce_literal(ctx, _field_of(ctx, ln), rv, rn.pos, series=lv)
@@ -542,7 +543,7 @@ class Compare(Node):
                 r = {"==": _scalar_eq, "<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
                      ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}[op](a, b)
             except TypeError:
-                raise ExpressionError(f"cannot compare {_kind(a)} with {_kind(b)} using {op}",
+                raise ExpressionError(msg("e_x_compare", a=word(_kind(a)), b=word(_kind(b)), op=op),
                                       position=self.pos) from None
             return pd.Series(_scalar_truth(r) if not _is_na_scalar(a) and not _is_na_scalar(b) else False,
                              index=ctx.index, dtype=bool)
@@ -561,7 +562,7 @@ class Compare(Node):
                 else:
                     r = a2 >= b2
         except (TypeError, ValueError) as exc:
-            raise ExpressionError(f"cannot compare {_kind(a)} with {_kind(b)} using {op}",
+            raise ExpressionError(msg("e_x_compare", a=word(_kind(a)), b=word(_kind(b)), op=op),
                                   position=self.pos) from exc
         return to_mask(r, ctx.index)
 
@@ -597,7 +598,7 @@ def _align_kinds(a, b, pos, op):
         return a, b
     numeric = {"number", "yes/no"}
     if op != "==" and ka != kb and not (ka in numeric and kb in numeric):
-        raise ExpressionError(f"cannot compare {_kind(a)} with {_kind(b)} using {op}", position=pos)
+        raise ExpressionError(msg("e_x_compare", a=word(_kind(a)), b=word(_kind(b)), op=op), position=pos)
     if op == "==" and ka != kb and not (ka in numeric and kb in numeric):
         # never equal; keep shape
         if isinstance(a, pd.Series):
@@ -644,7 +645,7 @@ def _coerce_literal(ctx, f: Field | None, v, pos, series=None):
         if code is None:
             code = {"true": "yes", "false": "no"}.get(str(v).strip().lower())
         if code is None:
-            raise ExpressionError(f"{v!r} is not yes/no for field {f.key}", position=pos)
+            raise ExpressionError(msg("e_x_not_bool", value=repr(v), field=f.key), position=pos)
         return code == "yes"
     if f.enum is not None and isinstance(v, str):
         return f.enum.lookup.get(norm_token(v), v)
@@ -654,7 +655,7 @@ def _coerce_literal(ctx, f: Field | None, v, pos, series=None):
         try:
             return float(v.replace(",", ""))
         except ValueError:
-            raise ExpressionError(f"{v!r} is not a number (field {f.key} holds numbers)", position=pos) from None
+            raise ExpressionError(msg("e_x_not_number", value=repr(v), field=f.key), position=pos) from None
     return v
 
 
@@ -663,7 +664,7 @@ def _to_ts(v: str, pos: int) -> pd.Timestamp:
 
     out, bad = to_datetime(pd.Series([v]))
     if bad.iloc[0] or pd.isna(out.iloc[0]):
-        raise ExpressionError(f"{v!r} is not a date", position=pos)
+        raise ExpressionError(msg("e_x_not_date", value=repr(v)), position=pos)
     return pd.Timestamp(out.iloc[0])
 
 
@@ -728,9 +729,9 @@ class Expression:
                 exc.expression = self.text
             raise
         except RecursionError:
-            raise ExpressionError("expression is nested too deeply", expression=self.text) from None
+            raise ExpressionError(word("expression is nested too deeply"), expression=self.text) from None
         except Exception as exc:  # noqa: BLE001 - the language never leaks Python errors
-            raise ExpressionError(f"cannot evaluate: {type(exc).__name__}: {exc}", expression=self.text) from None
+            raise ExpressionError(msg("e_x_eval", detail=f"{type(exc).__name__}: {exc}"), expression=self.text) from None
 
 
 def _rebind(ctx: EvalContext, frame: pd.DataFrame) -> EvalContext:
@@ -756,21 +757,21 @@ def compile_expression(text: object, *, fields=None, rule_id: str | None = None)
             exc.expression = "" if text is None else str(text)[:200]
         raise
     except RecursionError:
-        raise ExpressionError("expression is nested too deeply", rule_id=rule_id,
+        raise ExpressionError(word("expression is nested too deeply"), rule_id=rule_id,
                               expression=str(text)[:200]) from None
     except Exception as exc:  # noqa: BLE001 - the language never leaks Python errors
-        raise ExpressionError(f"cannot read expression: {type(exc).__name__}", rule_id=rule_id,
+        raise ExpressionError(msg("e_x_read", detail=type(exc).__name__), rule_id=rule_id,
                               expression=str(text)[:200]) from None
 
 
 def _compile(text: object, fields: FieldSet | None) -> Expression:
     if text is None or (not isinstance(text, str) and pd.isna(text)):
-        raise ExpressionError("the expression is empty")
+        raise ExpressionError(word("the expression is empty"))
     src = str(text)
     if not src.strip():
-        raise ExpressionError("the expression is empty")
+        raise ExpressionError(word("the expression is empty"))
     if len(src) > MAX_LENGTH:
-        raise ExpressionError(f"the expression is too long (more than {MAX_LENGTH} characters)")
+        raise ExpressionError(msg("e_x_too_long", n=MAX_LENGTH))
     prepared, backticks = _prepare(src)
     try:
         with warnings.catch_warnings():
@@ -778,11 +779,11 @@ def _compile(text: object, fields: FieldSet | None) -> Expression:
             tree = ast.parse(prepared, mode="eval")
     except SyntaxError as exc:
         pos = exc.offset if exc.lineno in (None, 1) and exc.offset else len(src.rstrip()) + 1
-        msg = (exc.msg or "syntax error").replace("invalid syntax", "syntax error")
+        text = (exc.msg or "syntax error").replace("invalid syntax", "syntax error")
         pos = max(1, min(pos, len(src) + 1))
-        raise ExpressionError(msg, position=pos) from None
+        raise ExpressionError(syntax_message(text), position=pos) from None
     except (ValueError, MemoryError, OverflowError):
-        raise ExpressionError("cannot read the expression (invalid characters or too complex)") from None
+        raise ExpressionError(word("cannot read the expression (invalid characters or too complex)")) from None
     comp = _Compiler(prepared, backticks, fields)
     root = comp.node(tree.body, 0)
     return Expression(src, root, comp.names, comp.calls)
@@ -822,14 +823,14 @@ def _prepare(src: str) -> tuple[str, dict[str, str]]:
         if ch == "`":
             j = s.find("`", i + 1)
             if j < 0:
-                raise ExpressionError("a name opened with ` is never closed", position=i + 1)
+                raise ExpressionError(word("a name opened with ` is never closed"), position=i + 1)
             name = s[i + 1:j].strip()
             length = j - i + 1
             if not name:
-                raise ExpressionError("empty name between backticks", position=i + 1)
+                raise ExpressionError(word("empty name between backticks"), position=i + 1)
             ph = f"bq{len(backticks)}"
             if len(ph) > length:
-                raise ExpressionError(f"unknown field {name!r}", position=i + 1)
+                raise ExpressionError(msg("e_x_unknown_field", name=repr(name)), position=i + 1)
             ph = ph + "_" * (length - len(ph))
             backticks[ph] = name
             out.append(ph)
@@ -878,16 +879,16 @@ class _Compiler:
         off = getattr(node, "col_offset", 0) or 0
         return self._b2c.get(off, 0) + 1
 
-    def fail(self, msg: str, node: ast.AST):
-        raise ExpressionError(msg, position=self.pos(node))
+    def fail(self, text: str, node: ast.AST):
+        raise ExpressionError(text if isinstance(text, Msg) else word(text), position=self.pos(node))
 
     def node(self, n: ast.AST, depth: int) -> Node:
         if depth > MAX_DEPTH:
             self.fail("the expression is nested too deeply", n)
         d = depth + 1
-        for typ, msg in _FORBIDDEN.items():
+        for typ, text in _FORBIDDEN.items():
             if isinstance(n, typ):
-                self.fail(msg, n)
+                self.fail(text, n)
         if isinstance(n, ast.Constant):
             v = n.value
             if isinstance(v, bool) or v is None or isinstance(v, str):
@@ -896,7 +897,7 @@ class _Compiler:
                 if isinstance(v, int) and abs(v) > 10 ** 15:
                     self.fail("number too large", n)
                 return Const(v, self.pos(n))
-            self.fail(f"literal of this kind is not allowed ({type(v).__name__})", n)
+            self.fail(msg("e_x_literal_kind", kind=type(v).__name__), n)
         if isinstance(n, ast.Name):
             return self.name(n)
         if isinstance(n, ast.BoolOp):
@@ -917,14 +918,14 @@ class _Compiler:
             op = _ARITH.get(type(n.op))
             if op is None:
                 hint = {ast.BitAnd: "; use and", ast.BitOr: "; use or", ast.Pow: ""}.get(type(n.op), "")
-                self.fail(f"operator {self._op_text(n)!s} is not allowed{hint}", n)
+                self.fail(msg("e_x_operator", op=str(self._op_text(n)), hint=word(hint)), n)
             left, right = self.node(n.left, d), self.node(n.right, d)
             for side in (left, right):
                 if isinstance(side, Const) and not (isinstance(side.value, int | float)
                                                     and not isinstance(side.value, bool)):
-                    raise ExpressionError("arithmetic needs numbers", position=side.pos)
+                    raise ExpressionError(word("arithmetic needs numbers"), position=side.pos)
                 if isinstance(side, ListConst):
-                    raise ExpressionError("arithmetic needs numbers", position=side.pos)
+                    raise ExpressionError(word("arithmetic needs numbers"), position=side.pos)
             return Arith(op, left, right, self.pos(n))
         if isinstance(n, ast.Compare):
             ops = []
@@ -938,12 +939,12 @@ class _Compiler:
             for e in n.elts:
                 c = self.node(e, d)
                 if not isinstance(c, Const):
-                    raise ExpressionError("a list may only hold literals such as \"a\" or 3", position=c.pos)
+                    raise ExpressionError(word("a list may only hold literals such as \"a\" or 3"), position=c.pos)
                 vals.append(c.value)
             return ListConst(vals, self.pos(n))
         if isinstance(n, ast.Call):
             return self.call(n, d)
-        self.fail(f"{type(n).__name__} is not allowed here", n)
+        self.fail(msg("e_x_node_here", kind=type(n).__name__), n)
         raise AssertionError  # pragma: no cover
 
     def _op_text(self, n: ast.BinOp) -> str:
@@ -954,16 +955,16 @@ class _Compiler:
     def name(self, n: ast.Name) -> Node:
         raw = self.backticks.get(n.id, n.id)
         if raw.startswith("__") or "__" in n.id and n.id not in self.backticks:
-            self.fail(f"name {raw!r} is not allowed", n)
+            self.fail(msg("e_x_name", name=repr(raw)), n)
         if raw in self.functions:
-            self.fail(f"{raw} is a function: call it as {raw}(...)", n)
+            self.fail(msg("e_x_is_function", name=raw), n)
         resolved = None
         if self.fields is not None:
             resolved = self.fields.resolve(raw)
         if resolved is None and n.id not in self.backticks and raw.lower() in _CONSTANT_NAMES:
             return Const(_CONSTANT_NAMES[raw.lower()], self.pos(n))
         if self.fields is not None and resolved is None:
-            self.fail(f"unknown field {raw!r}", n)
+            self.fail(msg("e_x_unknown_field", name=repr(raw)), n)
         self.names.add(resolved or raw)
         return Name(raw, self.pos(n), resolved)
 
@@ -974,17 +975,17 @@ class _Compiler:
             self.fail("only functions called by name are allowed", n)
         fname = n.func.id
         if fname.startswith("__") or "__" in fname:
-            self.fail(f"name {fname!r} is not allowed", n)
+            self.fail(msg("e_x_name", name=repr(fname)), n)
         func = self.functions.get(fname) or self.functions.get(fname.lower())
         if func is None:
-            self.fail(f"unknown function {fname!r}", n)
+            self.fail(msg("e_x_unknown_function", name=repr(fname)), n)
         if n.keywords:
-            self.fail(f"{fname}() takes no keyword arguments", n.keywords[0].value)
+            self.fail(msg("e_x_no_keywords", name=fname), n.keywords[0].value)
         args = [self.node(a, d) for a in n.args]
         lo, hi = func.min_args, func.max_args
         if not lo <= len(args) <= hi:
             want = f"{lo}" if lo == hi else f"{lo} to {hi}"
-            self.fail(f"{fname}() takes {want} argument{'s' if hi != 1 else ''}, got {len(args)}", n)
+            self.fail(msg("e_x_nargs" if hi != 1 else "e_x_nargs1", name=fname, want=want, got=len(args)), n)
         func.check(args)
         self.calls.append((func.name, args))
         return Call(func, args, self.pos(n))

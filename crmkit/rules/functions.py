@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ExpressionError
+from ..i18n import msg, word
 from ..schema import Field, norm_token
 
 
@@ -45,11 +46,11 @@ class Function:
         for i in self.literal_args:
             i = i if i >= 0 else len(args) + i
             if 0 <= i < len(args) and not isinstance(args[i], Const):
-                raise ExpressionError(f"{self.name}(): argument {i + 1} must be a literal such as \"x\" or 30",
+                raise ExpressionError(msg("e_x_arg_literal", name=self.name, i=i + 1),
                                       position=args[i].pos)
         for i in self.field_args:
             if i < len(args) and not isinstance(args[i], Name):
-                raise ExpressionError(f"{self.name}(): argument {i + 1} must be a field name", position=args[i].pos)
+                raise ExpressionError(msg("e_x_arg_field", name=self.name, i=i + 1), position=args[i].pos)
 
 
 FUNCTIONS: dict[str, Function] = {}
@@ -78,12 +79,12 @@ def _dates(ctx, arg) -> pd.Series:
         try:
             ts = pd.Timestamp(v)
         except (ValueError, TypeError):
-            raise ExpressionError("expected a date field", position=arg.pos) from None
+            raise ExpressionError(word("expected a date field"), position=arg.pos) from None
         return pd.Series(ts, index=ctx.index).astype("datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(v.dtype):
         return v
     if pd.api.types.is_numeric_dtype(v.dtype) or pd.api.types.is_bool_dtype(v.dtype):
-        raise ExpressionError("expected a date field", position=arg.pos)
+        raise ExpressionError(word("expected a date field"), position=arg.pos)
     return pd.to_datetime(v.astype("object"), errors="coerce", format="mixed").astype("datetime64[ns]")
 
 
@@ -111,14 +112,14 @@ def _text(ctx, arg) -> pd.Series:
 def _literal_text(arg, what="text") -> str:
     v = arg.value
     if isinstance(v, pd.Series) or v is None:
-        raise ExpressionError(f"expected {what} in quotes", position=arg.pos)
+        raise ExpressionError(msg("e_x_expected_quotes", what=word(what)), position=arg.pos)
     return str(v)
 
 
 def _number_literal(arg, what="a number of days") -> float:
     v = arg.value
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ExpressionError(f"expected {what}", position=arg.pos)
+        raise ExpressionError(msg("e_x_expected", what=word(what)), position=arg.pos)
     return float(v)
 
 
@@ -202,7 +203,7 @@ def has_tag(ctx, *args):
         tags, tag_arg, key = args[0].value, args[1], args[0].key
     tag = _literal_text(tag_arg, "a tag").strip().casefold()
     if not tag:
-        raise ExpressionError("has_tag(): the tag is empty", position=tag_arg.pos)
+        raise ExpressionError(word("has_tag(): the tag is empty"), position=tag_arg.pos)
     from .defaults import tag_spellings
 
     spellings = tag_spellings(tag)        # a default tag matches its code and its labels (to_reactivate, 待激活)

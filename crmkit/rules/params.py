@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..exceptions import ExpressionError, ValidationError
+from ..i18n import Msg, msg, word
 from ..settings import parse_duration
 
 _OPEN_CLOSE = {'"': '"', "'": "'", "“": "”", "‘": "’"}
@@ -42,7 +43,7 @@ def parse_params(text: object, *, rule_id: str | None = None) -> dict[str, str]:
             i += 1
         key = s[start:i].strip().lower()
         if i >= n or s[i] in _SEPARATORS:
-            raise _error(f"expected key=value, found {s[start:i].strip()!r}", s, start, rule_id)
+            raise _error(msg("e_p_expected_kv", found=repr(s[start:i].strip())), s, start, rule_id)
         if not key:
             raise _error("a parameter has no name before '='", s, start, rule_id)
         i += 1  # past '='
@@ -73,8 +74,9 @@ def parse_params(text: object, *, rule_id: str | None = None) -> dict[str, str]:
     return out
 
 
-def _error(msg: str, text: str, index: int, rule_id: str | None) -> ExpressionError:
-    return ExpressionError(f"parameters: {msg}", expression=text, position=index + 1, rule_id=rule_id)
+def _error(detail: str, text: str, index: int, rule_id: str | None) -> ExpressionError:
+    return ExpressionError(msg("e_params", detail=detail if isinstance(detail, Msg) else word(detail)),
+                           expression=text, position=index + 1, rule_id=rule_id)
 
 
 def duration(value: object, *, name: str = "due", rule_id: str | None = None) -> pd.Timedelta:
@@ -82,7 +84,7 @@ def duration(value: object, *, name: str = "due", rule_id: str | None = None) ->
     try:
         return parse_duration(value)
     except ValidationError as exc:
-        raise ExpressionError(f"parameters: {name}: {exc.message}", rule_id=rule_id) from None
+        raise ExpressionError(msg("e_p_named", name=name, detail=exc.message), rule_id=rule_id) from None
 
 
 def flag(value: object, default: bool = False) -> bool:
