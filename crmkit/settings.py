@@ -183,7 +183,11 @@ def _checked(spec: Setting, value, text: str):
     if key == "phone_region":
         import phonenumbers
 
+        from .normalize import phone_region_code
+
         region = text.upper()
+        if phone_region_code(text) == "ZZ":      # none: only numbers written with +country code are read
+            return value
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise _bad(spec, "not a country code for phone numbers; use two letters such as CN, US or DE", text)
         return region

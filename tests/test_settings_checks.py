@@ -70,6 +70,7 @@ def test_a_bad_setting_is_refused_naming_the_file_sheet_row_and_column(make_work
 
 @pytest.mark.parametrize("key, value, expected", [
     ("language", "中文", "中文"), ("timezone", "Europe/Berlin", "Europe/Berlin"), ("phone_region", "us", "US"),
+    ("phone_region", "none", "none"), ("phone_region", "无", "无"),
     ("backups_keep", "0", 0), ("target_open", "25%", 0.25), ("date_dayfirst", "否", False),
     ("rfm_thresholds", "r=30,60,90,180; f=2,3,5,8", "r=30,60,90,180; f=2,3,5,8"),
 ])
