@@ -126,15 +126,19 @@ def validate(path: Path, report: Path | None, as_json: bool) -> int:
 @click.option("--dry-run", is_flag=True, help="Show what would happen; write nothing.")
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
+@click.option("--update", "update", type=click.Choice(["fill-blanks", "overwrite"]), default="fill-blanks",
+              show_default=True,
+              help="How a row changes the existing record it matches: fill its blank fields only, or let the "
+                   "row's non-blank values replace them (History keeps the old values).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: bool, report: Path | None,
-            as_json: bool) -> int:
+            update: str, as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, UTF-8 or GBK) into a workspace: header found below
     title rows, columns matched in English or Chinese, values normalised, duplicates merged."""
     from .importer import import_file
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
-                      progress=progress_enabled())
+                      progress=progress_enabled(), update=update)
     emit(res.summary(), as_json, res.text())
     return res.exit_code
 
@@ -144,7 +148,8 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, dry_run: b
 @click.option("--apply", "apply_", is_flag=True, help="Merge the groups (default: only show them).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
-    """Find duplicate customers (same phone, e-mail, or company and contact); --apply merges them."""
+    """Find duplicate customers (same phone, e-mail, or company and contact) and show which value each
+    field would keep; --apply merges them (the oldest record stays, its blanks filled, notes appended)."""
     from .dedupe import dedupe_workspace, groups_text
 
     res = dedupe_workspace(directory, apply=apply_)

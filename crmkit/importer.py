@@ -334,7 +334,7 @@ def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: s
     cid = cur[id_col].astype("string") if id_col in cur.columns and len(cur) else pd.Series(dtype="string")
     cur_pos = pd.Series(np.arange(len(cid)), index=cid.to_numpy())
     cur_pos = cur_pos[~cur_pos.index.duplicated(keep="first")] if len(cur_pos) else cur_pos
-    exists = sid.isin(cur_pos.index) & sid.notna()
+    exists = pd.Series(dd.isin(sid, pd.Series(cur_pos.index, dtype="string")), index=sid.index)
     # one node per foreign ID (its first row) and per row without an ID; rows with an existing ID are fixed
     node = (sid.isna() | ~sid.duplicated()) & ~exists
     kin = dd.key_frame(valid[node], keys, region, normalized=True)   # validate_frame normalised them
@@ -345,7 +345,7 @@ def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: s
         for k in keys:
             vals = kin[k].dropna()
             if len(vals):
-                relevant |= kcur[k].isin(vals).fillna(False).to_numpy()
+                relevant |= dd.isin(kcur[k], vals)
         kcur = kcur[relevant.to_numpy()]
         kcur.insert(0, "id", cid[relevant.to_numpy()].to_numpy())
         e_rows = cur.index[relevant.to_numpy()]
@@ -441,7 +441,7 @@ def _merge_notes(outcome: pd.DataFrame, first_row: pd.Series, link: pd.Series, l
                for m, f, k, v, r in zip(later[listed], first_row[listed], key_text, value.fillna(""), rec.fillna(""))]
     notes = [pd.DataFrame({"row": listed.index[listed].astype("int64"), "column": "", "field": "",
                            "value": None, "severity": INFO, "reason": reasons})]
-    hit = rec.astype(str).isin(changed_ids).to_numpy()
+    hit = dd.isin(rec, pd.Series(list(changed_ids), dtype="string"))
     rows = listed.index[listed][hit]
     hist = dd.history_frame(at, entity, rec[hit], "merged_from",
                             pd.Series([f"{source} row {int(r)}" for r in rows], dtype="string"), rec[hit], by) \
