@@ -16,11 +16,13 @@ repeated; :func:`placeholder_mask`), or any value that more than
 ``dedupe_max_shared`` records hold (Settings, default 5): a switchboard or a
 made-up address is no identity.
 
-Linked customers form a group only when they *agree*: among the members,
-each agreement field holds at most one distinct value (blanks do not count).
-The agreement fields are the company name (normalised as for matching) and
-the contact name, plus the record ID in an import (a source row's ID and an
-existing record's ID).  So A and B sharing a phone and C sharing an e-mail
+Linked customers form a group only when they *agree*: every two members
+agree on every agreement field, blanks agreeing with anything.  The agreement
+fields are the company name (normalised as for matching; two names agree when
+equal or when one, of two characters or more, lies inside the other:
+``上海华星科技有限公司`` and ``华星科技``), the contact name (equal as text
+keys), and in an import the record ID (a source row's ID and an existing
+record's ID must be equal).  So A and B sharing a phone and C sharing an e-mail
 with B are one group only when A, B and C name the same company and contact
 (or leave them blank); a chain through one shared value never merges two
 companies.  Where linked records disagree the group is cut: records are taken
@@ -168,8 +170,6 @@ def key_values(customers: pd.DataFrame, key: str, region: str | None = "CN", *,
             v = normalize_name(s)
         else:
             v = _text_key(s)
-        if ftype in ("phone", "email"):
-            v = v.mask(placeholder_mask(v, ftype))      # a placeholder matches nothing
         vals.append(v.astype("string"))
     out = vals[0]
     for v in vals[1:]:
@@ -201,19 +201,33 @@ def contact_keys(keys: Iterable[str]) -> list[str]:
     return [k for k in keys if any(ent.has(p) and ent.field(p).type in ("phone", "email") for p in k.split("+"))]
 
 
-def mask_shared(keys: pd.DataFrame, columns: Iterable[str], max_shared: int | None) -> pd.DataFrame:
-    """``keys`` with the values of ``columns`` that more than ``max_shared`` records hold blanked."""
+def mask_keys(keys: pd.DataFrame, max_shared: int | None = None) -> pd.DataFrame:
+    """``keys`` without the values that are no identity: placeholder phones and e-mails, and any phone or
+    e-mail value that more than ``max_shared`` records hold (default :data:`DEFAULT_MAX_SHARED`).
+
+    Only shared values can link records, so only those are looked at.
+    """
     limit = DEFAULT_MAX_SHARED if max_shared is None else int(max_shared)
+    ent = ENTITIES["customers"]
     out = keys
-    for c in columns:
-        if c not in keys.columns:
+    for c in contact_keys(keys.columns):
+        col = keys[c]
+        shared = col.duplicated(keep=False) & col.notna()
+        if not shared.any():
             continue
-        counts = keys[c].value_counts()
+        vals = col[shared]
+        drop = pd.Series(False, index=vals.index)
+        part = c.split("+")
+        if len(part) == 1 and ent.has(c):
+            drop |= placeholder_mask(vals, ent.field(c).type)
+        counts = vals.value_counts()
         over = counts.index[counts > limit]
         if len(over):
+            drop |= isin(vals, pd.Series(over, dtype="string"))
+        if drop.any():
             if out is keys:
                 out = keys.copy()
-            out[c] = keys[c].mask(isin(keys[c], pd.Series(over, dtype="string")))
+            out.loc[drop.index[drop.to_numpy()], c] = pd.NA
     return out
 
 
@@ -258,44 +272,52 @@ def components(keys: pd.DataFrame) -> np.ndarray:
             return label
 
 
-def agreeing_groups(keys: pd.DataFrame, agree: pd.DataFrame | None = None,
-                    order: np.ndarray | None = None) -> np.ndarray:
+def agreeing_groups(keys: pd.DataFrame, agree=None, order: np.ndarray | None = None) -> np.ndarray:
     """Groups of records linked by a shared key value whose members agree (see the module notes).
 
     Like :func:`components` (per record, the position of its group's first
     record), but a connected group whose members hold two different values
-    of an ``agree`` column is cut: its records are taken in ``order`` (positions;
+    of an ``agree`` column is cut (``agree``: a frame aligned with ``keys``, or a
+    function giving that frame for some positions, so that only linked records
+    are worked out): its records are taken in ``order`` (positions;
     default as they stand) and each joins the first group it is linked to
     (keys in column order) and agrees with, else starts its own; groups it
     links that agree with each other become one.  Only such groups are worked
     through one by one; the rest stays vectorised.
     """
     label = components(keys)
-    if agree is None or not len(agree.columns) or not len(label):
+    if agree is None or not len(label):
         return label
     n = len(label)
     multi = np.bincount(label, minlength=n)[label] > 1
     if not multi.any():
         return label
-    bad = np.zeros(n, dtype=bool)
-    lab_m = label[multi]
-    for c in agree.columns:
-        codes = pd.factorize(agree[c], use_na_sentinel=True)[0][multi]
+    at = np.flatnonzero(multi)
+    # the agreement values of the linked records only (a function of positions, or a frame to take from)
+    sub = agree(at) if callable(agree) else agree.iloc[at]
+    if not len(sub.columns):
+        return label
+    bad_m = np.zeros(len(at), dtype=bool)
+    lab_m = label[at]
+    for c in sub.columns:
+        codes = pd.factorize(sub[c], use_na_sentinel=True)[0]
         has = codes >= 0
         pairs = pd.DataFrame({"l": lab_m[has], "v": codes[has]}).drop_duplicates()
         counts = pairs["l"].value_counts()
         worse = counts.index[counts > 1].to_numpy()
         if len(worse):
-            bad |= np.isin(label, worse)
-    if not bad.any():
+            bad_m |= np.isin(lab_m, worse)
+    if not bad_m.any():
         return label
-    pos = np.flatnonzero(bad)
+    pos = at[bad_m]
+    sub_bad = sub[bad_m]
     if order is not None:
         rank = np.empty(n, dtype=np.int64)
         rank[np.asarray(order)] = np.arange(n)
-        pos = pos[np.argsort(rank[pos], kind="stable")]
+        o = np.argsort(rank[pos], kind="stable")
+        pos, sub_bad = pos[o], sub_bad.iloc[o]
     label = label.copy()
-    label[pos] = _split(pos, keys, agree)
+    label[pos] = _split(pos, keys.iloc[pos], sub_bad)
     return label
 
 
@@ -303,12 +325,28 @@ def _plain(s: pd.Series) -> np.ndarray:
     return s.astype(object).where(s.notna(), None).to_numpy()
 
 
+#: Agreement fields compared loosely: one normalised company name inside the other agrees
+#: (``上海华星科技`` and ``华星科技``), when the shorter has at least two characters.
+LOOSE_FIELDS = ("name",)
+
+
+def _agree_one(x: str, y: str, loose: bool) -> bool:
+    if x == y:
+        return True
+    if not loose:
+        return False
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    return len(short) >= 2 and short in long_
+
+
 def _split(pos: np.ndarray, keys: pd.DataFrame, agree: pd.DataFrame) -> np.ndarray:
-    """The greedy cut of :func:`agreeing_groups` for the records at ``pos`` (in order); their new labels."""
+    """The greedy cut of :func:`agreeing_groups` for the records at ``pos`` (in order; ``keys`` and
+    ``agree`` aligned with ``pos``); their new labels."""
     kv = [_plain(keys[c]) for c in keys.columns]
     av = [_plain(agree[c]) for c in agree.columns]
+    loose = [c in LOOSE_FIELDS for c in agree.columns]
     parent: dict[int, int] = {}
-    values: dict[int, list] = {}
+    values: dict[int, list[set]] = {}
     where: dict[tuple[int, object], list[int]] = {}
 
     def root(g: int) -> int:
@@ -317,20 +355,19 @@ def _split(pos: np.ndarray, keys: pd.DataFrame, agree: pd.DataFrame) -> np.ndarr
             g = parent[g]
         return g
 
-    def fits(a: list, b: list) -> bool:
-        return all(x is None or y is None or x == y for x, y in zip(a, b))
+    def fits(a: list[set], b: list[set]) -> bool:
+        return all(_agree_one(x, y, lo) for xs, ys, lo in zip(a, b, loose) for x in xs for y in ys)
 
-    def absorb(into: list, other: list) -> None:
-        for i, y in enumerate(other):
-            if into[i] is None:
-                into[i] = y
+    def absorb(into: list[set], other: list[set]) -> None:
+        for i, ys in enumerate(other):
+            into[i] |= ys
 
-    for p in pos:
+    for i, p in enumerate(pos):
         p = int(p)
-        rec = [a[p] for a in av]
+        rec = [set() if a[i] is None else {a[i]} for a in av]
         cands: list[int] = []
         for ci, col in enumerate(kv):
-            v = col[p]
+            v = col[i]
             if v is None:
                 continue
             for g in where.get((ci, v), ()):
@@ -340,7 +377,7 @@ def _split(pos: np.ndarray, keys: pd.DataFrame, agree: pd.DataFrame) -> np.ndarr
         chosen = next((g for g in cands if fits(values[g], rec)), None)
         if chosen is None:
             chosen = parent[p] = p
-            values[p] = list(rec)
+            values[p] = rec
         else:
             absorb(values[chosen], rec)
         parent.setdefault(p, chosen)
@@ -350,7 +387,7 @@ def _split(pos: np.ndarray, keys: pd.DataFrame, agree: pd.DataFrame) -> np.ndarr
                 parent[g] = chosen
                 absorb(values[chosen], values[g])
         for ci, col in enumerate(kv):
-            v = col[p]
+            v = col[i]
             if v is not None:
                 lst = where.setdefault((ci, v), [])
                 if chosen not in lst:
@@ -399,9 +436,8 @@ def survivor_order(customers: pd.DataFrame) -> np.ndarray:
 
 
 def _find_duplicates(customers: pd.DataFrame, keys, region, normalized: bool, max_shared) -> pd.DataFrame:
-    kf = key_frame(customers, keys, region, normalized=normalized)
-    kf = mask_shared(kf, contact_keys(kf.columns), max_shared)
-    label = agreeing_groups(kf, agree_frame(customers), survivor_order(customers))
+    kf = mask_keys(key_frame(customers, keys, region, normalized=normalized), max_shared)
+    label = agreeing_groups(kf, lambda at: agree_frame(customers.iloc[at]), survivor_order(customers))
     lab = pd.Series(label, index=customers.index)
     size = lab.map(lab.value_counts())
     member = size > 1
@@ -583,8 +619,13 @@ class DedupeResult:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             return None
         ent = ENTITIES["customers"]
-        if not self.show_full and ent.has(field) and ent.field(field).type in ("phone", "email"):
+        f = ent.field(field) if ent.has(field) else None
+        if f is None:
+            return str(value)
+        if not self.show_full and f.type in ("phone", "email"):
             return str(nz.mask_contact(pd.Series([str(value)], dtype="string")).iloc[0])
+        if f.enum is not None and f.type != "bool":      # codes shown as the workspace's labels
+            return ";".join(f.enum.label(x, self.lang) if x in f.enum.codes else x for x in str(value).split(";"))
         return str(value)
 
     @property
@@ -650,7 +691,21 @@ def join_notes(values: pd.Series, labels) -> pd.Series:
     if not keep.any():
         return pd.Series(dtype="string")
     df = pd.DataFrame({"g": g[keep].to_numpy(), "t": text[keep].to_numpy()}).drop_duplicates()
-    return df.groupby("g", sort=False)["t"].agg("\n".join).astype("string")
+    several = df["g"].duplicated(keep=False)
+    one = df[~several].set_index("g")["t"]
+    if not several.any():
+        return one.astype("string")
+    more = df[several].groupby("g", sort=False)["t"].agg(_join_texts)
+    return pd.concat([one, more]).astype("string")
+
+
+def _join_texts(texts) -> str:
+    """Texts joined by new lines, leaving out one already written (inside an earlier text)."""
+    out: list[str] = []
+    for x in texts:
+        if not any(x in y for y in out):
+            out.append(x)
+    return "\n".join(out)
 
 
 @dataclass

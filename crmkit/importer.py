@@ -7,22 +7,34 @@
 Every non-blank source row below the header is accounted for, exactly once:
 
 * **imported**: a new record, appended with a new ID (or the source's own ID);
-* **updated**: the row matched an existing record by ID or by a duplicate key
-  (Settings ``dedupe_keys``: phone, e-mail, company + contact) and updated it;
-  ``unchanged`` counts those updates that changed nothing;
-* **merged**: the row duplicates an earlier row of the same import (same ID or
-  duplicate key) and was folded into that row's record;
+* **updated**: the row matched an existing record and updated it: by its own
+  ID first (a row's existing ID always wins), else by a duplicate key
+  (Settings ``dedupe_keys``: phone, e-mail, company + contact; placeholders
+  and values shared too widely never match, and the company and contact must
+  agree: see :mod:`crmkit.dedupe`); ``unchanged`` counts those updates that
+  changed nothing;
+* **merged**: the row is the same record as an earlier row of the import
+  (same ID, or a duplicate key as above) and was folded into that row's
+  record.  Rows with different IDs are never merged; rows of other entities
+  without an ID are never merged (two equal orders are two purchases);
 * **rejected**: the row breaks the data contract (a required value missing for
   a new record, a value that is not of its type, a dangling reference, a
   repeated header row) and was not written; the report lists why.
 
-Survivorship when rows meet (several source rows, or a source row and an
-existing record): a non-blank value fills a blank; of two different values
-the newer wins (a later source row over an earlier one, the source over the
-workspace), except the record ID and ``created_at``, which keep the existing
-(or earliest) value; tags are unioned.  Every changed field of an existing
-record is written to History (``by = "import:<file name>"``); the replaced
-value stays there.
+Every merge is listed: a note (severity ``info``) on the row, naming the row
+or record it joined and the key that matched, and a History row
+(``merged_from``) where the workspace changed.
+
+Survivorship, ``update="fill-blanks"`` (the default, ``--update fill-blanks``):
+the existing record keeps its non-blank values and only its blanks are
+filled; differing notes are appended; a value of the file that was not taken
+is listed as a note.  Several rows of one record: the first row's values
+stay, later rows fill its blanks.  ``update="overwrite"``: a non-blank value of
+the file replaces the existing one (a later row over an earlier one).  Either
+way the record ID and ``created_at`` keep the existing (or earliest) value,
+tags are unioned, a blank never erases, and every changed field of an
+existing record is written to History (``by = "import:<file name>"``) with
+the replaced value.
 
 Columns that match no field are never dropped: they are added to the target
 sheet as extra columns (the workbook writer keeps them) and listed as
@@ -305,12 +317,20 @@ def _linked_by(frame: pd.DataFrame, group: np.ndarray) -> tuple[pd.Series, pd.Se
     """Per record, the first key column (in order) whose value it shares with another member of its group."""
     key = pd.Series(pd.NA, index=frame.index, dtype="object")
     value = pd.Series(pd.NA, index=frame.index, dtype="object")
-    for c in frame.columns:
-        col = frame[c]
-        pair = pd.DataFrame({"g": group, "v": col.to_numpy()}, index=frame.index)
-        shared = col.notna() & pair.duplicated(keep=False) & key.isna()
-        key[shared] = c
-        value[shared] = col[shared]
+    multi = np.bincount(group, minlength=len(group))[group] > 1 if len(group) else np.zeros(0, dtype=bool)
+    if not multi.any():
+        return key, value
+    sub, g = frame[multi], group[multi]
+    k = pd.Series(pd.NA, index=sub.index, dtype="object")
+    v = pd.Series(pd.NA, index=sub.index, dtype="object")
+    for c in sub.columns:
+        col = sub[c]
+        pair = pd.DataFrame({"g": g, "v": col.to_numpy()}, index=sub.index)
+        shared = col.notna() & pair.duplicated(keep=False) & k.isna()
+        k[shared] = c
+        v[shared] = col[shared]
+    key[multi] = k.to_numpy()
+    value[multi] = v.to_numpy()
     return key, value
 
 
@@ -354,10 +374,15 @@ def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: s
         e_rows = cur.index[:0]
     ne = len(kcur)
     both = pd.concat([kcur.reset_index(drop=True), kin.reset_index(drop=True)], ignore_index=True)
-    both = dd.mask_shared(both, dd.contact_keys(keys), settings.get("dedupe_max_shared"))
-    agree = pd.concat([dd.agree_frame(cur.loc[e_rows]).reset_index(drop=True),
-                       dd.agree_frame(valid[node]).reset_index(drop=True)], ignore_index=True)
-    agree.insert(0, "id", both["id"].to_numpy())
+    both = dd.mask_keys(both, settings.get("dedupe_max_shared"))
+    nodes = valid[node]
+
+    def agree(at: np.ndarray) -> pd.DataFrame:      # the agreement values of linked records only
+        e, r = at[at < ne], at[at >= ne] - ne
+        out = pd.concat([dd.agree_frame(cur.loc[e_rows[e]]), dd.agree_frame(nodes.iloc[r])], ignore_index=True)
+        out.insert(0, "id", both["id"].iloc[at].to_numpy())
+        return out
+
     label = dd.agreeing_groups(both, agree)
     link, link_value = _linked_by(both, label)
     lab_nodes = label[ne:]
@@ -447,6 +472,13 @@ def _merge_notes(outcome: pd.DataFrame, first_row: pd.Series, link: pd.Series, l
                             pd.Series([f"{source} row {int(r)}" for r in rows], dtype="string"), rec[hit], by) \
         if hit.any() else pd.DataFrame()
     return notes, hist
+
+
+def _label(f, text: str, lang: str) -> str:
+    """A stored value as the user reads it: an enumeration's code as its label in ``lang``."""
+    if f is None or f.enum is None or f.type == "bool" or not isinstance(text, str):
+        return text
+    return ";".join(f.enum.label(x, lang) for x in text.split(";"))
 
 
 def _identical_without_id(valid: pd.DataFrame, id_col: str | None) -> int:
@@ -543,6 +575,7 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     by = by or f"import:{src.name}"
     fields = [f for f in ws.fields(entity) if not f.derived]
     field_keys = {f.key for f in fields}
+    by_key = {f.key: f for f in fields}
     matched = {h: k for h, k in src.matched.items() if k in field_keys}
     unmatched = [h for h in src.headers if h not in matched]
     labels = {k: h for h, k in matched.items()}
@@ -668,7 +701,8 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
                     "row": first_of.loc[kept["at"]].astype("int64").to_numpy(),
                     "column": [labels.get(c, c) for c in kept["field"]], "field": kept["field"].to_numpy(),
                     "value": kept["new"].to_numpy(), "severity": INFO,
-                    "reason": [t("r_kept_existing", lang).format(old=repr(o)) for o in kept["old"]]}))
+                    "reason": [t("r_kept_existing", lang).format(old=repr(_label(by_key.get(c), o, lang)))
+                               for c, o in zip(kept["field"], kept["old"])]}))
             history = dd.changes(old, merged_rec[[c for c in merged_rec.columns]], ids, entity, at, by)
             changed_rows = set(history["record_id"]) if len(history) else set()
             unchanged = int((~ids.astype(str).isin(changed_rows)).sum())

@@ -168,3 +168,12 @@ def test_every_merge_of_an_import_is_listed_with_its_key(make_workspace, tmp_pat
     notes = res.issues[res.issues["severity"] == "info"]
     assert notes["row"].tolist() == [3]
     assert "row 2" in notes["reason"].iloc[0] and "phone" in notes["reason"].iloc[0]
+
+
+def test_the_shared_value_limit_comes_from_settings(make_workspace):
+    df = pd.DataFrame({"customer_id": [f"C{i}" for i in range(7)], "name": ["同名公司"] * 7,
+                       "contact_name": [None] * 7, "phone": ["13912345678"] * 7, "source": ["referral"] * 7,
+                       "created_at": pd.to_datetime(["2024-01-01"] * 7)})
+    assert dedupe_workspace(make_workspace({"customers": df})).group_count == 0
+    ws = make_workspace({"customers": df}, settings={"dedupe_max_shared": 10})
+    assert dedupe_workspace(ws).group_count == 1
