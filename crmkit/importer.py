@@ -334,13 +334,13 @@ def _linked_by(frame: pd.DataFrame, group: np.ndarray) -> tuple[pd.Series, pd.Se
     return key, value
 
 
-def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: str,
-                     ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: str):
     """Groups of rows that are one customer, the existing record each group updates, and the link.
 
     Returns ``group`` (a label per row), ``target`` (the existing record's
     index, or NA for a new record), ``link`` (the key that joined the row to
-    its group: ``id``, a dedupe key, or NA) and ``link_value``.  A row's own
+    its group: ``id``, a dedupe key, or NA), ``link_value``, and ``apart``
+    (key and existing ID a row shares but was kept apart from, or NA).  A row's own
     existing ID wins: it updates that record whatever its other values.  Rows
     sharing an ID are one record.  The rest are matched by the dedupe keys,
     placeholders and widely shared values excepted, and only where the members
@@ -385,6 +385,27 @@ def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: s
 
     label = dd.agreeing_groups(both, agree)
     link, link_value = _linked_by(both, label)
+    # rows kept apart from an existing record they share a key value with (company or contact differ)
+    apart_key = pd.Series(pd.NA, index=valid.index, dtype="object")
+    apart_id = pd.Series(pd.NA, index=valid.index, dtype="object")
+    if ne:
+        node_idx0 = valid.index[node.to_numpy()]
+        for k in keys:
+            ev = both[k].iloc[:ne]
+            ok = ev.notna().to_numpy()
+            if not ok.any():
+                continue
+            lookup = pd.Series(np.flatnonzero(ok), index=ev[ok].to_numpy())
+            lookup = lookup[~lookup.index.duplicated(keep="first")]
+            m = both[k].iloc[ne:].map(lookup)
+            hit = np.array(m.notna().to_numpy(), dtype=bool)
+            if hit.any():
+                mm = m.to_numpy()[hit].astype(np.int64)
+                hit[hit] = label[ne:][hit] != label[mm]
+            hit = hit & apart_key.reindex(node_idx0).isna().to_numpy()
+            if hit.any():
+                apart_key[node_idx0[hit]] = k
+                apart_id[node_idx0[hit]] = both["id"].iloc[m.to_numpy()[hit].astype(np.int64)].to_numpy()
     lab_nodes = label[ne:]
     is_upd = lab_nodes < ne
     tgt_nodes = np.full(len(lab_nodes), -1, dtype=np.int64)
@@ -418,11 +439,10 @@ def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: s
         lk[later] = "id"
         lv[later] = sid[later]
     target = target.where(target.notna(), pd.NA)
-    return group, target, lk, lv
+    return group, target, lk, lv, (apart_key, apart_id)
 
 
-def _match_by_id(valid: pd.DataFrame, cur: pd.DataFrame, id_col: str | None
-                 ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+def _match_by_id(valid: pd.DataFrame, cur: pd.DataFrame, id_col: str | None):
     """Rows of other entities: a row with an existing ID updates that record, rows sharing an ID are one
     record, and every row without an ID is a record of its own (two identical purchases are two)."""
     sid = valid[id_col].astype("string") if id_col and id_col in valid.columns else \
@@ -439,7 +459,7 @@ def _match_by_id(valid: pd.DataFrame, cur: pd.DataFrame, id_col: str | None
         target = target.where(hit.isna(), hit.astype("object"))
     link = pd.Series(np.where(has & sid.duplicated(keep=False), "id", None), index=valid.index, dtype="object")
     link[target.notna()] = "id"
-    return group, target, link, sid.astype("object")
+    return group, target, link, sid.astype("object"), None
 
 
 def _merge_notes(outcome: pd.DataFrame, first_row: pd.Series, link: pd.Series, link_value: pd.Series,
@@ -615,9 +635,15 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     if len(valid):
         # ---- which rows are one record, and which existing record each group updates (see crmkit.dedupe)
         if entity == "customers":
-            group, target, link, link_value = _match_customers(valid, cur, settings, id_col)
+            group, target, link, link_value, apart = _match_customers(valid, cur, settings, id_col)
         else:
-            group, target, link, link_value = _match_by_id(valid, cur, id_col)
+            group, target, link, link_value, apart = _match_by_id(valid, cur, id_col)
+        if apart is not None and apart[0].notna().any():
+            ak, aid = apart[0].dropna(), apart[1][apart[0].notna()]
+            new_issues.append(pd.DataFrame({
+                "row": ak.index.astype("int64"), "column": "", "field": "", "value": None, "severity": INFO,
+                "reason": [t("r_not_merged", lang).format(key=t("key_" + k, lang), other=o)
+                           for k, o in zip(ak, aid)]}))
         first_row = pd.Series(valid.index, index=valid.index).groupby(group).transform("min")
         is_first = first_row == valid.index
         identical = _identical_without_id(valid, id_col) if entity != "customers" else 0

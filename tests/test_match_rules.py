@@ -177,3 +177,16 @@ def test_the_shared_value_limit_comes_from_settings(make_workspace):
     assert dedupe_workspace(make_workspace({"customers": df})).group_count == 0
     ws = make_workspace({"customers": df}, settings={"dedupe_max_shared": 10})
     assert dedupe_workspace(ws).group_count == 1
+
+
+def test_a_row_sharing_a_phone_with_another_company_is_imported_apart_with_a_note(make_workspace, tmp_path):
+    ws = make_workspace({"customers": pd.DataFrame({
+        "customer_id": ["C1"], "name": ["甲科技"], "contact_name": ["张一"], "phone": ["+8613912345671"],
+        "source": ["referral"], "created_at": [pd.Timestamp("2024-01-01")]})})
+    src = tmp_path / "x.csv"
+    src.write_text(HEAD + ",乙贸易,李二,13912345671,,展会,2024-05-01\n", encoding="utf-8")
+    res = import_file(src, ws)
+    assert (res.imported, res.updated) == (1, 0)
+    note = res.issues[res.issues["severity"] == "info"]
+    assert note["reason"].tolist() == ["shares phone with existing record C1, but company or contact differ: "
+                                       "kept apart"]
