@@ -190,3 +190,16 @@ def test_a_row_sharing_a_phone_with_another_company_is_imported_apart_with_a_not
     note = res.issues[res.issues["severity"] == "info"]
     assert note["reason"].tolist() == ["shares phone with existing record C1, but company or contact differ: "
                                        "kept apart"]
+
+
+def test_importing_five_companies_with_a_placeholder_email_and_one_shared_phone_keeps_five(make_workspace,
+                                                                                          tmp_path):
+    ws = make_workspace({})
+    src = tmp_path / "five.csv"
+    rows = "".join(f",{n},{c},{p},noemail@example.com,展会,2024-05-01\n" for n, c, p in [
+        ("甲科技", "张一", "13912345671"), ("乙贸易", "李二", "13912345671"), ("丙物流", "王三", "13912345673"),
+        ("丁食品", "赵四", "13912345674"), ("戊建材", "钱五", "13912345675")])
+    src.write_text(HEAD + rows, encoding="utf-8")
+    res = import_file(src, ws)
+    assert (res.imported, res.merged) == (5, 0)
+    assert len(open_workspace(ws)["customers"]) == 5
