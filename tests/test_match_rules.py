@@ -84,7 +84,7 @@ def _companies():
         "phone": ["13912345671", "13912345671", "13912345673", "13912345674", "13912345675"],
         "email": ["noemail@example.com"] * 5,
         "source": ["referral"] * 5,
-        "created_at": pd.to_datetime(["2024-01-0%d" % i for i in range(1, 6)]),
+        "created_at": pd.to_datetime([f"2024-01-0{i}" for i in range(1, 6)]),
     })
 
 
