@@ -287,17 +287,22 @@ def validate(path: Path, report: Path | None, as_json: bool, force: bool = False
 @click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write rejected and flagged rows to this Excel file, bad cells highlighted.")
 @click.option("--force", is_flag=True, help="Replace an existing --report file that crmkit did not write.")
+@click.option("--update", "update", type=click.Choice(["fill-blanks", "overwrite"]), default="fill-blanks",
+              show_default=True,
+              help="How a row changes the existing record it matches: fill its blank fields only, or let the "
+                   "row's non-blank values replace them (History keeps the old values).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @speaks_workspace("into")
 def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: tuple[str, ...], save_map: bool,
-            defaults: tuple[str, ...], dry_run: bool, report: Path | None, force: bool, as_json: bool) -> int:
+            defaults: tuple[str, ...], dry_run: bool, report: Path | None, force: bool, update: str,
+            as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, any common encoding) into a workspace: header found below
     title rows, columns matched in English or Chinese (or by --map), values normalised, duplicates merged."""
     from .importer import import_file
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
                       progress=progress_enabled(), mapping=mapping, defaults=defaults, save_mapping=save_map,
-                      force=force)
+                      force=force, update=update)
     payload = res.summary()
     text = res.text()
     if not dry_run:   # say which workbooks a real import wrote (none when nothing changed)
@@ -317,7 +322,8 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @speaks_workspace("directory")
 def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
-    """Find duplicate customers (same phone, e-mail, or company and contact); --apply merges them."""
+    """Find duplicate customers (same phone, e-mail, or company and contact) and show which value each
+    field would keep; --apply merges them (the oldest record stays, its blanks filled, notes appended)."""
     from .dedupe import dedupe_workspace, groups_text
 
     res = dedupe_workspace(directory, apply=apply_)

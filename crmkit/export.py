@@ -88,27 +88,43 @@ def filter_frame(ws, entity: str, frame: pd.DataFrame, where: str | None, as_of)
     return frame[mask.to_numpy(dtype=bool)]
 
 
-def resolve_columns(ws, entity: str, columns, frame_columns) -> list[Field]:
-    """The Fields to export: ``columns`` (keys or headers, in order) or every input field."""
+def extra_columns(ws, entity: str) -> list[str]:
+    """The columns of ``entity``'s sheet that are no field (added by hand in the table, or by an import)."""
     ent = ws.entity(entity)
+    return [str(c) for c in ws[entity].columns
+            if not ent.has(c) and not str(c).startswith("__UNNAMED__") and not str(c).startswith("_")]
+
+
+def _extra_field(name: str) -> Field:
+    """A plain text Field standing for an extra column (its header is its own name in both languages)."""
+    return Field(name, name, name, "text")
+
+
+def resolve_columns(ws, entity: str, columns, frame_columns) -> list[Field]:
+    """The Fields to export: ``columns`` (keys, headers or extra columns' names, in order), or every input
+    field followed by the extra columns of the sheet."""
+    ent = ws.entity(entity)
+    extras = [c for c in extra_columns(ws, entity) if c in frame_columns]
     if not columns:
-        return [f for f in ent.fields if not f.derived]
+        return [f for f in ent.fields if not f.derived] + [_extra_field(c) for c in extras]
     names: list[str] = []
     for c in ([columns] if isinstance(columns, str) else list(columns)):
         names += [x.strip() for x in re.split(r"[,;，；]", str(c)) if x.strip()]
-    fs = _fieldset(ws, entity)
+    fs = _fieldset(ws, entity).with_columns(extras)
     out: list[Field] = []
     unknown = []
     for n in names:
         key = fs.resolve(n)
         f = fs.field(key) if key else None
+        if f is None and key in extras:
+            f = _extra_field(key)
         if f is None or key in fs.customer_fields or key not in frame_columns:
             unknown.append(n)
             continue
         if f not in out:
             out.append(f)
     if unknown:
-        known = ", ".join(f.key for f in ent.fields if not f.derived)
+        known = ", ".join([f.key for f in ent.fields if not f.derived] + extras)
         raise UsageError(msg("e_no_columns", entity=entity, unknown=", ".join(map(repr, unknown)), known=known))
     return out
 
@@ -249,4 +265,4 @@ def column_names(ws, entity: str) -> list[str]:
         from .schema import DERIVED_FIELDS
 
         keys += [k for k in DERIVED_FIELDS if k not in keys]
-    return keys
+    return keys + [c for c in extra_columns(ws, entity) if c not in keys]

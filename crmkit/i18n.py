@@ -806,6 +806,30 @@ TEXT.update({
 })
 
 
+# --- merge: survivorship, match rules, merges listed (issue 14, items 1-4)
+TEXT.update({
+    "info": ("note", "提示"),
+    "dedupe_keeps": ("kept", "保留"),
+    "rule_kept": ("the kept record's own value", "保留记录的原值"),
+    "rule_filled": ("blank filled from", "空值取自"),
+    "rule_appended": ("notes appended", "备注已合并"),
+    "rule_union": ("tags combined", "标签已合并"),
+    "rule_earliest": ("the earliest", "取最早"),
+    "not_taken": ("not taken", "未采用"),
+    "r_merged_into_row": ("merged with row {other} into one record (same {key}: {value})",
+                          "与第 {other} 行合并为同一记录（{key}相同：{value}）"),
+    "r_matched_existing": ("updates existing record {other} (same {key}: {value})",
+                           "更新已有记录 {other}（{key}相同：{value}）"),
+    "r_kept_existing": ("kept the existing value {old}; this file's value was not taken (--update overwrite "
+                        "replaces it)", "保留已有值 {old}，未采用本文件的值（使用 --update overwrite 可覆盖）"),
+    "r_not_merged": ("shares {key} with existing record {other}, but company or contact differ: kept apart",
+                     "与已有记录 {other} 的{key}相同，但公司或联系人不同：未合并"),
+    "identical_without_id": ("rows without an ID that repeat another row's values (kept as separate records)",
+                             "无编号且内容与其他行相同的行（按不同记录保留）"),
+    "update_mode": ("update mode", "更新方式"),
+})
+
+
 def t(key: str, lang: str | None = DEFAULT_LANG) -> str:
     """The phrase ``key`` in ``lang`` ("en" or "zh"; ``None``: the current language)."""
     pair = TEXT.get(key)

@@ -7,22 +7,34 @@
 Every non-blank source row below the header is accounted for, exactly once:
 
 * **imported**: a new record, appended with a new ID (or the source's own ID);
-* **updated**: the row matched an existing record by ID or by a duplicate key
-  (Settings ``dedupe_keys``: phone, e-mail, company + contact) and updated it;
-  ``unchanged`` counts those updates that changed nothing;
-* **merged**: the row duplicates an earlier row of the same import (same ID or
-  duplicate key) and was folded into that row's record;
+* **updated**: the row matched an existing record and updated it: by its own
+  ID first (a row's existing ID always wins), else by a duplicate key
+  (Settings ``dedupe_keys``: phone, e-mail, company + contact; placeholders
+  and values shared too widely never match, and the company and contact must
+  agree: see :mod:`crmkit.dedupe`); ``unchanged`` counts those updates that
+  changed nothing;
+* **merged**: the row is the same record as an earlier row of the import
+  (same ID, or a duplicate key as above) and was folded into that row's
+  record.  Rows with different IDs are never merged; rows of other entities
+  without an ID are never merged (two equal orders are two purchases);
 * **rejected**: the row breaks the data contract (a required value missing for
   a new record, a value that is not of its type, a dangling reference, a
   repeated header row) and was not written; the report lists why.
 
-Survivorship when rows meet (several source rows, or a source row and an
-existing record): a non-blank value fills a blank; of two different values
-the newer wins (a later source row over an earlier one, the source over the
-workspace), except the record ID and ``created_at``, which keep the existing
-(or earliest) value; tags are unioned.  Every changed field of an existing
-record is written to History (``by = "import:<file name>"``); the replaced
-value stays there.
+Every merge is listed: a note (severity ``info``) on the row, naming the row
+or record it joined and the key that matched, and a History row
+(``merged_from``) where the workspace changed.
+
+Survivorship, ``update="fill-blanks"`` (the default, ``--update fill-blanks``):
+the existing record keeps its non-blank values and only its blanks are
+filled; differing notes are appended; a value of the file that was not taken
+is listed as a note.  Several rows of one record: the first row's values
+stay, later rows fill its blanks.  ``update="overwrite"``: a non-blank value of
+the file replaces the existing one (a later row over an earlier one).  Either
+way the record ID and ``created_at`` keep the existing (or earliest) value,
+tags are unioned, a blank never erases, and every changed field of an
+existing record is written to History (``by = "import:<file name>"``) with
+the replaced value.
 
 Columns that match no field are never dropped: they are added to the target
 sheet as extra columns (the workbook writer keeps them) and listed as
@@ -82,6 +94,8 @@ class ImportResult:
     defaults_applied: dict = dc_field(default_factory=dict)
     joined_columns: dict = dc_field(default_factory=dict)  # field key -> source headers joined into it
     map_saved: bool = False
+    update: str = "fill-blanks"
+    identical_without_id: int = 0         # rows without an ID repeating another's values (all kept)
 
     def count(self, outcome: str) -> int:
         return int((self.outcome["outcome"] == outcome).sum())
@@ -115,6 +129,10 @@ class ImportResult:
         return int((self.issues["severity"] == WARNING).sum()) if len(self.issues) else 0
 
     @property
+    def notes(self) -> int:
+        return int((self.issues["severity"] == INFO).sum()) if len(self.issues) else 0
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.rejected or self.errors else 0
 
@@ -132,6 +150,7 @@ class ImportResult:
             "completeness_target": self.completeness.get("target"),
             "suggested_map": self.suggested_map, "defaults_applied": self.defaults_applied,
             "joined_columns": self.joined_columns, "map_saved": self.map_saved,
+            "update": self.update, "notes": self.notes, "identical_without_id": self.identical_without_id,
         }
 
     def text(self, limit: int = 30) -> str:
@@ -167,9 +186,16 @@ class ImportResult:
             lines.append(f"  {t('completeness', lang)}: {c['overall']:.0%} ({t('target', lang)} {c['target']:.0%})"
                          + ("" if c["ok"] else ": " + ", ".join(field_label(k, lang, ENTITIES[self.entity])
                                                              for k in c["fields_below_target"][:8])))
+        if self.identical_without_id:
+            lines.append(f"  {t('identical_without_id', lang)}: {self.identical_without_id}")
         from .validate import format_issue
 
-        for rec in self.issues.head(limit).to_dict("records"):
+        # errors and warnings first, then the notes (merges, values kept)
+        shown = self.issues
+        if len(shown):
+            shown = shown.assign(_n=(shown["severity"] == INFO).to_numpy()).sort_values(
+                "_n", kind="stable").drop(columns="_n")
+        for rec in shown.head(limit).to_dict("records"):
             lines.append("  " + format_issue(rec, lang))
         if len(self.issues) > limit:
             lines.append("  " + msg("more_issues_see" if self.report else "more_issues", n=len(self.issues) - limit,
@@ -210,7 +236,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
                 dry_run: bool = False, report: str | os.PathLike | None = None, by: str | None = None,
                 at: pd.Timestamp | None = None, sheet: str | None = None,
                 progress: bool = False, mapping=(), defaults=(), save_mapping: bool = False,
-                force: bool = False) -> ImportResult:
+                force: bool = False, update: str = "fill-blanks") -> ImportResult:
     """Import ``source`` (.xlsx, .xlsm or .csv) into the workspace ``into``.
 
     Returns an :class:`ImportResult`; writes the changed workbook (and History)
@@ -231,6 +257,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     from .workspace import open_workspace
 
     entity = resolve_entity(entity, IMPORTABLE)
+    update = check_update_mode(update)
     def step(key: str) -> None:
         if progress:
             import sys
@@ -258,7 +285,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         dflt.update(mp.parse_defaults(defaults, target))
         mplan = mp.apply_mapping(src, target, explicit, mp.saved_map(ws, entity), dflt, ws.lang)
         before = {k: len(ws[k]) for k in (entity, "history")}
-        result, changed = plan_import(ws, src, entity, by=by, at=at)
+        result, changed = plan_import(ws, src, entity, by=by, at=at, update=update)
         check_sheet_rows(ws, before)
         result.suggested_map = mp.suggestions(target, [h for h in src.headers if h not in src.matched], src.matched)
         result.defaults_applied = dict(mplan.defaults)
@@ -457,20 +484,304 @@ def _content_key(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     return key.astype("string")
 
 
+UPDATE_MODES = ("fill-blanks", "overwrite")
+#: Severity of the notes an import lists next to errors and warnings (merges, values kept).
+INFO = "info"
+
+
+def check_update_mode(update: str | None) -> str:
+    """``fill-blanks`` (default) or ``overwrite``; UsageError for anything else."""
+    mode = (update or "fill-blanks").strip().lower().replace("_", "-")
+    if mode in ("fill", "fill-blank"):
+        mode = "fill-blanks"
+    if mode not in UPDATE_MODES:
+        raise UsageError(f"--update must be one of {', '.join(UPDATE_MODES)}, not {update!r}")
+    return mode
+
+
+def _linked_by(frame: pd.DataFrame, group: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Per record, the first key column (in order) whose value it shares with another member of its group."""
+    key = pd.Series(pd.NA, index=frame.index, dtype="object")
+    value = pd.Series(pd.NA, index=frame.index, dtype="object")
+    multi = np.bincount(group, minlength=len(group))[group] > 1 if len(group) else np.zeros(0, dtype=bool)
+    if not multi.any():
+        return key, value
+    sub, g = frame[multi], group[multi]
+    k = pd.Series(pd.NA, index=sub.index, dtype="object")
+    v = pd.Series(pd.NA, index=sub.index, dtype="object")
+    for c in sub.columns:
+        col = sub[c]
+        pair = pd.DataFrame({"g": g, "v": col.to_numpy()}, index=sub.index)
+        shared = col.notna() & pair.duplicated(keep=False) & k.isna()
+        k[shared] = c
+        v[shared] = col[shared]
+    key[multi] = k.to_numpy()
+    value[multi] = v.to_numpy()
+    return key, value
+
+
+def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: str):
+    """Groups of rows that are one customer, the existing record each group updates, and the link.
+
+    Returns ``group`` (a label per row), ``target`` (the existing record's
+    index, or NA for a new record), ``link`` (the key that joined the row to
+    its group: ``id``, a dedupe key, or NA), ``link_value``, and ``apart``
+    (key and existing ID a row shares but was kept apart from, or NA).  A row's own
+    existing ID wins: it updates that record whatever its other values.  Rows
+    sharing an ID are one record.  The rest are matched by the dedupe keys,
+    placeholders and widely shared values excepted, and only where the members
+    agree (:func:`crmkit.dedupe.agreeing_groups`): an ID that differs, or a
+    company or contact that differs, keeps records apart.
+    """
+    keys = dd.parse_keys(settings.get("dedupe_keys"))
+    region = settings.get("phone_region")
+    sid = valid[id_col].astype("string") if id_col in valid.columns else pd.Series(pd.NA, index=valid.index,
+                                                                                 dtype="string")
+    cid = cur[id_col].astype("string") if id_col in cur.columns and len(cur) else pd.Series(dtype="string")
+    cur_pos = pd.Series(np.arange(len(cid)), index=cid.to_numpy())
+    cur_pos = cur_pos[~cur_pos.index.duplicated(keep="first")] if len(cur_pos) else cur_pos
+    exists = pd.Series(dd.isin(sid, pd.Series(cur_pos.index, dtype="string")), index=sid.index)
+    # one node per foreign ID (its first row) and per row without an ID; rows with an existing ID are fixed
+    node = (sid.isna() | ~sid.duplicated()) & ~exists
+    kin = dd.key_frame(valid[node], keys, region, normalized=True)   # validate_frame normalised them
+    kin.insert(0, "id", sid[node])
+    if len(cur):
+        kcur = dd.key_frame(cur, keys, region)
+        relevant = pd.Series(False, index=cur.index)
+        for k in keys:
+            vals = kin[k].dropna()
+            if len(vals):
+                relevant |= dd.isin(kcur[k], vals)
+        kcur = kcur[relevant.to_numpy()]
+        kcur.insert(0, "id", cid[relevant.to_numpy()].to_numpy())
+        e_rows = cur.index[relevant.to_numpy()]
+    else:
+        kcur = pd.DataFrame(columns=["id", *keys], dtype="string")
+        e_rows = cur.index[:0]
+    ne = len(kcur)
+    both = pd.concat([kcur.reset_index(drop=True), kin.reset_index(drop=True)], ignore_index=True)
+    both = dd.mask_keys(both, settings.get("dedupe_max_shared"))
+    nodes = valid[node]
+
+    def agree(at: np.ndarray) -> pd.DataFrame:      # the agreement values of linked records only
+        e, r = at[at < ne], at[at >= ne] - ne
+        out = pd.concat([dd.agree_frame(cur.loc[e_rows[e]]), dd.agree_frame(nodes.iloc[r])], ignore_index=True)
+        out.insert(0, "id", both["id"].iloc[at].to_numpy())
+        return out
+
+    label = dd.agreeing_groups(both, agree)
+    link, link_value = _linked_by(both, label)
+    # rows kept apart from an existing record they share a key value with (company or contact differ)
+    apart_key = pd.Series(pd.NA, index=valid.index, dtype="object")
+    apart_id = pd.Series(pd.NA, index=valid.index, dtype="object")
+    if ne:
+        node_idx0 = valid.index[node.to_numpy()]
+        for k in keys:
+            ev = both[k].iloc[:ne]
+            ok = ev.notna().to_numpy()
+            if not ok.any():
+                continue
+            lookup = pd.Series(np.flatnonzero(ok), index=ev[ok].to_numpy())
+            lookup = lookup[~lookup.index.duplicated(keep="first")]
+            m = both[k].iloc[ne:].map(lookup)
+            hit = np.array(m.notna().to_numpy(), dtype=bool)
+            if hit.any():
+                mm = m.to_numpy()[hit].astype(np.int64)
+                hit[hit] = label[ne:][hit] != label[mm]
+            hit = hit & apart_key.reindex(node_idx0).isna().to_numpy()
+            if hit.any():
+                apart_key[node_idx0[hit]] = k
+                apart_id[node_idx0[hit]] = both["id"].iloc[m.to_numpy()[hit].astype(np.int64)].to_numpy()
+    lab_nodes = label[ne:]
+    is_upd = lab_nodes < ne
+    tgt_nodes = np.full(len(lab_nodes), -1, dtype=np.int64)
+    tgt_nodes[is_upd] = np.asarray(e_rows, dtype=np.int64)[lab_nodes[is_upd]]
+    node_group = pd.Series(tgt_nodes).astype(str).radd("t").where(
+        is_upd, pd.Series(lab_nodes).astype(str).radd("c")).to_numpy()
+    node_target = pd.Series(tgt_nodes)
+    group = pd.Series("", index=valid.index, dtype="object")
+    target = pd.Series(pd.NA, index=valid.index, dtype="object")
+    lk = pd.Series(pd.NA, index=valid.index, dtype="object")
+    lv = pd.Series(pd.NA, index=valid.index, dtype="object")
+    node_idx = valid.index[node.to_numpy()]
+    group[node_idx] = node_group
+    target[node_idx] = node_target.where(node_target >= 0).astype("object").to_numpy()
+    lk[node_idx] = link.iloc[ne:].to_numpy()
+    lv[node_idx] = link_value.iloc[ne:].to_numpy()
+    # rows with an existing ID: that record
+    if exists.any():
+        rows = cur.index[cur_pos.reindex(sid[exists]).to_numpy()]
+        group[exists] = "t" + pd.Series(rows).astype(str).to_numpy()
+        target[exists] = rows.to_numpy()
+        lk[exists] = "id"
+        lv[exists] = sid[exists]
+    # later rows of a foreign ID: the group of its first row
+    later = sid.notna() & ~exists & ~node
+    if later.any():
+        first_of_id = pd.Series(group[node & sid.notna()].to_numpy(), index=sid[node & sid.notna()].to_numpy())
+        tgt_of_id = pd.Series(target[node & sid.notna()].to_numpy(), index=sid[node & sid.notna()].to_numpy())
+        group[later] = first_of_id.reindex(sid[later]).to_numpy()
+        target[later] = tgt_of_id.reindex(sid[later]).to_numpy()
+        lk[later] = "id"
+        lv[later] = sid[later]
+    target = target.where(target.notna(), pd.NA)
+    return group, target, lk, lv, (apart_key, apart_id)
+
+
+def _match_by_id(valid: pd.DataFrame, cur: pd.DataFrame, id_col: str | None):
+    """Rows of other entities: a row with an existing ID updates that record, rows sharing an ID are one
+    record, and every row without an ID is a record of its own (two identical purchases are two)."""
+    sid = valid[id_col].astype("string") if id_col and id_col in valid.columns else \
+        pd.Series(pd.NA, index=valid.index, dtype="string")
+    group = pd.Series("r" + pd.Series(valid.index).astype(str).to_numpy(), index=valid.index, dtype="object")
+    target = pd.Series(pd.NA, index=valid.index, dtype="object")
+    has = sid.notna()
+    group[has] = "i" + sid[has]
+    if id_col and id_col in cur.columns and len(cur) and has.any():
+        cid = cur[id_col].astype("string")
+        lookup = pd.Series(cur.index[cid.notna()], index=cid[cid.notna()].to_numpy())
+        lookup = lookup[~lookup.index.duplicated(keep="first")]
+        hit = sid.map(lookup)
+        target = target.where(hit.isna(), hit.astype("object"))
+    link = pd.Series(np.where(has & sid.duplicated(keep=False), "id", None), index=valid.index, dtype="object")
+    link[target.notna()] = "id"
+    return group, target, link, sid.astype("object"), None
+
+
+def _merge_notes(outcome: pd.DataFrame, first_row: pd.Series, link: pd.Series, link_value: pd.Series,
+                 updates: pd.Series, lang: str, source: str, entity: str, at, by: str, *,
+                 changed_ids: set) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Notes (severity ``info``) for rows merged into another row's record or matched to an existing
+    record by a duplicate key, and History rows (``merged_from``) for those whose record changed."""
+    from . import normalize as nz
+
+    later = outcome["outcome"] == "merged"
+    fuzzy = (outcome["outcome"] == "updated") & link.notna() & (link != "id")
+    listed = later | fuzzy
+    if not listed.any():
+        return [], pd.DataFrame()
+    key = link[listed].fillna("id").astype(str)
+    value = link_value[listed].astype("string")
+    contact = key.isin(["phone", "email"]).to_numpy()
+    if contact.any():
+        value[contact] = nz.mask_contact(value[contact])
+    key_text = [t("key_" + k, lang) for k in key]
+    rec = outcome.loc[listed, "record_id"].astype("string")
+    reasons = [t("r_merged_into_row", lang).format(other=int(f), key=k, value=v) if m else
+               t("r_matched_existing", lang).format(other=r, key=k, value=v)
+               for m, f, k, v, r in zip(later[listed], first_row[listed], key_text, value.fillna(""), rec.fillna(""))]
+    notes = [pd.DataFrame({"row": listed.index[listed].astype("int64"), "column": "", "field": "",
+                           "value": None, "severity": INFO, "reason": reasons})]
+    hit = dd.isin(rec, pd.Series(list(changed_ids), dtype="string"))
+    rows = listed.index[listed][hit]
+    hist = dd.history_frame(at, entity, rec[hit], "merged_from",
+                            pd.Series([f"{source} row {int(r)}" for r in rows], dtype="string"), rec[hit], by) \
+        if hit.any() else pd.DataFrame()
+    return notes, hist
+
+
+def _label(f, text: str, lang: str) -> str:
+    """A stored value as the user reads it: an enumeration's code as its label in ``lang``."""
+    if f is None or f.enum is None or f.type == "bool" or not isinstance(text, str):
+        return text
+    return ";".join(f.enum.label(x, lang) for x in text.split(";"))
+
+
+def _identical_without_id(valid: pd.DataFrame, id_col: str | None) -> int:
+    """Rows without an ID whose values repeat an earlier such row (kept: two equal purchases are two)."""
+    blank = valid[id_col].isna() if id_col and id_col in valid.columns else pd.Series(True, index=valid.index)
+    if blank.sum() < 2:
+        return 0
+    cols = [c for c in valid.columns if c != id_col]
+    return int(valid.loc[blank, cols].duplicated().sum()) if cols else 0
+
+
+def _fold_rows(rows: pd.DataFrame, labels: pd.Series, update: str, *, firsts, mins, union) -> pd.DataFrame:
+    """One incoming record per group of rows: with ``fill-blanks`` the first row's values stay and later
+    rows fill its blanks (notes appended); with ``overwrite`` the last non-blank value wins."""
+    if update == "overwrite":
+        return dd.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
+    out = dd.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
+    g = rows.groupby(labels, sort=False)
+    for c in rows.columns:
+        if c in firsts or c in mins or c in union:
+            continue
+        if c in dd.APPEND_FIELDS:
+            v = dd.join_notes(rows[c], labels.to_numpy()).reindex(out.index)
+        else:
+            v = g[c].first().reindex(out.index)
+        try:
+            out[c] = v.astype(rows[c].dtype)
+        except (TypeError, ValueError):
+            out[c] = v
+    return out
+
+
+def _update_records(old: pd.DataFrame, inc: pd.DataFrame, update: str, *, id_col: str | None,
+                    union) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Existing records ``old`` updated from the aligned incoming records ``inc``.
+
+    ``fill-blanks``: the existing non-blank values stay, blanks are filled,
+    notes that differ are appended; ``overwrite``: a non-blank incoming value
+    replaces the existing one.  Tags are unioned and ``created_at`` keeps the
+    existing date either way.  Returns the records and, for ``fill-blanks``,
+    the incoming values not taken (``at, field, old, new``: ``at`` is the index).
+    """
+    merged_rec = old.copy()
+    kept = []
+    for c in inc.columns:
+        if c not in merged_rec.columns:
+            merged_rec[c] = pd.Series(pd.NA, index=merged_rec.index, dtype="string")
+        if c == id_col:
+            continue
+        if c == "created_at":
+            merged_rec[c] = merged_rec[c].where(merged_rec[c].notna(), inc[c])
+            continue
+        if c in union:
+            both = pd.concat([merged_rec[c], inc[c]])
+            joined = dd.union_tag_groups(both, both.index.to_numpy())
+            merged_rec[c] = joined.reindex(merged_rec.index).astype(merged_rec[c].dtype)
+            continue
+        if update == "overwrite":
+            v = inc[c].where(inc[c].notna(), merged_rec[c])
+        elif c in dd.APPEND_FIELDS:
+            both = pd.concat([merged_rec[c], inc[c]])
+            v = dd.join_notes(both, both.index.to_numpy()).reindex(merged_rec.index)
+        else:
+            v = merged_rec[c].where(merged_rec[c].notna(), inc[c])
+            o_text, n_text = dd.as_text(merged_rec[c]), dd.as_text(inc[c])
+            differ = o_text.notna() & n_text.notna() & (o_text != n_text)
+            if differ.any():
+                kept.append(pd.DataFrame({"at": merged_rec.index[differ.to_numpy()], "field": c,
+                                          "old": o_text[differ].to_numpy(), "new": n_text[differ].to_numpy()}))
+        try:
+            merged_rec[c] = v.astype(old[c].dtype) if c in old.columns else v
+        except (TypeError, ValueError):
+            merged_rec[c] = v
+    kept_df = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=["at", "field", "old", "new"])
+    return merged_rec, kept_df
+
+
 def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | None = None,
-                at: pd.Timestamp | None = None) -> tuple[ImportResult, bool]:
+                at: pd.Timestamp | None = None, update: str = "fill-blanks") -> tuple[ImportResult, bool]:
     """Work out (and apply to the in-memory workspace) what importing ``src`` does.
+
+    ``update`` says how a row changes the existing record it matches:
+    ``fill-blanks`` (default) keeps its values and fills its blanks,
+    ``overwrite`` lets the row's non-blank values replace them.
 
     Returns the result and whether the workspace changed; nothing is written
     to disk here (``ws.save()`` does that).
     """
     ent = ENTITIES[entity]
+    update = check_update_mode(update)
     lang = current_lang() if lang_is_set() else ws.lang
     settings = ws.settings
     at = at if at is not None else pd.Timestamp.now().floor("s")
     by = by or f"import:{src.name}"
     fields = [f for f in ws.fields(entity) if not f.derived]
     field_keys = {f.key for f in fields}
+    by_key = {f.key: f for f in fields}
     matched = {h: k for h, k in src.matched.items() if k in field_keys}
     unmatched = [h for h in src.headers if h not in matched]
     labels = {k: h for h, k in matched.items()}
@@ -517,68 +828,34 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     changed = False
     unchanged = 0
     filled_created = 0
+    identical = 0
     history = None
 
     if len(valid):
-        # ---- keys: the record ID, plus duplicate keys for customers
-        key_cols = {}
-        if id_col and id_col in valid.columns:
-            key_cols["id"] = valid[id_col].astype("string")
-        cur_keys = {}
-        if id_col and id_col in cur.columns:
-            cur_keys["id"] = cur[id_col].astype("string")
+        # ---- which rows are one record, and which existing record each group updates (see crmkit.dedupe)
         if entity == "customers":
-            keys = dd.parse_keys(settings.get("dedupe_keys"))
-            region = settings.get("phone_region")
-            kin = dd.key_frame(valid, keys, region, normalized=True)   # validate_frame normalised them
-            kcur = dd.key_frame(cur, keys, region) if len(cur) else pd.DataFrame(index=cur.index, columns=keys)
-            for k in keys:
-                key_cols[k] = kin[k]
-                cur_keys[k] = kcur[k].astype("string")
+            group, target, link, link_value, apart = _match_customers(valid, cur, settings, id_col)
         else:
-            # records without an ID whose every imported value equals an existing record's (or an
-            # earlier row's) are the same record: importing a file twice creates no duplicates
-            content = [f.key for f in fields if f.key in valid.columns and f.key != id_col]
-            if content:
-                blank_id = valid[id_col].isna() if id_col in valid.columns else pd.Series(True, index=valid.index)
-                key_cols["content"] = _content_key(valid, content).where(blank_id)
-                cur_keys["content"] = _content_key(cur, content)
-        kf = pd.DataFrame(key_cols, index=valid.index)
-        comp = pd.Series(dd.components(kf) if len(kf.columns) else np.arange(len(valid)), index=valid.index)
-        # ---- match to existing records (ID first, then the keys in order)
-        match = pd.Series(pd.NA, index=valid.index, dtype="object")
-        for k, s in kf.items():
-            if k not in cur_keys or not len(cur):
-                continue
-            ck = cur_keys[k]
-            lookup = pd.Series(cur.index[ck.notna()], index=ck[ck.notna()].to_numpy())
-            lookup = lookup[~lookup.index.duplicated(keep="first")]
-            m = s.map(lookup)
-            match = match.where(match.notna(), m)
-        target = match.groupby(comp).transform("first")
-        conflict = match.notna() & target.notna() & (match != target)
-        if conflict.any():
-            other = cur.loc[match[conflict].astype("int64"), id_col] if id_col else match[conflict]
-            iss = pd.DataFrame({"row": conflict.index[conflict].astype("int64"), "column": "", "field": "",
-                                "value": list(other), "severity": WARNING,
-                                "reason": [t("r_conflict", lang).format(other=o) for o in other]})
-            new_issues.append(iss)
-        # rows that meet the same existing record form one group, whatever key brought them
-        group = np.where(target.notna(), "t" + target.astype("string").fillna(""),
-                         "c" + comp.astype(str))
-        group = pd.Series(group, index=valid.index)
+            group, target, link, link_value, apart = _match_by_id(valid, cur, id_col)
+        if apart is not None and apart[0].notna().any():
+            ak, aid = apart[0].dropna(), apart[1][apart[0].notna()]
+            new_issues.append(pd.DataFrame({
+                "row": ak.index.astype("int64"), "column": "", "field": "", "value": None, "severity": INFO,
+                "reason": [t("r_not_merged", lang).format(key=t("key_" + k, lang), other=o)
+                           for k, o in zip(ak, aid)]}))
         first_row = pd.Series(valid.index, index=valid.index).groupby(group).transform("min")
         is_first = first_row == valid.index
+        identical = _identical_without_id(valid, id_col) if entity != "customers" else 0
         # ---- fold duplicate rows into one incoming record per group
         size = group.map(group.value_counts())
         multi = size > 1
-        union = [c for c in ("tags",) if c in valid.columns]
+        union = [c for c in dd.UNION_FIELDS if c in valid.columns]
         mins = [c for c in ("created_at",) if c in valid.columns]
         firsts = [id_col] if id_col in valid.columns else []
         singles = valid[~multi].copy()
         singles.index = group[~multi].to_numpy()
         if multi.any():
-            folded = dd.fold(valid[multi], group[multi], first_cols=firsts, min_cols=mins, union_cols=union)
+            folded = _fold_rows(valid[multi], group[multi], update, firsts=firsts, mins=mins, union=union)
             incoming = pd.concat([singles, folded])
         else:
             incoming = singles
@@ -641,30 +918,22 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         # ---- updates of existing records
         upd = incoming[incoming["_target"].notna()]
         upd_ids = pd.Series(dtype="string")
+        changed_rows: set = set()
         if len(upd):
             tgt_rows = upd["_target"].astype("int64").to_numpy()
             old = cur.loc[tgt_rows].copy()
             inc = upd.drop(columns=["_first", "_target"])
             inc.index = old.index
-            merged_rec = old.copy()
-            for c in inc.columns:
-                if c not in merged_rec.columns:
-                    merged_rec[c] = pd.Series(pd.NA, index=merged_rec.index, dtype="string")
-                if c == id_col:
-                    continue
-                if c == "created_at":
-                    merged_rec[c] = merged_rec[c].where(merged_rec[c].notna(), inc[c])
-                elif c in union:
-                    both = pd.concat([merged_rec[c], inc[c]])
-                    joined = dd.union_tag_groups(both, both.index.to_numpy())
-                    merged_rec[c] = joined.reindex(merged_rec.index).astype(merged_rec[c].dtype)
-                else:
-                    merged_rec[c] = inc[c].where(inc[c].notna(), merged_rec[c])
-                    try:
-                        merged_rec[c] = merged_rec[c].astype(old[c].dtype) if c in old.columns else merged_rec[c]
-                    except (TypeError, ValueError):
-                        pass
+            merged_rec, kept = _update_records(old, inc, update, id_col=id_col, union=union)
             ids = old[id_col] if id_col else pd.Series(old.index.astype(str), index=old.index)
+            if len(kept):
+                first_of = pd.Series(upd["_first"].to_numpy(), index=old.index)
+                new_issues.append(pd.DataFrame({
+                    "row": first_of.loc[kept["at"]].astype("int64").to_numpy(),
+                    "column": [labels.get(c, c) for c in kept["field"]], "field": kept["field"].to_numpy(),
+                    "value": kept["new"].to_numpy(), "severity": INFO,
+                    "reason": [t("r_kept_existing", lang).format(old=repr(_label(by_key.get(c), o, lang)))
+                               for c, o in zip(kept["field"], kept["old"])]}))
             history = dd.changes(old, merged_rec[[c for c in merged_rec.columns]], ids, entity, at, by)
             changed_rows = set(history["record_id"]) if len(history) else set()
             unchanged = int((~ids.astype(str).isin(changed_rows)).sum())
@@ -680,8 +949,6 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         if len(new):
             ws.append(entity, new.drop(columns=["_first"]))
             changed = True
-        if history is not None and len(history):
-            ws.append("history", history)
 
         # ---- the outcome of every row
         rec_of_group = pd.concat([pd.Series(new_ids.to_numpy(), index=new.index), upd_ids]).astype("string")
@@ -691,6 +958,17 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         first = is_first[valid_ok]
         kind = np.where(vg.isin(upd_groups), "updated", "imported")
         outcome.loc[vg.index, "outcome"] = np.where(first, kind, "merged")
+
+        # ---- every merge listed: a note in the report, and History where the workspace changed
+        notes, merge_hist = _merge_notes(outcome.loc[vg.index], first_row[valid_ok], link[valid_ok],
+                                         link_value[valid_ok], vg.isin(upd_groups), lang, src.name, entity, at, by,
+                                         changed_ids=set(new_ids.astype(str)) | changed_rows)
+        new_issues += notes
+        if len(merge_hist):
+            history = merge_hist if history is None else pd.concat([history, merge_hist], ignore_index=True)
+            changed = True
+        if history is not None and len(history):
+            ws.append("history", history)
 
     if new_issues:
         issues = pd.concat([issues, *new_issues], ignore_index=True)
@@ -706,7 +984,8 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
                           outcome=outcome, issues=issues, unmatched_columns=unmatched_names,
                           column_map=dict(matched), blank_rows=src.blank_rows, unchanged=unchanged,
                           history_rows=0 if history is None else int(len(history)), encoding=src.encoding,
-                          created_at_filled=filled_created, lang=lang)
+                          created_at_filled=filled_created, lang=lang, update=update,
+                          identical_without_id=identical)
     if entity == "customers" and len(valid):
         from .validate import completeness_summary
 

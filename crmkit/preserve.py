@@ -601,6 +601,20 @@ def _update_sheet(ws, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: 
             cell._style = copy(header_src._style)
         ws.column_dimensions[get_column_letter(width)].width = max(10, min(40, len(str(cell.value)) + 4))
 
+    # extra columns (added by hand in the table, or by an import): found by their header text; new ones with
+    # values are added at the right.  Their values flow like crmkit's own (a formula is never overwritten)
+    extra_col = _extra_columns(ws, ent, df, fields, col_of, width)
+    for name in [n for n in extra_col if extra_col[n] is None]:
+        width += 1
+        added_to = width
+        first_added = first_added or width
+        extra_col[name] = width
+        cell = ws.cell(row=1, column=width)
+        _set_value(cell, name)
+        if header_src is not None and header_src.has_style:
+            cell._style = copy(header_src._style)
+        ws.column_dimensions[get_column_letter(width)].width = max(10, min(40, len(name) * 2 + 4))
+
     # new rows take the look of the row above; calculated (formula) columns continue
     if new_rows and style_row is not None:
         from openpyxl.utils import range_boundaries
@@ -656,8 +670,60 @@ def _update_sheet(ws, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: 
                 continue
             _set_value(ws.cell(row=r, column=c), new)
 
+    for name, c in extra_col.items():
+        for r, v in zip(rows, df[name].tolist()):
+            v = _plain_value(v)
+            if v is None:
+                continue                      # an extra value is never erased
+            cell = ws._cells.get((r, c))
+            if cell is not None and cell.data_type == "f":
+                continue
+            old = None if cell is None else cell.value
+            if old is not None and _as_text(old) == _as_text(v):
+                continue                      # the same value (a number stays a number)
+            _set_value(ws.cell(row=r, column=c), v)
+
     # the Excel table grows with the data and crmkit's new columns (openpyxl does not do it)
     _extend_tables(ws, added_to, max(nxt - 1, last), first_added)
+
+
+def _extra_columns(ws, ent: Entity, df: pd.DataFrame, fields: list[Field], col_of: dict[str, int],
+                   width: int) -> dict[str, int | None]:
+    """The frame's extra (non-field) columns -> their sheet column (None: not in the sheet yet, has values)."""
+    keys = {f.key for f in fields}
+    extras = [c for c in df.columns if isinstance(c, str) and c not in keys and not ent.has(c)
+              and not c.startswith("__UNNAMED__") and not c.startswith("_")]
+    if not extras:
+        return {}
+    taken = set(col_of.values())
+    heads: dict[str, int] = {}
+    for c in range(1, width + 1):
+        cell = ws._cells.get((1, c))
+        if c in taken or cell is None or cell.value is None:
+            continue
+        heads.setdefault(str(cell.value).strip(), c)
+    out: dict[str, int | None] = {}
+    for name in extras:
+        c = heads.get(name.strip())
+        if c is not None:
+            out[name] = c
+        elif df[name].notna().any():
+            out[name] = None
+    return out
+
+
+def _plain_value(v):
+    """An extra column's value as a cell value (None when blank)."""
+    if _isna(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item") and not isinstance(v, str):
+        try:
+            return v.item()
+        except (AttributeError, ValueError):
+            return v
+    return v
 
 
 def _row_targets(ws, ent: Entity, df: pd.DataFrame, col_of: dict[str, int], last: int) -> list[int | None]:

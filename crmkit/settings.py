@@ -66,6 +66,9 @@ SPEC: tuple[Setting, ...] = (
             "Fixed RFM score thresholds instead of quantiles, e.g. r=30,60,90,180; f=2,3,5,8; m=1000,5000,10000,50000",
             "固定的 RFM 评分阈值（代替分位数），如 r=30,60,90,180; f=2,3,5,8; m=1000,5000,10000,50000"),
     Setting("backups_keep", 10, "int", "How many previous versions of each workbook to keep.", "每个工作簿保留的历史版本数。"),
+    Setting("dedupe_max_shared", 5, "int",
+            "A phone or e-mail held by more customers than this is no identity: it never matches duplicates.",
+            "同一电话或邮箱被超过此数量的客户使用时不作为查重依据（如总机、占位邮箱）。"),
 )
 
 SPEC_BY_KEY = {s.key: s for s in SPEC}

@@ -313,7 +313,7 @@ def test_completeness_per_field_and_overall():
 
 
 def test_duplicates_count_groups_per_key_and_in_total():
-    customers = frame("customers", customer_id=["A", "B", "C", "D"], name=["Acme", "Acme Co", "Beta", "Gamma"],
+    customers = frame("customers", customer_id=["A", "B", "C", "D"], name=["Acme", "Acme Co", "Beta", "Beta Ltd"],
                       phone=["+8613800000001", "+8613800000001", None, None],
                       email=[None, None, "b@x.com", "b@x.com"])
     got = an.duplicates(customers, ["phone", "email"])

@@ -148,7 +148,7 @@ def memo_everything(monkeypatch):
 
 def duplicates_workspace(make_workspace):
     return make_workspace({"customers": pd.DataFrame({
-        "customer_id": ["C1", "C2", "C3", "C4"], "name": ["Acme Ltd", "ACME", "Beta", "Gamma"],
+        "customer_id": ["C1", "C2", "C3", "C4"], "name": ["Acme Ltd", "ACME", "Beta", "Beta Inc."],
         "phone": ["+8613800138000", "13800138000", "+8613900139000", None],
         "email": [None, None, "b@x.com", "B@X.com"]})})
 

@@ -426,7 +426,7 @@ def test_problem_lists_mask_contacts_and_translate_the_severity():
 def test_duplicate_phone_numbers_are_matched_in_the_workspace_phone_region():
     from crmkit import ui
 
-    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Acme", "Other"], "contact_name": ["a", "b"],
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Acme", "Acme Inc."], "contact_name": ["a", "a"],
                               "phone": ["(650) 253-0000", "+1 650 253 0000"], "email": [None, None],
                               "owner": ["x", "y"]})
     assert ui.duplicate_rows(customers, ["phone"], region="US")["customer_id"].tolist() == ["C1", "C2"]

@@ -40,20 +40,22 @@ def test_company_names_match_without_legal_suffixes_and_punctuation(a, b):
     assert out.iloc[0] == out.iloc[1]
 
 
-def test_duplicates_are_grouped_transitively_by_phone_email_and_company_contact():
+def test_duplicates_are_grouped_by_phone_email_and_company_contact_when_members_agree():
     df = _customers()
     df.index = pd.RangeIndex(2, 8)
     d = find_duplicates(df)
+    # C4 (Beta, Xu) shares an e-mail with C2 but is another company: the chain stops there
     assert d[["group", "customer_id", "key"]].values.tolist() == [
-        [1, "C1", "phone"], [1, "C2", "phone"], [1, "C4", "email"],
+        [1, "C1", "phone"], [1, "C2", "phone"],
         [2, "C3", "name+contact_name"], [2, "C5", "name+contact_name"]]
-    assert d["row"].tolist() == [2, 3, 5, 4, 6]
+    assert d["row"].tolist() == [2, 3, 4, 6]
     assert duplicate_groups_count(df) == 2
 
 
 def test_dedupe_keys_are_configurable():
     df = _customers()
-    assert find_duplicates(df, keys="email")["customer_id"].tolist() == ["C2", "C4"]
+    assert find_duplicates(df, keys="phone")["customer_id"].tolist() == ["C1", "C2"]
+    assert find_duplicates(df, keys="email").empty                      # 华为 and Beta do not agree
     assert duplicate_groups_count(df, keys=["name+contact_name"]) == 2   # 华为 + 张三, Acme + Bob
 
 
@@ -66,8 +68,15 @@ def test_dedupe_without_apply_changes_nothing(make_workspace, capsys):
     mtime = (ws / "customers.xlsx").stat().st_mtime_ns
     assert main(["dedupe", str(ws), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["groups"] == 2 and payload["duplicates"] == 3 and not payload["applied"]
+    assert payload["groups"] == 2 and payload["duplicates"] == 2 and not payload["applied"]
     assert payload["groups_detail"][0]["members"][0]["match_value"] == "138****8000"   # masked
+    # the preview says which value each field keeps
+    fields = {f["field"]: f for f in payload["groups_detail"][0]["fields"]}
+    assert payload["groups_detail"][0]["keep"] == "C1"
+    assert fields["name"]["value"] == "华为技术有限公司" and fields["name"]["rule"] == "kept"
+    assert fields["name"]["not_taken"] == [{"customer_id": "C2", "value": "华为技术"}]
+    assert fields["email"]["rule"] == "filled" and fields["email"]["from"] == "C2"
+    assert fields["email"]["value"] == "z***@hw.com"                                     # masked
     assert (ws / "customers.xlsx").stat().st_mtime_ns == mtime
 
 
@@ -77,28 +86,33 @@ def test_apply_merges_repoints_and_records_history(make_workspace):
     tasks = pd.DataFrame({"task_id": ["T1"], "customer_id": ["C4"], "title": ["call"], "owner": ["Li"],
                           "due_at": pd.to_datetime(["2024-05-01"]), "status": ["open"],
                           "created_at": pd.to_datetime(["2024-05-01"])})
-    ws_dir = make_workspace({"customers": _customers(), "orders": orders, "tasks": tasks})
+    customers = _customers()
+    customers.loc[1, "notes"] = "dup note"
+    ws_dir = make_workspace({"customers": customers, "orders": orders, "tasks": tasks})
     res = dedupe_workspace(ws_dir, apply=True)
-    assert res.merged == 3 and res.id_map == {"C2": "C1", "C4": "C1", "C5": "C3"}
-    assert res.repointed == {"orders": 2, "tasks": 1}
+    assert res.merged == 2 and res.id_map == {"C2": "C1", "C5": "C3"}
+    assert res.repointed == {"orders": 2}
     ws = open_workspace(ws_dir)
     cust = ws["customers"].set_index("customer_id")
-    assert sorted(cust.index) == ["C1", "C3", "C6"]
+    assert sorted(cust.index) == ["C1", "C3", "C4", "C6"]
     c1 = cust.loc["C1"]
     assert c1["created_at"] == pd.Timestamp("2024-01-01")           # the survivor's own date
-    assert c1["email"] == "z@hw.com"                                 # newest non-blank value
+    assert c1["name"] == "华为技术有限公司"                             # the survivor's own value stays
+    assert c1["email"] == "z@hw.com"                                 # its blank filled from the duplicate
     assert c1["phone"] == "+8613800138000"                           # stored normalised
-    assert c1["tags"] == "a;d;b;c"                                   # tags unioned
-    assert c1["notes"] == "newer note"
+    assert c1["tags"] == "a;b;c"                                     # tags unioned
+    assert c1["notes"] == "old note\ndup note"                       # differing notes appended
     assert ws["orders"]["customer_id"].tolist() == ["C1", "C3", "C6"]
-    assert ws["tasks"]["customer_id"].tolist() == ["C1"]
+    assert ws["tasks"]["customer_id"].tolist() == ["C4"]
     hist = ws["history"]
     merged = hist[hist["field"] == "merged_into"]
-    assert sorted(zip(merged["record_id"], merged["new"])) == [("C2", "C1"), ("C4", "C1"), ("C5", "C3")]
-    # values that did not survive are kept in History: nothing deleted that was not moved
-    lost = hist[(hist["record_id"] == "C4") & (hist["field"] == "phone")]
-    assert lost["old"].tolist() == ["13900139000"]
-    assert "old note" in hist.loc[(hist["record_id"] == "C1") & (hist["field"] == "notes"), "old"].tolist()
+    assert sorted(zip(merged["record_id"], merged["new"])) == [("C2", "C1"), ("C5", "C3")]
+    # values that were not taken are kept in History: nothing deleted that was not moved
+    lost = hist[(hist["record_id"] == "C2") & (hist["field"] == "name")]
+    assert lost[["old", "new"]].values.tolist() == [["华为技术", "华为技术有限公司"]]
+    filled = hist[(hist["record_id"] == "C1") & (hist["field"] == "email")]
+    assert filled[["old", "new"]].values.tolist() == [[None, "z@hw.com"]] or filled["new"].tolist() == ["z@hw.com"]
+    assert not ((hist["record_id"] == "C2") & (hist["field"] == "notes")).any()   # appended, not lost
     repointed = hist[(hist["entity"] == "orders")]
     assert sorted(zip(repointed["record_id"], repointed["old"], repointed["new"])) == [
         ("O1", "C2", "C1"), ("O2", "C5", "C3")]

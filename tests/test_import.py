@@ -40,12 +40,13 @@ def test_dry_run_writes_nothing_but_reports_the_same_counts(make_workspace, tmp_
 def test_updates_are_written_to_history_with_old_and_new_values(make_workspace, tmp_path):
     ws = make_workspace(_existing())
     src = _csv(tmp_path / "upd.csv", ",老客户,,13800138000,qian@new.cn,,,renewal,wx_qian\n")
-    res = import_file(src, ws, at=pd.Timestamp("2026-11-20 10:00"))
-    assert res.updated == 1 and res.history_rows == 3
+    res = import_file(src, ws, at=pd.Timestamp("2026-11-20 10:00"), update="overwrite")
+    assert res.updated == 1 and res.history_rows == 4
     hist = open_workspace(ws)["history"]
     got = sorted(tuple(None if pd.isna(v) else v for v in r)
                  for r in hist[["record_id", "field", "old", "new", "by"]].itertuples(index=False, name=None))
     assert got == [("C00007", "email", "qian@old.cn", "qian@new.cn", "import:upd.csv"),
+                   ("C00007", "merged_from", "upd.csv row 2", "C00007", "import:upd.csv"),   # matched by phone
                    ("C00007", "tags", "vip", "vip;renewal", "import:upd.csv"),
                    ("C00007", "微信号", None, "wx_qian", "import:upd.csv")]
     assert (hist["at"] == pd.Timestamp("2026-11-20 10:00")).all()
@@ -134,7 +135,8 @@ def test_text_output_adds_up_and_names_the_file(make_workspace, tmp_path, capsys
 @pytest.mark.parametrize("n", [1000])
 def test_a_thousand_rows_with_duplicates_import_in_one_pass(make_workspace, tmp_path, n):
     ws = make_workspace({})
-    lines = [f",公司{i % (n // 2)},联系人{i},139{(i % (n // 2)):08d},,展会,2024-05-01,t{i % 3},\n" for i in range(n)]
+    lines = [f",公司{i % (n // 2)},联系人{i % (n // 2)},139{(i % (n // 2)):08d},,展会,2024-05-01,t{i % 3},\n"
+             for i in range(n)]
     res = import_file(_csv(tmp_path / "big.csv", "".join(lines)), ws)
     assert (res.source_rows, res.imported, res.merged) == (n, n // 2, n // 2)
     cust = open_workspace(ws)["customers"]
@@ -200,18 +202,18 @@ def test_a_named_sheet_that_does_not_exist_is_usage_error(make_workspace, tmp_pa
     assert json.loads(capsys.readouterr().out)["imported"] == 1
 
 
-def test_orders_without_ids_imported_twice_are_not_duplicated(make_workspace, tmp_path):
+def test_orders_without_ids_are_each_a_purchase_even_when_identical(make_workspace, tmp_path):
+    # issue 14: identical orders without an ID are real purchases (CDNOW has 255); only a repeated ID folds
     ws = make_workspace({"customers": _existing()["customers"]})
     src = tmp_path / "orders.csv"
     src.write_text("客户编号,下单日期,订单金额,产品\nC00007,2024-05-01,100,A\nC00007,2024-05-02,50,B\n"
                    "C00007,2024-05-02,50,B\n", encoding="utf-8")
     first = import_file(src, ws, entity="orders")
-    assert (first.imported, first.merged) == (2, 1)
-    second = import_file(src, ws, entity="orders")
-    assert (second.imported, second.updated, second.unchanged, second.merged) == (0, 2, 2, 1)
+    assert (first.imported, first.merged, first.identical_without_id) == (3, 0, 1)
+    assert "rows without an ID that repeat another row's values (kept as separate records): 1" in first.text()
     orders = open_workspace(ws)["orders"]
-    assert orders["order_id"].tolist() == ["O00001", "O00002"]
-    assert orders["amount"].tolist() == [100.0, 50.0]
+    assert orders["order_id"].tolist() == ["O00001", "O00002", "O00003"]
+    assert orders["amount"].tolist() == [100.0, 50.0, 50.0]
 
 
 def test_row_numbers_are_the_excel_rows_below_title_rows_and_merged_cells(make_workspace, tmp_path):

@@ -26,7 +26,7 @@ def ts(*values):
 def tables() -> dict[str, pd.DataFrame]:
     customers = pd.DataFrame({
         "customer_id": ["C1", "C2", "C3", "C4", "C5", "C6"],
-        "name": ["Acme", "Beta", "Gamma", "Delta", "Eps", "Zeta"],
+        "name": ["Acme", "Beta", "Acme Ltd", "Delta", "Eps", "Zeta"],      # C3 is C1 typed again
         "phone": ["+8613800000001", None, "+8613800000001", None, None, "+8613800000009"],
         "source": ["website_form", "website_form", "referral", "trade_show", "referral", "website_form"],
         "stage": ["lead", "qualified", "won", "lost", "won", "proposal"],
@@ -208,7 +208,7 @@ def test_week_kpis_hand_checked(base_dir):
     # funnel: 2 won of 6 customers; open tasks past due: T1 and T3
     assert kpis.loc["lead_conversion", "value"] == pytest.approx(2 / 6)
     assert kpis.loc["overdue_tasks", "value"] == 2
-    # C1 and C3 share a phone number
+    # C1 and C3 share a phone number (and are the same company)
     assert kpis.loc["duplicate_groups", "value"] == 1
 
 

@@ -142,7 +142,7 @@ def test_completeness_per_record_and_per_field():
 
 def test_validate_workspace_counts_errors_warnings_duplicates_and_completeness(make_workspace):
     customers = pd.DataFrame({
-        "customer_id": ["C1", "C2", "C3"], "name": ["甲", "乙", "丙"],
+        "customer_id": ["C1", "C2", "C3"], "name": ["甲", "甲有限公司", "丙"],     # same company as C1
         "phone": ["13800138000", "+86 138 0013 8000", "12345"], "source": ["referral"] * 3,
         "created_at": pd.to_datetime(["2024-01-01"] * 3)})
     orders = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C404"], "order_date": pd.to_datetime(["2024-02-01"]),
@@ -247,7 +247,7 @@ def _messy_workspace(make_workspace):
     from crmkit.rules.defaults import default_rules
 
     customers = pd.DataFrame({
-        "customer_id": ["C1", "C2", "C3", "C3"], "name": ["甲", "乙", "丙", "丁"],
+        "customer_id": ["C1", "C2", "C3", "C3"], "name": ["甲", "甲有限公司", "丙", "丁"],   # C2 duplicates C1
         "phone": ["13800138000", "+86 138 0013 8000", "12345", None], "source": ["referral", "展会", "??", None],
         "created_at": pd.to_datetime(["2024-01-01"] * 4)})
     orders = pd.DataFrame({"order_id": ["O1", "O2"], "customer_id": ["C404", "C1"],
