@@ -495,6 +495,8 @@ def check_update_mode(update: str | None) -> str:
     if mode in ("fill", "fill-blank"):
         mode = "fill-blanks"
     if mode not in UPDATE_MODES:
+        from .exceptions import UsageError
+
         raise UsageError(f"--update must be one of {', '.join(UPDATE_MODES)}, not {update!r}")
     return mode
 
