@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from . import dedupe as dd
-from .exceptions import UsageError
 from .i18n import t
 from .schema import ENTITIES, field_label, norm_token
 from .sources import SourceTable, read_source
@@ -224,9 +223,8 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     """
     import time
 
-    from .schema import resolve_entity
-
     from .safety import workspace_lock
+    from .schema import resolve_entity
     from .workspace import open_workspace
 
     entity = resolve_entity(entity, IMPORTABLE)
