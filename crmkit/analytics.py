@@ -13,7 +13,10 @@ rate whose denominator is 0 is NaN (not 0: there was nothing to measure).
 
 from __future__ import annotations
 
+import datetime as _dt_mod
+import re
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,7 +24,7 @@ import pandas as pd
 from .schema import ENTITIES, STAGE, TICKET_TYPE
 
 __all__ = [
-    "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period",
+    "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period", "CalendarPeriod", "calendar_period",
     "stage_counts", "funnel", "weakest_step", "conversion_by_source", "stage_stints", "stage_durations", "days_to_close",
     "cadence_compliance", "tasks_by_owner", "task_list", "ticket_sla", "campaign_kpis", "completeness",
     "customer_completeness", "duplicates", "segments", "value_tiers", "revenue_by_channel", "trend",
@@ -100,9 +103,75 @@ def period_bounds(as_of: object, period: str = "month", *, previous: bool = Fals
     return start, end
 
 
+class CalendarPeriod(NamedTuple):
+    """A calendar month or a Monday-to-Sunday week: ``start <= t < end`` (``label`` e.g. 2026-11, 2026-W47)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    closed = "left"
+
+    @property
+    def label(self) -> str:
+        if self.end - self.start <= pd.Timedelta(days=7):
+            iso = self.start.isocalendar()
+            return f"{iso[0]}-W{iso[1]:02d}"
+        return f"{self.start:%Y-%m}"
+
+
+def calendar_period(as_of: object, period: str = "month", *, month: str | None = None, week: str | None = None,
+                    previous: bool = False) -> CalendarPeriod:
+    """The calendar month or ISO week (Monday to Sunday) of a report.
+
+    By default the last full period before ``as_of``'s day (as of
+    2026-11-20: October 2026, or the week 2026-11-09 to 2026-11-15);
+    ``month="2026-11"`` or ``week="2026-W47"`` chooses another.
+    ``previous`` gives the calendar period just before it.
+    """
+    from .exceptions import UsageError
+
+    if period not in PERIODS:
+        raise UsageError(f"unknown period {period!r}: use week or month")
+    if period == "month":
+        if week is not None:
+            raise UsageError("--week goes with --period week")
+        if month is not None:
+            m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(month))
+            if not m or not 1 <= int(m.group(2)) <= 12:
+                raise UsageError(f"cannot read the month {month!r}: write it as YYYY-MM, e.g. 2026-11")
+            start = pd.Timestamp(int(m.group(1)), int(m.group(2)), 1)
+        else:
+            day = pd.Timestamp(as_of).normalize()
+            start = (day.replace(day=1) - pd.DateOffset(months=1)).normalize()
+        if previous:
+            start = start - pd.DateOffset(months=1)
+        end = start + pd.DateOffset(months=1)
+        return CalendarPeriod(start, end)
+    if month is not None:
+        raise UsageError("--month goes with --period month")
+    if week is not None:
+        m = re.fullmatch(r"\s*(\d{4})-?[Ww](\d{1,2})\s*", str(week))
+        try:
+            start = pd.Timestamp(_dt_mod.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)) if m else None
+        except ValueError:
+            start = None
+        if start is None:
+            raise UsageError(f"cannot read the week {week!r}: write it as YYYY-Www (ISO week, Monday first), "
+                             "e.g. 2026-W47")
+    else:
+        day = pd.Timestamp(as_of).normalize()
+        start = day - pd.Timedelta(days=day.weekday() + 7)      # Monday of the last full week
+    if previous:
+        start = start - pd.Timedelta(days=7)
+    return CalendarPeriod(start, start + pd.Timedelta(days=7))
+
+
 def in_period(values: pd.Series, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> pd.Series:
-    """Boolean mask: ``start < value <= end`` (blank values are outside)."""
+    """Boolean mask: ``start < value <= end`` (``start <= value < end`` for a :class:`CalendarPeriod`);
+    blank values are outside."""
     v = pd.to_datetime(values, errors="coerce")
+    if getattr(bounds, "closed", "right") == "left":
+        return ((v >= bounds[0]) & (v < bounds[1])).fillna(False).astype(bool)
     return ((v > bounds[0]) & (v <= bounds[1])).fillna(False).astype(bool)
 
 
@@ -342,10 +411,12 @@ def _latest_per_id(ids: pd.Series, keys: pd.Series, when: pd.Series) -> np.ndarr
 
 
 def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings: Mapping | None,
-                   as_of: object) -> pd.DataFrame:
+                   as_of: object, *, orders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per customer: ``stage``, ``owner``, ``last_contact``, ``due_at``, ``on_cadence``.
 
-    ``last_contact`` is the latest interaction at or before ``as_of``, else
+    ``last_contact`` is the latest activity at or before ``as_of`` (an
+    interaction, or with ``orders`` given an order: activity is any
+    interaction or order, as ``days_since_activity``), else
     the customer's ``first_contact_at``, else ``created_at`` (a new customer
     is not late before the first cadence has passed).  ``due_at =
     last_contact + cadence of the stage`` (Settings ``cadence_<stage>``);
@@ -360,6 +431,13 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings
     ok = (at.notna() & cid.notna() & (at <= as_of)).to_numpy(dtype=bool)
     ids = _col(customers, "customer_id", "customers").astype("string")
     last_contact = pd.Series(_latest_per_id(ids, cid[ok], at[ok]), index=customers.index)
+    if orders is not None and len(orders):
+        od = _dt(orders, "order_date", "orders")
+        ocid = _col(orders, "customer_id", "orders").astype("string")
+        ook = (od.notna() & ocid.notna() & (od <= as_of)).to_numpy(dtype=bool)
+        last_order = pd.Series(_latest_per_id(ids, ocid[ook], od[ook]), index=customers.index)
+        last_contact = pd.Series(np.fmax(last_contact.to_numpy(dtype="datetime64[ns]"),
+                                         last_order.to_numpy(dtype="datetime64[ns]")), index=customers.index)
     last_contact = last_contact.fillna(_dt(customers, "first_contact_at", "customers"))
     last_contact = last_contact.fillna(_dt(customers, "created_at", "customers"))
     stage = _col(customers, "stage", "customers").astype("string")
@@ -375,7 +453,7 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings
 
 
 def cadence_compliance(customers: pd.DataFrame, interactions: pd.DataFrame, settings: Mapping | None,
-                       as_of: object, *, by: str = "stage") -> pd.DataFrame:
+                       as_of: object, *, by: str = "stage", orders: pd.DataFrame | None = None) -> pd.DataFrame:
     """Follow-up cadence compliance per stage (or per ``by="owner"``).
 
     Counts the customers of :func:`cadence_status`: ``customers``,
@@ -384,7 +462,7 @@ def cadence_compliance(customers: pd.DataFrame, interactions: pd.DataFrame, sett
     By stage: one row per cadence stage in funnel order; by owner: one row per
     owner (blank owner as NA), most overdue first.
     """
-    st = cadence_status(customers, interactions, settings, as_of)
+    st = cadence_status(customers, interactions, settings, as_of, orders=orders)
     key = "stage" if by == "stage" else "owner"
     g = st.groupby(st[key], dropna=False)["on_cadence"].agg(["count", "sum"])
     if key == "stage":
@@ -795,10 +873,12 @@ KPIS: dict[str, tuple[str, str | None, bool]] = {
 }
 
 
-def period_tables(ws, as_of: object, period: str = "month", *, previous: bool = False) -> dict[str, pd.DataFrame]:
+def period_tables(ws, as_of: object, period: str = "month", *, previous: bool = False,
+                  bounds: tuple | None = None) -> dict[str, pd.DataFrame]:
     """The period-scoped slices of a workspace: orders, customers created, tickets created,
-    messages queued and their campaigns, within :func:`period_bounds`."""
-    bounds = period_bounds(as_of, period, previous=previous)
+    messages queued and their campaigns, within :func:`period_bounds` (or the ``bounds`` given,
+    e.g. a :class:`CalendarPeriod`)."""
+    bounds = bounds if bounds is not None else period_bounds(as_of, period, previous=previous)
     orders = ws["orders"]
     customers = ws["customers"]
     tickets = ws["tickets"]
@@ -812,8 +892,8 @@ def period_tables(ws, as_of: object, period: str = "month", *, previous: bool = 
     }
 
 
-def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool) -> dict[str, float]:
-    p = period_tables(ws, as_of, period, previous=previous)
+def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool, bounds=None) -> dict[str, float]:
+    p = period_tables(ws, as_of, period, previous=previous, bounds=bounds)
     start, end = p["bounds"]
     s = ws.settings
     orders = p["orders"]
@@ -827,7 +907,7 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool) -> dict
         _dt(deals, "closed_at", "deals").fillna(_dt(deals, "stage_changed_at", "deals")), (start, end))
     cust = ws["customers"]
     cust_then = cust[(_dt(cust, "created_at", "customers") <= end).fillna(True)]
-    cad = cadence_compliance(cust_then, ws["interactions"], s, end)
+    cad = cadence_compliance(cust_then, ws["interactions"], s, end, orders=ws["orders"])
     rated = sla["rated"].sum()
     return {
         "revenue": float(amount.sum()),
@@ -843,7 +923,8 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool) -> dict
 
 
 def kpi_summary(ws, as_of: object = None, period: str = "month", *,
-                duplicates_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+                duplicates_frame: pd.DataFrame | None = None, bounds: tuple | None = None,
+                previous_bounds: tuple | None = None) -> pd.DataFrame:
     """The manager's KPIs with targets, for the period ending ``as_of``.
 
     One row per KPI of :data:`KPIS`: ``kpi`` (code; label with
@@ -876,8 +957,10 @@ def kpi_summary(ws, as_of: object = None, period: str = "month", *,
     """
     as_of = ws.as_of(as_of) if as_of is None else pd.Timestamp(as_of)
     s = ws.settings
-    cur = _period_values(ws, as_of, period, previous=False)
-    prev = _period_values(ws, as_of, period, previous=True)
+    bounds = bounds if bounds is not None else period_bounds(as_of, period)
+    previous_bounds = previous_bounds if previous_bounds is not None else period_bounds(as_of, period, previous=True)
+    cur = _period_values(ws, as_of, period, previous=False, bounds=bounds)
+    prev = _period_values(ws, as_of, period, previous=True, bounds=previous_bounds)
     customers = ws["customers"]
     fn = stage_counts(customers)
     with_stage = fn["customers"].sum()
@@ -904,6 +987,5 @@ def kpi_summary(ws, as_of: object = None, period: str = "month", *,
     out["kpi"] = out["kpi"].astype("string")
     out["kind"] = out["kind"].astype("string")
     out["ok"] = out["ok"].astype("boolean")
-    out.attrs.update(as_of=as_of, period=period, bounds=period_bounds(as_of, period),
-                     previous_bounds=period_bounds(as_of, period, previous=True))
+    out.attrs.update(as_of=as_of, period=period, bounds=bounds, previous_bounds=previous_bounds)
     return out

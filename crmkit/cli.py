@@ -50,13 +50,17 @@ def cli(wait: float | None = None) -> None:
 @click.argument("directory", type=click.Path(file_okay=True, dir_okay=True, path_type=Path))
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of headers, values and README sheets.")
-@click.option("--sample", is_flag=True, help="Fill the new workspace with realistic sample data.")
+@click.option("--sample", is_flag=True,
+              help="Fill the new workspace with realistic sample data, a demo team and every default rule on "
+                   "(default: blank, no team, the default rules as disabled examples).")
 def init(directory: Path, lang: str, sample: bool) -> None:
     """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
     from .templates import init_workspace
 
     path = init_workspace(directory, lang, sample=sample)
     click.echo(f"created workspace {path} ({lang}){' with sample data' if sample else ''}")
+    if not sample:
+        click.echo(t_("init_next", lang))
 
 
 @cli.command()
@@ -180,20 +184,27 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--period", type=click.Choice(["week", "month"]), default="month", show_default=True)
+@click.option("--period", type=click.Choice(["week", "month"]), default=None,
+              help="A calendar month, or a week from Monday to Sunday (default: month, or week with --week).")
+@click.option("--month", "month", default=None, metavar="YYYY-MM",
+              help="The month to report, e.g. 2026-11 (default: the last full month).")
+@click.option("--week", "week", default=None, metavar="YYYY-Www",
+              help="The ISO week to report, e.g. 2026-W47 (default: the last full week, Monday to Sunday).")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
-              help="The period ends at this date (default: Settings' as_of, else now).")
+              help="The report time (default: Settings' as_of, else now); the period is the last full one before it.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Report file (default DIR/reports/report-<period>-<date>.xlsx).")
+              help="Report file (default DIR/reports/report-<period>-<2026-10 or 2026-W46>.xlsx).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: path, period, as_of, kpis.")
-def report(directory: Path, period: str, as_of: str | None, out: Path | None, as_json: bool) -> None:
+def report(directory: Path, period: str | None, month: str | None, week: str | None, as_of: str | None,
+           out: Path | None, as_json: bool) -> None:
     """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
     from .i18n import t
     from .report import report_payload, write_report
     from .workspace import open_workspace
 
+    period = period or ("week" if week is not None else "month")
     ws = open_workspace(directory)
-    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True)
+    path, tables = write_report(ws, period, ws.as_of(as_of), out, return_tables=True, month=month, week=week)
     payload = report_payload(path, tables)
     lang = ws.lang
     emit(payload, as_json, f"{t('rep_written', lang)}: {payload['path']}\n"
@@ -268,22 +279,60 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
 @cli.command("run")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--as-of", "as_of", default=None, help="Run as of this date/time (default: Settings as_of, else now).")
-@click.option("--dry-run", is_flag=True, help="Show exactly what would happen, per rule and per record; write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--dry-run", is_flag=True, help="Show what would happen, per rule and per record; write nothing.")
+@click.option("--summary/--full", "summary", default=None,
+              help="Print a summary (counts by rule, action and reason, a few examples) or every planned "
+                   "action (default: summary on a terminal, full otherwise).")
+@click.option("--plan", "plan", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every planned action to this .xlsx or .csv file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with the full plan for --dry-run).")
 @click.option("--wait", type=click.FloatRange(0, 3600), default=None,
               help="Seconds to wait for another run on the same workspace to finish (default: refuse at once).")
-def run_cmd(directory: Path, as_of: str | None, dry_run: bool, as_json: bool, wait: float | None) -> int:
+def run_cmd(directory: Path, as_of: str | None, dry_run: bool, summary: bool | None, plan: Path | None,
+            as_json: bool, wait: float | None) -> int:
     """Run the automation rules of the workspace in DIRECTORY (derived fields first)."""
+    from .readiness import checklist_text, enabled_rules, setup_checklist
     from .rules.engine import format_result, run_rules
+    from .rules.summary import summary_counts, summary_text, write_plan
     from .workspace import open_workspace
 
     ws = open_workspace(directory)
+    lang = ws.lang
+    todo = setup_checklist(ws)
+    if len(enabled_rules(ws["rules"])) == 0:
+        # a blank workspace: nothing to do yet, say what to fill in
+        emit({"as_of": ws.as_of(as_of).isoformat(), "dry_run": dry_run, "actions": 0, "by_rule": {},
+              "suppressed": 0, "errors": [], "checklist": [i.to_dict() for i in todo]}, as_json,
+             checklist_text(todo, lang, nothing_enabled=True))
+        return 0
+    if not as_json:
+        for item in todo:
+            click.echo(f"crmkit: {t_('setup_note', lang)}: {item.text}", err=True)
     result = run_rules(ws, as_of=as_of, dry_run=dry_run, wait=wait, progress=progress_enabled() and not as_json)
     payload = result.summary()
+    payload.update(summary_counts(result, lang))
+    if todo:
+        payload["checklist"] = [i.to_dict() for i in todo]
     if dry_run:
         payload["planned"] = result.planned()
-    emit(payload, as_json, format_result(result, ws.lang, per_record=dry_run))
+    if plan is not None:
+        payload["plan"] = str(write_plan(result, plan, lang, workspace=ws.path))
+    if summary is None:
+        summary = sys.stdout.isatty()
+    if dry_run and summary:
+        text = summary_text(result, lang)
+    else:
+        text = format_result(result, lang, per_record=dry_run and summary is False)
+    if plan is not None:
+        text += f"\n{t_('run_plan_written', lang)}: {payload['plan']}"
+    emit(payload, as_json, text)
     return 1 if result.errors else 0
+
+
+def t_(key: str, lang: str) -> str:
+    from .i18n import t
+
+    return t(key, lang)
 
 
 @cli.command()

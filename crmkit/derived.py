@@ -12,6 +12,12 @@
 * ``last_order_at``, ``orders_30d``, ``amount_30d``: from Orders; "30d" means
   orders placed at most 30 calendar days before ``as_of``'s day
   (``days_since(order_date) <= 30``);
+* ``last_activity_at``: the later of ``last_interaction_at`` and
+  ``last_order_at`` (activity is any interaction or order: a customer who
+  ordered 3 days ago is not "quiet", even without a logged call);
+* ``days_since_activity``: calendar days since ``last_activity_at``, or since
+  the customer was created when there has been no activity yet.  The default
+  rules about dormancy and follow-up cadence (R02, R12) use this one;
 * ``completeness``: the share of the profile fields that are filled (the list
   :func:`crmkit.analytics.completeness_field_keys` gives, shared with validation);
 * RFM fields (``recency_days`` ... ``value_tier``) from :mod:`crmkit.rfm`
@@ -105,6 +111,13 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     cust["last_order_at"] = pd.Series(last_order, index=cust.index)
     cust["orders_30d"] = pd.Series(n30, index=cust.index).astype("Int64")
     cust["amount_30d"] = pd.Series(a30, index=cust.index, dtype="float64")
+
+    # activity: any interaction or order
+    activity = pd.Series(np.fmax(last_at.to_numpy(dtype="datetime64[ns]"), last_order.astype("datetime64[ns]")),
+                         index=cust.index)
+    cust["last_activity_at"] = activity
+    since = activity.fillna(cust["created_at"]) if "created_at" in cust else activity
+    cust["days_since_activity"] = (today - since.dt.normalize()).dt.days.astype("Int64")
 
     # completeness
     wanted = completeness_fields()

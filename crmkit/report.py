@@ -58,8 +58,15 @@ def _prefixed(df: pd.DataFrame, cols: list[str], key: str, suffix: str = "_prev"
     return df[[key, *cols]].rename(columns={c: c + suffix for c in cols})
 
 
-def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, pd.DataFrame]:
+def report_tables(ws, period: str = "month", as_of: object = None, *, month: str | None = None,
+                  week: str | None = None) -> dict[str, pd.DataFrame]:
     """Every table of the report, keyed by name, computed with :mod:`crmkit.analytics`.
+
+    The period is a calendar month or a Monday-to-Sunday week
+    (:func:`crmkit.analytics.calendar_period`): by default the last full one
+    before ``as_of``, or ``month="2026-11"`` / ``week="2026-W47"``; the
+    comparison is the calendar month or week before it.  Snapshots (the
+    funnel, open tasks, data quality, RFM) are taken at ``as_of``.
 
     Keys: ``kpis``, ``funnel``, ``channels``, ``revenue_by_channel``,
     ``stage_durations``, ``days_to_close``, ``follow_up``, ``tasks``,
@@ -71,13 +78,15 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
 
     as_of = ws.as_of(as_of)
     settings = ws.settings
-    cur = an.period_tables(ws, as_of, period)
-    prev = an.period_tables(ws, as_of, period, previous=True)
+    bounds = an.calendar_period(as_of, period, month=month, week=week)
+    prev_bounds = an.calendar_period(as_of, period, month=month, week=week, previous=True)
+    cur = an.period_tables(ws, as_of, period, bounds=bounds)
+    prev = an.period_tables(ws, as_of, period, bounds=prev_bounds)
     customers = ws["customers"]
     out: dict[str, pd.DataFrame] = {}
 
     dups = an.duplicates(customers, settings.get("dedupe_keys") or None, region=settings.get("phone_region") or "CN")
-    out["kpis"] = an.kpi_summary(ws, as_of, period, duplicates_frame=dups)
+    out["kpis"] = an.kpi_summary(ws, as_of, period, duplicates_frame=dups, bounds=bounds, previous_bounds=prev_bounds)
 
     fn = an.funnel(customers)
     new_c = an.stage_counts(cur["customers"]).rename(columns={"customers": "new_leads"})
@@ -104,9 +113,9 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
     out["days_to_close"] = an.days_to_close(ws["deals"])
 
     start_prev_end = prev["bounds"][1]
-    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of)
+    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of, orders=ws["orders"])
     cust_then = customers[(pd.to_datetime(customers["created_at"]) <= start_prev_end).fillna(True)]
-    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end)
+    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end, orders=ws["orders"])
     out["follow_up"] = fu.merge(_prefixed(fp, ["compliance"], "stage"), on="stage", how="left")
 
     out["tasks"] = an.tasks_by_owner(ws["tasks"], as_of)
@@ -146,7 +155,8 @@ def report_tables(ws, period: str = "month", as_of: object = None) -> dict[str, 
 
     out["completeness"] = an.completeness(customers, float(settings.get("completeness_target", 0.9)))
     out["duplicates"] = dups
-    out["trend"] = an.trend(customers, ws["orders"], as_of, "W" if period == "week" else "M", 12)
+    last_instant = min(pd.Timestamp(as_of), bounds.end - pd.Timedelta(1, "ns"))   # the report's period is the last bucket
+    out["trend"] = an.trend(customers, ws["orders"], last_instant, "W" if period == "week" else "M", 12)
     for df in out.values():
         df.attrs.setdefault("as_of", as_of)
     out["kpis"].attrs["period"] = period
@@ -350,18 +360,22 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def default_report_path(ws, period: str, as_of: pd.Timestamp) -> Path:
-    """``DIR/reports/report-<period>-<yyyy-mm-dd>.xlsx``."""
-    return Path(ws.path) / "reports" / f"report-{period}-{pd.Timestamp(as_of):%Y-%m-%d}.xlsx"
+def default_report_path(ws, period: str, as_of: pd.Timestamp, *, month: str | None = None,
+                        week: str | None = None) -> Path:
+    """``DIR/reports/report-<period>-<label>.xlsx``, the label of the calendar period (2026-10, 2026-W46)."""
+    label = an.calendar_period(as_of, period, month=month, week=week).label
+    return Path(ws.path) / "reports" / f"report-{period}-{label}.xlsx"
 
 
 def write_report(ws, period: str = "month", as_of: object = None, out: str | os.PathLike | None = None,
                  *, lang: str | None = None, tables: dict[str, pd.DataFrame] | None = None,
-                 return_tables: bool = False):
+                 return_tables: bool = False, month: str | None = None, week: str | None = None):
     """Write the period report of ``ws`` and return its path.
 
-    ``period`` is ``week`` or ``month``; ``as_of`` defaults to the workspace's
-    as-of time; ``out`` defaults to :func:`default_report_path`; ``lang`` to
+    ``period`` is ``week`` or ``month``: a calendar month or a week from
+    Monday to Sunday, the last full one before ``as_of`` unless ``month``
+    (``"2026-11"``) or ``week`` (``"2026-W47"``) names another; ``as_of``
+    defaults to the workspace's as-of time; ``out`` defaults to :func:`default_report_path`; ``lang`` to
     the workspace language.  Written through the safe write path.  With
     ``return_tables`` returns ``(path, tables)`` (the :func:`report_tables`).
     """
@@ -372,8 +386,8 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
     an.period_bounds(pd.Timestamp("2000-01-01"), period)  # validates the period name
     as_of = ws.as_of(as_of)
     lang = lang or ws.lang
-    tables = tables if tables is not None else report_tables(ws, period, as_of)
-    path = Path(out) if out is not None else default_report_path(ws, period, as_of)
+    tables = tables if tables is not None else report_tables(ws, period, as_of, month=month, week=week)
+    path = Path(out) if out is not None else default_report_path(ws, period, as_of, month=month, week=week)
     if path.suffix.lower() != ".xlsx":
         from .exceptions import UsageError
 
@@ -400,10 +414,12 @@ def report_payload(path: Path, tables: dict[str, pd.DataFrame]) -> dict:
         return None if _na(v) else round(float(v), 6)
 
     below = [str(k) for k, ok in zip(kpis["kpi"], kpis["ok"]) if not _na(ok) and not ok]
-    start, end = kpis.attrs["bounds"]
+    bounds = kpis.attrs["bounds"]
+    start, end = bounds[0], bounds[1]
     return {
         "path": str(path),
         "period": kpis.attrs.get("period"),
+        "label": getattr(bounds, "label", None),
         "as_of": pd.Timestamp(kpis.attrs["as_of"]).isoformat(sep=" "),
         "start": start.isoformat(sep=" "),
         "end": end.isoformat(sep=" "),
@@ -460,6 +476,14 @@ def _build(wb, ws, tables: dict[str, pd.DataFrame], period: str, as_of: pd.Times
     summary.activate()
 
 
+def _period_text(bounds) -> str:
+    """``2026-10 (2026-10-01 – 2026-10-31)`` for a calendar period (last day inclusive), else both instants."""
+    label = getattr(bounds, "label", None)
+    if label is not None:
+        return f"{label} ({bounds[0]:%Y-%m-%d} – {bounds[1] - pd.Timedelta(days=1):%Y-%m-%d})"
+    return f"{bounds[0]:%Y-%m-%d %H:%M} – {bounds[1]:%Y-%m-%d %H:%M}"
+
+
 def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str, as_of: pd.Timestamp,
              lang: str) -> None:
     kpis = tables["kpis"]
@@ -468,8 +492,8 @@ def _summary(w: _Writer, sh, ws, tables, placed: dict[str, _Placed], period: str
     sh.write_string(0, 0, f"{t('rep_title', lang)} — {t('rep_' + period, lang)}", w.f["title"])
     info = [
         (t("rep_as_of", lang), f"{as_of:%Y-%m-%d %H:%M}"),
-        (t("rep_period", lang), f"{bounds[0]:%Y-%m-%d %H:%M} – {bounds[1]:%Y-%m-%d %H:%M}"),
-        (t("rep_previous", lang), f"{prev[0]:%Y-%m-%d %H:%M} – {prev[1]:%Y-%m-%d %H:%M}"),
+        (t("rep_period", lang), _period_text(bounds)),
+        (t("rep_previous", lang), _period_text(prev)),
         (t("rep_workspace", lang), Path(ws.path).resolve().name),
     ]
     for i, (k, v) in enumerate(info, start=1):

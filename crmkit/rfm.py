@@ -27,15 +27,24 @@ The order rule (returns, bad rows, the future)
 
 Scores 1-5
 ----------
-By quantiles (the default): each metric is ranked among the customers who
-bought; a value's position is its **mid-rank percentile**
-``p = (average rank - 0.5) / n`` and its score ``floor(5 p) + 1``.  Without
-ties this cuts the customers into five equal groups (n = 10 gives 1,1,2,2,
-3,3,4,4,5,5).  **Tie rule: equal values always get the same score** (the one
-of their average rank), so the result never depends on row order, and it
-never fails: one customer, or a column where everybody is equal, scores 3
-(the middle: no information either way); heavily skewed data put the big tie
-in the middle group.  Recency is ranked in reverse: fewer days, higher score.
+**Frequency** is scored by fixed breaks (the default
+:data:`FREQUENCY_BREAKS`): 1 purchase scores 1, 2 purchases 2, 3-4
+purchases 3, 5-9 purchases 4, 10 or more 5.  Counts are small whole
+numbers, and in real purchase data about half of the customers buy only
+once (CDNOW: 11,908 of 23,570); ranked by quantiles, that one big tie would
+sit in the middle group, no one-time buyer would score F = 1 and the
+segments for first-time buyers (new, promising) would never appear.  With
+fixed breaks a one-time buyer always scores F = 1, whatever the others do.
+
+**Recency and monetary** are scored by quantiles (the default): each metric
+is ranked among the customers who bought; a value's position is its
+**mid-rank percentile** ``p = (average rank - 0.5) / n`` and its score
+``floor(5 p) + 1``.  Without ties this cuts the customers into five equal
+groups (n = 10 gives 1,1,2,2, 3,3,4,4,5,5).  **Tie rule: equal values
+always get the same score** (the one of their average rank), so the result
+never depends on row order, and it never fails: one customer, or a column
+where everybody is equal, scores 3 (the middle: no information either
+way).  Recency is ranked in reverse: fewer days, higher score.
 
 By fixed thresholds (Settings ``rfm_thresholds``, e.g.
 ``r=30,60,90,180; f=2,3,5,8; m=1000,5000,10000,50000``), four increasing
@@ -46,7 +55,8 @@ numbers per metric:
 * ``f`` and ``m``: lower bounds of scores 2, 3, 4, 5 (f >= 2 scores 2, ...,
   f >= 8 scores 5; below 2 scores 1).
 
-Metrics not named in the thresholds are scored by quantiles.
+``r`` and ``m`` not named in the thresholds are scored by quantiles; ``f``
+not named uses the default breaks ``f=2,3,5,10``.
 
 Segments
 --------
@@ -89,9 +99,12 @@ import pandas as pd
 from .exceptions import ValidationError
 from .schema import RFM_SEGMENT, VALUE_TIER
 
-__all__ = ["SEGMENT_GRID", "TIER_OF_SEGMENT", "SCORE_COLUMNS", "rfm_scores", "segment_summary",
+__all__ = ["FREQUENCY_BREAKS", "SEGMENT_GRID", "TIER_OF_SEGMENT", "SCORE_COLUMNS", "rfm_scores", "segment_summary",
            "tier_summary", "parse_thresholds", "quantile_scores", "apply_rfm", "workspace_scores", "merge_scores",
            "summary_payload", "summary_text"]
+
+#: Default frequency breaks: lower bounds of F scores 2, 3, 4, 5 (1 / 2 / 3-4 / 5-9 / 10+ purchases).
+FREQUENCY_BREAKS: tuple[float, float, float, float] = (2.0, 3.0, 5.0, 10.0)
 
 #: Output columns of :func:`rfm_scores`, in order.
 SCORE_COLUMNS = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
@@ -229,6 +242,7 @@ def rfm_scores(orders: pd.DataFrame, as_of: object, *, customers: pd.DataFrame |
     as_of = pd.Timestamp(as_of)
     day = as_of.normalize()
     bounds = parse_thresholds(thresholds)
+    bounds.setdefault("f", FREQUENCY_BREAKS)
 
     cid = orders["customer_id"].astype("string")
     date = pd.to_datetime(orders["order_date"], errors="coerce")

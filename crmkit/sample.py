@@ -55,8 +55,9 @@ code  rule   planted (n) / contrast that must NOT fire
 ====  =====  ======================================================================
 P01   R01*   3 website_form, intent A leads created today, owner blank, no interactions
 P02   R10    2 more customers created today (owner set)
-P03   R02A/B 3 won customers whose last interaction was 90, 90 and 104 days ago
-P04   --     2 won customers last seen exactly 89 days ago (contrast to P03)
+P03   R02A/B 3 won customers whose last activity (interaction) was 90, 90 and 104 days
+             ago (their last order is older: 120-300 days)
+P04   --     2 won customers last seen exactly 89 days ago, last order older (contrast)
 P05   R02C   2 tagged to_reactivate, care e-mail (R02A) 9 days ago, no reply since;
              1 contrast that replied 3 days ago
 P06   R03    3 contracts ending in 10 days; 2 contrasts ending in 40 days
@@ -97,7 +98,7 @@ import pandas as pd
 
 from .exceptions import UsageError, WorkspaceExists
 from .i18n import check_lang, t
-from .rules.defaults import DEFAULT_RULES, default_routing, default_rules, default_team
+from .rules.defaults import DEFAULT_RULES, TAG_LABELS, default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
 
@@ -528,7 +529,8 @@ class _Generator:
         for code, days in (("P03", [90, 90, 104]), ("P04", [89, 89])):
             idx = g[code]
             won(idx)
-            buys(idx, n_ord=rng.integers(3, 7, len(idx)), first=400, last=rng.integers(30, 80, len(idx)))
+            # activity is any interaction or order: the last order is older than the last interaction
+            buys(idx, n_ord=rng.integers(3, 7, len(idx)), first=400, last=rng.integers(120, 300, len(idx)))
             seen(idx, np.resize(days, len(idx)), n_int=rng.integers(3, 8, len(idx)))
         # P05 to_reactivate after the care e-mail (R02A) 9 days ago
         for code, days in (("P05", 110), ("P05x", 3)):
@@ -536,7 +538,8 @@ class _Generator:
             won(idx)
             buys(idx, n_ord=rng.integers(2, 5, len(idx)), first=500, last=rng.integers(100, 200, len(idx)))
             seen(idx, days, n_int=rng.integers(3, 6, len(idx)))
-            c.loc[idx, ["tags", "consent", "unsub"]] = ["to_reactivate", True, False]
+            tag = TAG_LABELS["to_reactivate"][1 if self.lang == "zh" else 0]     # the tag R02B writes
+            c.loc[idx, ["tags", "consent", "unsub"]] = [tag, True, False]
             self._message(idx, "R02A", 9, clicked=False)
         # P06 contracts ending in 10 / 40 days
         for code, days in (("P06", 10), ("P06x", 40)):

@@ -720,6 +720,8 @@ DERIVED_FIELDS: dict[str, tuple[str, str, str]] = {
     "last_interaction_at": ("datetime", "Last interaction", "最近跟进时间"),
     "days_since_interaction": ("int", "Days since interaction", "距上次跟进天数"),
     "last_order_at": ("date", "Last order", "最近下单日期"),
+    "last_activity_at": ("datetime", "Last activity (interaction or order)", "最近活动时间（跟进或下单）"),
+    "days_since_activity": ("int", "Days since activity", "距上次活动天数"),
     "orders_30d": ("int", "Orders in 30 days", "近30天订单数"),
     "amount_30d": ("money", "Amount in 30 days", "近30天消费金额"),
     "recency_days": ("int", "Recency (days)", "最近购买间隔（天）"),

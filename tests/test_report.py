@@ -88,7 +88,9 @@ def month_report(base_dir, tmp_path_factory):
 def week_report(base_dir, tmp_path_factory):
     from crmkit.report import write_report
 
-    return write_report(open_workspace(base_dir), "week", out=tmp_path_factory.mktemp("out") / "week.xlsx")
+    # the week of the data (Monday 11-16 to Sunday 11-22), not the default last full week
+    return write_report(open_workspace(base_dir), "week", out=tmp_path_factory.mktemp("out") / "week.xlsx",
+                        week="2026-W47")
 
 
 def sheet_rows(sheet) -> list[tuple]:
@@ -111,8 +113,9 @@ def test_apply_rfm_writes_scores_segment_and_tier_into_customers(ws_dir):
     scores = apply_rfm(open_workspace(ws_dir))
     back = open_workspace(ws_dir)["customers"].set_index("customer_id")
     # C3: 2 orders (1,500); C5: 1 order, 150 net; C2's December order is after as_of
+    # C3: R 4, F 2 (two purchases, fixed breaks), M 4 -> FM 3: potential loyalist
     assert back.loc["C3", "frequency"] == 2 and back.loc["C3", "monetary"] == 1500.0
-    assert back.loc["C3", "rfm_segment"] == "loyal" and back.loc["C3", "value_tier"] == "high_value"
+    assert back.loc["C3", "rfm_segment"] == "potential_loyalist" and back.loc["C3", "value_tier"] == "potential"
     assert back.loc["C5", "rfm_segment"] == "hibernating" and back.loc["C5", "value_tier"] == "churn_risk"
     assert back.loc["C2", "rfm_segment"] == "no_orders" and pd.isna(back.loc["C2", "value_tier"])
     assert scores.loc["C3", "recency_days"] == 10
@@ -156,7 +159,7 @@ def test_report_goes_to_the_reports_folder_by_default(ws_dir):
     from crmkit.report import write_report
 
     path = write_report(open_workspace(ws_dir), "month")
-    assert path == ws_dir / "reports" / "report-month-2026-11-20.xlsx"
+    assert path == ws_dir / "reports" / "report-month-2026-10.xlsx"      # the last full month before 11-20
     assert path.exists()
 
 
@@ -170,7 +173,9 @@ def test_report_has_a_summary_with_six_charts_and_one_sheet_per_table(month_repo
 
 
 def test_report_kpis_equal_the_analytics_kpi_summary(base_dir, week_report):
-    kpis = an.kpi_summary(open_workspace(base_dir), pd.Timestamp(AS_OF), "week")
+    kpis = an.kpi_summary(open_workspace(base_dir), pd.Timestamp(AS_OF), "week",
+                          bounds=an.calendar_period(AS_OF, "week", week="2026-W47"),
+                          previous_bounds=an.calendar_period(AS_OF, "week", week="2026-W47", previous=True))
     rows = sheet_rows(openpyxl.load_workbook(week_report)["Summary"])
     by_label = {r[0]: r for r in rows if r and r[0]}
     for k in kpis.itertuples(index=False):
@@ -217,7 +222,7 @@ def test_report_tables_equal_the_analytics_frames(base_dir, month_report):
     tasks = table_frame(wb["Tasks"], "t_tasks")
     assert dict(zip(tasks["Owner"], tasks["Overdue"])) == {"Li": 1, "Wang": 1}
     seg = table_frame(wb["Segments"], "t_segments").set_index("RFM segment")
-    assert seg.loc["Loyal", "Customers"] == 1 and seg.loc["Loyal", "Revenue"] == 1500.0
+    assert seg.loc["Potential Loyalist", "Customers"] == 1 and seg.loc["Potential Loyalist", "Revenue"] == 1500.0
     assert seg.loc["No orders yet", "Customers"] == 4
 
 
@@ -235,7 +240,7 @@ def test_report_in_chinese_uses_chinese_sheets_and_labels(make_workspace):
 
 def test_report_command_writes_to_out_and_prints_json(base_dir, tmp_path, capsys):
     out = tmp_path / "r.xlsx"
-    assert main(["report", str(base_dir), "--period", "week", "--out", str(out), "--json"]) == 0
+    assert main(["report", str(base_dir), "--period", "week", "--week", "2026-W47", "--out", str(out), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["path"] == str(out) and out.exists()
     assert payload["period"] == "week"
@@ -248,7 +253,7 @@ def test_report_command_rejects_a_non_excel_output(base_dir, tmp_path, capsys):
 
 
 def test_report_is_not_written_while_open_in_excel(ws_dir, capsys):
-    target = ws_dir / "reports" / "report-month-2026-11-20.xlsx"
+    target = ws_dir / "reports" / "report-month-2026-10.xlsx"
     (ws_dir / "reports" / ("~$" + target.name)).write_text("")
     assert main(["report", str(ws_dir)]) == 2
     assert "open in Excel" in capsys.readouterr().err

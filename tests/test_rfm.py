@@ -41,11 +41,12 @@ def orders_frame(rows):
 #   E         2026-10-21        30       5        1300   (1600 bought, 300 returned later)
 #   F         -                          0           0   no orders
 #   G         -                          0           0   only a return
-# Five buyers, all values distinct: scores are the ranks.
-#   R (fewer days higher): A5 B4 E3 C2 D1;  F: B1 D2 A3 C4 E5;  M: D1 B2 A3 E4 C5
-#   FM = ceil((F + M) / 2): A3 B2 C5 D2 E5
-#   segments: A (5,3) potential_loyalist, B (4,2) potential_loyalist, C (2,5) cant_lose,
-#             D (1,2) lost, E (3,5) loyal
+# Five buyers, all values distinct: R and M scores are the ranks; F by the fixed breaks
+# 1 / 2 / 3-4 / 5-9 / 10+ purchases.
+#   R (fewer days higher): A5 B4 E3 C2 D1;  F (3,1,4,2,5 orders): A3 B1 C3 D2 E4;  M: D1 B2 A3 E4 C5
+#   FM = ceil((F + M) / 2): A3 B2 C4 D2 E4
+#   segments: A (5,3) potential_loyalist, B (4,2) potential_loyalist, C (2,4) at_risk,
+#             D (1,2) lost, E (3,4) loyal
 EXAMPLE = orders_frame([
     ("A", "2026-11-18", 500), ("A", "2026-10-01", 300), ("A", "2026-09-01", 200), ("A", "2026-12-01", 9999),
     ("B", "2026-11-10", 100),
@@ -65,11 +66,11 @@ def expected_example() -> pd.DataFrame:
         "frequency": pd.array([3, 1, 4, 2, 5, 0, 0], dtype="Int64"),
         "monetary": [1000.0, 100.0, 4000.0, 80.0, 1300.0, 0.0, 0.0],
         "r_score": pd.array([5, 4, 2, 1, 3, na, na], dtype="Int64"),
-        "f_score": pd.array([3, 1, 4, 2, 5, na, na], dtype="Int64"),
+        "f_score": pd.array([3, 1, 3, 2, 4, na, na], dtype="Int64"),
         "m_score": pd.array([3, 2, 5, 1, 4, na, na], dtype="Int64"),
-        "rfm_segment": pd.array(["potential_loyalist", "potential_loyalist", "cant_lose", "lost", "loyal",
+        "rfm_segment": pd.array(["potential_loyalist", "potential_loyalist", "at_risk", "lost", "loyal",
                                  "no_orders", "no_orders"], dtype="string"),
-        "value_tier": pd.array(["potential", "potential", "high_value", "churn_risk", "high_value", na, na],
+        "value_tier": pd.array(["potential", "potential", "churn_risk", "churn_risk", "high_value", na, na],
                                dtype="string"),
     }, index=pd.Index(list("ABCDEFG"), dtype="string", name="customer_id"))
     return df
@@ -100,11 +101,19 @@ def test_without_customers_the_buyers_in_the_orders_are_scored_sorted_by_id():
     assert list(got.columns) == list(SCORE_COLUMNS)
 
 
-def test_one_customer_scores_in_the_middle():
+def test_one_customer_scores_in_the_middle_for_recency_and_monetary_and_one_for_a_single_purchase():
     got = rfm_scores(orders_frame([("X", "2026-11-01", 100)]), AS_OF)
-    assert got.loc["X", ["r_score", "f_score", "m_score"]].tolist() == [3, 3, 3]
-    assert got.loc["X", "rfm_segment"] == "need_attention"
+    assert got.loc["X", ["r_score", "f_score", "m_score"]].tolist() == [3, 1, 3]
+    assert got.loc["X", "rfm_segment"] == "about_to_sleep"        # R 3, FM ceil((1 + 3) / 2) = 2
     assert got.loc["X", "value_tier"] == "regular"
+
+
+def test_a_one_time_buyer_scores_frequency_one_however_many_others_bought_once():
+    rows = [(f"O{i}", "2026-11-01", 100) for i in range(8)] + [("T", "2026-11-01", 100), ("T", "2026-10-01", 1),
+                                                             ("X", "2026-11-01", 1)]
+    got = rfm_scores(orders_frame(rows), AS_OF)
+    assert (got.loc[[f"O{i}" for i in range(8)] + ["X"], "f_score"] == 1).all()
+    assert got.loc["T", "f_score"] == 2
 
 
 def test_all_amounts_equal_share_one_monetary_score():
@@ -112,7 +121,7 @@ def test_all_amounts_equal_share_one_monetary_score():
                                    [("P", "2026-11-19"), ("Q", "2026-10-01"), ("R", "2026-06-01"),
                                     ("S", "2026-02-01")]]), AS_OF)
     assert set(got["m_score"]) == {3}
-    assert set(got["f_score"]) == {3}
+    assert set(got["f_score"]) == {1}          # one purchase each: F by the fixed breaks
     assert got["r_score"].tolist() == [5, 4, 2, 1]
 
 
@@ -202,9 +211,10 @@ def test_fixed_thresholds_score_by_bounds():
     assert got.loc["D", ["r_score", "f_score", "m_score"]].tolist() == [1, 2, 1]
 
 
-def test_metrics_without_thresholds_fall_back_to_quantiles():
+def test_metrics_without_thresholds_fall_back_to_quantiles_and_frequency_to_the_default_breaks():
     got = rfm_scores(EXAMPLE, AS_OF, thresholds="r=30,60,90,180")
     assert got.loc["C", "m_score"] == 5 and got.loc["C", "r_score"] == 3
+    assert got["f_score"].dropna().tolist() == [3, 1, 3, 2, 4]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -229,6 +239,7 @@ def test_segment_summary_counts_customers_and_revenue_for_every_segment():
     assert summary.loc["potential_loyalist", "revenue"] == 1100.0
     assert summary.loc["no_orders", "customers"] == 2
     assert summary.loc["champions", "customers"] == 0
+    assert summary.loc["at_risk", "customers"] == 1
     assert summary["customers"].sum() == 7
     assert summary["revenue"].sum() == pytest.approx(6480.0)
     assert summary["customers_share"].sum() == pytest.approx(1.0)
@@ -236,9 +247,9 @@ def test_segment_summary_counts_customers_and_revenue_for_every_segment():
 
 def test_tier_summary_groups_segments_into_value_tiers():
     tiers = tier_summary(rfm_scores(EXAMPLE, AS_OF, customers=CUSTOMERS)).set_index("value_tier")
-    assert tiers["customers"].to_dict() == {"high_value": 2, "potential": 2, "regular": 0, "churn_risk": 1,
+    assert tiers["customers"].to_dict() == {"high_value": 1, "potential": 2, "regular": 0, "churn_risk": 2,
                                             "no_orders": 2}
-    assert tiers.loc["high_value", "revenue"] == 5300.0
+    assert tiers.loc["high_value", "revenue"] == 1300.0
 
 
 def test_numeric_customer_ids_match_text_ids():
@@ -267,8 +278,9 @@ REFERENCE = Path(__file__).resolve().parent / "data" / "rfm_reference.xlsx"
 
 
 def test_scores_equal_a_spreadsheet_computed_with_excel_formulas():
-    """tests/data/rfm_reference.xlsx computes RFM with COUNTIFS / MAXIFS / SUMIFS / RANK.AVG (recalculated by
-    LibreOffice; see make_rfm_reference.py): an oracle that shares no code with crmkit."""
+    """tests/data/rfm_reference.xlsx computes RFM with COUNTIFS / MAXIFS / SUMIFS / RANK.AVG and the fixed
+    frequency breaks (recalculated by LibreOffice; see make_rfm_reference.py): an oracle that shares no code
+    with crmkit."""
     import openpyxl
 
     book = openpyxl.load_workbook(REFERENCE, data_only=True)

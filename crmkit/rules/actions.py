@@ -266,15 +266,19 @@ def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
     cust_rows = run.customer_rows()
     cur = run.runner.frames["customers"].loc[cust_rows.dropna().to_numpy(), "tags"].astype("string")
     new = cur.fillna("")
+    from .defaults import tag_spellings
+
     for tag in tags:
-        low = tag.casefold()
+        forms = tag_spellings(tag)        # a default tag and its label are one tag (to_reactivate, 待激活)
         norm = ";" + new.str.casefold() + ";"
-        has = norm.str.contains(";" + low + ";", regex=False)
+        has = pd.Series(False, index=new.index)
+        for low in forms:
+            has = has | norm.str.contains(";" + low + ";", regex=False)
         if add:
             new = new.where(has, (new + ";" + tag).str.strip(";"))
         else:
             parts = new.str.split(";")
-            new = parts.map(lambda xs, low=low: ";".join(x for x in xs if x.strip().casefold() != low))
+            new = parts.map(lambda xs, forms=forms: ";".join(x for x in xs if x.strip().casefold() not in forms))
     new = new.astype("string").replace("", pd.NA)
     run.set_values("customers", new.index, "tags", new)
     ok = cust_rows.notna()

@@ -2,13 +2,37 @@
 
 One scenario may need several rows (one action per row); their ids share the
 scenario number (R01A, R01B, ...).  Names and message texts exist in both
-languages; :func:`default_rules` returns the rows in one language.  Field
-names in expressions are canonical keys, so one expression serves both.
+languages; :func:`default_rules` returns the rows in one language.  The
+expressions are written once with canonical keys and codes
+(``source == "website_form"``); in Chinese they are translated by
+:func:`zh_expression` to the headers and labels a Chinese workbook shows
+(``客户来源 == "官网表单"``), and the tags the rules write get their Chinese
+labels (:data:`TAG_LABELS`: ``to_reactivate`` is ``待激活``).  ``has_tag``
+and the tag actions treat a tag and its label as the same tag.
 """
 
 from __future__ import annotations
 
+import ast
+import re
+
 import pandas as pd
+
+#: Tags the default rules write: code -> (English, Chinese).  A Chinese workspace writes the Chinese label.
+TAG_LABELS: dict[str, tuple[str, str]] = {
+    "to_reactivate": ("to_reactivate", "待激活"),
+    "deep_dormant": ("deep_dormant", "深度沉睡"),
+}
+
+
+def tag_spellings(tag: str) -> set[str]:
+    """Every spelling (case-folded) of ``tag``: itself, and for a default tag its code and both labels."""
+    low = str(tag).strip().casefold()
+    for code, labels in TAG_LABELS.items():
+        forms = {code.casefold(), *(x.casefold() for x in labels)}
+        if low in forms:
+            return forms
+    return {low}
 
 # rule_id, priority, entity, action, once, when, (name en, name zh), (params en, params zh)
 DEFAULT_RULES: tuple[tuple, ...] = (
@@ -27,16 +51,16 @@ DEFAULT_RULES: tuple[tuple, ...] = (
      ('title="First follow-up: {name}"; due=30m; to=owner; priority=high',
       'title="首次跟进：{name}"; due=30m; to=owner; priority=high')),
     ("R02A", 20, "customers", "queue_message", "per_month",
-     'days_since_interaction >= 90 and not has_tag("to_reactivate") and stage != "lost"',
+     'days_since_activity >= 90 and not has_tag("to_reactivate") and stage != "lost"',
      ("90 days quiet: care e-mail with an offer", "90天未互动：发送关怀邮件与专属优惠"),
      ('channel=email; kind=marketing; content="Dear {contact_name}, it has been a while. Here is an offer for {name}."',
       'channel=email; kind=marketing; content="{contact_name}您好，好久不见！我们为{name}准备了专属优惠。"')),
     ("R02B", 21, "customers", "add_tag", "per_month",
-     'days_since_interaction >= 90 and not has_tag("to_reactivate") and stage != "lost"',
+     'days_since_activity >= 90 and not has_tag("to_reactivate") and stage != "lost"',
      ("90 days quiet: tag to_reactivate", "90天未互动：打上待激活标签"),
      ("tag=to_reactivate", "tag=to_reactivate")),
     ("R02C", 22, "customers", "escalate", "per_month",
-     'has_tag("to_reactivate") and days_since_message("R02A") >= 7 and days_since_interaction > days_since_message("R02A")',
+     'has_tag("to_reactivate") and days_since_message("R02A") >= 7 and days_since_activity > days_since_message("R02A")',
      ("No response 7 days after the care e-mail: escalate", "关怀邮件发出7天无回应：升级主管"),
      ('text="{name} has not responded to the care e-mail for 7 days"',
       'text="{name} 收到关怀邮件7天仍无回应，请主管跟进"')),
@@ -102,7 +126,7 @@ DEFAULT_RULES: tuple[tuple, ...] = (
      ("Dormant wake-up 3: no click in 7 more days, tag deep_dormant and stop", "沉睡唤醒第3步：7天仍未点击，标记深度沉睡"),
      ("tag=deep_dormant", "tag=deep_dormant")),
     ("R12", 120, "customers", "create_task", "per_week",
-     'stage in ["lead", "qualified", "proposal", "negotiation", "won"] and days_since_interaction >= cadence_days(stage)',
+     'stage in ["lead", "qualified", "proposal", "negotiation", "won"] and days_since_activity >= cadence_days(stage)',
      ("Follow-up cadence by stage: task when overdue", "按阶段跟进周期：逾期创建跟进任务"),
      ('title="Follow up {name} ({stage})"; due=1d; to=owner',
       'title="跟进 {name}（{stage}）"; due=1d; to=owner')),
@@ -110,13 +134,15 @@ DEFAULT_RULES: tuple[tuple, ...] = (
 
 
 def default_rules(lang: str = "en") -> pd.DataFrame:
-    """The default Rules sheet in ``lang`` (canonical keys, canonical codes)."""
+    """The default Rules sheet in ``lang``: canonical keys and codes in English, Chinese headers,
+    labels and tags in Chinese (:func:`zh_expression`)."""
     zh = lang == "zh"
     rows = []
     for rid, prio, ent, action, once, when, names, params in DEFAULT_RULES:
         rows.append({
             "rule_id": rid, "name": names[1] if zh else names[0], "enabled": True, "entity": ent,
-            "when": when, "action": action, "params": params[1] if zh else params[0], "once": once,
+            "when": zh_expression(when, ent) if zh else when, "action": action,
+            "params": _zh_tag_params(params[1]) if zh else params[0], "once": once,
             "priority": prio,
         })
     df = pd.DataFrame(rows)
@@ -125,7 +151,18 @@ def default_rules(lang: str = "en") -> pd.DataFrame:
     return df
 
 
-#: Team of the templates and the sample workspace.
+def example_rules(lang: str = "en") -> pd.DataFrame:
+    """The Rules sheet of a new, blank workspace: the default rules as examples, all disabled.
+
+    A team switches on (``enabled``) the ones it wants once its Team sheet
+    is filled; ``crmkit run`` does nothing until then and says so.
+    """
+    df = default_rules(lang)
+    df["enabled"] = pd.array([False] * len(df), dtype="boolean")
+    return df
+
+
+#: Team of the sample workspace (and of ``write_workspace``'s demo content); a blank workspace has none.
 def default_team(lang: str = "en") -> pd.DataFrame:
     if lang == "zh":
         rows = [("王经理", "manager", None, "wang.manager@example.com", 40),
@@ -154,3 +191,95 @@ def default_routing(lang: str = "en") -> pd.DataFrame:
         ("", "least_loaded:" + ",".join(team[1:])),
     ]
     return pd.DataFrame(rows, columns=["match", "owner"])
+
+
+# --------------------------------------------------------------------------- the Chinese rules
+
+def _zh_tag_params(params: str) -> str:
+    """``tag=to_reactivate`` -> ``tag=待激活`` (the tags of :data:`TAG_LABELS`)."""
+    return re.sub(r"(?<=tag=)(\w+)", lambda m: TAG_LABELS[m.group(1)][1] if m.group(1) in TAG_LABELS else m.group(1),
+                  params)
+
+
+def _zh_field(key: str, entity: str) -> str | None:
+    """The Chinese header of a field key (entity field or derived field), in backticks when not a plain name."""
+    from ..schema import DERIVED_FIELDS, ENTITIES
+
+    ent = ENTITIES[entity]
+    if ent.has(key):
+        name = ent.field(key).zh
+    elif key in DERIVED_FIELDS:
+        name = DERIVED_FIELDS[key][2]
+    elif key == "last_feedback":
+        name = "最近客户反馈"
+    else:
+        return None
+    return name if name.isidentifier() else f"`{name}`"
+
+
+def _zh_enum(key: str, entity: str):
+    from ..schema import ENTITIES
+
+    ent = ENTITIES[entity]
+    if ent.has(key):
+        return ent.field(key).enum
+    # derived enumerations (value_tier, rfm_segment) are customer fields
+    return ENTITIES["customers"].field(key).enum if ENTITIES["customers"].has(key) else None
+
+
+def zh_expression(text: str, entity: str = "customers") -> str:
+    """A default rule's expression with Chinese field headers, enumeration labels and tag labels.
+
+    ``source == "website_form" and intent_level == "A"`` becomes
+    ``客户来源 == "官网表单" and 意向等级 == "A"``.  Functions, operators,
+    rule ids and free text stay as they are.  Meant for the canonical
+    expressions of :data:`DEFAULT_RULES` (plain Python-like syntax, no
+    backticks).
+    """
+    tree = ast.parse(text, mode="eval")
+    edits: list[tuple[int, int, str]] = []
+
+    def name_of(node) -> str | None:
+        return node.id if isinstance(node, ast.Name) else None
+
+    def label(enum, node) -> None:
+        if enum is None or not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            return
+        code = enum.lookup.get(node.value.strip().casefold()) or enum.lookup.get(node.value)
+        if code is None:
+            from ..schema import norm_token
+
+            code = enum.lookup.get(norm_token(node.value))
+        if code is not None:
+            edits.append((node.col_offset, node.end_col_offset, '"' + enum.label(code, "zh") + '"'))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            zh = _zh_field(node.id, entity)
+            if zh is not None:
+                edits.append((node.col_offset, node.end_col_offset, zh))
+        elif isinstance(node, ast.Compare):
+            key = name_of(node.left)
+            if key is None:
+                continue
+            enum = _zh_enum(key, entity)
+            for comp in node.comparators:
+                for item in (comp.elts if isinstance(comp, (ast.List, ast.Tuple)) else [comp]):
+                    label(enum, item)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            fn = node.func.id
+            if fn == "has_tag" and node.args:
+                lit = node.args[-1]
+                if isinstance(lit, ast.Constant) and lit.value in TAG_LABELS:
+                    edits.append((lit.col_offset, lit.end_col_offset, '"' + TAG_LABELS[lit.value][1] + '"'))
+            elif fn in ("changed_to", "changed_from") and len(node.args) >= 2 and name_of(node.args[0]):
+                label(_zh_enum(name_of(node.args[0]), entity), node.args[1])
+    raw = text.encode("utf-8")
+
+    def char(offset: int) -> int:        # AST offsets count UTF-8 bytes
+        return len(raw[:offset].decode("utf-8"))
+
+    out = text
+    for start, end, new in sorted(edits, reverse=True):
+        out = out[:char(start)] + new + out[char(end):]
+    return out

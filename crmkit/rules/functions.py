@@ -203,11 +203,15 @@ def has_tag(ctx, *args):
     tag = _literal_text(tag_arg, "a tag").strip().casefold()
     if not tag:
         raise ExpressionError("has_tag(): the tag is empty", position=tag_arg.pos)
+    from .defaults import tag_spellings
+
+    spellings = tag_spellings(tag)        # a default tag matches its code and its labels (to_reactivate, 待激活)
     if not isinstance(tags, pd.Series):
-        return pd.Series(tag in [x.strip().casefold() for x in re.split(_TAG_SEP, str(tags or ""))], index=ctx.index)
+        return pd.Series(bool(spellings & {x.strip().casefold() for x in re.split(_TAG_SEP, str(tags or ""))}),
+                         index=ctx.index)
     pos, values = _tag_pairs(ctx, tags, key)
     out = np.zeros(len(ctx.index), dtype=bool)
-    out[pos[values == tag]] = True
+    out[pos[np.isin(values, list(spellings)) if len(spellings) > 1 else values == tag]] = True
     return pd.Series(out, index=ctx.index)
 
 

@@ -2,7 +2,8 @@
 
 The workbook holds random orders (ties, returns, future orders, customers with only returns) and a
 Customers sheet whose recency, frequency, monetary, scores and segment are Excel formulas
-(MAXIFS, COUNTIFS, SUMIFS, RANK.AVG, INDEX over the segment grid).  LibreOffice recalculates and
+(MAXIFS, COUNTIFS, SUMIFS, RANK.AVG for R and M, the fixed frequency breaks 1 / 2 / 3-4 / 5-9 / 10+
+for F, INDEX over the segment grid).  LibreOffice recalculates and
 saves it so the cached values can be read without a spreadsheet program:
 
     .venv/bin/python tests/data/make_rfm_reference.py        # needs soffice on PATH
@@ -82,7 +83,8 @@ def write(path: Path) -> None:
         sc.write_formula(i, 12, f'=IF(C{x}>0,C{x},"")')
         sc.write_formula(i, 13, f'=IF(C{x}>0,D{x},"")')
         sc.write_formula(i, 4, f'=IF(C{x}>0,INT(5*(RANK.AVG(L{x},{rng_["rec"]},0)-0.5)/$J$2)+1,"")')
-        sc.write_formula(i, 5, f'=IF(C{x}>0,INT(5*(RANK.AVG(M{x},{rng_["f"]},1)-0.5)/$J$2)+1,"")')
+        # F by fixed breaks (crmkit.rfm.FREQUENCY_BREAKS): one purchase is always F = 1
+        sc.write_formula(i, 5, f'=IF(C{x}>0,1+(C{x}>=2)+(C{x}>=3)+(C{x}>=5)+(C{x}>=10),"")')
         sc.write_formula(i, 6, f'=IF(C{x}>0,INT(5*(RANK.AVG(N{x},{rng_["m"]},1)-0.5)/$J$2)+1,"")')
         sc.write_formula(i, 7, f'=IF(C{x}>0,INDEX(Grid!$A$1:$E$5,6-E{x},INT((F{x}+G{x}+1)/2)),"no_orders")')
     wb.close()
