@@ -289,6 +289,12 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         check_sheet_rows(ws, before)
         result.suggested_map = mp.suggestions(target, [h for h in src.headers if h not in src.matched], src.matched)
         result.defaults_applied = dict(mplan.defaults)
+        if mplan.name_rows:
+            named = pd.DataFrame({"file": src.file, "sheet": src.sheet, "row": mplan.name_rows,
+                                  "column": mplan.name_column, "field": "name", "value": None,
+                                  "severity": WARNING, "reason": t("r_name_from_contact", ws.lang)})
+            result.issues = (pd.concat([result.issues, named], ignore_index=True)
+                             .sort_values("row", kind="stable").reset_index(drop=True))
         result.joined_columns = dict(mplan.joined)
         if save_mapping and explicit:
             mp.save_map(ws, entity, [(s, f) for s, f in _map_specs(mapping, target)])

@@ -47,6 +47,8 @@ class Plan:
     joined: dict[str, list[str]] = field(default_factory=dict)  # field key -> source headers joined
     defaults: dict[str, str] = field(default_factory=dict)     # field key -> default value applied
     name_from_contact: int = 0                                  # rows whose customer name is the person's name
+    name_rows: list = field(default_factory=list)               # rows whose blank name was filled so
+    name_column: str | None = None
     saved: bool = False
 
 
@@ -248,6 +250,8 @@ def apply_mapping(src, ent: Entity, explicit: list[tuple[str, str]], saved: list
                 if fill.any():
                     data.loc[fill, name_col] = person[fill]
                     plan.name_from_contact = int(fill.sum())
+                    plan.name_rows = [int(r) for r in data.index[fill]]
+                    plan.name_column = name_col
     # defaults
     for key, value in defaults.items():
         col = next((h for h, k in matched.items() if k == key), None)

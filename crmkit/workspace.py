@@ -181,7 +181,10 @@ class Workspace:
             if key in self._frames:
                 yield key, None
             elif raw is None:
-                yield key, empty_frame(ent)
+                # a sheet the workbook lacks (see missing_sheet): empty, marked as the cache marks it
+                df = empty_frame(ent)
+                df.attrs.update(sheet="", file=str(path), **{NORMAL_FORM: True})
+                yield key, df
             else:
                 _require_id_column(raw, ent, path, name)
                 yield key, convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)

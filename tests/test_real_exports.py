@@ -89,3 +89,19 @@ def test_the_dry_run_suggests_mappings_for_unmatched_columns(tmp_path, capsys):
     main(["import", str(ATOMIC_TEMPLATE), "--into", str(ws), "--dry-run"])
     out = capsys.readouterr().out
     assert 'suggested mapping: --map "email_work=email,phone_work=phone"' in out
+
+
+def test_a_person_without_a_company_becomes_a_customer_under_their_own_name(tmp_path):
+    from crmkit.importer import import_file
+
+    ws = _fresh(tmp_path)
+    src = tmp_path / "people.csv"
+    src.write_text("first_name,last_name,company_name,email\nAda,Lovelace,,ada@example.com\n"
+                   "Alan,Turing,Bletchley,alan@example.com\n", encoding="utf-8")
+    res = import_file(src, ws, defaults=["source=other"])
+    assert (res.imported, res.rejected) == (2, 0)
+    rec = res.issues.to_dict("records")
+    assert [(r["row"], r["column"], r["severity"]) for r in rec] == [(2, "company_name", "warning")]
+    cust = open_workspace(ws)["customers"]
+    assert cust[["name", "contact_name"]].values.tolist() == [["Ada Lovelace", "Ada Lovelace"],
+                                                              ["Bletchley", "Alan Turing"]]
