@@ -827,6 +827,14 @@ TEXT.update({
     "identical_without_id": ("rows without an ID that repeat another row's values (kept as separate records)",
                              "无编号且内容与其他行相同的行（按不同记录保留）"),
     "update_mode": ("update mode", "更新方式"),
+    # summary keys of the import report workbook for the fields the merge and mapping work added
+    "sum_suggested_map": ("Suggested column mapping", "建议的列映射"),
+    "sum_defaults_applied": ("Defaults filled in", "填入的默认值"),
+    "sum_joined_columns": ("Columns joined", "合并的列"),
+    "sum_map_saved": ("Mapping saved", "已保存映射"),
+    "sum_update": ("Update mode", "更新方式"),
+    "sum_notes": ("Notes", "提示"),
+    "sum_identical_without_id": ("Rows without an ID repeating another row (kept)", "无编号且与其他行相同的行（已保留）"),
 })
 
 

@@ -84,7 +84,7 @@ def test_dashboard_tables_and_problem_lists_mask_by_digits():
 
 
 def test_duplicate_lists_mask_the_matching_number():
-    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["甲", "乙"], "contact_name": ["a", "b"],
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["甲公司", "甲公司"], "contact_name": ["a", "a"],
                               "phone": ["+86-137-0013-7000", "137 0013 7000"], "email": [None, None],
                               "owner": [None, None]})
     out = duplicate_rows(customers, keys=["phone"])

@@ -145,8 +145,8 @@ def test_dedupe_keys_masking_and_validation_agree_on_extensions():
     from crmkit.dedupe import find_duplicates
 
     customers = pd.DataFrame({
-        "customer_id": ["C1", "C2", "C3", "C4"], "name": ["A", "B", "C", "D"],
-        "contact_name": ["a", "b", "c", "d"],
+        "customer_id": ["C1", "C2", "C3", "C4"], "name": ["Acme"] * 4,     # agreeing names: the phones decide
+        "contact_name": ["a"] * 4,
         "phone": ["510.863.7227 x152", "+1 510 863 7227 ext. 152", "(510) 863-7227 x417", "510-863-7227"],
         "email": [None] * 4})
     groups = find_duplicates(customers, keys=["phone"], region="US")
