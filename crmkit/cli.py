@@ -7,6 +7,7 @@ traceback.  ``--json`` prints exactly one JSON object on stdout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -291,6 +292,24 @@ def dashboard(directory: Path, port: int, no_browser: bool) -> int:
     return serve(directory, port=port, open_browser=not no_browser)
 
 
+def _interrupted() -> int:
+    """Ctrl-C: one line, no traceback (a save is all-or-nothing: crmkit.journal)."""
+    from .i18n import t
+
+    with contextlib.suppress(Exception):
+        click.echo(f"crmkit: {t('interrupted', _cli_lang())}", err=True)
+    return 130
+
+
+def _cli_lang() -> str:
+    """The language for a message printed outside any command: $CRMKIT_LANG or $LANG (zh*), else en."""
+    for var in ("CRMKIT_LANG", "LC_ALL", "LANG"):
+        v = os.environ.get(var, "")
+        if v:
+            return "zh" if v.lower().startswith("zh") else "en"
+    return "en"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes without tracebacks."""
     try:
@@ -298,13 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     except CrmkitError as exc:
         click.echo(f"crmkit: error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            return _interrupted()
         click.echo("crmkit: aborted", err=True)
         return 2
     except click.ClickException as exc:
         exc.show()
         return 2
-    except (KeyboardInterrupt, BrokenPipeError):
+    except KeyboardInterrupt:
+        return _interrupted()
+    except BrokenPipeError:
         return 2
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
         if os.environ.get("CRMKIT_DEBUG"):

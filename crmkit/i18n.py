@@ -458,6 +458,12 @@ TEXT.update({
     "reason_no_phone": ("no phone number", "缺少联系电话"),
     "reason_no_customer": ("no customer for this record", "该记录没有对应客户"),
     "reason_no_recipient": ("nobody to send it to (no owner and no manager in Team)", "无接收人（没有负责人，团队表中也没有主管）"),
+    # --- atomic: interrupted runs, rows skipped for their errors
+    "interrupted": ("interrupted; the workbooks are consistent (a change is saved whole or not at all)",
+                    "已中断；工作簿保持一致（每次改动要么全部保存，要么完全不保存）"),
+    "reason_invalid_row": ("the row has errors, fix them first: {what}", "该行有错误，请先修正：{what}"),
+    "run_invalid_rows": ("{n} matched rows were skipped for their errors (see RuleLog, or 'crmkit validate')",
+                         "{n} 条符合条件的记录因有错误被跳过（见规则日志，或运行 crmkit validate）"),
 })
 
 def t(key: str, lang: str = DEFAULT_LANG) -> str:
