@@ -9,12 +9,12 @@ run would not see in RuleLog what it had already queued, and do it again.
 :func:`save_files` writes every file of the change as one transaction:
 
 1. **Check** every target first (:func:`precheck`): not open in Excel or
-   LibreOffice, not read-only, its folder writable, and (for a workbook a
-   person has saved) no content crmkit would have to refuse (charts...).
+   LibreOffice, not read-only, its folder writable.
 2. **Stage**: each new file is written whole into a private folder
    ``.crmkit/txn-<id>/`` (through :func:`crmkit.safety.replace_file`, so it
-   is fsynced and checked).  A failure or interrupt here removes the folder:
-   nothing was changed.
+   is fsynced and checked); a workbook holding content crmkit would have to
+   refuse (charts...: :mod:`crmkit.preserve`) is refused here.  A failure or
+   interrupt here removes the folder: nothing was changed.
 3. **Journal**: the list of (staged file, target, SHA-256, size, backup) is
    written to ``.crmkit/journal.json``, fsynced and renamed into place.  From
    this moment the change is decided.
@@ -138,14 +138,8 @@ def precheck(target: Path, *, workbook: bool = True, wait: float | None = None) 
             raise WorkbookError("the file is read-only, so nothing was changed; make it writable "
                                 "(file properties) and run the command again", file=str(target))
     _probe_folder(target.parent, target)
-    if workbook and target.is_file() and target.suffix.lower() in (".xlsx", ".xlsm"):
-        from .preserve import check_safe_to_update, inspect_workbook
-
-        try:
-            content = inspect_workbook(target)
-        except WorkbookError:
-            return              # not a workbook at all: it is replaced (the old file is kept as a backup)
-        check_safe_to_update(target, content)
+    # content crmkit would refuse to rewrite (charts, pivot tables...) is refused while staging, which
+    # also comes before any target is replaced (inspecting a big workbook twice would cost seconds)
 
 
 def _probe_folder(folder: Path, target: Path) -> None:

@@ -51,6 +51,10 @@ class Workspace:
             raise WorkspaceNotFound(
                 "not a crmkit workspace (no customers.xlsx, tasks.xlsx, campaigns.xlsx, rules.xlsx or "
                 "log.xlsx); create one with 'crmkit init DIR'", file=str(self.path))
+        from .journal import pending, recover_or_warn
+
+        if pending(self.path):       # a save was interrupted: finish or undo it first (or warn while it runs)
+            recover_or_warn(self.path)
         self._frames: dict[str, pd.DataFrame] = {}
         self._loaded: set[str] = set()
         self._dirty: set[str] = set()

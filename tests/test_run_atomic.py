@@ -322,3 +322,22 @@ def test_ctrl_c_prints_one_line(small, tmp_path, delay):
     lines = [x for x in err.splitlines() if x.strip()]
     assert proc.returncode == 130 and len(lines) == 1 and "interrupted" in lines[0], err
     assert workbooks_open(ws)
+
+
+def test_opening_the_workspace_finishes_an_interrupted_save(small, tmp_path):
+    """Readers (validate, export, dashboards) open the workspace: the change is finished before they read."""
+    ws = tmp_path / "w"
+    shutil.copytree(small, ws)
+    new_log = tmp_path / "new-log.xlsx"
+    shutil.copy(ws / "tasks.xlsx", new_log)
+    _staged_then_killed(ws, 1)
+    entries = json.loads(journal.journal_path(ws).read_text())["files"]
+    Path(entries[1]["stage"]).write_bytes((ws / "log.xlsx").read_bytes())   # a real workbook this time
+    entries[1]["sha256"] = journal._sha256(Path(entries[1]["stage"]))
+    entries[1]["size"] = Path(entries[1]["stage"]).stat().st_size
+    entries = entries[1:]                                                   # only log.xlsx is pending
+    journal._write_journal(ws, {"version": 1, "id": "x", "files": entries})
+    (ws / "customers.xlsx").write_bytes((small / "customers.xlsx").read_bytes())
+    r = crmkit("validate", str(ws))
+    assert "finished saving an interrupted change" in r.stderr, r.stderr
+    assert not journal.pending(ws)

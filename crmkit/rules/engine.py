@@ -745,6 +745,8 @@ class Runner:
         if len(df):
             flds = [f for f in self.ws_fields(entity) if not f.derived]
             byfield = {f.key: f for f in flds}
+            # a phone or e-mail that does not parse is a warning, not an error: not re-checked here (slow)
+            flds = [f for f in flds if f.type not in ("phone", "email")]
             rows = []
             for p in df.attrs.get("problems") or []:
                 f = byfield.get(p.column) or next((f for f in flds if p.column in (f.en, f.zh)), None)
