@@ -150,12 +150,14 @@ def _check(figures: dict) -> None:
     assert figures["tracebacks"] == 0, figures
 
 
+@pytest.mark.timeout(1200)
 def test_interrupted_runs_never_duplicate_small(tmp_path):
     """8 trials at 2,000 customers (the 30-trial version at 20,000 is marked slow)."""
     _check(trials(tmp_path, customers=2000, n=8, seed=14))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_interrupted_runs_never_duplicate_20000(tmp_path):
     """30 trials at 20,000 customers, SIGKILL and SIGINT alternating."""
     _check(trials(tmp_path, customers=20000, n=30, seed=2026))
