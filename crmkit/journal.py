@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import FileLockedError, WorkbookError
+from .exceptions import CrmkitError, FileLockedError, WorkbookError
 
 JOURNAL = "journal.json"
 STAGE_PREFIX = "txn-"
@@ -235,6 +235,10 @@ def _stage(it: Item, stage: Path, wait: float | None) -> None:
     except OSError as exc:
         raise WorkbookError(f"cannot write the new version ({_reason(exc)}); nothing was changed",
                             file=str(it.target)) from None
+    except CrmkitError as exc:
+        if exc.file and Path(exc.file).parent == stage.parent:
+            exc.file = str(it.target)          # name the user's workbook, not the staged copy
+        raise
     if not stage.is_file():
         raise WorkbookError("the new version was not written; nothing was changed", file=str(it.target))
 
