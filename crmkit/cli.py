@@ -7,6 +7,7 @@ traceback.  ``--json`` prints exactly one JSON object on stdout.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -557,6 +558,24 @@ def _show_usage_error(exc: click.ClickException) -> None:
         click.echo(tr(msg("cli_help_hint", command=ctx.command_path)), err=True)
 
 
+def _interrupted() -> int:
+    """Ctrl-C: one line, no traceback (a save is all-or-nothing: crmkit.journal)."""
+    from .i18n import t
+
+    with contextlib.suppress(Exception):
+        click.echo(f"crmkit: {t('interrupted', _cli_lang())}", err=True)
+    return 130
+
+
+def _cli_lang() -> str:
+    """The language for a message printed outside any command: $CRMKIT_LANG or $LANG (zh*), else en."""
+    for var in ("CRMKIT_LANG", "LC_ALL", "LANG"):
+        v = os.environ.get(var, "")
+        if v:
+            return "zh" if v.lower().startswith("zh") else "en"
+    return "en"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the CLI and maps errors to exit codes without tracebacks.
 
@@ -576,7 +595,9 @@ def _main(argv: list[str] | None) -> int:
     except CrmkitError as exc:
         say(tr(msg("cli_error", error=str(exc))), err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            return _interrupted()
         say(tr(msg("cli_aborted")), err=True)
         return 2
     except click.ClickException as exc:
@@ -592,7 +613,9 @@ def _main(argv: list[str] | None) -> int:
         else:
             _show_usage_error(exc)
         return exc.exit_code if exc.exit_code in (1, 2) else 2
-    except (KeyboardInterrupt, BrokenPipeError):
+    except KeyboardInterrupt:
+        return _interrupted()
+    except BrokenPipeError:
         return 2
     except Exception as exc:  # noqa: BLE001 - never show a traceback to a user
         if os.environ.get("CRMKIT_DEBUG"):

@@ -541,6 +541,12 @@ TEXT.update({
     "import_written": ("written", "已写入"),
     "import_nothing_written": ("nothing changed, no workbook written", "没有变化，未写入任何工作簿"),
     "validate_issues_more": ("{more} more issues not listed (first {shown} shown)", "另有 {more} 条问题未列出（仅列出前 {shown} 条）"),
+    # --- atomic: interrupted runs, rows skipped for their errors
+    "interrupted": ("interrupted; the workbooks are consistent (a change is saved whole or not at all)",
+                    "已中断；工作簿保持一致（每次改动要么全部保存，要么完全不保存）"),
+    "reason_invalid_row": ("the row has errors, fix them first: {what}", "该行有错误，请先修正：{what}"),
+    "run_invalid_rows": ("{n} matched rows were skipped for their errors (see RuleLog, or 'crmkit validate')",
+                         "{n} 条符合条件的记录因有错误被跳过（见规则日志，或运行 crmkit validate）"),
 })
 
 # --- zh: messages of errors and prints (crmkit.i18n.msg keys; every one in English and Chinese)

@@ -666,11 +666,21 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
     counts[key] = 1
     token = _office_wait.set(seconds)
     try:
+        _recover(workspace)
         yield
     finally:
         _office_wait.reset(token)
         counts.pop(key, None)
         lock.release()
+
+
+def _recover(workspace: str | os.PathLike) -> None:
+    """Finish or undo a save that was interrupted (:mod:`crmkit.journal`); say so on stderr."""
+    from .journal import recover, warn
+
+    note = recover(workspace)
+    if note:
+        warn(note)
 
 
 # --------------------------------------------------------------------------- formula injection

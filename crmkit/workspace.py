@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -50,6 +50,10 @@ class Workspace:
         if not any((self.path / workbook_file(w)).exists() for w in WORKBOOKS):
             raise WorkspaceNotFound(
                 msg("e_ws_not_workspace"), file=str(self.path))
+        from .journal import pending, recover_or_warn
+
+        if pending(self.path):       # a save was interrupted: finish or undo it first (or warn while it runs)
+            recover_or_warn(self.path)
         self._frames: dict[str, pd.DataFrame] = {}
         self._loaded: set[str] = set()
         self._dirty: set[str] = set()
@@ -358,19 +362,85 @@ class Workspace:
     def dirty(self) -> set[str]:
         return set(self._dirty)
 
-    def save(self, workbooks: Iterable[str] | None = None) -> list[Path]:
-        """Write the changed workbooks (or those named) through the safe write path."""
+    def save(self, workbooks: Iterable[str] | None = None, *,
+             extra: Mapping[str | os.PathLike, bytes] | None = None) -> list[Path]:
+        """Write the changed workbooks (or those named), all of them or none.
+
+        Every workbook is checked first (open in Excel, read-only, content
+        crmkit would refuse to rewrite), then written whole to a staging
+        folder, then the set is renamed into place under a journal
+        (:mod:`crmkit.journal`): an error, Ctrl-C or a kill leaves either
+        all of the new versions or none.  ``extra`` maps other files of the
+        workspace (e.g. the rule state) to bytes written in the same unit.
+        Rows typed with a blank ID get one first (:meth:`assign_blank_ids`).
+        """
+        from .journal import Item, save_files
+
         todo = sorted(self._dirty if workbooks is None else set(workbooks))
-        written = []
+        if self.assign_blank_ids(todo) and "log" not in todo:
+            todo.append("log")
+        items = []
         for wb in todo:
             self._load_all_of(wb)
             frames = {k: self._frames[k] for k in WORKBOOKS[wb]}
-            written.append(write_workbook(self.file(wb), frames, self.lang, workbook_key=wb,
-                                          workspace=self.path, fields_of=self._fields_of,
-                                          keep_backups=self._backups_keep(),
-                                          team_names=None if "team" in frames else self._team_names()))
+            items.append(Item(self.file(wb), write=self._writer(wb, frames)))
+        for target, data in (extra or {}).items():
+            items.append(Item(Path(target), data=data, workbook=False))
+        if not items:
+            return []
+        save_files(self.path, items, keep_backups=self._backups_keep())
+        for wb in todo:
             self._dirty.discard(wb)
-        return written
+        return [self.file(wb) for wb in todo]
+
+    def _writer(self, wb: str, frames: dict[str, pd.DataFrame]):
+        """Writes workbook ``wb`` to a staging path (its current version is already there, linked)."""
+        def write(stage: Path) -> None:
+            # the staging folder stands in for the workspace: no backup there (the journal keeps one)
+            write_workbook(stage, frames, self.lang, workbook_key=wb, workspace=stage.parent,
+                           fields_of=self._fields_of, keep_backups=0,
+                           team_names=None if "team" in frames else self._team_names())
+        return write
+
+    def assign_blank_ids(self, workbooks: Iterable[str] | None = None) -> int:
+        """Give an ID to each row typed without one (the template allows it), in ``workbooks``' tables.
+
+        Uses the import's allocator; each new ID is recorded in History
+        (field = the ID field, old blank, by ``crmkit``).  Returns the number
+        of IDs given.
+        """
+        from .importer import next_ids
+
+        books = WORKBOOKS if workbooks is None else list(workbooks)
+        given = []
+        for wb in books:
+            if wb in ("rules", "log"):
+                continue
+            if workbooks is not None:
+                self._load_all_of(wb)
+            for key in WORKBOOKS[wb]:
+                df = self._frames.get(key)
+                ent = ENTITIES[key]
+                if df is None or df.empty or not ent.id_field or ent.id_field not in df.columns:
+                    continue
+                ids = df[ent.id_field]
+                blank = ids.isna() | (ids.astype("string").str.strip() == "").fillna(False)
+                if not blank.any():
+                    continue
+                new = next_ids(ids[~blank], int(blank.sum()), key)
+                col = ids.astype("object").copy()
+                col[blank.to_numpy()] = new
+                out = df.copy()
+                out[ent.id_field] = col.astype(ids.dtype) if str(ids.dtype) != "object" else col
+                out.attrs = dict(df.attrs)
+                self._frames[key] = out
+                self._dirty.add(wb)
+                given.append(pd.DataFrame({"at": pd.Timestamp.now().floor("s"), "entity": key,
+                                           "record_id": new, "field": ent.id_field, "old": None,
+                                           "new": new, "by": "crmkit"}))
+        if given:
+            self.append("history", pd.concat(given, ignore_index=True))
+        return sum(len(g) for g in given)
 
     def _team_names(self) -> list[str]:
         """Team names for the Owner dropdowns of a workbook without the Team sheet ([] when unreadable)."""

@@ -130,6 +130,7 @@ class RunResult:
     run_id: str = ""
     written: list[Path] = dc_field(default_factory=list)
     timings: dict = dc_field(default_factory=dict)      # seconds: derived, evaluate (wall and cpu), actions
+    invalid: int = 0            # matched rows skipped for their validation errors (RuleLog: skipped, reason)
 
     def counts(self) -> pd.DataFrame:
         a = self.actions
@@ -155,6 +156,7 @@ class RunResult:
             "by_rule": by_rule,
             "suppressed": int(self.actions["outcome"].isin(["suppressed", "skipped"]).sum()),
             "errors": list(self.errors),
+            "skipped_invalid": int(self.invalid),
         }
         return out
 
@@ -190,6 +192,8 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
     lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
                  f"{t('run_errors', lang)}: {len(s['errors'])}"
                  + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    if result.invalid:
+        lines.append(t("run_invalid_rows", lang).format(n=result.invalid))
     if result.written:
         lines.append(f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written))
     return "\n".join(lines)
@@ -254,6 +258,14 @@ class RuleRun:
         self.runner.set_values(entity, index, field, values, by=f"rule:{self.rule.rule_id}")
 
 
+def _invalid_detail(detail: pd.Series) -> np.ndarray:
+    """RuleLog details saying a row was skipped for its validation errors (either language)."""
+    from ..i18n import TEXT
+
+    heads = tuple(x.split("{what}")[0] for x in TEXT["reason_invalid_row"])
+    return detail.astype("string").str.startswith(heads).fillna(False).to_numpy(dtype=bool)
+
+
 def _filled(s: pd.Series) -> pd.Series:
     t_ = s.astype("string").str.strip()
     return pd.Series((t_.notna() & (t_ != "")).to_numpy(dtype=bool, na_value=False), index=s.index)
@@ -277,6 +289,11 @@ class Runner:
         self.calendar = WorkCalendar(self.settings)
         self.errors: list[dict] = []
         self.state = self._load_state()
+        assign = getattr(ws, "assign_blank_ids", None)
+        if callable(assign):        # rows typed without an ID get one first, so the rules can act on them
+            assign(("customers", "tasks", "campaigns"))
+        self._invalid: dict[str, pd.Series] = {}
+        self.invalid_skipped = 0
         t0 = time.perf_counter()
         self.frames: dict[str, pd.DataFrame] = {"customers": add_derived(ws, self.as_of)}
         self.timings = {"derived": time.perf_counter() - t0, "evaluate": 0.0, "evaluate_cpu": 0.0, "actions": 0.0}
@@ -345,6 +362,15 @@ class Runner:
                 ent_snap[key] = new
             snaps[ent] = ent_snap
         return snaps
+
+    def _state_bytes(self, watched: dict[str, set[str]]) -> dict[Path, bytes]:
+        """The rule state file and its new content (saved in the same unit as the workbooks)."""
+        p = self._state_path()
+        if p is None:
+            return {}
+        state = {"version": 1, "as_of": self.as_of.isoformat() if not self.records else self.state.get("as_of"),
+                 "round_robin": self.state.get("round_robin", {}), "snapshots": self._snapshot(watched)}
+        return {p: json.dumps(state, ensure_ascii=False).encode("utf-8")}
 
     def _write_state(self, watched: dict[str, set[str]]) -> None:
         p = self._state_path()
@@ -571,7 +597,8 @@ class Runner:
         outcome = sub["outcome"]
         final = outcome.isin(["done", "suppressed"]).fillna(False)
         same_run = (sub["at"] == self.as_of).fillna(False) & (outcome == "failed").fillna(False)
-        same_day = (sub["at"].dt.normalize() == self.as_of.normalize()).fillna(False) & (outcome == "skipped").fillna(False)
+        same_day = ((sub["at"].dt.normalize() == self.as_of.normalize()).fillna(False) & (outcome == "skipped").fillna(False)
+                    & ~_invalid_detail(sub["detail"]))      # skipped for its errors: acted on once they are fixed
         sub = sub[final | same_run | same_day]
         if sub.empty:
             return pd.Index([])
@@ -672,6 +699,10 @@ class Runner:
                 done = self.already_done(rule)
                 if len(done):
                     mask &= ~ids.isin(done).to_numpy()
+            if mask.any():
+                skipped = self._skip_invalid(rule, ctx, mask)
+                if skipped is not None:
+                    results.append(skipped[LOG_COLUMNS].reset_index(drop=True))
             pos = np.flatnonzero(mask.to_numpy())
             if len(pos) == 0:
                 continue
@@ -692,7 +723,81 @@ class Runner:
         for c in ("record_id", "customer_id", "target"):
             actions[c] = actions[c].astype("object").where(actions[c].notna(), None)
         self.actions = actions
-        return RunResult(self.as_of, self.dry_run, actions, self.errors, self.rules, timings=self.timings)
+        return RunResult(self.as_of, self.dry_run, actions, self.errors, self.rules, timings=self.timings,
+                         invalid=self.invalid_skipped)
+
+    def invalid_rows(self, entity: str) -> pd.Series:
+        """Why each row of ``entity`` with validation errors is not acted on (index: the row label).
+
+        The errors are those ``crmkit validate`` reports as errors for the
+        row's own values: values the reader could not convert, required
+        fields left blank, an ID used twice (references to other tables are
+        not checked here).
+        """
+        if entity in self._invalid:
+            return self._invalid[entity]
+        from ..validate import ERROR, WARNING, _check_frame
+
+        df = self.ws[entity]
+        out = pd.Series(dtype="object")
+        if len(df):
+            flds = [f for f in self.ws_fields(entity) if not f.derived]
+            byfield = {f.key: f for f in flds}
+            # a phone or e-mail that does not parse is a warning, not an error: not re-checked here (slow)
+            flds = [f for f in flds if f.type not in ("phone", "email")]
+            rows = []
+            for p in df.attrs.get("problems") or []:
+                f = byfield.get(p.column) or next((f for f in flds if p.column in (f.en, f.zh)), None)
+                sev = WARNING if f is not None and f.type in ("enum", "bool", "multi") and not f.required else ERROR
+                if sev == ERROR:
+                    rows.append({"row": p.row, "column": p.column, "reason": p.reason})
+            try:
+                _, iss, _ = _check_frame(df, entity, settings=self.settings, fields=flds, lang=self.lang,
+                                         values=False)
+            except CrmkitError:
+                iss = pd.DataFrame(columns=["row", "column", "severity", "reason"])
+            iss = iss[(iss["severity"] == ERROR).to_numpy(dtype=bool)] if len(iss) else iss
+            found = pd.concat([pd.DataFrame(rows, columns=["row", "column", "reason"]),
+                               iss[["row", "column", "reason"]] if len(iss) else None], ignore_index=True)
+            found = found[found["row"].isin(df.index)]
+            if len(found):
+                text = found["column"].astype(str) + ": " + found["reason"].astype(str)
+                what = text.groupby(found["row"].to_numpy()).agg("; ".join)
+                out = what.map(lambda w: t("reason_invalid_row", self.lang).format(what=w))
+        self._invalid[entity] = out
+        return out
+
+    def _skip_invalid(self, rule: Rule, ctx: EvalContext, mask: pd.Series) -> pd.DataFrame | None:
+        """Take rows with validation errors out of ``mask``; their RuleLog rows (skipped, with the reason)."""
+        bad = self.invalid_rows(rule.entity)
+        if bad.empty:
+            return None
+        hit = mask.to_numpy(dtype=bool) & np.asarray(ctx.index.isin(bad.index))
+        if not hit.any():
+            return None
+        mask &= ~hit
+        pos = np.flatnonzero(hit)
+        rec = ctx.record_ids.iloc[pos].astype("string")
+        fresh = ~rec.isin(self._invalid_logged(rule)).to_numpy()       # logged once a day, not every run
+        if not fresh.any():
+            return None
+        pos = pos[fresh]
+        self.invalid_skipped += len(pos)
+        return pd.DataFrame({
+            "rule_id": rule.rule_id, "rule_name": rule.name, "entity": rule.entity, "action": rule.action,
+            "record_id": ctx.record_ids.iloc[pos].astype("object").to_numpy(),
+            "customer_id": ctx.customer_ids.iloc[pos].astype("object").to_numpy(),
+            "outcome": "skipped", "detail": bad.reindex(ctx.index[pos]).to_numpy(), "target": None})
+
+    def _invalid_logged(self, rule: Rule) -> pd.Index:
+        """Records this rule already logged today as skipped for their errors."""
+        log = self._rule_log
+        if log.empty:
+            return pd.Index([])
+        sub = log[(log["rule_id"] == rule.rule_id).fillna(False) & (log["outcome"] == "skipped").fillna(False)
+                  & (log["at"].dt.normalize() == self.as_of.normalize()).fillna(False)]
+        sub = sub[_invalid_detail(sub["detail"])]
+        return pd.Index(sub["record_id"].dropna().astype(str).unique())
 
     def watched(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
@@ -721,6 +826,7 @@ class Runner:
             touched.add(ENTITIES[ent].workbook)
         if len(result.actions) or self.history:
             touched.add("log")
+        touched |= set(getattr(ws, "dirty", ()))     # e.g. IDs given to rows typed without one
         if not touched and not self.watched():
             return []
         for wb in touched:
@@ -749,12 +855,9 @@ class Runner:
                 "detail": a["detail"].to_numpy()}))
         if self.history:
             ws.append("history", pd.concat(self.history, ignore_index=True))
-        order = [wb for wb in ("customers", "tasks", "campaigns", "rules") if wb in ws.dirty] + \
-            [wb for wb in ws.dirty if wb not in ("customers", "tasks", "campaigns", "rules", "log")]
-        written = ws.save(order) if order else []
-        if "log" in ws.dirty:
-            written += ws.save(["log"])
-        self._write_state(self.watched())
+        # one unit: every workbook, RuleLog and the rule state are saved together or not at all
+        # (crmkit.journal), so a rerun after an error, Ctrl-C or a kill never repeats an action
+        written = ws.save(sorted(ws.dirty), extra=self._state_bytes(self.watched()))
         result.written = written
         return written
 
