@@ -27,7 +27,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from crmkit import journal
