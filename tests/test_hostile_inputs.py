@@ -97,12 +97,13 @@ def test_a_hostile_input_ends_cleanly_with_a_located_message(case: Hostile, comm
         code = main(argv)
         out, err = capsys.readouterr()
     shown = f"exit {code}\nout={out[-800:]!r}\nerr={err[-800:]!r}"
-    assert code in case.codes, shown
+    assert code in case.extra.get("codes", {}).get(command, case.codes), shown
     assert "Traceback" not in out + err, shown
     assert "unexpected error" not in err, shown
     assert "panicked" not in err and "RUST_BACKTRACE" not in err, shown
     assert terminal_unsafe(out + err) == [], shown
-    lines = [x for x in err.splitlines() if x.strip()]
+    # (a line the Rust reader prints on its own, such as "'worksheet' not a valid worksheet", is not crmkit's)
+    lines = [x for x in err.splitlines() if x.strip() and not x.endswith("not a valid worksheet")]
     if code == 2:
         assert len(lines) == 1, shown
         names = {path.name, path.parent.name} | ({p.name for p in path.iterdir()} if path.is_dir() else set())
