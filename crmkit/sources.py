@@ -245,6 +245,10 @@ def detect_encoding(p: Path) -> str:
         raise WorkbookError("cannot tell the text encoding: it is neither UTF-8 nor GBK/GB18030, Big5 or "
                             "Windows-1252; save it from Excel as 'CSV UTF-8'", file=file)
     enc = best.encoding
+    if enc == "cp1252" and (b"\xc2" in raw or b"\xc3" in raw):
+        # Â/Ã (0xC2/0xC3) are the lead bytes of UTF-8's accented letters and rare capitals in Western text:
+        # a UTF-8 file with a broken sequence (Caf\xc3\x28), not Windows-1252
+        raise utf8_error
     _check_decodes(iter([raw]), enc, file=file)
     return enc
 
