@@ -269,6 +269,18 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _text_grid(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(MAX_TEXT_BYTES)   # a long cell is read (and flagged later), not a parser crash
+        return _parse_text(p, tab=tab)
+    except csv.Error as exc:   # e.g. a cell past the csv module's field limit: a located one-line error
+        raise WorkbookError(f"cannot read the text table: {exc}; a cell or line is far longer than a "
+                            "spreadsheet holds", file=str(p)) from None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _parse_text(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
     size = p.stat().st_size
     if size > MAX_TEXT_BYTES:
         raise WorkbookError(f"the file is {size / 2**20:,.0f} MB: import reads text files up to "
