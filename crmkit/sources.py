@@ -245,6 +245,10 @@ def detect_encoding(p: Path) -> str:
         raise WorkbookError("cannot tell the text encoding: it is neither UTF-8 nor GBK/GB18030, Big5 or "
                             "Windows-1252; save it from Excel as 'CSV UTF-8'", file=file)
     enc = best.encoding
+    if enc == "cp1252" and (b"\xc2" in raw or b"\xc3" in raw):
+        # Â/Ã (0xC2/0xC3) are the lead bytes of UTF-8's accented letters and rare capitals in Western text:
+        # a UTF-8 file with a broken sequence (Caf\xc3\x28), not Windows-1252
+        raise utf8_error
     _check_decodes(iter([raw]), enc, file=file)
     return enc
 
@@ -282,6 +286,18 @@ def _reader(lines, delimiter: str):
 
 
 def _text_grid(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(MAX_TEXT_BYTES)   # a long cell is read (and flagged later), not a parser crash
+        return _parse_text(p, tab=tab)
+    except csv.Error as exc:   # e.g. a cell past the csv module's field limit: a located one-line error
+        raise WorkbookError(f"cannot read the text table: {exc}; a cell or line is far longer than a "
+                            "spreadsheet holds", file=str(p)) from None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _parse_text(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
     size = p.stat().st_size
     if size > MAX_TEXT_BYTES:
         raise WorkbookError(f"the file is {size / 2**20:,.0f} MB: import reads text files up to "
