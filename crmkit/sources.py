@@ -258,7 +258,7 @@ def sniff_delimiter(text: str) -> str:
     lines = [ln for ln in text.splitlines()[:HEADER_SCAN_ROWS + 10] if ln.strip()]
     best, best_score = ",", (-1, -1)
     for d in (",", "\t", ";", "|"):
-        counts = sorted(len(r) for r in _reader(lines, d))
+        counts = sorted(len(r) for r in csv.reader(lines, delimiter=d))
         if not counts:
             continue
         median = counts[len(counts) // 2]
@@ -266,23 +266,6 @@ def sniff_delimiter(text: str) -> str:
         if median > 1 and score > best_score:
             best, best_score = d, score
     return best
-
-
-#: The longest cell a text file may hold (Excel keeps 32,767 characters; longer text is kept and flagged)
-MAX_FIELD_CHARS = 64 * 2**20
-
-
-def _reader(lines, delimiter: str):
-    """Rows of ``lines`` split by ``delimiter``: csv.reader with room for cells of up to MAX_FIELD_CHARS.
-
-    The csv module's limit is process-wide; it is raised for the reading and put back after."""
-    old = csv.field_size_limit(MAX_FIELD_CHARS)
-    try:
-        yield from csv.reader(lines, delimiter=delimiter)
-    except csv.Error as exc:
-        raise WorkbookError(f"cannot read the text file as a table: {exc}") from None
-    finally:
-        csv.field_size_limit(old)
 
 
 def _text_grid(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
@@ -308,27 +291,15 @@ def _parse_text(p: Path, *, tab: bool = False) -> tuple[pd.DataFrame, str]:
         head = fh.read(256 * 1024)
     if not head.strip():
         raise WorkbookError(msg("e_no_data_lines"), file=str(p))
-    try:
-        delim = "\t" if tab or encoding == "utf-16" and "\t" in head[:2000] else sniff_delimiter(head)
-    except WorkbookError as exc:
-        exc.file = exc.file or str(p)
-        raise
+    delim = "\t" if tab or encoding == "utf-16" and "\t" in head[:2000] else sniff_delimiter(head)
     sample = head.splitlines()[:HEADER_SCAN_ROWS + 30]
-    try:
-        width = max((len(r) for r in _reader(sample, delim)), default=1)
-    except WorkbookError as exc:
-        exc.file = exc.file or str(p)
-        raise
+    width = max((len(r) for r in csv.reader(sample, delimiter=delim)), default=1)
     try:
         grid = pd.read_csv(p, sep=delim, header=None, names=range(width), dtype=str, encoding=encoding,
                            keep_default_na=False, skip_blank_lines=False, engine="c")
     except (pd.errors.ParserError, ValueError):
-        try:
-            with p.open(encoding=encoding, newline="") as fh:
-                rows = list(_reader(fh, delim))
-        except WorkbookError as exc:
-            exc.file = exc.file or str(p)
-            raise
+        with p.open(encoding=encoding, newline="") as fh:
+            rows = list(csv.reader(fh, delimiter=delim))
         width = max(len(r) for r in rows)
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype="string")
     grid = grid.astype("string")
