@@ -844,6 +844,47 @@ TEXT.update({
 })
 
 
+# --- integration: settings checks and output paths in both languages
+TEXT.update({
+    "e_setting_bad": ("setting {key}: {detail}", "设置项 {key}：{detail}"),
+    "w:crmkit speaks en (English) or zh (Simplified Chinese)": (
+        "crmkit speaks en (English) or zh (Simplified Chinese)", "crmkit 只支持 en（英文）或 zh（简体中文）"),
+    "w:not a time zone; use a name such as Asia/Shanghai, Europe/Berlin or UTC": (
+        "not a time zone; use a name such as Asia/Shanghai, Europe/Berlin or UTC",
+        "不是有效的时区；请写 Asia/Shanghai、Europe/Berlin 或 UTC 这样的名称"),
+    "w:not a country code for phone numbers; use two letters such as CN, US or DE": (
+        "not a country code for phone numbers; use two letters such as CN, US or DE",
+        "不是电话号码的国家/地区代码；请写两个字母，如 CN、US 或 DE"),
+    "w:must not be negative": ("must not be negative", "不能为负数"),
+    "w:at most 1000 backups per workbook": ("at most 1000 backups per workbook", "每个工作簿最多保留 1000 份备份"),
+    "w:must be a number, not negative": ("must be a number, not negative", "必须是不小于 0 的数字"),
+    "w:a share between 0 and 1 (write 85% or 0.85)": ("a share between 0 and 1 (write 85% or 0.85)",
+                                                      "应为 0 到 1 之间的比例（写 85% 或 0.85）"),
+    "w:an average satisfaction between 1 and 5": ("an average satisfaction between 1 and 5", "平均满意度应在 1 到 5 之间"),
+    "w:a whole number": ("a whole number", "整数"),
+    "w:a number": ("a number", "数字"),
+    "w:yes or no": ("yes or no", "是或否"),
+    "w:a time (e.g. 09:00)": ("a time (e.g. 09:00)", "时间（如 09:00）"),
+    "w:a date": ("a date", "日期"),
+    "w:a date and time": ("a date and time", "日期时间"),
+    "w:a duration (30m, 4h, 3d or 1w)": ("a duration (30m, 4h, 3d or 1w)", "时长（30m、4h、3d 或 1w）"),
+    "e_out_resolve": ("{option}: cannot resolve the path ({detail})", "{option}：无法解析路径（{detail}）"),
+    "e_out_is_folder": ("{option} is a folder; give a file name", "{option} 是文件夹；请给出文件名"),
+    "e_out_workspace": ("{option} names a workbook of the workspace {workspace}; crmkit never writes its output over "
+                        "the workspace's data: give another file name (e.g. in the reports folder)",
+                        "{option} 指向工作区 {workspace} 的工作簿；crmkit 不会用输出覆盖工作区数据：请换一个文件名"
+                        "（例如放在 reports 文件夹中）"),
+    "e_out_state": ("{option} is inside crmkit's own folder {folder}; give another file name",
+                    "{option} 位于 crmkit 自用的文件夹 {folder} 中；请换一个文件名"),
+    "e_out_input": ("{option} is the file being read; give another file name", "{option} 就是正在读取的文件；请换一个文件名"),
+    "e_out_foreign": ("{option}: the file exists and was not written by crmkit (or was changed since); it was left "
+                      "untouched: give another file name, or pass --force to replace it",
+                      "{option}：该文件已存在，且不是 crmkit 写入的（或之后被修改过）；未做改动：请换一个文件名，"
+                      "或加 --force 覆盖"),
+    "e_read_only": ("the file is read-only; make it writable (or write to another file) and try again; it was not "
+                    "changed", "该文件为只读；请取消只读（或写入其他文件）后重试；文件未被修改"),
+})
+
 def t(key: str, lang: str | None = DEFAULT_LANG) -> str:
     """The phrase ``key`` in ``lang`` ("en" or "zh"; ``None``: the current language)."""
     pair = TEXT.get(key)

@@ -316,8 +316,7 @@ def check_writable(path: str | os.PathLike) -> None:
     except OSError:
         return
     if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222:
-        raise WriteFailedError("the file is read-only; make it writable (or write to another file) and "
-                               "try again; it was not changed", file=str(p))
+        raise WriteFailedError(msg("e_read_only"), file=str(p))
 
 
 def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
@@ -579,21 +578,18 @@ def check_output_path(path: str | os.PathLike, *, workspace: str | os.PathLike |
         target = _norm(p)
         resolved = Path(p).expanduser().resolve()
     except (OSError, RuntimeError) as exc:        # a link loop
-        raise OutputPathError(f"{option}: cannot resolve the path ({exc})", file=str(p)) from None
+        raise OutputPathError(msg("e_out_resolve", option=option, detail=str(exc)), file=str(p)) from None
     if resolved.is_dir():
-        raise OutputPathError(f"{option} is a folder; give a file name", file=str(p))
+        raise OutputPathError(msg("e_out_is_folder", option=option), file=str(p))
     workspaces = [Path(workspace)] if workspace is not None and Path(workspace).is_dir() else []
     if _is_workspace_folder(resolved.parent):
         workspaces.append(resolved.parent)
     for ws in workspaces:
         if target in _workspace_files(ws):
-            raise OutputPathError(
-                f"{option} names a workbook of the workspace {ws}; crmkit never writes its output over "
-                "the workspace's data: give another file name (e.g. in the reports folder)", file=str(p))
+            raise OutputPathError(msg("e_out_workspace", option=option, workspace=str(ws)), file=str(p))
         state = _norm(state_dir(ws))
         if target.startswith(state + os.sep.casefold()) or target == state:
-            raise OutputPathError(f"{option} is inside crmkit's own folder {STATE_DIR}; give another file name",
-                                  file=str(p))
+            raise OutputPathError(msg("e_out_state", option=option, folder=STATE_DIR), file=str(p))
     for src in inputs:
         if src is None:
             continue
@@ -603,11 +599,9 @@ def check_output_path(path: str | os.PathLike, *, workspace: str | os.PathLike |
             with contextlib.suppress(OSError):
                 same = os.path.samefile(s, resolved)
         if same:
-            raise OutputPathError(f"{option} is the file being read; give another file name", file=str(p))
+            raise OutputPathError(msg("e_out_input", option=option), file=str(p))
     if resolved.exists() and not force and not any(is_crmkit_output(resolved, ws) for ws in workspaces or [None]):
-        raise OutputPathError(
-            f"{option}: the file exists and was not written by crmkit (or was changed since); "
-            "it was left untouched: give another file name, or pass --force to replace it", file=str(p))
+        raise OutputPathError(msg("e_out_foreign", option=option), file=str(p))
     return p
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ValidationError
-from .i18n import msg
+from .i18n import msg, word
 
 
 @dataclass(frozen=True)
@@ -147,9 +147,11 @@ def _convert(spec: Setting, raw: object):
             parse_duration(text)
             return text
     except ValidationError as exc:
-        raise ValidationError(f"setting {spec.key}: {exc.message}", column="value", value=text) from None
+        raise ValidationError(msg("e_setting_bad", key=spec.key, detail=exc.message), column="value",
+                              value=text) from None
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ValidationError(f"setting {spec.key}: cannot read {text!r} as {_TYPE_WORDS.get(spec.type, spec.type)}",
+        raise ValidationError(msg("e_setting_type", key=spec.key, text=repr(text),
+                                  type=word(_TYPE_WORDS[spec.type]) if spec.type in _TYPE_WORDS else spec.type),
                               column="value", value=text) from exc
     return _checked(spec, text, text)
 
@@ -164,7 +166,7 @@ _SHARES = ("completeness_target", "target_reach", "target_open", "target_convers
 
 
 def _bad(spec: Setting, message: str, text: str) -> ValidationError:
-    return ValidationError(f"setting {spec.key}: {message}", column="value", value=text)
+    return ValidationError(msg("e_setting_bad", key=spec.key, detail=word(message)), column="value", value=text)
 
 
 def _checked(spec: Setting, value, text: str):

@@ -317,3 +317,18 @@ def test_a_frame_of_history_with_mixed_codes_and_labels_reads_as_codes():
     assert list(codes["old"].fillna("-")) == ["lead", "lead", "-", "a"]
     labels = to_labels("history", codes, "zh")
     assert list(labels["field"])[:3] == ["商机阶段", "商机阶段", "负责人"]
+
+
+def test_output_path_and_settings_refusals_speak_chinese_in_a_zh_workspace(zh_ws, capsys):
+    code, out = cli(capsys, "export", zh_ws, "--entity", "客户", "--out", zh_ws / "customers.xlsx")
+    assert code == 2 and "工作区" in out and "覆盖" in out
+    assert english_left(out) == [], out
+    book = openpyxl.load_workbook(zh_ws / "rules.xlsx")
+    book[book.sheetnames[[n in ("设置", "Settings") for n in book.sheetnames].index(True)]].append(
+        ["timezone", "Mars/Olympus"])
+    book.save(zh_ws / "rules.xlsx")
+    code, out = cli(capsys, "rfm", zh_ws)
+    assert code == 1 and "不是有效的时区" in out
+    assert english_left(out) == [], out
+    code, out = cli(capsys, "rfm", zh_ws, "--lang", "en")
+    assert "not a time zone" in out
