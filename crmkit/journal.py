@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exceptions import CrmkitError, FileLockedError, WorkbookError
+from .safety import fsync_dir
 
 JOURNAL = "journal.json"
 STAGE_PREFIX = "txn-"
@@ -93,19 +94,6 @@ def _fsync_file(path: Path) -> None:
     with open(path, "rb+") as fh:
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _target(path: Path) -> Path:
@@ -251,7 +239,7 @@ def _write_journal(workspace: Path, payload: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _finish(workspace: Path, entries: list[dict]) -> None:
@@ -266,7 +254,7 @@ def _finish(workspace: Path, entries: list[dict]) -> None:
             os.replace(stage, target)
             dirs.add(target.parent)
     for d in dirs:
-        _fsync_dir(d)
+        fsync_dir(d)
 
 
 def _clear(workspace: Path, entries: list[dict]) -> None:
@@ -274,7 +262,7 @@ def _clear(workspace: Path, entries: list[dict]) -> None:
     path = journal_path(workspace)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     for folder in {Path(e["stage"]).parent for e in entries}:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -360,7 +348,7 @@ def _recover_entries(workspace: Path, entries: list[dict]) -> str:
                 target.unlink()
         else:
             unrestored.append(target.name)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     _clear(workspace, entries)
     if unrestored:
         return (f"an interrupted change ({names}) could not be finished nor fully undone; check "

@@ -195,7 +195,8 @@ def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename) to disk; a file system that cannot is passed over."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -407,7 +408,7 @@ def replace_file(path: str | os.PathLike, produce: Callable[[Path], None], *,
             os.replace(tmp, path)
         except OSError as exc:
             raise write_failed(exc, path, "cannot replace the file") from None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
