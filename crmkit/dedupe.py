@@ -881,7 +881,13 @@ def merge_duplicates(ws, groups: pd.DataFrame | None = None, *, by: str = "dedup
             index=lost.index)
         hist.append(lost[~lost["field"].isin(skip) & lost["old"].notna() & ~kept_in])
     new_customers = customers.copy()
-    new_customers.loc[folded.index, data_cols] = folded[data_cols]
+    for c in data_cols:        # column by column: a typed column (Int64 scores...) takes its folded values by position
+        col = folded[c]
+        try:
+            new_customers.loc[folded.index, c] = col.to_numpy()
+        except (TypeError, ValueError, KeyError):
+            new_customers[c] = new_customers[c].astype(object)
+            new_customers.loc[folded.index, c] = col.astype(object).to_numpy()
     new_customers = new_customers.drop(index=merged.index)
     ws.replace("customers", new_customers)
     # re-point everything that referred to a merged customer

@@ -124,3 +124,20 @@ def test_apply_merges_repoints_and_records_history(make_workspace):
 def test_dedupe_of_a_missing_folder_is_usage_error(tmp_path, capsys):
     assert main(["dedupe", str(tmp_path / "nope")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_dedupe_apply_after_rfm_and_run_merges_a_workspace_with_typed_score_columns(tmp_path, capsys):
+    # the RFM and derived columns written by rfm/run are typed (Int64...): merging must still assign them
+    from crmkit.cli import main
+    from crmkit.workspace import open_workspace
+
+    folder = tmp_path / "ws"
+    assert main(["sample", str(folder), "--customers", "200"]) == 0
+    assert main(["rfm", str(folder)]) == 0
+    assert main(["run", str(folder)]) in (0, 1)
+    before = len(open_workspace(folder)["customers"])
+    capsys.readouterr()
+    assert main(["dedupe", str(folder), "--apply"]) == 0
+    out, err = capsys.readouterr()
+    assert "unexpected error" not in err
+    assert len(open_workspace(folder)["customers"]) < before
