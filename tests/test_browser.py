@@ -273,7 +273,7 @@ def test_data_quality_shows_completeness_duplicates_and_problems(browser, served
     comp = an.completeness(ws["customers"], float(ws.settings["completeness_target"]))
     shown = card_values(page)
     assert same(shown["completeness"], comp.attrs["overall"])
-    assert int(page.locator("#crmkit-duplicates").get_attribute("data-rows")) >= 2  # C002 and C009 share a phone
+    assert int(page.locator("#crmkit-duplicates").get_attribute("data-rows")) >= 2  # C002 and C009: one company (Blue River), one phone
     assert shown["invalid_values"] >= 1  # the malformed e-mail of C006
     assert_clean(page, requests, served)
     screenshot(page, "data_quality")

@@ -28,7 +28,7 @@ def small_workspace(folder: Path, lang: str = "en", **settings) -> Path:
     customers = pd.DataFrame({
         "customer_id": [f"C{i:03d}" for i in range(1, 11)],
         "name": ["Acme Tools", "Blue River", "Cedar Labs", "Delta Foods", "Echo Retail", "Fox Media",
-                 "Granite Co", "Harbor Ltd", "Iris Design", "Jade Motors"],
+                 "Granite Co", "Harbor Ltd", "Blue River Trading", "Jade Motors"],   # C009: C002 again
         "contact_name": ["Ann", "Bo", "Cy", None, "Eve", "Fay", "Gus", "Hal", None, "Jo"],
         "phone": ["+8613812345678", "+8613900001111", None, "+8613700002222", "+8613600003333",
                   None, "+8613500004444", "+8613400005555", "+8613900001111", "+8613300006666"],
