@@ -32,7 +32,6 @@ files is always either all of a change or none of it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -47,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exceptions import CrmkitError, FileLockedError, WorkbookError
-from .safety import fsync_dir
+from .safety import fsync_dir, sha256_of
 
 JOURNAL = "journal.json"
 STAGE_PREFIX = "txn-"
@@ -80,14 +79,6 @@ def pending(workspace: str | os.PathLike) -> bool:
         return journal_path(workspace).exists()
     except OSError:
         return False
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:
@@ -183,7 +174,7 @@ def save_files(workspace: str | os.PathLike, items: Iterable[Item], *, keep_back
                 folders.add(folder)
                 stage = folder / f"{n:02d}-{it.target.name}"
                 _stage(it, stage, wait)
-                entries.append({"target": str(it.target), "stage": str(stage), "sha256": _sha256(stage),
+                entries.append({"target": str(it.target), "stage": str(stage), "sha256": sha256_of(stage),
                                 "size": stage.stat().st_size, "existed": it.target.exists(),
                                 "workbook": it.workbook, "backup": None})
             from .safety import backup, check_not_open
@@ -322,9 +313,9 @@ def _recover_entries(workspace: Path, entries: list[dict]) -> str:
     state = []
     for e in entries:
         stage, target = Path(e["stage"]), Path(e["target"])
-        if stage.exists() and stage.stat().st_size == e["size"] and _sha256(stage) == e["sha256"]:
+        if stage.exists() and stage.stat().st_size == e["size"] and sha256_of(stage) == e["sha256"]:
             state.append("staged")
-        elif not stage.exists() and target.exists() and _sha256(target) == e["sha256"]:
+        elif not stage.exists() and target.exists() and sha256_of(target) == e["sha256"]:
             state.append("done")
         else:
             state.append("broken")

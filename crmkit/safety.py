@@ -469,7 +469,8 @@ def _workspace_files(workspace: Path) -> set[str]:
     return {_norm(workspace / workbook_file(w)) for w in WORKBOOKS}
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MB blocks."""
     import hashlib
 
     h = hashlib.sha256()
@@ -505,7 +506,7 @@ def record_output(path: str | os.PathLike, workspace: str | os.PathLike | None) 
     with contextlib.suppress(OSError):
         data = _read_manifest(ws)
         data.pop(_norm(Path(path)), None)
-        data[_norm(Path(path))] = _sha256(Path(path))
+        data[_norm(Path(path))] = sha256_of(Path(path))
         while len(data) > _MANIFEST_MAX:
             data.pop(next(iter(data)))
         target = _manifest(ws)
@@ -535,7 +536,7 @@ def is_crmkit_output(path: str | os.PathLike, workspace: str | os.PathLike | Non
         recorded = _read_manifest(Path(workspace)).get(_norm(p))
         if recorded:                   # crmkit wrote it here: it is ours exactly while it is unchanged
             try:
-                return _sha256(p) == recorded
+                return sha256_of(p) == recorded
             except OSError:
                 return False
     from .preserve import _element_text, check_archive

@@ -296,7 +296,7 @@ def test_a_command_that_writes_recovers_first_and_says_so(small, tmp_path):
     entries = json.loads(journal.journal_path(ws).read_text())["files"]
     for e in entries:                              # stage real workbooks: copies of the current ones
         Path(e["stage"]).write_bytes(Path(e["target"]).read_bytes())
-        e["sha256"] = journal._sha256(Path(e["stage"]))
+        e["sha256"] = journal.sha256_of(Path(e["stage"]))
         e["size"] = Path(e["stage"]).stat().st_size
     journal._write_journal(ws, {"version": 1, "id": "x", "files": entries})
     r = crmkit("run", str(ws))
@@ -345,7 +345,7 @@ def test_opening_the_workspace_finishes_an_interrupted_save(small, tmp_path):
     _staged_then_killed(ws, 1)
     entries = json.loads(journal.journal_path(ws).read_text())["files"]
     Path(entries[1]["stage"]).write_bytes((ws / "log.xlsx").read_bytes())   # a real workbook this time
-    entries[1]["sha256"] = journal._sha256(Path(entries[1]["stage"]))
+    entries[1]["sha256"] = journal.sha256_of(Path(entries[1]["stage"]))
     entries[1]["size"] = Path(entries[1]["stage"]).stat().st_size
     entries = entries[1:]                                                   # only log.xlsx is pending
     journal._write_journal(ws, {"version": 1, "id": "x", "files": entries})
