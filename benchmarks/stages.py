@@ -428,7 +428,7 @@ def dashboard(ws: Path, opts: dict, clock: Clock) -> dict:
     """First render of a dashboard: GET /voila/render/<name>.ipynb on a fresh server."""
     dash = need("crmkit.dashboard", "start")
     name = opts.get("dashboard", "overview")
-    from crmkit.dashboard import NOTEBOOK_DIR
+    from crmkit.dashboard.server import NOTEBOOK_DIR
 
     if not (NOTEBOOK_DIR / f"{name}.ipynb").exists():
         raise Unavailable(f"notebooks/{name}.ipynb not available yet")
@@ -445,7 +445,7 @@ def _wait_idle(pid: int, quiet: float = 1.5, timeout: float = 90.0) -> float:
     """Wait until the process ``pid`` and its children have used no CPU for ``quiet`` seconds.
 
     A freshly started dashboard server warms one kernel per notebook in the
-    background (crmkit.dashboard.PREHEAT_OPTIONS); a person opening the page
+    background (crmkit.dashboard.server.PREHEAT_OPTIONS); a person opening the page
     a few seconds after ``crmkit dashboard`` printed its address finds them
     ready, and so does the measured request.  Returns the seconds waited.
     """
@@ -475,7 +475,7 @@ def _wait_idle(pid: int, quiet: float = 1.5, timeout: float = 90.0) -> float:
 
 
 def _bare_voila(ws: Path, clock: Clock, preheat: bool) -> dict:
-    from crmkit import dashboard as d
+    from crmkit.dashboard import server as d
 
     global CHILD_PEAK
     CHILD_PEAK = True

@@ -29,10 +29,9 @@ except KeyboardInterrupt:                   # Ctrl-C while the command line star
 __version__ = "0.1.0"
 
 #: submodules reachable as attributes after ``import crmkit`` (imported when first touched)
-SUBMODULES = ("analytics", "cache", "cli", "dashboard", "dedupe", "demo", "derived", "exceptions", "export",
-              "fields", "forms", "i18n", "importer", "normalize", "preserve", "report", "rfm", "rules", "safety",
-              "sample", "schema", "settings", "sources", "templates", "ui", "validate", "workbook", "workspace",
-              "xlsxfast")
+SUBMODULES = ("analytics", "cli", "dashboard", "dedupe", "demo", "derived", "exceptions", "export", "fields",
+              "forms", "i18n", "importer", "io", "normalize", "report", "rfm", "rules", "sample", "schema",
+              "settings", "templates", "validate", "workspace")
 
 __all__ = ["CrmkitError", "DataError", "UsageError", "Workspace", "open_workspace", "__version__"]
 

@@ -97,8 +97,8 @@ def _workspace_lang(path: object) -> str | None:
     Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
     """
     from .i18n import check_lang
+    from .io.workbook import find_sheet, map_columns, open_reader, read_raw
     from .schema import ENTITIES
-    from .workbook import find_sheet, map_columns, open_reader, read_raw
 
     if path is None:
         return None
@@ -164,7 +164,7 @@ def progress_enabled() -> bool:
                    "for init, sample and demo: their --lang).")
 def cli(wait: float | None = None, lang: str | None = None) -> None:
     """crmkit: an Excel-first CRM. Validate, import, de-duplicate, automate, score and report."""
-    from .safety import set_default_wait
+    from .io.safety import set_default_wait
 
     set_default_wait(wait)
     if lang is not None:
@@ -249,7 +249,7 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
 def validate(path: Path, report: Path | None, as_json: bool, force: bool = False) -> int:
     """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
     phones, e-mails, dates, IDs, references, duplicates and completeness."""
-    from .safety import check_output_path
+    from .io.safety import check_output_path
     from .validate import validate_path, write_report
 
     where = path if path.is_dir() else None
@@ -531,7 +531,7 @@ def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[s
     """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops).
 
     There is no login yet: requests naming another host than localhost are refused."""
-    from .dashboard import serve
+    from .dashboard.server import serve
 
     return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts)
 
@@ -559,7 +559,7 @@ def _show_usage_error(exc: click.ClickException) -> None:
 
 
 def _interrupted() -> int:
-    """Ctrl-C: one line, no traceback (a save is all-or-nothing: crmkit.journal)."""
+    """Ctrl-C: one line, no traceback (a save is all-or-nothing: crmkit.io.journal)."""
     from .i18n import t
 
     with contextlib.suppress(Exception):

@@ -414,9 +414,9 @@ def find_duplicates(customers: pd.DataFrame, keys: Iterable[str] | str | None = 
     """
     if customers is None or len(customers) == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in DUPLICATE_COLUMNS})
-    from . import cache
+    from .io import cache
 
-    # the same groups on every dashboard visit until the customers change: kept by crmkit.cache,
+    # the same groups on every dashboard visit until the customers change: kept by crmkit.io.cache,
     # keyed by the columns they are worked out from
     names = parse_keys(keys)
     used = ["customer_id", *dict.fromkeys(f for k in names for f in k.split("+")),
@@ -919,7 +919,7 @@ def merge_duplicates(ws, groups: pd.DataFrame | None = None, *, by: str = "dedup
 
 def dedupe_workspace(path: str | os.PathLike, *, apply: bool = False, by: str = "dedupe") -> DedupeResult:
     """Find duplicate customers in the workspace at ``path``; with ``apply`` merge them and save."""
-    from .safety import workspace_lock
+    from .io.safety import workspace_lock
     from .workspace import open_workspace
 
     ws = open_workspace(path)

@@ -183,11 +183,11 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
            fmt: str | None = None, unmasked: bool | None = None, as_of=None, force: bool = False) -> ExportResult:
     """Write the filtered table of ``entity`` to ``out`` (.xlsx or .csv); see the module docs.
 
-    ``out`` is checked by :func:`crmkit.safety.check_output_path`: never a
+    ``out`` is checked by :func:`crmkit.io.safety.check_output_path`: never a
     workspace workbook; an existing file only when crmkit wrote it (else
     ``force``).
     """
-    from .safety import check_output_path
+    from .io.safety import check_output_path
     from .workspace import Workspace, open_workspace
 
     if not isinstance(ws, Workspace):
@@ -209,13 +209,13 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
     if path.is_dir():
         raise UsageError(msg("e_out_folder"), file=str(path))
     lang = ws.lang
-    from .safety import replace_file
+    from .io.safety import replace_file
 
     if fmt == "csv":
         table = _neutralise(display_frame(df, fields, lang))
         replace_file(path, lambda target: table.to_csv(target, index=False, encoding="utf-8-sig"),
                      workspace=ws.path)
-        from .safety import record_output
+        from .io.safety import record_output
 
         record_output(path, ws.path)
     else:
@@ -224,8 +224,8 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
 
 
 def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
-    """Formula-like text, in cells and headers, gets a leading ``'`` (:func:`crmkit.safety.looks_like_formula`)."""
-    from .safety import neutralise_csv
+    """Formula-like text, in cells and headers, gets a leading ``'`` (:func:`crmkit.io.safety.looks_like_formula`)."""
+    from .io.safety import neutralise_csv
 
     return neutralise_csv(table)
 
@@ -233,8 +233,8 @@ def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
 def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: str, workspace) -> None:
     import xlsxwriter
 
-    from .safety import mark_output, replace_file
-    from .workbook import SheetWriter
+    from .io.safety import mark_output, replace_file
+    from .io.workbook import SheetWriter
 
     # an export carries no required marks and no derived styling: it is a report, not a template
     plain = [dataclasses.replace(f, required=False, derived=False) for f in fields]
@@ -244,7 +244,7 @@ def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: st
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
             "nan_inf_to_errors": False, "default_date_format": "yyyy-mm-dd"})
         mark_output(wb, "export")
-        sw = SheetWriter(wb, lang, fast=None)   # big exports: cells written in bulk (crmkit.xlsxfast)
+        sw = SheetWriter(wb, lang, fast=None)   # big exports: cells written in bulk (crmkit.io.bulk)
         try:
             sw.write(ent, df, fields=plain, extra_columns=[], validation_rows=0)
         finally:
@@ -252,7 +252,7 @@ def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: st
         sw.complete(target)
 
     replace_file(path, produce, workspace=workspace)
-    from .safety import record_output
+    from .io.safety import record_output
 
     record_output(path, workspace)
 

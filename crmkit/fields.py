@@ -26,6 +26,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .i18n import msg
+from .io.workbook import Problem
 from .schema import (
     CUSTOM_ENTITY,
     CUSTOM_FIELD_TYPE,
@@ -38,7 +39,6 @@ from .schema import (
     Field,
     norm_token,
 )
-from .workbook import Problem
 
 #: A custom field key: snake_case ASCII, starting with a letter.
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -64,7 +64,7 @@ def fields_frame(lang: str = "en", *, sample: bool = True) -> pd.DataFrame:
 
     An admin switches a sample on by setting Enabled to yes, or adds rows.
     """
-    from .workbook import coerce_frame, empty_frame
+    from .io.workbook import coerce_frame, empty_frame
 
     ent = ENTITIES["fields"]
     if not sample:
@@ -117,7 +117,7 @@ def custom_fields(frame: pd.DataFrame, *, file: str = "", sheet: str = "") -> tu
 
     Refused rows (bad key, a name already used by a built-in field, an
     unknown type, a choice field without options, ...) are reported as
-    :class:`crmkit.workbook.Problem` with the Excel row and left out; the
+    :class:`crmkit.io.workbook.Problem` with the Excel row and left out; the
     other fields still work.  Rows with Enabled = no are skipped silently.
     """
     out: dict[str, list[Field]] = {}

@@ -57,7 +57,7 @@ ID_PREFIX = {"customers": "C", "interactions": "I", "tickets": "TK"}
 
 def forms_frame(lang: str = "en") -> pd.DataFrame:
     """The Forms sheet of a new workspace: the two seed forms, in ``lang``."""
-    from .workbook import coerce_frame
+    from .io.workbook import coerce_frame
 
     zh = lang == "zh"
     rows = [{"name": zh_name if zh else en_name, "entity": ent, "fields": flds, "defaults": defaults,
@@ -348,7 +348,7 @@ def _validate(raw: pd.DataFrame, entity: str, ws, existing: pd.DataFrame) -> tup
     try:
         from .validate import validate_frame
     except ImportError:
-        from .workbook import convert
+        from .io.workbook import convert
 
         typed = convert(raw, ent)
         return typed[[f.key for f in ent.fields]], _basic_issues(typed, ent, ws.lang)
@@ -403,7 +403,7 @@ def _find_duplicates(customers: pd.DataFrame, new_id: str, keys, region: str | N
 
 
 def _history(entity: str, record_id: str, row: pd.Series, ent, at: pd.Timestamp, by: str) -> pd.DataFrame:
-    from .workbook import _excel_value
+    from .io.workbook import _excel_value
 
     vals = []
     for f in ent.fields:
@@ -429,7 +429,7 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
     workspace is read afresh under the workspace lock, so a page left open
     never overwrites newer data.
     """
-    from .safety import workspace_lock
+    from .io.safety import workspace_lock
     from .schema import match_header
     from .workspace import Workspace, open_workspace
 
@@ -592,7 +592,7 @@ def query_params() -> dict[str, str]:
 
     A preheated kernel learns it when the visit arrives, so this waits for it there.
     """
-    from .ui import preheated, wait_for_request, warm_up
+    from .dashboard.ui import preheated, wait_for_request, warm_up
 
     if preheated():
         warm_up()
@@ -742,7 +742,7 @@ def form_index_html(ws, lang: str) -> str:
 
 def _form_index(ws, w, lang: str | None = None):
     """The forms index page: cards of the forms and a zh/en switch above them."""
-    from .ui import language_switch
+    from .dashboard.ui import language_switch
 
     switch = language_switch(lang or ws.lang)
     switch.add_class("crmkit-lang")

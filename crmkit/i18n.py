@@ -342,7 +342,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-# dashboards (crmkit.ui and notebooks/)
+# dashboards (crmkit.dashboard.ui and notebooks/)
 TEXT.update({
     "dash_subtitle": ("Workspace {workspace} · as of {as_of}", "工作区 {workspace} · 数据截至 {as_of}"),
     "dash_all": ("All", "全部"),

@@ -55,8 +55,8 @@ import pandas as pd
 
 from . import dedupe as dd
 from .i18n import TEXT, current_lang, lang_is_set, msg, t
+from .io.sources import SourceTable, read_source
 from .schema import ENTITIES, field_label, norm_token
-from .sources import SourceTable, read_source
 from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report
 
 #: Prefix of generated IDs when a sheet holds no IDs yet to learn the pattern from.
@@ -252,7 +252,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     """
     import time
 
-    from .safety import workspace_lock
+    from .io.safety import workspace_lock
     from .schema import resolve_entity
     from .workspace import open_workspace
 
@@ -267,7 +267,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     t0 = time.perf_counter()
     ws = open_workspace(into)          # checks the folder (exit 2 when it is no workspace); reads nothing yet
     if report is not None:             # before anything is imported: never over the workspace or the source
-        from .safety import check_output_path
+        from .io.safety import check_output_path
 
         check_output_path(report, workspace=ws.path, inputs=[source], force=force, option="--report")
     lock = contextlib.nullcontext() if dry_run else workspace_lock(ws.path)

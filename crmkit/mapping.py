@@ -183,7 +183,7 @@ def _join(cols: list[pd.Series], sep: str) -> pd.Series:
 
 def apply_mapping(src, ent: Entity, explicit: list[tuple[str, str]], saved: list[tuple[str, str]],
                   defaults: dict[str, str], lang: str = "en") -> Plan:
-    """Apply mappings, name parts and defaults to ``src`` (a :class:`~crmkit.sources.SourceTable`) in place.
+    """Apply mappings, name parts and defaults to ``src`` (a :class:`~crmkit.io.sources.SourceTable`) in place.
 
     A column named in ``--map`` that the file lacks is a usage error; a saved
     row whose column the file lacks is skipped (saved rows serve many files).

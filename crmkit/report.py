@@ -17,7 +17,7 @@ The workbook is written in the workspace's language:
 
 Every number comes from :mod:`crmkit.analytics` / :mod:`crmkit.rfm`
 (:func:`report_tables` gathers them), so the report and the dashboards agree.
-The file is written through :func:`crmkit.safety.replace_file`.
+The file is written through :func:`crmkit.io.safety.replace_file`.
 """
 
 from __future__ import annotations
@@ -379,13 +379,13 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
     defaults to the workspace's as-of time; ``out`` defaults to :func:`default_report_path`; ``lang`` to
     the workspace language.  Written through the safe write path.  With
     ``return_tables`` returns ``(path, tables)`` (the :func:`report_tables`).
-    ``out`` is checked by :func:`crmkit.safety.check_output_path` (``force``
+    ``out`` is checked by :func:`crmkit.io.safety.check_output_path` (``force``
     replaces an existing file crmkit did not write; a workspace workbook is
     always refused).
     """
     import xlsxwriter
 
-    from .safety import check_output_path, mark_output, replace_file
+    from .io.safety import check_output_path, mark_output, replace_file
 
     if out is not None:
         check_output_path(out, workspace=ws.path, force=force)
@@ -410,7 +410,7 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
             wb.close()
 
     replace_file(path, produce, workspace=ws.path)
-    from .safety import record_output
+    from .io.safety import record_output
 
     record_output(path, ws.path)
     return (path, tables) if return_tables else path

@@ -21,10 +21,10 @@ import pandas as pd
 
 from .exceptions import WorkspaceExists
 from .i18n import check_lang, msg, t
+from .io.workbook import empty_frame, write_workbook
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
-from .workbook import empty_frame, write_workbook
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -180,7 +180,7 @@ def custom_fields_of(fields: pd.DataFrame | None):
 
 def sheet_headers(path: str | os.PathLike, reader=None) -> dict[str, list[str]]:
     """Sheet name -> header row (as typed) of a workbook, without reading its data."""
-    from .workbook import open_reader
+    from .io.workbook import open_reader
 
     reader = reader or open_reader(path)
     out = {}
@@ -202,7 +202,7 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
     the template's rows (e.g. the seed Forms).  Returns, per workbook
     rewritten, ``{"created": bool, "sheets": [...], "columns": {entity: [...]}}``.
     """
-    from .workbook import find_sheet, map_columns, open_reader
+    from .io.workbook import find_sheet, map_columns, open_reader
     from .workspace import open_workspace
 
     ws = open_workspace(folder)
@@ -251,7 +251,7 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
 
 def _written_by_crmkit(path: Path) -> bool:
     try:
-        from .preserve import inspect_workbook
+        from .io.preserve import inspect_workbook
     except ImportError:
         return True
     try:
@@ -275,11 +275,11 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.worksheet.table import TableColumn
 
-    from .safety import replace_file
-    from .workbook import field_width, find_sheet, header_text
+    from .io.safety import replace_file
+    from .io.workbook import field_width, find_sheet, header_text
 
     try:
-        from .preserve import check_safe_to_update
+        from .io.preserve import check_safe_to_update
 
         check_safe_to_update(path)
     except ImportError:

@@ -8,7 +8,7 @@
 Frames are read on first use, a whole workbook at a time, with fastexcel.
 Changes are made on the frames (``ws.replace`` / ``ws.append``) and written
 back with :meth:`Workspace.save`, which rewrites only the workbooks whose
-frames changed, through the safe write path (:mod:`crmkit.safety`).
+frames changed, through the safe write path (:mod:`crmkit.io.safety`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import cache
 from .exceptions import WorkbookError, WorkspaceNotFound
 from .i18n import check_lang, msg
-from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
-from .settings import parse_settings
-from .workbook import (
+from .io import cache
+from .io.workbook import (
     NORMAL_FORM,
     coerce_frame,
     convert,
@@ -36,6 +34,8 @@ from .workbook import (
     read_raw,
     write_workbook,
 )
+from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
+from .settings import parse_settings
 
 
 class Workspace:
@@ -50,7 +50,7 @@ class Workspace:
         if not any((self.path / workbook_file(w)).exists() for w in WORKBOOKS):
             raise WorkspaceNotFound(
                 msg("e_ws_not_workspace"), file=str(self.path))
-        from .journal import pending, recover_or_warn
+        from .io.journal import pending, recover_or_warn
 
         if pending(self.path):       # a save was interrupted: finish or undo it first (or warn while it runs)
             recover_or_warn(self.path)
@@ -146,7 +146,7 @@ class Workspace:
 
     def _cache_key(self, workbook: str, ents: dict[str, Entity], dayfirst: bool,
                    content: str | None) -> str | None:
-        """The cache key of ``workbook`` (see :mod:`crmkit.cache`); None when it is not worth caching."""
+        """The cache key of ``workbook`` (see :mod:`crmkit.io.cache`); None when it is not worth caching."""
         if not cache.enabled() or content is None:
             return None
         try:
@@ -369,12 +369,12 @@ class Workspace:
         Every workbook is checked first (open in Excel, read-only, content
         crmkit would refuse to rewrite), then written whole to a staging
         folder, then the set is renamed into place under a journal
-        (:mod:`crmkit.journal`): an error, Ctrl-C or a kill leaves either
+        (:mod:`crmkit.io.journal`): an error, Ctrl-C or a kill leaves either
         all of the new versions or none.  ``extra`` maps other files of the
         workspace (e.g. the rule state) to bytes written in the same unit.
         Rows typed with a blank ID get one first (:meth:`assign_blank_ids`).
         """
-        from .journal import Item, save_files
+        from .io.journal import Item, save_files
 
         todo = sorted(self._dirty if workbooks is None else set(workbooks))
         if self.assign_blank_ids(todo) and "log" not in todo:
@@ -479,7 +479,7 @@ REQUIRED_SHEETS = frozenset({"customers", "interactions", "orders", "tasks", "ca
 
 def _looks_like(reader, names: list[str], ent: Entity) -> str | None:
     """The sheet among ``names`` whose header row names the fields of ``ent`` (a renamed sheet), if any."""
-    from .workbook import map_columns
+    from .io.workbook import map_columns
 
     need = {f.key for f in ent.fields if f.required} or {f.key for f in ent.input_fields}
     best, best_n = None, 0
@@ -505,7 +505,7 @@ def missing_sheet(reader, path: Path, workbook: str, key: str, *, main: bool) ->
     workbook, a sheet added by a later version) the table reads as empty.
     """
     from .i18n import t
-    from .workbook import find_sheet
+    from .io.workbook import find_sheet
 
     ent = ENTITIES[key]
     names = list(reader.sheet_names)
@@ -524,7 +524,7 @@ def missing_sheet(reader, path: Path, workbook: str, key: str, *, main: bool) ->
 
 def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -> None:
     """A sheet holding rows must have its ID column: records are found by it."""
-    from .workbook import map_columns
+    from .io.workbook import map_columns
 
     if not ent.id_field or raw.empty or ent.id_field in map_columns(raw.columns, ent).values():
         return

@@ -8,9 +8,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from crmkit import analytics as an
+from crmkit.io.workbook import coerce_frame
 from crmkit.schema import ENTITIES
 from crmkit.settings import defaults
-from crmkit.workbook import coerce_frame
 
 AS_OF = pd.Timestamp("2026-11-20 10:00")
 NAN = np.nan

@@ -139,7 +139,7 @@ def test_a_bad_path_gives_a_one_line_error_naming_the_place(bad, tmp_path, capsy
     args = [a.replace("{good workspace}", str(good_ws)).replace("{good source}", str(good_source))
             for a in argv(path)]
     if command == "dashboard":
-        import crmkit.dashboard as dash
+        import crmkit.dashboard.server as dash
 
         def refuse(*a, **k):
             raise WouldServe(f"the dashboard would start on a bad workspace ({case})")

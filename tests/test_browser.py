@@ -41,7 +41,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from crmkit.dashboard import free_port
+    from crmkit.dashboard.server import free_port
 
     workspace = small_workspace(tmp_path_factory.mktemp("browser") / "crm")
     port = free_port()
@@ -171,7 +171,7 @@ def download(page, export_css: str = "button.crmkit-export") -> pd.DataFrame:
 # --------------------------------------------------------------------------- tests
 
 def test_landing_page_links_the_five_dashboards_with_bilingual_titles(browser, served):
-    from crmkit.dashboard import DASHBOARDS
+    from crmkit.dashboard.server import DASHBOARDS
 
     page, requests = open_page(browser, served, "")
     cards = page.locator("a[data-dashboard]")
@@ -237,8 +237,8 @@ def test_campaigns_show_totals_and_flag_under_performers(browser, served):
 
 def test_customers_and_rfm_drill_into_a_segment_and_export_it(browser, served):
     from crmkit import rfm
+    from crmkit.dashboard.ui import enum_label
     from crmkit.schema import RFM_SEGMENT
-    from crmkit.ui import enum_label
 
     page, requests = open_page(browser, served, "voila/render/customers_rfm.ipynb", plots=3)
     ws = workspace(served)
@@ -282,7 +282,7 @@ def test_data_quality_shows_completeness_duplicates_and_problems(browser, served
 
 def test_my_day_follows_the_chosen_rep_and_marks_a_task_done(browser, served):
     from crmkit import analytics as an
-    from crmkit.ui import task_options
+    from crmkit.dashboard.ui import task_options
 
     page, requests = open_page(browser, served, "voila/render/my_day.ipynb")
     ws = workspace(served)

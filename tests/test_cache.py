@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmkit import cache
+from crmkit.io import cache
 from crmkit.workspace import open_workspace
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"

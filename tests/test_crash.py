@@ -24,8 +24,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmkit.safety import backups_of, clean_stale_temps
-from crmkit.workbook import read_sheet, write_workbook
+from crmkit.io.safety import backups_of, clean_stale_temps
+from crmkit.io.workbook import read_sheet, write_workbook
 
 ROWS = 2000
 

@@ -1,4 +1,4 @@
-"""The dashboard helpers (crmkit.ui), the server (crmkit.dashboard) and the `crmkit dashboard` command.
+"""The dashboard helpers (crmkit.dashboard.ui), the server (crmkit.dashboard) and the `crmkit dashboard` command.
 
 ``small_workspace`` builds the small, hand-made workspace that the notebook
 and browser tests also use (they import it from here).
@@ -134,7 +134,7 @@ def small(tmp_path) -> Path:
 # --------------------------------------------------------------------------- crmkit.dashboard
 
 def test_workspace_path_prefers_the_argument_then_the_environment_then_sample_data(monkeypatch, tmp_path):
-    from crmkit.dashboard import DEFAULT_WORKSPACE, workspace_path
+    from crmkit.dashboard.server import DEFAULT_WORKSPACE, workspace_path
 
     monkeypatch.delenv("CRMKIT_WORKSPACE", raising=False)
     assert workspace_path() == ROOT / "sample_data" == DEFAULT_WORKSPACE
@@ -144,7 +144,7 @@ def test_workspace_path_prefers_the_argument_then_the_environment_then_sample_da
 
 
 def test_voila_serves_the_notebook_folder_on_loopback_with_the_offline_template(tmp_path):
-    from crmkit.dashboard import ASSETS_DIR, NOTEBOOK_DIR, voila_command, voila_env
+    from crmkit.dashboard.server import ASSETS_DIR, NOTEBOOK_DIR, voila_command, voila_env
 
     cmd = voila_command(8899)
     assert str(NOTEBOOK_DIR) in cmd
@@ -157,7 +157,7 @@ def test_voila_serves_the_notebook_folder_on_loopback_with_the_offline_template(
 
 
 def test_dashboards_keep_one_warmed_kernel_per_notebook_unless_turned_off(monkeypatch):
-    from crmkit.dashboard import PREHEAT_OPTIONS, voila_command
+    from crmkit.dashboard.server import PREHEAT_OPTIONS, voila_command
 
     monkeypatch.delenv("CRMKIT_PREHEAT", raising=False)
     assert "--preheat_kernel=True" in voila_command(8899) and "--pool_size=1" in voila_command(8899)
@@ -167,7 +167,7 @@ def test_dashboards_keep_one_warmed_kernel_per_notebook_unless_turned_off(monkey
 
 
 def test_outside_a_preheated_kernel_loading_a_dashboard_does_not_wait(monkeypatch):
-    from crmkit import ui
+    from crmkit.dashboard import ui
 
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
     assert not ui.preheated()
@@ -177,7 +177,7 @@ def test_outside_a_preheated_kernel_loading_a_dashboard_does_not_wait(monkeypatc
 
 
 def test_the_template_loads_nothing_from_outside_the_machine():
-    from crmkit.dashboard import ASSETS_DIR
+    from crmkit.dashboard.server import ASSETS_DIR
 
     folder = ASSETS_DIR / "voila" / "templates" / "crmkit"
     for f in folder.iterdir():
@@ -186,7 +186,7 @@ def test_the_template_loads_nothing_from_outside_the_machine():
 
 
 def test_landing_page_links_every_dashboard_with_both_titles():
-    from crmkit.dashboard import ASSETS_DIR, DASHBOARDS
+    from crmkit.dashboard.server import ASSETS_DIR, DASHBOARDS
 
     page = (ASSETS_DIR / "voila" / "templates" / "crmkit" / "tree.html").read_text(encoding="utf-8")
     for d in DASHBOARDS:
@@ -212,7 +212,7 @@ def test_dashboard_notebook_is_committed_clean_with_a_parameters_cell(name):
 
 
 def test_start_refuses_a_folder_that_is_not_a_workspace(tmp_path):
-    from crmkit.dashboard import start
+    from crmkit.dashboard.server import start
     from crmkit.exceptions import WorkspaceNotFound
 
     with pytest.raises(WorkspaceNotFound):
@@ -239,10 +239,10 @@ def test_cli_dashboard_reports_a_busy_port_with_exit_code_2(small, capsys):
     assert "already in use" in capsys.readouterr().err
 
 
-# --------------------------------------------------------------------------- crmkit.ui: display
+# --------------------------------------------------------------------------- crmkit.dashboard.ui: display
 
 def test_contacts_are_masked_unless_settings_allow_full_display():
-    from crmkit.ui import mask_contacts
+    from crmkit.dashboard.ui import mask_contacts
 
     df = pd.DataFrame({"phone": ["+8613812345678", None], "email": ["annie@acme.com", "x"], "name": ["A", "B"]})
     masked = mask_contacts(df)
@@ -254,7 +254,7 @@ def test_contacts_are_masked_unless_settings_allow_full_display():
 
 
 def test_display_frame_translates_headers_and_codes_to_chinese():
-    from crmkit.ui import display_frame
+    from crmkit.dashboard.ui import display_frame
 
     df = pd.DataFrame({"customer_id": ["C1"], "stage": ["negotiation"], "source": ["website_form"],
                        "phone": ["+8613812345678"], "marketing_consent": pd.array([True], dtype="boolean"),
@@ -267,7 +267,7 @@ def test_display_frame_translates_headers_and_codes_to_chinese():
 
 
 def test_table_html_formats_numbers_and_escapes_text():
-    from crmkit.ui import table_html
+    from crmkit.dashboard.ui import table_html
 
     df = pd.DataFrame({"Name": ["<b>x</b>"], "Revenue": [12345.0], "Rate": [0.256]})
     html = table_html(df, formats={"Rate": "pct"}, table_id="t1")
@@ -277,7 +277,7 @@ def test_table_html_formats_numbers_and_escapes_text():
 
 
 def test_kpi_cards_carry_the_raw_value_and_the_target_verdict():
-    from crmkit.ui import kpi_cards
+    from crmkit.dashboard.ui import kpi_cards
 
     kpis = pd.DataFrame({"kpi": ["revenue", "reach"], "kind": ["money", "rate"], "value": [29000.0, 0.8333],
                          "previous": [0.0, 0.0], "target": [float("nan"), 0.85],
@@ -288,7 +288,7 @@ def test_kpi_cards_carry_the_raw_value_and_the_target_verdict():
 
 
 def test_period_filters_count_back_from_as_of():
-    from crmkit.ui import in_period, period_bounds
+    from crmkit.dashboard.ui import in_period, period_bounds
 
     as_of = pd.Timestamp("2026-11-20 10:00")
     assert period_bounds("7d", as_of) == (pd.Timestamp("2026-11-13"), as_of)
@@ -301,7 +301,7 @@ def test_period_filters_count_back_from_as_of():
 def test_excel_export_keeps_formula_looking_text_as_text():
     import openpyxl
 
-    from crmkit.ui import excel_bytes
+    from crmkit.dashboard.ui import excel_bytes
 
     df = pd.DataFrame({"客户名称": ["=HYPERLINK(\"x\")", "Acme"], "金额": [1.5, None]})
     wb = openpyxl.load_workbook(io.BytesIO(excel_bytes(df, "客户")))
@@ -312,7 +312,7 @@ def test_excel_export_keeps_formula_looking_text_as_text():
 
 
 def test_under_performing_campaigns_name_the_rates_below_target():
-    from crmkit.ui import under_performance
+    from crmkit.dashboard.ui import under_performance
 
     kpis = pd.DataFrame({"reach_ok": pd.array([True, False, pd.NA], dtype="boolean"),
                          "open_ok": pd.array([True, False, pd.NA], dtype="boolean"),
@@ -322,7 +322,7 @@ def test_under_performing_campaigns_name_the_rates_below_target():
 
 
 def test_follow_ups_due_lists_the_reps_late_customers_most_late_first():
-    from crmkit.ui import follow_ups_due
+    from crmkit.dashboard.ui import follow_ups_due
 
     status = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "stage": ["lead", "won", "lead"],
                            "owner": ["Ann", "Ann", "Bo"],
@@ -338,7 +338,7 @@ def test_follow_ups_due_lists_the_reps_late_customers_most_late_first():
 
 
 def test_rule_actions_show_only_my_customers_in_the_period_latest_first():
-    from crmkit.ui import rule_actions
+    from crmkit.dashboard.ui import rule_actions
 
     log = pd.DataFrame({"at": pd.to_datetime(["2026-11-01", "2026-11-18", "2026-11-19", "2026-11-19"]),
                         "rule_id": ["R1", "R1", "R2", "R2"], "entity": ["customers"] * 4,
@@ -350,10 +350,10 @@ def test_rule_actions_show_only_my_customers_in_the_period_latest_first():
     assert out["rule_name"].tolist() == ["Rule two", "Rule one"]
 
 
-# --------------------------------------------------------------------------- crmkit.ui: marking a task done
+# --------------------------------------------------------------------------- crmkit.dashboard.ui: marking a task done
 
 def test_marking_a_task_done_writes_tasks_xlsx_and_a_history_row(small):
-    from crmkit.ui import mark_task_done
+    from crmkit.dashboard.ui import mark_task_done
     from crmkit.workspace import open_workspace
 
     assert mark_task_done(small, "T01", by="Alex Chen", at="2026-11-20 10:30") is True
@@ -370,8 +370,8 @@ def test_marking_a_task_done_writes_tasks_xlsx_and_a_history_row(small):
 
 
 def test_marking_a_task_done_refuses_while_tasks_xlsx_is_open_in_excel(small):
+    from crmkit.dashboard.ui import mark_task_done
     from crmkit.exceptions import FileLockedError
-    from crmkit.ui import mark_task_done
     from crmkit.workspace import open_workspace
 
     (small / "~$tasks.xlsx").write_text("lock")
@@ -382,8 +382,8 @@ def test_marking_a_task_done_refuses_while_tasks_xlsx_is_open_in_excel(small):
 
 
 def test_marking_an_unknown_task_is_a_clear_error(small):
+    from crmkit.dashboard.ui import mark_task_done
     from crmkit.exceptions import ValidationError
-    from crmkit.ui import mark_task_done
 
     with pytest.raises(ValidationError, match="no task with id 'T99'"):
         mark_task_done(small, "T99")
@@ -391,7 +391,7 @@ def test_marking_an_unknown_task_is_a_clear_error(small):
 
 def test_my_day_opens_on_the_first_rep_with_open_tasks_and_lists_them(small):
     from crmkit import analytics as an
-    from crmkit.ui import default_rep, load_context, task_options
+    from crmkit.dashboard.ui import default_rep, load_context, task_options
 
     ctx = load_context(small)
     assert ctx.as_of == pd.Timestamp(AS_OF)
@@ -403,7 +403,7 @@ def test_my_day_opens_on_the_first_rep_with_open_tasks_and_lists_them(small):
 
 
 def test_the_chinese_workspace_opens_in_chinese(tmp_path):
-    from crmkit.ui import load_context, subtitle
+    from crmkit.dashboard.ui import load_context, subtitle
 
     ctx = load_context(small_workspace(tmp_path / "zh", lang="zh"))
     assert ctx.lang == "zh"
@@ -412,7 +412,7 @@ def test_the_chinese_workspace_opens_in_chinese(tmp_path):
 
 
 def test_problem_lists_mask_contacts_and_translate_the_severity():
-    from crmkit.ui import issue_frame
+    from crmkit.dashboard.ui import issue_frame
 
     issues = pd.DataFrame({"sheet": ["Customers", "Customers"], "row": [7, 8], "column": ["E-mail", "Phone"],
                            "field": ["email", "phone"], "value": ["fay@@fox", "+8613812345678"],
@@ -424,7 +424,7 @@ def test_problem_lists_mask_contacts_and_translate_the_severity():
 
 
 def test_duplicate_phone_numbers_are_matched_in_the_workspace_phone_region():
-    from crmkit import ui
+    from crmkit.dashboard import ui
 
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Acme", "Acme Inc."], "contact_name": ["a", "a"],
                               "phone": ["(650) 253-0000", "+1 650 253 0000"], "email": [None, None],

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from crmkit import analytics as an
-from crmkit import ui
+from crmkit.dashboard import ui
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ import threading
 import pandas as pd
 import pytest
 
-from crmkit.dashboard import allowed_hosts, start
+from crmkit.dashboard.server import allowed_hosts, start
 from crmkit.exceptions import UsageError
 
 pytestmark = pytest.mark.timeout(240) if hasattr(pytest.mark, "timeout") else []

@@ -7,7 +7,7 @@ import pytest
 from crmkit.cli import main
 from crmkit.exceptions import WorkbookError
 from crmkit.importer import import_file
-from crmkit.sources import read_source
+from crmkit.io.sources import read_source
 from crmkit.templates import write_workspace
 from crmkit.workspace import open_workspace
 

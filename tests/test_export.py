@@ -10,6 +10,7 @@ import pytest
 
 from crmkit.export import export, export_frame
 from crmkit.fields import fields_frame
+from crmkit.io import bulk
 from crmkit.workspace import open_workspace
 
 CUSTOMERS = pd.DataFrame({
@@ -93,15 +94,14 @@ def test_cli_export_prints_json_and_maps_bad_input_to_exit_codes(ws_dir, tmp_pat
 
 
 def test_a_big_export_written_in_bulk_holds_the_same_cells_as_a_small_one(ws_dir, tmp_path, monkeypatch):
-    from crmkit import xlsxfast
 
     def cells(path):
         return [[c.value for c in r] for r in openpyxl.load_workbook(path)["客户"].iter_rows()]
 
     cols = ["customer_id", "name", "联系电话", "industry", "marketing_consent", "需求标签", "created_at"]
-    monkeypatch.setattr(xlsxfast, "FAST_MIN_CELLS", 10**9)
+    monkeypatch.setattr(bulk, "FAST_MIN_CELLS", 10**9)
     export(ws_dir, "customers", tmp_path / "cell_by_cell.xlsx", columns=cols)
-    monkeypatch.setattr(xlsxfast, "FAST_MIN_CELLS", 1)
+    monkeypatch.setattr(bulk, "FAST_MIN_CELLS", 1)
     export(ws_dir, "customers", tmp_path / "bulk.xlsx", columns=cols)
     assert cells(tmp_path / "bulk.xlsx") == cells(tmp_path / "cell_by_cell.xlsx")
     assert len(cells(tmp_path / "bulk.xlsx")) == 1 + len(CUSTOMERS)

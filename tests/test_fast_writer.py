@@ -1,4 +1,4 @@
-"""The bulk writer of big sheets (crmkit.xlsxfast) writes the same workbook as xlsxwriter.
+"""The bulk writer of big sheets (crmkit.io.bulk) writes the same workbook as xlsxwriter.
 
 Every test writes the same frames twice, once with every cell going through
 xlsxwriter (``fast=False``) and once in bulk (``fast=True``), and compares
@@ -21,10 +21,10 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmkit import xlsxfast
-from crmkit.preserve import inspect_workbook
+from crmkit.io import bulk
+from crmkit.io.preserve import inspect_workbook
+from crmkit.io.workbook import coerce_frame, read_sheet, write_workbook
 from crmkit.schema import ENTITIES
-from crmkit.workbook import coerce_frame, read_sheet, write_workbook
 from crmkit.workspace import open_workspace
 
 # the slow path's Timestamp.to_pydatetime() warns about the nanoseconds it drops (as the bulk path does)
@@ -181,19 +181,19 @@ def test_formula_looking_and_markup_looking_text_stays_text(tmp_path):
 
 def test_workspace_saved_in_bulk_opens_to_the_same_tables(make_workspace, monkeypatch):
     frames = _frames("customers")
-    monkeypatch.setattr(xlsxfast, "FAST_MIN_CELLS", 10**12)
+    monkeypatch.setattr(bulk, "FAST_MIN_CELLS", 10**12)
     slow = open_workspace(make_workspace(frames, lang="zh", name="slow"))
-    monkeypatch.setattr(xlsxfast, "FAST_MIN_CELLS", 1)
+    monkeypatch.setattr(bulk, "FAST_MIN_CELLS", 1)
     fast = open_workspace(make_workspace(frames, lang="zh", name="fast"))
     for key in frames:
         pd.testing.assert_frame_equal(slow[key], fast[key])
 
 
 def test_sheets_below_the_threshold_go_through_xlsxwriter(monkeypatch):
-    assert not xlsxfast.use_fast(10, 20)
-    assert xlsxfast.use_fast(1000, 20)
-    assert xlsxfast.use_fast(10, 20, fast=True) and not xlsxfast.use_fast(10**6, 20, fast=False)
-    assert not xlsxfast.use_fast(0, 20, fast=True)                # nothing to write
+    assert not bulk.use_fast(10, 20)
+    assert bulk.use_fast(1000, 20)
+    assert bulk.use_fast(10, 20, fast=True) and not bulk.use_fast(10**6, 20, fast=False)
+    assert not bulk.use_fast(0, 20, fast=True)                # nothing to write
 
 
 def test_a_sheet_of_blank_rows_writes_no_cells_like_xlsxwriter(tmp_path):
@@ -208,18 +208,18 @@ def test_shared_strings_part_is_created_when_xlsxwriter_wrote_none(tmp_path):
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("Data")
     ws.write_number(0, 0, 1)
-    plan = xlsxfast.SheetPlan(ws, 3)
+    plan = bulk.SheetPlan(ws, 3)
     plan.add(0, pd.Series(["a", None, "a & b"], dtype="string"), None, None, "en")
     plan.add(1, pd.Series([1.5, 2.0, None]), None, None, "en")
     wb.close()
-    xlsxfast.complete(path, wb, [plan])
+    bulk.complete(path, wb, [plan])
     rows = [[c.value for c in row] for row in openpyxl.load_workbook(path)["Data"].iter_rows()]
     assert rows == [[1, None], ["a", 1.5], [None, 2], ["a & b", None]]
     assert inspect_workbook(path).unsafe == []
 
 
 def test_sheet_writer_used_directly_writes_every_cell_itself(tmp_path):
-    from crmkit.workbook import SheetWriter
+    from crmkit.io.workbook import SheetWriter
 
     df = _frame("orders", n=4000)                         # far above the bulk threshold
     path = tmp_path / "export.xlsx"

@@ -21,8 +21,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from crmkit.io.workbook import read_sheet, write_workbook
 from crmkit.rules.engine import run_rules
-from crmkit.workbook import read_sheet, write_workbook
 from crmkit.workspace import open_workspace
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "formulas" / "customers_libreoffice.xlsx"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from crmkit import normalize as nz
+from crmkit.dashboard.ui import display_frame, duplicate_rows, issue_frame, mask_contacts
 from crmkit.export import export
 from crmkit.templates import write_workspace
-from crmkit.ui import display_frame, duplicate_rows, issue_frame, mask_contacts
 
 
 @pytest.mark.parametrize("typed, shown", [

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from crmkit import journal
 from crmkit.exceptions import CrmkitError
+from crmkit.io import journal
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent

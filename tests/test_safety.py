@@ -12,9 +12,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmkit import safety
 from crmkit.exceptions import FileLockedError, WorkbookError
-from crmkit.safety import (
+from crmkit.io import safety
+from crmkit.io.safety import (
     backups_of,
     check_not_open,
     clean_stale_temps,
@@ -23,7 +23,7 @@ from crmkit.safety import (
     replace_file,
     workspace_lock,
 )
-from crmkit.workbook import write_workbook
+from crmkit.io.workbook import write_workbook
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +144,7 @@ def test_replace_file_refuses_a_folder_in_place_of_the_file(tmp_path):
 
 HOLD_LOCK = """
 import sys, time
-from crmkit.safety import workspace_lock
+from crmkit.io.safety import workspace_lock
 with workspace_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

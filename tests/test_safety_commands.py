@@ -23,7 +23,7 @@ import pytest
 from openpyxl.chart import BarChart, Reference
 
 from crmkit.cli import cli, main
-from crmkit.safety import backups_of
+from crmkit.io.safety import backups_of
 
 WORKBOOKS = ("customers.xlsx", "tasks.xlsx", "campaigns.xlsx", "rules.xlsx", "log.xlsx")
 
@@ -159,7 +159,7 @@ def test_a_writing_command_keeps_user_sheets_and_formulas_and_leaves_backups(sam
 def test_crmkit_wait_lets_a_command_go_ahead_once_excel_closes_the_workbook(sample, tmp_path, capsys):
     import threading
 
-    from crmkit.safety import set_default_wait
+    from crmkit.io.safety import set_default_wait
 
     if "rfm" not in cli.commands:
         pytest.skip("crmkit rfm is not registered yet")
@@ -180,14 +180,14 @@ def test_crmkit_wait_waits_for_another_run_to_release_the_workspace(sample, tmp_
     import subprocess
     import sys
 
-    from crmkit.safety import set_default_wait
+    from crmkit.io.safety import set_default_wait
 
     if "rfm" not in cli.commands:
         pytest.skip("crmkit rfm is not registered yet")
     folder = workspace_copy(sample, tmp_path)
     root = Path(__file__).resolve().parent.parent
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom crmkit.safety import workspace_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.safety import workspace_lock\n"
          "with workspace_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(1)\n", str(folder)],
         cwd=root, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

@@ -24,11 +24,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmkit import safety
 from crmkit.cli import main
 from crmkit.exceptions import WriteFailedError
-from crmkit.safety import clean_stale_temps, replace_file
-from crmkit.workbook import write_workbook
+from crmkit.io import safety
+from crmkit.io.safety import clean_stale_temps, replace_file
+from crmkit.io.workbook import write_workbook
 
 
 def customers(n: int = 3) -> pd.DataFrame:

@@ -8,8 +8,8 @@ import xlsxwriter
 
 from crmkit import normalize as nz
 from crmkit.exceptions import WorkbookError, WorkspaceNotFound
+from crmkit.io.workbook import read_sheet
 from crmkit.schema import ENTITIES
-from crmkit.workbook import read_sheet
 from crmkit.workspace import open_workspace
 
 

@@ -319,7 +319,7 @@ class Runner:
         path = getattr(self.ws, "path", None)
         if path is None:
             return None
-        from ..safety import state_dir
+        from ..io.safety import state_dir
 
         return state_dir(path) / STATE_FILE
 
@@ -810,7 +810,7 @@ class Runner:
     # ---------------------------------------------------------------- writing
 
     def write(self, result: RunResult) -> list[Path]:
-        from ..safety import check_not_open
+        from ..io.safety import check_not_open
         from ..schema import workbook_file
 
         ws = self.ws
@@ -856,7 +856,7 @@ class Runner:
         if self.history:
             ws.append("history", pd.concat(self.history, ignore_index=True))
         # one unit: every workbook, RuleLog and the rule state are saved together or not at all
-        # (crmkit.journal), so a rerun after an error, Ctrl-C or a kill never repeats an action
+        # (crmkit.io.journal), so a rerun after an error, Ctrl-C or a kill never repeats an action
         written = ws.save(sorted(ws.dirty), extra=self._state_bytes(self.watched()))
         result.written = written
         return written
@@ -876,7 +876,7 @@ def run_rules(ws, *, as_of=None, dry_run: bool = False, records: Mapping[str, li
     if dry_run or path is None:
         runner = Runner(ws, as_of, dry_run=True if path is None else dry_run, records=records)
         return runner.execute(progress=progress)
-    from ..safety import workspace_lock
+    from ..io.safety import workspace_lock
 
     with workspace_lock(path, wait=wait):
         runner = Runner(ws, as_of, dry_run=False, records=records)
@@ -891,7 +891,7 @@ class InMemoryWorkspace:
     path = None
 
     def __init__(self, tables: Mapping[str, pd.DataFrame], *, settings: Mapping | None = None, lang: str = "en"):
-        from ..workbook import coerce_frame, empty_frame
+        from ..io.workbook import coerce_frame, empty_frame
 
         self._tables = {k: coerce_frame(v, ENTITIES[k]) for k, v in tables.items()}
         for k, ent in ENTITIES.items():

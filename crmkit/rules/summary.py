@@ -135,7 +135,7 @@ def _defuse(s: pd.Series) -> pd.Series:
 def write_plan(result, path: str | os.PathLike, lang: str = "en", *, workspace=None) -> Path:
     """Write every planned action to ``path`` (.xlsx or .csv, UTF-8 with BOM for Excel), atomically."""
     from ..exceptions import UsageError
-    from ..safety import replace_file
+    from ..io.safety import replace_file
 
     path = Path(path)
     suffix = path.suffix.lower()

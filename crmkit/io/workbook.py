@@ -11,9 +11,9 @@ traced back to its cell.  Values that do not convert are listed in
 Writing uses xlsxwriter and produces styled, people-friendly sheets: an
 Excel table per sheet, a frozen styled header row, dropdowns for every
 enumeration, input hints, date and number formats, fitting widths.  The cells
-of big sheets are written in bulk by :mod:`crmkit.xlsxfast` (the same cells,
+of big sheets are written in bulk by :mod:`crmkit.io.bulk` (the same cells,
 an order of magnitude less CPU).  Files are written through
-:mod:`crmkit.safety` (temp file, fsync, atomic replace, backup, locks).
+:mod:`crmkit.io.safety` (temp file, fsync, atomic replace, backup, locks).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import normalize as nz
-from .exceptions import WorkbookError
-from .i18n import msg, t, word
-from .logsheets import frames_with_labels, to_codes
-from .schema import DATE_TYPES, ENTITIES, Entity, Field, match_header, norm_token
+from .. import normalize as nz
+from ..exceptions import WorkbookError
+from ..i18n import msg, t, word
+from ..logsheets import frames_with_labels, to_codes
+from ..schema import DATE_TYPES, ENTITIES, Entity, Field, match_header, norm_token
 
 # --------------------------------------------------------------------------- reading
 
@@ -226,7 +226,7 @@ def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[p
         return nz.to_enum(s, f.enum)
     if f.type == "multi":
         if f.enum is not None:       # a multiple choice custom field: options to codes
-            from .fields import to_multi_codes
+            from ..fields import to_multi_codes
 
             out, bad = to_multi_codes(s, f.enum)
         else:
@@ -358,7 +358,7 @@ class SheetWriter:
     """Writes styled entity sheets into one xlsxwriter workbook.
 
     With ``fast=None`` (``True``) the cells of big sheets (all sheets) are not
-    written through xlsxwriter (see :mod:`crmkit.xlsxfast`): they are planned
+    written through xlsxwriter (see :mod:`crmkit.io.bulk`): they are planned
     in :attr:`plans`, and :meth:`complete` must be called once the workbook
     is closed.  The default, ``False``, writes every cell through xlsxwriter.
     """
@@ -466,7 +466,7 @@ class SheetWriter:
                                and f not in fields and df[f.key].notna().any()]
             fields += present_derived
         extras = [c for c in extra_columns if df is not None and c in df.columns]
-        from . import xlsxfast
+        from . import bulk as xlsxfast
 
         ws = self.wb.add_worksheet(ent.sheet_name(lang))
         n = 0 if df is None else len(df)
@@ -545,7 +545,7 @@ class SheetWriter:
     def complete(self, path: str | os.PathLike) -> None:
         """Write the planned cells into the closed workbook at ``path`` (no-op without plans)."""
         if self.plans:
-            from . import xlsxfast
+            from . import bulk as xlsxfast
 
             xlsxfast.complete(path, self.wb, self.plans)
 
@@ -609,18 +609,18 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     """Write entity frames (keyed by entity key, in order) as one styled workbook.
 
     With ``safe`` (the default) the file is written through
-    :func:`crmkit.safety.replace_file`: temp file, fsync, atomic replace,
+    :func:`crmkit.io.safety.replace_file`: temp file, fsync, atomic replace,
     backup of the previous version (``keep_backups``, default 10), refusal
     while the workbook is open in Excel (after waiting up to ``wait`` seconds).
 
     With ``preserve`` (the default), an existing workbook that a person (or
     another program) has saved since crmkit wrote it is updated in place
-    instead (:func:`crmkit.preserve.update_workbook`): only crmkit's cells
+    instead (:func:`crmkit.io.preserve.update_workbook`): only crmkit's cells
     change, the user's sheets, columns, formulas and formatting stay, and a
     workbook holding content that cannot be kept (charts, images, pivot
     tables, macros...) is refused with :class:`~crmkit.exceptions.UnsafeWriteError`.
 
-    The cells of big sheets are written in bulk (:mod:`crmkit.xlsxfast`, same
+    The cells of big sheets are written in bulk (:mod:`crmkit.io.bulk`, same
     cells as through xlsxwriter); ``fast`` forces that path on (``True``) or
     off (``False``) for every sheet.
 

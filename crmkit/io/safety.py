@@ -41,8 +41,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import CrmkitError, FileLockedError, OutputPathError, WorkbookError, WriteFailedError
-from .i18n import msg
+from ..exceptions import CrmkitError, FileLockedError, OutputPathError, WorkbookError, WriteFailedError
+from ..i18n import msg
 
 STATE_DIR = ".crmkit"
 BACKUP_DIR = "backups"
@@ -440,7 +440,7 @@ def _norm(p: Path) -> str:
 
 def _is_workspace_folder(folder: Path) -> bool:
     """Does ``folder`` hold a workspace: two of its workbooks, or one carrying crmkit's workspace mark?"""
-    from .schema import WORKBOOKS, workbook_file
+    from ..schema import WORKBOOKS, workbook_file
 
     try:
         present = {p.name.casefold(): p for p in folder.iterdir()}
@@ -464,7 +464,7 @@ def _is_workspace_folder(folder: Path) -> bool:
 
 
 def _workspace_files(workspace: Path) -> set[str]:
-    from .schema import WORKBOOKS, workbook_file
+    from ..schema import WORKBOOKS, workbook_file
 
     return {_norm(workspace / workbook_file(w)) for w in WORKBOOKS}
 
@@ -671,7 +671,7 @@ def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -
 
 
 def _recover(workspace: str | os.PathLike) -> None:
-    """Finish or undo a save that was interrupted (:mod:`crmkit.journal`); say so on stderr."""
+    """Finish or undo a save that was interrupted (:mod:`crmkit.io.journal`); say so on stderr."""
     from .journal import recover, warn
 
     note = recover(workspace)

@@ -39,9 +39,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import UnsafeWriteError, WorkbookError
-from .i18n import msg, word
-from .schema import ENTITIES, Entity, Field, match_header, norm_token
+from ..exceptions import UnsafeWriteError, WorkbookError
+from ..i18n import msg, word
+from ..schema import ENTITIES, Entity, Field, match_header, norm_token
 
 #: The docProps "comments" (dc:description) crmkit's writer sets.
 MARKER = "Written by crmkit"
@@ -828,7 +828,7 @@ def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame |
 
     Refuses (:class:`UnsafeWriteError`) when the workbook holds content an
     openpyxl save would drop; the file is then left untouched.  Saved
-    through :func:`crmkit.safety.replace_file`.
+    through :func:`crmkit.io.safety.replace_file`.
     """
     import openpyxl
 

@@ -11,9 +11,9 @@ run would not see in RuleLog what it had already queued, and do it again.
 1. **Check** every target first (:func:`precheck`): not open in Excel or
    LibreOffice, not read-only, its folder writable.
 2. **Stage**: each new file is written whole into a private folder
-   ``.crmkit/txn-<id>/`` (through :func:`crmkit.safety.replace_file`, so it
+   ``.crmkit/txn-<id>/`` (through :func:`crmkit.io.safety.replace_file`, so it
    is fsynced and checked); a workbook holding content crmkit would have to
-   refuse (charts...: :mod:`crmkit.preserve`) is refused here.  A failure or
+   refuse (charts...: :mod:`crmkit.io.preserve`) is refused here.  A failure or
    interrupt here removes the folder: nothing was changed.
 3. **Journal**: the list of (staged file, target, SHA-256, size, backup) is
    written to ``.crmkit/journal.json``, fsynced and renamed into place.  From
@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import CrmkitError, FileLockedError, WorkbookError
+from ..exceptions import CrmkitError, FileLockedError, WorkbookError
 from .safety import fsync_dir, sha256_of
 
 JOURNAL = "journal.json"

@@ -7,7 +7,7 @@ filters, a language switch and an "export to Excel" download.  The one
 write a dashboard makes (a rep marking a task done) is :func:`mark_task_done`.
 
 ipywidgets and plotly are imported inside the functions that need them, so
-``import crmkit.ui`` stays light for tests.
+``import crmkit.dashboard.ui`` stays light for tests.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .i18n import check_lang
-from .i18n import t as _t
-from .schema import DERIVED_FIELDS, ENTITIES, Enum, field_label
+from ..i18n import check_lang
+from ..i18n import t as _t
+from ..schema import DERIVED_FIELDS, ENTITIES, Enum, field_label
 
 LANG_OPTIONS = (("中文", "zh"), ("English", "en"))
 PERIODS = ("7d", "30d", "90d", "365d", "all")
@@ -61,7 +61,7 @@ class Context:
 
     def reload(self) -> None:
         """Read the workspace again (after a write)."""
-        from .workspace import open_workspace
+        from ..workspace import open_workspace
 
         self.ws = open_workspace(self.path)
         self.settings = self.ws.settings
@@ -76,8 +76,8 @@ def load_context(workspace: str | os.PathLike | None = None, lang: str | None = 
     (:func:`wait_for_request`), so the workspace is read when the page is
     asked for, never before: what it shows is as fresh as without preheating.
     """
-    from .dashboard import workspace_path
-    from .workspace import open_workspace
+    from ..workspace import open_workspace
+    from .server import workspace_path
 
     if preheated():
         warm_up()
@@ -122,8 +122,8 @@ def warm_up() -> None:
                   go.Heatmap(z=[[1.0]], x=["a"], y=["b"]), go.Scatter(x=["a"], y=[1.0])):
         fw = go.FigureWidget(_layout(_figure(trace), "", 100))
         fw.close()
-    from . import analytics, dedupe, rfm  # noqa: F401
-    from .normalize import to_phone
+    from .. import analytics, dedupe, rfm  # noqa: F401
+    from ..normalize import to_phone
 
     to_phone(pd.Series(["+8613800138000", "+12015550123"], dtype="string"))  # phone metadata
 
@@ -209,7 +209,7 @@ def mask_contacts(df: pd.DataFrame, show_full: bool = False) -> pd.DataFrame:
     """Phone numbers and e-mails masked (138****5678, ab***@x.com) unless ``show_full``."""
     if show_full or df.empty:
         return df
-    from .normalize import mask_contact
+    from ..normalize import mask_contact
 
     out = df.copy()
     contact_cols = {f.key for e in ENTITIES.values() for f in e.fields if f.type in ("phone", "email")}
@@ -232,11 +232,11 @@ def display_frame(df: pd.DataFrame, lang: str, *, entity: str | None = None,
         f = ent.field(col) if ent is not None and ent.has(col) else None
         enum = enums.get(col) or (f.enum if f is not None else None)
         if col in ("rfm_segment", "segment") and enum is None:
-            from .schema import RFM_SEGMENT
+            from ..schema import RFM_SEGMENT
 
             enum = RFM_SEGMENT
         if col == "value_tier" and enum is None:
-            from .schema import VALUE_TIER
+            from ..schema import VALUE_TIER
 
             enum = VALUE_TIER
         s = out[col]
@@ -725,7 +725,7 @@ _FIGURE_WIDGETS: dict[str, type] = {}
 def _figure_widget_class():
     """plotly's FigureWidget, loading its JavaScript module by URL when the dashboard server serves it.
 
-    Set up by :func:`crmkit.dashboard.plotly_static_root`: ``CRMKIT_PLOTLY_BUNDLE`` is the module's
+    Set up by :func:`crmkit.dashboard.server.plotly_static_root`: ``CRMKIT_PLOTLY_BUNDLE`` is the module's
     path on the server, and Voila tells the kernel the host and port the page was asked from.
     Elsewhere (JupyterLab, tests) the module travels with each chart, as plotly does it.
     """
@@ -815,9 +815,9 @@ def mark_task_done(workspace: str | os.PathLike, task_id: str, *, by: str = "", 
     the task was already done or cancelled; raises ValidationError for an
     unknown task id.
     """
-    from .exceptions import ValidationError
-    from .safety import workspace_lock
-    from .workspace import open_workspace
+    from ..exceptions import ValidationError
+    from ..io.safety import workspace_lock
+    from ..workspace import open_workspace
 
     path = Path(workspace)
     when = pd.Timestamp.now().floor("s") if at is None else pd.Timestamp(at)
@@ -865,7 +865,7 @@ def kpi_cards(kpis: pd.DataFrame, lang: str, codes: Sequence[str] | None = None)
 
 def funnel_chart(funnel: pd.DataFrame, lang: str):
     """Funnel of :func:`crmkit.analytics.funnel`: customers who reached each stage; the weakest step named."""
-    from .schema import STAGE
+    from ..schema import STAGE
 
     if funnel is None or funnel.empty or _nothing(funnel["reached"]):
         return EmptyChart(_t("dash_funnel", lang), lang)
@@ -883,7 +883,7 @@ def funnel_chart(funnel: pd.DataFrame, lang: str):
 
 def conversion_chart(conv: pd.DataFrame, lang: str, target: float | None = None):
     """Lead conversion by source channel (:func:`crmkit.analytics.conversion_by_source`)."""
-    from .schema import SOURCE
+    from ..schema import SOURCE
 
     if conv is None or conv.empty or _nothing(conv["customers"]):
         return EmptyChart(_t("dash_conversion_by_channel", lang), lang)
@@ -931,7 +931,7 @@ def segment_chart(segments: pd.DataFrame, lang: str):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from .schema import RFM_SEGMENT
+    from ..schema import RFM_SEGMENT
 
     if segments is None or segments.empty or _nothing(segments["customers"]):
         return EmptyChart(_t("dash_segments", lang), lang)
@@ -950,7 +950,7 @@ def segment_chart(segments: pd.DataFrame, lang: str):
 
 def tier_chart(tiers: pd.DataFrame, lang: str):
     """Customers per value tier (:func:`crmkit.rfm.tier_summary`) as a donut."""
-    from .schema import RFM_SEGMENT, VALUE_TIER
+    from ..schema import RFM_SEGMENT, VALUE_TIER
 
     labels = [enum_label(VALUE_TIER, c, lang) if c in VALUE_TIER.codes else enum_label(RFM_SEGMENT, c, lang)
               for c in tiers["value_tier"]]
@@ -1080,7 +1080,7 @@ def header(ctx: Context, dashboard: str):
                                                   width="100%"))
 
     def update(lang: str) -> None:
-        from .dashboard import DASHBOARDS
+        from .server import DASHBOARDS
 
         name = next((d.title(lang) for d in DASHBOARDS if d.key == dashboard), dashboard)
         set_html(title, title_html(f"{name} · crmkit", subtitle(ctx)))
@@ -1113,7 +1113,7 @@ def filter_bar(*widgets):
 def scoped(ctx: Context, period: str, owner: object, source: object):
     """The workspace as the Overview's filters choose it (:func:`crmkit.analytics.scope_workspace`):
     customers of ``owner`` from ``source`` created in ``period``; their orders, tickets, tasks ..."""
-    from .analytics import scope_workspace
+    from ..analytics import scope_workspace
 
     start, end = period_bounds(period, ctx.as_of)
     return scope_workspace(ctx.ws, owner=None if owner in (None, "", ALL) else str(owner),
@@ -1123,7 +1123,7 @@ def scoped(ctx: Context, period: str, owner: object, source: object):
 
 def scope_note(lang: str, kpi_period: str, owner: object, source: object, period: str) -> str:
     """The line under the Overview's filters that says what every figure on the page covers."""
-    from .schema import SOURCE
+    from ..schema import SOURCE
 
     who = _t("dash_all_owners", lang) if owner in (None, "", ALL) else str(owner)
     channel = _t("dash_all", lang) if source in (None, "", ALL) else enum_label(SOURCE, source, lang)
@@ -1164,7 +1164,7 @@ def meets(value: object, target: object, higher_is_better: bool = True) -> objec
 
 
 def task_enums() -> dict[str, Enum]:
-    from .schema import TASK_PRIORITY, TASK_STATUS
+    from ..schema import TASK_PRIORITY, TASK_STATUS
 
     return {"priority": TASK_PRIORITY, "status": TASK_STATUS}
 
@@ -1268,19 +1268,19 @@ def with_customers(scores: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFram
 
 
 def segment_options(lang: str) -> list[tuple[str, str]]:
-    from .schema import RFM_SEGMENT
+    from ..schema import RFM_SEGMENT
 
     return enum_options(RFM_SEGMENT, lang, "dash_all_segments")
 
 
 def segment_name(code: str, lang: str) -> str:
-    from .schema import RFM_SEGMENT
+    from ..schema import RFM_SEGMENT
 
     return _t("dash_all_segments", lang) if code in (None, "", ALL) else enum_label(RFM_SEGMENT, code, lang)
 
 
 def tier_name(code: str, lang: str) -> str:
-    from .schema import VALUE_TIER
+    from ..schema import VALUE_TIER
 
     return enum_label(VALUE_TIER, code, lang)
 
@@ -1288,7 +1288,7 @@ def tier_name(code: str, lang: str) -> str:
 def invalid_values(ws) -> pd.DataFrame:
     """Every problem :func:`crmkit.validate.validate_workspace` finds (file, sheet, row, column, value,
     severity, reason), for the data quality page."""
-    from .validate import validate_workspace
+    from ..validate import validate_workspace
 
     return validate_workspace(ws).issues
 
@@ -1297,7 +1297,7 @@ def issues_of(issues: pd.DataFrame, customers: pd.DataFrame, everything: bool) -
     """The issues of the chosen customers' rows (Customers sheet) — or all issues when nothing is filtered."""
     if everything or issues.empty:
         return issues
-    from .schema import ENTITIES as _E
+    from ..schema import ENTITIES as _E
 
     sheet_names = {_E["customers"].en, _E["customers"].zh}
     rows = pd.to_numeric(issues["row"], errors="coerce")
@@ -1319,7 +1319,7 @@ def issue_frame(issues: pd.DataFrame, lang: str, columns: Sequence[str] = tuple(
     phone numbers and e-mails masked like everywhere else."""
     out = issues.copy()
     if not show_full_contacts and {"field", "value"} <= set(out.columns):
-        from .normalize import mask_contact
+        from ..normalize import mask_contact
 
         contact = out["field"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
         out["value"] = out["value"].astype("string").where(~contact, mask_contact(out["value"]))
@@ -1333,7 +1333,7 @@ def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool 
     """The customers in duplicate groups (:func:`crmkit.dedupe.find_duplicates`) with their details;
     matching phone numbers and e-mails are masked like the contact columns.  ``region`` is
     Settings ``phone_region`` (how numbers without a country code are read; CN when None)."""
-    from .dedupe import find_duplicates
+    from ..dedupe import find_duplicates
 
     found = find_duplicates(customers, keys=keys, region=region or "CN")
     if found is None or not len(found):
@@ -1343,7 +1343,7 @@ def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool 
     for col in ("name", "contact_name", "phone", "email", "owner"):
         out[col] = info[col].reindex(out["customer_id"].astype("string")).to_numpy()
     if not show_full_contacts:
-        from .normalize import mask_contact
+        from ..normalize import mask_contact
 
         contact = out["key"].astype("string").isin(["phone", "email"]).fillna(False).to_numpy(dtype=bool)
         out["match_value"] = out["match_value"].astype("string").where(~contact, mask_contact(out["match_value"]))
@@ -1352,7 +1352,7 @@ def duplicate_rows(customers: pd.DataFrame, keys=None, show_full_contacts: bool 
 
 
 def action_enums() -> dict[str, Enum]:
-    from .schema import ACTION, OUTCOME
+    from ..schema import ACTION, OUTCOME
 
     return {"action": ACTION, "outcome": OUTCOME}
 

@@ -289,7 +289,7 @@ def _memo_folder(df: pd.DataFrame) -> Path | None:
     a source file being imported from, say, a downloads folder gets nothing
     written next to it.
     """
-    from .schema import WORKBOOKS, workbook_file
+    from ..schema import WORKBOOKS, workbook_file
 
     file = df.attrs.get("file") if hasattr(df, "attrs") else None
     if not file:

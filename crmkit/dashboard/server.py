@@ -28,12 +28,12 @@ import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exceptions import UsageError, WorkspaceNotFound
-from .i18n import msg
+from ..exceptions import UsageError, WorkspaceNotFound
+from ..i18n import msg
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-ROOT = PACKAGE_DIR.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
+PACKAGE_DIR = Path(__file__).resolve().parent          # crmkit/dashboard
+ROOT = PACKAGE_DIR.parent.parent                        # the folder holding the crmkit package
+NOTEBOOK_DIR = PACKAGE_DIR / "notebooks"
 ASSETS_DIR = PACKAGE_DIR / "assets"
 TEMPLATE = "crmkit"
 ENV_VAR = "CRMKIT_WORKSPACE"
@@ -102,7 +102,7 @@ def port_in_use(port: int) -> bool:
 
 
 #: One kernel per notebook is started and warmed up (imports, plotly) before anyone asks for the page;
-#: it then waits for the visit and reads the workspace only then (crmkit.ui.load_context).  A used
+#: it then waits for the visit and reads the workspace only then (crmkit.dashboard.ui.load_context).  A used
 #: kernel is replaced after ``fill_delay`` seconds.
 PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=8"]
 
@@ -198,7 +198,7 @@ def plotly_static_root() -> Path | None:
     then sent and evaluated it again.  Voila serves a template's static
     files from every Jupyter data folder, so a per-user folder (one per
     plotly version) holds a copy of plotly's own file; the charts then name its
-    URL (:func:`crmkit.ui.show_figure`) and the browser loads it once.
+    URL (:func:`crmkit.dashboard.ui.show_figure`) and the browser loads it once.
     None when it cannot be made (the charts then carry the module as before).
     """
     try:
@@ -237,12 +237,12 @@ def voila_env(workspace: Path, config_dir: Path | None = None) -> dict[str, str]
     plotly_root = plotly_static_root()
     if plotly_root is not None:
         jp.append(str(plotly_root))
-        env["CRMKIT_PLOTLY_BUNDLE"] = PLOTLY_BUNDLE_PATH     # crmkit.ui: charts load the module by URL
+        env["CRMKIT_PLOTLY_BUNDLE"] = PLOTLY_BUNDLE_PATH     # crmkit.dashboard.ui: charts load the module by URL
     if env.get("JUPYTER_PATH"):
         jp.append(env["JUPYTER_PATH"])
     env["JUPYTER_PATH"] = os.pathsep.join(jp)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    env["CRMKIT_DASHBOARD_KERNEL"] = "1"   # see crmkit.ui._light_plotly_widgets
+    env["CRMKIT_DASHBOARD_KERNEL"] = "1"   # see crmkit.dashboard.ui._light_plotly_widgets
     # the kernels run crmkit from this checkout, wherever Voila starts them
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     return env
@@ -250,15 +250,15 @@ def voila_env(workspace: Path, config_dir: Path | None = None) -> dict[str, str]
 
 def check_workspace(directory: str | os.PathLike) -> Path:
     """Resolve and open ``directory`` to fail early (and clearly) when it is not a workspace."""
-    from .workspace import open_workspace
+    from ..workspace import open_workspace
 
     path = Path(directory).expanduser().resolve()
     # read every workbook: a broken one is reported before serving, and the typed copy the
-    # dashboards read is made now (crmkit.cache), not by the first visitor; so are the groups of
+    # dashboards read is made now (crmkit.io.cache), not by the first visitor; so are the groups of
     # duplicate customers the overview and data-quality pages count (the slowest of their figures)
     ws = open_workspace(path).check()
     with contextlib.suppress(Exception):   # a figure that cannot be worked out is the page's to report
-        from .analytics import duplicates
+        from ..analytics import duplicates
 
         duplicates(ws["customers"], ws.settings.get("dedupe_keys") or None,
                    region=ws.settings.get("phone_region") or "CN")
@@ -324,7 +324,7 @@ class DashboardServer:
 
 
 def _hosts_of(workspace: Path, allow_hosts) -> tuple[str, ...]:
-    from .workspace import open_workspace
+    from ..workspace import open_workspace
 
     settings = {}
     with contextlib.suppress(Exception):      # the workspace was checked already
@@ -391,7 +391,7 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
                 proc.poll() is not None and proc.stderr is not None) else ""
             server.stop()
             raise UsageError(msg("e_dash_no_start_detail", detail=err.strip()) if err else msg("e_dash_no_start")) from None
-        from .cli import clean_text
+        from ..cli import clean_text
 
         print(clean_text(msg("dash_for", workspace=str(workspace)).render() + f"\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import WorkbookError
-from .i18n import msg
-from .schema import ENTITIES, Entity, match_header, norm_token
+from ..exceptions import WorkbookError
+from ..i18n import msg
+from ..schema import ENTITIES, Entity, match_header, norm_token
 
 HEADER_SCAN_ROWS = 20
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
