@@ -96,9 +96,9 @@ def _workspace_lang(path: object) -> str | None:
 
     Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
     """
-    from .i18n import check_lang
     from .io.workbook import find_sheet, map_columns, open_reader, read_raw
     from .schema import ENTITIES
+    from .settings import check_lang
 
     if path is None:
         return None
@@ -125,7 +125,9 @@ def _workspace_lang(path: object) -> str | None:
 
 def _set_lang_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        set_lang(value)
+        from .settings import check_lang
+
+        set_lang(check_lang(value))
 
 
 LANG_HELP = "Language of messages and prints (default: the workspace's Settings language)."

@@ -22,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkspaceExists
-from .i18n import check_lang, t
+from .i18n import t
+from .settings import check_lang
 
 
 def _say(text: str = "") -> None:

@@ -611,7 +611,7 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     """
     import ipywidgets as w
 
-    from .i18n import check_lang
+    from .settings import check_lang
     from .workspace import open_workspace
 
     ws = open_workspace(workspace)

@@ -912,13 +912,13 @@ def lang_is_set() -> bool:
 
 def set_lang(lang: str | None) -> contextvars.Token:
     """Set the current language (``None``: back to the default); returns a token for ``_LANG.reset``."""
-    return _LANG.set(None if lang is None else check_lang(lang))
+    return _LANG.set(None if lang is None else _code(lang))
 
 
 @contextlib.contextmanager
 def using_lang(lang: str | None) -> Iterator[str]:
     """Show messages in ``lang`` inside the block (``None`` keeps the current language)."""
-    token = _LANG.set(check_lang(lang) if lang is not None else _LANG.get())
+    token = _LANG.set(_code(lang) if lang is not None else _LANG.get())
     try:
         yield current_lang()
     finally:
@@ -982,23 +982,33 @@ def msg(key: str, /, **params: object) -> Msg:
     return Msg(key, **params)
 
 
+#: the spellings of each language crmkit accepts (Settings sheet, ``--lang``)
+LANGUAGE_NAMES = {"zh": ("zh", "zh_cn", "cn", "chinese", "中文", "简体中文", "zh_hans"),
+                  "en": ("en", "en_us", "en_gb", "english", "英文", "英语")}
+
+
+def lang_code(lang: object) -> str | None:
+    """``"en"`` or ``"zh"`` for a spelling of either (zh_CN, 中文, English ...); None for anything else.
+
+    :func:`crmkit.settings.check_lang` is the checking form (blank: the default; unknown: UsageError).
+    """
+    s = str(lang).strip().lower().replace("-", "_")
+    for code, names in LANGUAGE_NAMES.items():
+        if s in names:
+            return code
+    return None
+
+
+def _code(lang: str) -> str:
+    code = lang_code(lang)
+    if code is None:
+        raise ValueError(f"unknown language {lang!r}; check it first with crmkit.settings.check_lang")
+    return code
+
+
 def tr(text: object, lang: str | None = None) -> str:
     """``text`` in ``lang`` (default: the current language) if it is a :class:`Msg`, else as it is."""
     return text.render(lang) if isinstance(text, Msg) else str(text)
-
-
-def check_lang(lang: str | None) -> str:
-    """Normalise a language code; accepts en/zh and common spellings (zh_CN, 中文)."""
-    if lang is None or str(lang).strip() == "":
-        return DEFAULT_LANG
-    s = str(lang).strip().lower().replace("-", "_")
-    if s in ("zh", "zh_cn", "cn", "chinese", "中文", "简体中文", "zh_hans"):
-        return "zh"
-    if s in ("en", "en_us", "en_gb", "english", "英文", "英语"):
-        return "en"
-    from .exceptions import UsageError
-
-    raise UsageError(msg("e_unknown_lang", lang=repr(lang)))
 
 
 _SYNTAX = (

@@ -97,10 +97,10 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import UsageError, WorkspaceExists
-from .i18n import check_lang, msg, t, tr
+from .i18n import msg, t, tr
 from .rules.defaults import DEFAULT_RULES, TAG_LABELS, default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
-from .settings import settings_frame
+from .settings import check_lang, settings_frame
 
 #: The default "now" of sample workspaces: Friday 20 November 2026, 10:00.
 DEFAULT_AS_OF = pd.Timestamp("2026-11-20 10:00")

@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkspaceExists
-from .i18n import check_lang, msg, t
+from .i18n import msg, t
 from .io.workbook import empty_frame, write_workbook
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
-from .settings import settings_frame
+from .settings import check_lang, settings_frame
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 

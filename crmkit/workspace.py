@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkbookError, WorkspaceNotFound
-from .i18n import check_lang, msg
+from .i18n import msg
 from .io import cache
 from .io.workbook import (
     NORMAL_FORM,
@@ -35,7 +35,7 @@ from .io.workbook import (
     write_workbook,
 )
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
-from .settings import parse_settings
+from .settings import check_lang, parse_settings
 
 
 class Workspace:

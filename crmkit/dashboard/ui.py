@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..i18n import check_lang
 from ..i18n import t as _t
 from ..schema import DERIVED_FIELDS, ENTITIES, Enum, field_label
+from ..settings import check_lang
 
 LANG_OPTIONS = (("中文", "zh"), ("English", "en"))
 PERIODS = ("7d", "30d", "90d", "365d", "all")
