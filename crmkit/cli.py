@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from .exceptions import CrmkitError
-from .i18n import current_lang, lang_is_set, msg, set_lang, tr
+from .i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -586,9 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
-        from .i18n import _LANG
-
-        _LANG.reset(token)
+        reset_lang(token)
 
 
 def _main(argv: list[str] | None) -> int:

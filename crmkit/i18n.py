@@ -911,8 +911,13 @@ def lang_is_set() -> bool:
 
 
 def set_lang(lang: str | None) -> contextvars.Token:
-    """Set the current language (``None``: back to the default); returns a token for ``_LANG.reset``."""
+    """Set the current language (``None``: back to the default); returns a token for :func:`reset_lang`."""
     return _LANG.set(None if lang is None else _code(lang))
+
+
+def reset_lang(token: contextvars.Token) -> None:
+    """Back to the language before the :func:`set_lang` that returned ``token``."""
+    _LANG.reset(token)
 
 
 @contextlib.contextmanager

@@ -190,7 +190,7 @@ def _checked(spec: Setting, value, text: str):
     if key == "phone_region":
         import phonenumbers
 
-        from .normalize import phone_region_code
+        from .phones import phone_region_code
 
         region = text.upper()
         if phone_region_code(text) == "ZZ":      # none: only numbers written with +country code are read

@@ -60,7 +60,7 @@ def phone_region_setting(lang: str, region: str | None = None) -> str:
     reads national numbers as Chinese ones (CN).
     """
     from .exceptions import UsageError
-    from .normalize import phone_region_code
+    from .phones import phone_region_code
 
     if region is None or not str(region).strip():
         return "CN" if check_lang(lang) == "zh" else "none"

@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
+from . import phones
 from .i18n import TEXT, current_lang, lang_is_set, msg, t, tr
 from .io.workbook import NORMAL_FORM
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
@@ -223,13 +224,13 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
         severity = ERROR
         if f.type == "phone":
             if _is_texty(s):
-                out[f.key], bad = nz.to_phone(s, region)
+                out[f.key], bad = phones.to_phone(s, region)
                 contacts[f.key] = (out[f.key], bad)
                 reason = t("r_phone", lang).format(region=region)
                 if bad.any():   # kept as typed, never rewritten: a number that only lacks its + is a warning
-                    warn = nz.phone_warnings(s[bad], region)
+                    warn = phones.phone_warnings(s[bad], region)
                     if warn.any():
-                        key = "r_phone_no_region" if nz.phone_region_code(region) == "ZZ" else "r_phone_plus"
+                        key = "r_phone_no_region" if phones.phone_region_code(region) == "ZZ" else "r_phone_plus"
                         found.append(_issues(s[bad][warn], col, f.key, WARNING, t(key, lang).format(region=region)))
                         bad = bad.copy()
                         bad[bad] = ~warn.to_numpy(dtype=bool)

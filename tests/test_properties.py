@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from crmkit import normalize as nz  # noqa: E402
+from crmkit import phones  # noqa: E402
 from crmkit.exceptions import CrmkitError  # noqa: E402
 from crmkit.schema import ENTITIES  # noqa: E402
 
@@ -252,8 +253,8 @@ NORMALISERS = {
     "split_tags": lambda s: nz.split_tags(s),
 }
 if hasattr(nz, "to_phone"):
-    NORMALISERS["to_phone"] = lambda s: nz.to_phone(s, "CN")
-    NORMALISERS["to_phone no region"] = lambda s: nz.to_phone(s, None)
+    NORMALISERS["to_phone"] = lambda s: phones.to_phone(s, "CN")
+    NORMALISERS["to_phone no region"] = lambda s: phones.to_phone(s, None)
 if hasattr(nz, "to_email"):
     NORMALISERS["to_email"] = lambda s: nz.to_email(s)
 

@@ -123,7 +123,7 @@ def warm_up() -> None:
         fw = go.FigureWidget(_layout(_figure(trace), "", 100))
         fw.close()
     from .. import analytics, dedupe, rfm  # noqa: F401
-    from ..normalize import to_phone
+    from ..phones import to_phone
 
     to_phone(pd.Series(["+8613800138000", "+12015550123"], dtype="string"))  # phone metadata
 
