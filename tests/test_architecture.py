@@ -6,7 +6,7 @@ The layers, from the bottom:
 
 ====================  =====================================================================
 base                  i18n (the catalogue), then exceptions
-facts                 schema, settings, normalize, logsheets, ids, console
+facts                 schema, settings, normalize, phones, logsheets, ids, console
 io                    crmkit.io: reading, typing, writing, preserving, safe writes, cache
 workspace             fields (custom fields), workspace
 domain                validate, importer, dedupe, derived, rules, rfm, analytics, reports ...
@@ -29,7 +29,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "crmkit"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("crmkit.i18n",)),
     ("base", ("crmkit.exceptions",)),
-    ("facts", ("crmkit.schema", "crmkit.settings", "crmkit.normalize", "crmkit.logsheets", "crmkit.ids",
+    ("facts", ("crmkit.schema", "crmkit.settings", "crmkit.normalize", "crmkit.phones", "crmkit.logsheets", "crmkit.ids",
                "crmkit.console")),
     ("io", ("crmkit.io",)),
     ("workspace", ("crmkit.fields", "crmkit.workspace")),

@@ -43,6 +43,7 @@ from ..settings import defaults as default_settings
 from .expr import EvalContext, Expression, FieldSet, compile_expression
 from .params import parse_params
 from .schedule import WorkCalendar
+from .summary import totals_lines, written_lines
 
 STATE_FILE = "rules_state.json"
 RULE_ENTITIES = ("customers", "deals", "tickets", "orders")
@@ -186,16 +187,10 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
             sub = result.actions[result.actions["rule_id"] == c["rule_id"]]
             for rec, out, det in zip(sub["record_id"], sub["outcome"], sub["detail"]):
                 lines.append(f"      {rec}: [{t('run_' + str(out), lang)}] {det}")
-    for e in s["errors"]:
-        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
-        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {tr(e['message'], lang)}{pos}")
-    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
-                 f"{t('run_errors', lang)}: {len(s['errors'])}"
-                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    lines += totals_lines(result, s, lang, lambda message: tr(message, lang))
     if result.invalid:
         lines.append(t("run_invalid_rows", lang).format(n=result.invalid))
-    if result.written:
-        lines.append(f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written))
+    lines += written_lines(result, lang)
     return "\n".join(lines)
 
 

@@ -33,6 +33,25 @@ def clean_text(value: object) -> str:
     return _CONTROL.sub("", str(value).replace("\n", " ").replace("\t", " "))
 
 
+def totals_lines(result, s: dict, lang: str, show=clean_text) -> list[str]:
+    """The end of a run's summary: one line per rule error, then the totals (``show`` renders a message)."""
+    lines = []
+    for e in s["errors"]:
+        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
+        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {show(e['message'])}{pos}")
+    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
+                 f"{t('run_errors', lang)}: {len(s['errors'])}"
+                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    return lines
+
+
+def written_lines(result, lang: str) -> list[str]:
+    """The line naming the workbooks a run wrote (none for a dry run)."""
+    if not getattr(result, "written", None):
+        return []
+    return [f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written)]
+
+
 def _reasons(actions: pd.DataFrame, lang: str) -> pd.Series:
     """The reason of each action not done: its detail without the 'suppressed:' prefix, up to the first ': '."""
     detail = actions["detail"].astype("string").fillna("")
@@ -90,14 +109,8 @@ def summary_text(result, lang: str = "en", *, examples: int = 1, max_examples: i
         lines.append(f"{t('run_sum_examples', lang)}:")
         for rid, rec, out, det in zip(sample["rule_id"], sample["record_id"], sample["outcome"], sample["detail"]):
             lines.append(f"  {clean_text(rid):<6} {clean_text(rec)}: [{t('run_' + str(out), lang)}] {clean_text(det)}")
-    for e in s["errors"]:
-        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
-        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {clean_text(e['message'])}{pos}")
-    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
-                 f"{t('run_errors', lang)}: {len(s['errors'])}"
-                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
-    if getattr(result, "written", None):
-        lines.append(f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written))
+    lines += totals_lines(result, s, lang, clean_text)
+    lines += written_lines(result, lang)
     if hint and len(a):
         lines.append(t("run_sum_full", lang))
     return "\n".join(lines)
