@@ -549,7 +549,7 @@ EXPRESSION_FIELDS = {"rules": ("when", None), "campaigns": ("audience", "custome
 def expression_issues(tables: Mapping[str, pd.DataFrame], lang: str = "en") -> list[pd.DataFrame]:
     """Rule, audience and routing expressions that do not parse (a handful of rows each)."""
     try:
-        from .rules.expr import compile_expression
+        from .rules.compiler import compile_expression
     except ImportError:  # the rule language is optional for validation
         return []
     from .exceptions import ExpressionError

@@ -285,7 +285,7 @@ def test_an_error_keeps_english_for_code_and_shows_in_the_current_language():
 
 
 def test_expression_error_names_its_position_in_chinese():
-    from crmkit.rules.expr import compile_expression
+    from crmkit.rules.compiler import compile_expression
 
     with pytest.raises(ExpressionError) as info:
         compile_expression("intent_level == ", fields="customers", rule_id="R99")

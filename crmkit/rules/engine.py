@@ -40,7 +40,8 @@ from ..exceptions import CrmkitError, ExpressionError
 from ..i18n import msg, t, tr
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
 from ..settings import defaults as default_settings
-from .expr import EvalContext, Expression, FieldSet, compile_expression
+from .compiler import Expression, compile_expression
+from .context import EvalContext, FieldSet
 from .params import parse_params
 from .schedule import WorkCalendar
 from .summary import totals_lines, written_lines
