@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..exceptions import CrmkitError, ExpressionError
 from ..i18n import Msg, msg, syntax_message, word
-from ..schema import DERIVED_FIELDS, ENTITIES, Entity, Field, norm_token
+from ..schema import ENTITIES, Entity, Field, norm_token
 
 MAX_LENGTH = 5000
 MAX_DEPTH = 60
@@ -48,21 +48,10 @@ __all__ = ["Expression", "FieldSet", "EvalContext", "compile_expression", "evalu
 
 # --------------------------------------------------------------------------- fields
 
-#: Derived fields computed by crmkit.derived beyond schema.DERIVED_FIELDS.
-EXTRA_DERIVED: dict[str, tuple[str, str, str]] = {
-    "last_feedback": ("longtext", "Last feedback", "最近客户反馈"),
-}
-
-
 @lru_cache(maxsize=1)
 def derived_fields() -> dict[str, Field]:
-    out = {}
-    for key, (typ, en, zh) in {**DERIVED_FIELDS, **EXTRA_DERIVED}.items():
-        enum = None
-        if ENTITIES["customers"].has(key):
-            enum = ENTITIES["customers"].field(key).enum
-        out[key] = Field(key, en, zh, typ, enum=enum, derived=True)
-    return out
+    """The customers' derived fields (schema), by key."""
+    return {f.key: f for f in ENTITIES["customers"].derived}
 
 
 class FieldSet:
