@@ -21,11 +21,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .derived import completeness_scores, filled_frame
 from .i18n import msg
 from .schema import ENTITIES, STAGE, TICKET_TYPE
 
 __all__ = [
-    "FUNNEL_STAGES", "COMPLETENESS_FIELDS", "completeness_field_keys", "PERIODS", "period_bounds", "in_period", "CalendarPeriod", "calendar_period",
+    "FUNNEL_STAGES", "PERIODS", "period_bounds", "in_period", "CalendarPeriod", "calendar_period",
     "stage_counts", "funnel", "weakest_step", "conversion_by_source", "stage_stints", "stage_durations", "days_to_close",
     "cadence_compliance", "tasks_by_owner", "task_list", "ticket_sla", "campaign_kpis", "completeness",
     "customer_completeness", "duplicates", "segments", "value_tiers", "revenue_by_channel", "trend",
@@ -35,20 +36,6 @@ __all__ = [
 #: The open-to-won path of the funnel, in order (``lost`` is off the path).
 FUNNEL_STAGES: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation", "won")
 
-#: Customer fields that count for completeness when the schema does not list them
-#: (``crmkit.schema.completeness_fields("customers")`` is the source of truth).
-COMPLETENESS_FIELDS: tuple[str, ...] = (
-    "name", "contact_name", "title", "phone", "email", "industry", "size", "region", "customer_type",
-    "source", "intent_level", "stage", "owner", "created_at",
-)
-
-
-def completeness_field_keys() -> tuple[str, ...]:
-    """The customer fields the completeness score counts (shared with validation)."""
-    from . import schema
-
-    fn = getattr(schema, "completeness_fields", None)
-    return tuple(fn("customers")) if fn is not None else COMPLETENESS_FIELDS
 
 #: Report periods: name -> length.
 PERIODS = {"week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1)}
@@ -696,26 +683,19 @@ def campaign_totals(kpis: pd.DataFrame) -> dict[str, float]:
 
 # --------------------------------------------------------------------------- data quality
 
-def _filled(s: pd.Series) -> pd.Series:
-    if s.dtype == "string" or s.dtype == object:
-        return s.notna() & (s.astype("string").str.strip() != "").fillna(False)
-    return s.notna()
-
-
 def customer_completeness(customers: pd.DataFrame, fields: Iterable[str] | None = None) -> pd.Series:
-    """Per customer: the share of ``fields`` (default :func:`completeness_field_keys`) that are filled."""
-    fields = list(fields or completeness_field_keys())
-    if not fields:
-        return pd.Series(np.nan, index=customers.index)
-    filled = pd.DataFrame({f: _filled(_col(customers, f, "customers")) for f in fields}, index=customers.index)
-    return filled.mean(axis=1).astype("float64")
+    """Per customer: the share of ``fields`` (default: the schema's completeness fields) that are filled.
+
+    The score :func:`crmkit.derived.completeness_scores` computes for validation and the rules too.
+    """
+    return completeness_scores(customers, "customers", list(fields or ()) or None)[0]
 
 
 def completeness(customers: pd.DataFrame, target: float = 0.9, fields: Iterable[str] | None = None) -> pd.DataFrame:
     """Data completeness of the customers, per field.
 
-    One row per field of ``fields`` (default :func:`completeness_field_keys`, the
-    fields validation counts too):
+    One row per field of ``fields`` (default: the schema's completeness fields of
+    customers, the fields validation counts too):
     ``field``, ``filled`` (customers with a value), ``customers`` (all),
     ``rate = filled / customers`` and ``ok = rate >= target``.  The overall
     completeness (the mean of the per-customer shares, which equals the mean
@@ -723,14 +703,14 @@ def completeness(customers: pd.DataFrame, target: float = 0.9, fields: Iterable[
     ``df.attrs["overall"]`` and ``df.attrs["customers_below_target"]`` counts
     customers under the target.
     """
-    fields = list(fields or completeness_field_keys())
+    fields = list(fields or ENTITIES["customers"].completeness_fields)
     n = len(customers)
-    filled = [int(_filled(_col(customers, f, "customers")).sum()) for f in fields]
-    out = pd.DataFrame({"field": pd.array(fields, dtype="string"), "filled": np.asarray(filled, dtype="int64"),
+    got = filled_frame(customers, fields)
+    out = pd.DataFrame({"field": pd.array(fields, dtype="string"), "filled": got.sum(axis=0).to_numpy(dtype="int64"),
                         "customers": np.full(len(fields), n, dtype="int64")})
     out["rate"] = _rate(out["filled"], out["customers"])
     out["ok"] = pd.array(out["rate"] >= target, dtype="boolean")
-    per = customer_completeness(customers, fields)
+    per = got.mean(axis=1).astype("float64")
     out.attrs["overall"] = float(per.mean()) if n else 1.0
     out.attrs["customers_below_target"] = int((per < target).sum())
     out.attrs["target"] = float(target)

@@ -20,6 +20,7 @@ import click
 
 from .exceptions import CrmkitError
 from .i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
+from .schema import ENTITIES, IMPORTABLE
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -97,7 +98,6 @@ def _workspace_lang(path: object) -> str | None:
     Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
     """
     from .io.workbook import find_sheet, map_columns, open_reader, read_raw
-    from .schema import ENTITIES
     from .settings import check_lang
 
     if path is None:
@@ -276,8 +276,8 @@ def validate(path: Path, report: Path | None, as_json: bool, force: bool = False
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--into", "into", type=click.Path(path_type=Path), required=True, help="The workspace folder.")
 @click.option("--entity", default="customers", show_default=True,
-              help="Sheet to import into, in English or Chinese: customers (客户), interactions, orders, deals, "
-                   "tasks, tickets, campaigns, messages, team.")
+              help="Sheet to import into, in English or Chinese: "
+                   + ", ".join(f"{k} ({ENTITIES[k].zh})" for k in IMPORTABLE) + ".")
 @click.option("--sheet", default=None, help="Sheet to read (default: the one whose header fits best).")
 @click.option("--map", "mapping", multiple=True,
               help='Column mapping, e.g. "Mobile=phone,email_work=email" (A+B=field joins two columns). Repeatable.')

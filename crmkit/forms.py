@@ -32,6 +32,7 @@ import pandas as pd
 
 from .exceptions import CrmkitError, FileLockedError, UsageError
 from .i18n import t
+from .ids import next_ids
 from .schema import ENTITIES, FORM_ENTITY, Field, norm_token
 
 #: The seed forms: (slug, name en, name zh, entity, fields, defaults, description en, description zh).
@@ -50,10 +51,6 @@ SEED_FORMS: tuple[tuple, ...] = (
      "next follow-up date.",
      "记录一次客户跟进：跟进时间、方式、内容、客户反馈、下一步计划和下次跟进时间。"),
 )
-
-#: Id prefixes for records a form creates when the sheet has no ids to follow yet.
-ID_PREFIX = {"customers": "C", "interactions": "I", "tickets": "TK"}
-
 
 def forms_frame(lang: str = "en") -> pd.DataFrame:
     """The Forms sheet of a new workspace: the two seed forms, in ``lang``."""
@@ -288,18 +285,6 @@ def _default_text(text: str, as_of: pd.Timestamp, submitted_by: str) -> str:
     return text
 
 
-def next_id(existing: pd.Series, entity: str) -> str:
-    """The next id after the existing ones: ``C00041`` after ``C00040``; ``C00001`` for an empty sheet."""
-    ids = existing.dropna().astype(str)
-    parts = ids.str.extract(r"^([A-Za-z\-_]*)(\d+)$").dropna()
-    if len(parts):
-        prefix = parts[0].mode().iloc[0]
-        nums = parts.loc[parts[0] == prefix, 1]
-        width = int(nums.str.len().max())
-        return f"{prefix}{int(nums.astype('int64').max()) + 1:0{width}d}"
-    return f"{ID_PREFIX.get(entity, 'R')}{len(ids) + 1:05d}"
-
-
 def _issue_frame_errors(issues: pd.DataFrame, ent) -> tuple[dict[str, str], dict[str, str]]:
     """Validation issues as {field key: message}, errors and warnings apart (first message per field)."""
     from .schema import match_header
@@ -470,7 +455,7 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             if (existing[id_key].astype("string").str.strip() == text[id_key]).fillna(False).any():
                 res.errors[id_key] = t("form_id_exists", lang).format(id=text[id_key])
         if id_key and text.get(id_key) is None:
-            text[id_key] = next_id(existing[id_key], form.entity)
+            text[id_key] = next_ids(form.entity, existing[id_key], 1)[0]
         team = team_names(fresh)
         if team:   # owner, assignee ...: a member of the Team sheet (blank lets the routing rules choose)
             members = {norm_token(n) for n in team}

@@ -10,7 +10,8 @@ import pytest
 from crmkit import normalize as nz
 from crmkit import phones
 from crmkit.cli import main
-from crmkit.validate import completeness_scores, validate_frame, validate_path, validate_workspace
+from crmkit.derived import completeness_scores
+from crmkit.validate import validate_frame, validate_path, validate_workspace
 
 
 @pytest.mark.parametrize("typed, expected", [

@@ -22,29 +22,18 @@ import numpy as np
 import pandas as pd
 
 from ..derived import _unique_ids, id_positions
-from ..schema import DERIVED_FIELDS, ENTITIES, Entity, Field, norm_token
+from ..schema import ENTITIES, Entity, Field, norm_token
 from ..settings import defaults as settings_defaults
 
-__all__ = ["EXTRA_DERIVED", "EvalContext", "FieldSet", "as_fieldset", "derived_fields"]
+__all__ = ["EvalContext", "FieldSet", "as_fieldset", "derived_fields"]
 
 
 # --------------------------------------------------------------------------- fields
 
-#: Derived fields computed by crmkit.derived beyond schema.DERIVED_FIELDS.
-EXTRA_DERIVED: dict[str, tuple[str, str, str]] = {
-    "last_feedback": ("longtext", "Last feedback", "最近客户反馈"),
-}
-
-
 @lru_cache(maxsize=1)
 def derived_fields() -> dict[str, Field]:
-    out = {}
-    for key, (typ, en, zh) in {**DERIVED_FIELDS, **EXTRA_DERIVED}.items():
-        enum = None
-        if ENTITIES["customers"].has(key):
-            enum = ENTITIES["customers"].field(key).enum
-        out[key] = Field(key, en, zh, typ, enum=enum, derived=True)
-    return out
+    """The customers' derived fields (schema), by key."""
+    return {f.key: f for f in ENTITIES["customers"].derived}
 
 
 class FieldSet:
