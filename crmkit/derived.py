@@ -56,7 +56,7 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     ords = orders if orders is not None else (ws["orders"] if ws is not None else None)
     ids = cust["customer_id"]
     today = as_of.normalize()
-    index, first = _unique_ids(ids)
+    index, first = unique_ids(ids)
     n = len(cust)
 
     # interactions
@@ -120,7 +120,7 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     return cust
 
 
-def _unique_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def unique_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Unique customer ids (as text) and the row position of each one's first occurrence."""
     txt = ids.astype("string")
     keep = (txt.notna() & ~txt.duplicated()).to_numpy()

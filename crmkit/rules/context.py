@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..derived import _unique_ids, id_positions
+from ..derived import unique_ids, id_positions
 from ..schema import ENTITIES, Entity, Field, norm_token
 from ..settings import defaults as settings_defaults
 
@@ -209,7 +209,7 @@ class EvalContext:
         got = self.shared.get(key)
         if got is None:
             if "customer_id" in src.columns:
-                index, rowpos = _unique_ids(src["customer_id"])
+                index, rowpos = unique_ids(src["customer_id"])
             else:
                 index, rowpos = pd.Series([], dtype="string"), np.array([], dtype=np.int64)
             got = (src, index, rowpos)
