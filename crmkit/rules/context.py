@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..derived import unique_ids, id_positions
+from ..derived import id_positions, unique_ids
 from ..schema import ENTITIES, Entity, Field, norm_token
 from ..settings import defaults as settings_defaults
 
