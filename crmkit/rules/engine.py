@@ -18,6 +18,14 @@ memory and writes nothing; its result lists every planned action.
 
 A bad expression or parameter is reported (rule id, message, position) and
 only that rule is skipped.
+
+Why one file of about nine hundred lines: most of it is :class:`Runner`, one
+run held in memory as one transaction (the tables, the rows added, the values
+changed, RuleLog, the changed_to state) until :meth:`Runner.write` saves it
+all at once.  Its methods share that state; spread over files they would
+have to pass it around or reach into each other.  The parts that stand alone
+live beside it: the expression language (:mod:`.compiler`), the actions
+(:mod:`.actions`), parameters, schedules and the run summary.
 """
 
 from __future__ import annotations
