@@ -21,19 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .console import say
 from .exceptions import WorkspaceExists
 from .i18n import check_lang, t
 
 
 def _say(text: str = "") -> None:
-    from .cli import say
-
     say(text)
 
 
 def _warn(text: str) -> None:
-    from .cli import say
-
     say(text, err=True)
 
 
