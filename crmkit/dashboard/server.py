@@ -28,10 +28,12 @@ import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..analytics import duplicates
 from ..console import clean_text
 from ..exceptions import UsageError, WorkspaceNotFound
 from ..i18n import msg
 from ..schema import WORKBOOKS, workbook_file
+from ..workspace import open_workspace
 
 # The notebooks and the Voila template are package data (they travel in the wheel).
 PACKAGE_DIR = Path(__file__).resolve().parent          # crmkit/dashboard
@@ -289,16 +291,12 @@ def voila_env(workspace: Path, config_dir: Path | None = None) -> dict[str, str]
 
 def check_workspace(directory: str | os.PathLike) -> Path:
     """Resolve and open ``directory`` to fail early (and clearly) when it is not a workspace."""
-    from ..workspace import open_workspace
-
     path = Path(directory).expanduser().resolve()
     # read every workbook: a broken one is reported before serving, and the typed copy the
     # dashboards read is made now (crmkit.io.cache), not by the first visitor; so are the groups of
     # duplicate customers the overview and data-quality pages count (the slowest of their figures)
     ws = open_workspace(path).check()
     with contextlib.suppress(Exception):   # a figure that cannot be worked out is the page's to report
-        from ..analytics import duplicates
-
         duplicates(ws["customers"], ws.settings.get("dedupe_keys") or None,
                    region=ws.settings.get("phone_region") or "CN")
     return path
@@ -363,8 +361,6 @@ class DashboardServer:
 
 
 def _hosts_of(workspace: Path, allow_hosts) -> tuple[str, ...]:
-    from ..workspace import open_workspace
-
     settings = {}
     with contextlib.suppress(Exception):      # the workspace was checked already
         settings = open_workspace(workspace).settings
