@@ -66,14 +66,6 @@ def scope_note(lang: str, kpi_period: str, owner: object, source: object, period
     return f'<div class="crmkit-scope" data-scope="1">{esc(text)}</div>'
 
 
-def for_customers(frame: pd.DataFrame, customers: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
-    """Rows of ``frame`` (orders, tickets, ...) whose customer is selected by ``mask`` (all rows when all are)."""
-    if bool(mask.all()):
-        return frame
-    ids = customers.loc[mask, "customer_id"].astype("string")
-    return frame[frame["customer_id"].astype("string").isin(ids).fillna(False).to_numpy(dtype=bool)]
-
-
 # --------------------------------------------------------------------------- dashboard tables
 
 TASK_COLUMNS = ["task_id", "title", "customer_name", "due_at", "priority", "days_overdue", "created_by"]
