@@ -426,7 +426,7 @@ def report(ws: Path, opts: dict, clock: Clock) -> dict:
 @stage("dashboard")
 def dashboard(ws: Path, opts: dict, clock: Clock) -> dict:
     """First render of a dashboard: GET /voila/render/<name>.ipynb on a fresh server."""
-    dash = need("crmkit.dashboard", "start")
+    dash = need("crmkit.dashboard.server", "start")
     name = opts.get("dashboard", "overview")
     from crmkit.dashboard.server import NOTEBOOK_DIR
 

@@ -21,20 +21,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from .console import say
 from .exceptions import WorkspaceExists
 from .i18n import t
 from .settings import check_lang
 
 
 def _say(text: str = "") -> None:
-    from .cli import say
-
     say(text)
 
 
 def _warn(text: str) -> None:
-    from .cli import say
-
     say(text, err=True)
 
 

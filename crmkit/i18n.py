@@ -348,7 +348,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-# dashboards (crmkit.dashboard.ui and notebooks/)
+# dashboards (crmkit.dashboard and its notebooks)
 TEXT.update({
     "dash_subtitle": ("Workspace {workspace} · as of {as_of}", "工作区 {workspace} · 数据截至 {as_of}"),
     "dash_all": ("All", "全部"),
@@ -741,6 +741,8 @@ TEXT.update({
     "e_rfm_setting": ("setting rfm_thresholds: {detail}", "设置项 rfm_thresholds：{detail}"),
     "e_rfm_orders_column": ("orders have no column for this field", "订单表没有该字段的列"),
     "e_dash_notebooks": ("the dashboard notebooks are missing (looked in {path})", "缺少看板笔记本文件（已查找 {path}）"),
+    "e_dash_template": ("the dashboard template is missing (looked in {path})", "缺少看板模板（已查找 {path}）"),
+    "e_dash_no_workspace": ("no workspace to show: give its folder, set {env}, or start in a workspace folder", "没有可显示的工作区：请指定工作区文件夹、设置 {env}，或在工作区文件夹中启动"),
     "e_dash_stopped": ("the dashboard server stopped (exit code {code})", "看板服务已停止（退出码 {code}）"),
     "e_dash_stopped_log": ("the dashboard server stopped (exit code {code}); see {log}", "看板服务已停止（退出码 {code}）；详见 {log}"),
     "e_dash_timeout": ("the dashboard server did not answer within {seconds} s", "看板服务在 {seconds} 秒内没有响应"),

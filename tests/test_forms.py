@@ -160,7 +160,7 @@ def test_only_the_listed_submitters_may_submit(ws_dir):
 def test_the_page_is_built_from_widgets_matching_the_field_types(built):
     import ipywidgets as w
 
-    from crmkit.forms import form_app
+    from crmkit.dashboard.forms_page import form_app
 
     box = form_app(built["zh"], "新客户信息登记表")
     kinds = {}
@@ -179,7 +179,7 @@ def test_the_page_is_built_from_widgets_matching_the_field_types(built):
 def test_a_ticket_form_with_custom_fields_of_every_type_builds_and_submits(make_workspace):
     import ipywidgets as w
 
-    from crmkit.forms import form_app
+    from crmkit.dashboard.forms_page import form_app
 
     types = ["text", "longtext", "number", "int", "money", "date", "datetime", "enum", "multi", "bool", "rating",
              "person", "phone", "email"]
