@@ -364,7 +364,7 @@ def _keep_bad_values(entity: str, out: pd.DataFrame, issues: pd.DataFrame, field
     resolve, a repeated header row, and (outside Customers) a required typed
     value that cannot be kept, or any typed value when the sheet has no Notes.
     """
-    from .validate import REFERENCES
+    from .validate.checks import REFERENCES
 
     if issues.empty:
         return out, issues
@@ -805,7 +805,7 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
             frame = frame.rename(columns={h: f"{h} (source)"})
     unmatched_names = [h if h not in clash else f"{h} (source)" for h in unmatched]
 
-    from .validate import REFERENCES
+    from .validate.checks import REFERENCES
 
     wanted = {REFERENCES[k] for k in field_keys if k in REFERENCES} | {"team"}
     existing = {k: ws[k] for k in sorted(wanted)}
