@@ -104,14 +104,15 @@ def measure(stage: str, ws: Path, opts: dict, runs: int, slow: float, timeout: f
 
 
 def generator_version(generator: str) -> str:
-    src = ROOT / "crmkit" / "sample.py" if generator == "crmkit.sample" else HERE / "synth.py"
-    return hashlib.sha1(src.read_bytes()).hexdigest()[:10] if src.exists() else "missing"
+    srcs = sorted((ROOT / "crmkit" / "sample").glob("*.py")) if generator == "crmkit.sample" else [HERE / "synth.py"]
+    srcs = [p for p in srcs if p.exists()]
+    return hashlib.sha1(b"".join(p.read_bytes() for p in srcs)).hexdigest()[:10] if srcs else "missing"
 
 
 def pick_generator(choice: str) -> str:
     if choice != "auto":
         return choice
-    return "crmkit.sample" if (ROOT / "crmkit" / "sample.py").exists() else "synth"
+    return "crmkit.sample" if (ROOT / "crmkit" / "sample" / "__init__.py").exists() else "synth"
 
 
 def ensure_workspace(data: Path, customers: int, orders_per_customer: float | None, generator: str, seed: int,

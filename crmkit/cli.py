@@ -153,13 +153,18 @@ def cli(wait: float | None = None, lang: str | None = None) -> None:
 def init(directory: Path, lang: str, sample: bool, region: str | None) -> None:
     """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
     from .i18n import t
-    from .templates import init_workspace, phone_region_setting
+    from .sample import generate_workspace
+    from .templates import check_new_workspace, init_workspace, phone_region_setting
 
     if not lang_is_set():
         set_lang(lang)
     if region is None and lang == "en" and not sample and sys.stdin.isatty():
         region = click.prompt(t("init_region_prompt", lang), default="none")
-    path = init_workspace(directory, lang, sample=sample, region=region)
+    if sample:
+        phone_region_setting(lang, region)          # a bad --region is refused with --sample too
+        path = generate_workspace(check_new_workspace(directory), lang=lang)
+    else:
+        path = init_workspace(directory, lang, region=region)
     say(tr(msg("cli_created_sample" if sample else "cli_created", path=str(path), lang=lang)))
     if not sample:
         say(t("init_next", lang))

@@ -56,9 +56,18 @@ import pandas as pd
 from . import dedupe as dd
 from .i18n import TEXT, current_lang, lang_is_set, msg, t
 from .ids import next_ids
+from .import_merge import (
+    INFO,
+    count_identical_without_id,
+    fold_groups,
+    match_rows,
+    merge_notes,
+    update_existing,
+)
+from .import_rows import check_rows, missing_required, source_columns
 from .io.sources import SourceTable, read_source
-from .schema import ENTITIES, IMPORTABLE, field_label, norm_token
-from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report
+from .schema import ENTITIES, IMPORTABLE, field_label
+from .validate import ERROR, WARNING, empty_issues, write_report
 
 OUTCOMES = ("imported", "updated", "merged", "rejected")
 
@@ -316,152 +325,9 @@ def _map_specs(mapping, ent) -> list[tuple[str, str]]:
     return parse_map(mapping, ent)
 
 
-#: Field types whose column cannot hold a value that did not convert (it goes to Notes instead).
-_TYPED = frozenset({"date", "datetime", "int", "rating", "number", "money", "bool"})
-#: Excel's limit of characters in a cell.
-CELL_CHARS = 32767
-
-
-def _keep_bad_values(entity: str, out: pd.DataFrame, issues: pd.DataFrame, fields, labels: dict,
-                     lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Value problems that need not lose the row: the row is kept, the problem becomes a warning.
-
-    A value that does not convert (a bad phone or e-mail, an unknown source,
-    an impossible date) is kept as typed where its column holds text (phone,
-    e-mail, choice, text), or written into Notes (``Birthday: 31/02/2024``)
-    where the column is typed (date, number, yes/no).  Every problem of the
-    row is still reported.  What still rejects a row: the record's own ID, a
-    reference to another record (``customer_id`` of an order) that does not
-    resolve, a repeated header row, and (outside Customers) a required typed
-    value that cannot be kept, or any typed value when the sheet has no Notes.
-    """
-    if issues.empty:
-        return out, issues
-    ent = ENTITIES[entity]
-    fmap = {f.key: f for f in fields}
-    hard = {ent.id_field, *dict(ent.references)}
-    has_notes = "notes" in fmap
-    sev = issues["severity"].copy()
-    reason = issues["reason"].astype("object").copy()
-    to_notes = pd.Series(False, index=issues.index)
-    for key, idx in issues.groupby("field").groups.items():   # one pass per field with problems
-        f = fmap.get(key)
-        if f is None or key in hard:
-            continue
-        sub = issues.loc[idx]
-        with_value = sub["value"].notna()
-        if not with_value.any():
-            continue
-        idx = sub.index[with_value]
-        if f.type in _TYPED:
-            if not has_notes or (f.required and entity != "customers"):
-                continue
-            to_notes[idx] = True
-            sev[idx] = WARNING
-            reason[idx] = reason[idx].astype(str) + "; " + t("r_kept_notes", lang)
-        elif (issues.loc[idx, "severity"] == ERROR).any():
-            if f.required and entity != "customers":
-                continue
-            err = idx[issues.loc[idx, "severity"] == ERROR]
-            sev[err] = WARNING
-            reason[err] = reason[err].astype(str) + "; " + t("r_kept", lang)
-    issues = issues.assign(severity=sev, reason=reason)
-    if to_notes.any():
-        moved = issues[to_notes]
-        text = (moved["column"].astype(str) + ": " + moved["value"].astype(str))
-        add = text.groupby(moved["row"].to_numpy()).agg("; ".join)
-        add.index = add.index.astype(out.index.dtype)
-        add = add[add.index.isin(out.index)]
-        if "notes" not in out.columns:
-            out["notes"] = pd.Series(pd.NA, index=out.index, dtype="string")
-        cur = out["notes"].astype("string")
-        extra = add.reindex(out.index).astype("string")
-        joined = cur.where(cur.isna(), cur + "\n").fillna("") + extra
-        out["notes"] = cur.where(extra.isna(), joined)
-    return out, issues
-
-
-def _long_text(out: pd.DataFrame, fields, labels: dict, lang: str) -> pd.DataFrame:
-    """Warnings for text longer than an Excel cell holds (it is cut when written)."""
-    found = []
-    for f in fields:
-        if f.key not in out.columns or f.type in _TYPED:
-            continue
-        s = out[f.key]
-        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
-            continue
-        n = s.astype("string").str.len()
-        long = (n > CELL_CHARS).fillna(False)
-        if long.any():
-            found.append(pd.DataFrame({
-                "row": s.index[long].astype("int64"), "column": labels.get(f.key, f.header(lang)), "field": f.key,
-                "value": [v[:60] + "..." for v in s[long].astype(str)], "severity": WARNING,
-                "reason": [t("r_too_long", lang).format(n=f"{int(k):,}") for k in n[long]]}))
-    return pd.concat(found, ignore_index=True) if found else empty_issues()
-
-
-def _rejects_when_missing(entity: str, key: str) -> bool:
-    """Whether a new record without ``key`` is rejected: for Customers only the name (the ID is generated)."""
-    if entity == "customers":
-        return key == "name"
-    return True
-
-
-_TOTAL_WORDS = frozenset({"合计", "总计", "小计", "汇总", "总数", "total", "totals", "grandtotal", "subtotal", "sum"})
-
-
-def _total_rows(src: SourceTable) -> pd.Series:
-    """Rows whose first non-blank cell is a total word (合计, Total): a sum below a list, not a record."""
-    data = src.data
-    if data.empty:
-        return pd.Series(False, index=data.index)
-    first = data.iloc[:, 0]
-    lead_blank = first.isna()
-    if lead_blank.any():   # few rows start with a blank cell: look further along those only
-        first = first.astype("object").copy()
-        first[lead_blank] = data[lead_blank].bfill(axis=1).iloc[:, 0].to_numpy()
-    cand = first.notna() & (first.astype("string").str.len() <= 12).fillna(False)
-    out = pd.Series(False, index=data.index)
-    if cand.any():
-        out[cand] = first[cand].map(lambda v: norm_token(v).rstrip(":：") in _TOTAL_WORDS).astype(bool)
-    return out
-
-
-def _repeated_headers(src: SourceTable) -> pd.Series:
-    """Rows that repeat the header (two exports pasted together)."""
-    data = src.data
-    out = pd.Series(False, index=data.index)
-    if not src.matched or data.empty:
-        return out
-    first = next(iter(src.matched))
-    cand = data[first].astype("string").str.strip() == first
-    cand = cand.fillna(False)
-    if not cand.any():
-        return out
-    sub = data[cand]
-    eq = pd.DataFrame({h: sub[h].map(lambda v, h=h: pd.notna(v) and norm_token(v) == norm_token(h))
-                       for h in sub.columns})
-    nonblank = sub.notna().sum(axis=1)
-    hits = eq.sum(axis=1)
-    out[sub.index] = (hits >= 2) & (hits * 2 >= nonblank)
-    return out
-
-
-def _content_key(df: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """All values of ``columns`` as one text key (for matching records that have no ID)."""
-    if df.empty:
-        return pd.Series(pd.NA, index=df.index, dtype="string")
-    parts = [dd.as_text(df[c]).fillna("") if c in df.columns else pd.Series("", index=df.index, dtype="string")
-             for c in columns]
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "\x1f" + p
-    return key.astype("string")
-
 
 UPDATE_MODES = ("fill-blanks", "overwrite")
 #: Severity of the notes an import lists next to errors and warnings (merges, values kept).
-INFO = "info"
 
 
 def check_update_mode(update: str | None) -> str:
@@ -476,268 +342,6 @@ def check_update_mode(update: str | None) -> str:
     return mode
 
 
-def _linked_by(frame: pd.DataFrame, group: np.ndarray) -> tuple[pd.Series, pd.Series]:
-    """Per record, the first key column (in order) whose value it shares with another member of its group."""
-    key = pd.Series(pd.NA, index=frame.index, dtype="object")
-    value = pd.Series(pd.NA, index=frame.index, dtype="object")
-    multi = np.bincount(group, minlength=len(group))[group] > 1 if len(group) else np.zeros(0, dtype=bool)
-    if not multi.any():
-        return key, value
-    sub, g = frame[multi], group[multi]
-    k = pd.Series(pd.NA, index=sub.index, dtype="object")
-    v = pd.Series(pd.NA, index=sub.index, dtype="object")
-    for c in sub.columns:
-        col = sub[c]
-        pair = pd.DataFrame({"g": g, "v": col.to_numpy()}, index=sub.index)
-        shared = col.notna() & pair.duplicated(keep=False) & k.isna()
-        k[shared] = c
-        v[shared] = col[shared]
-    key[multi] = k.to_numpy()
-    value[multi] = v.to_numpy()
-    return key, value
-
-
-def _match_customers(valid: pd.DataFrame, cur: pd.DataFrame, settings, id_col: str):
-    """Groups of rows that are one customer, the existing record each group updates, and the link.
-
-    Returns ``group`` (a label per row), ``target`` (the existing record's
-    index, or NA for a new record), ``link`` (the key that joined the row to
-    its group: ``id``, a dedupe key, or NA), ``link_value``, and ``apart``
-    (key and existing ID a row shares but was kept apart from, or NA).  A row's own
-    existing ID wins: it updates that record whatever its other values.  Rows
-    sharing an ID are one record.  The rest are matched by the dedupe keys,
-    placeholders and widely shared values excepted, and only where the members
-    agree (:func:`crmkit.dedupe.agreeing_groups`): an ID that differs, or a
-    company or contact that differs, keeps records apart.
-    """
-    keys = dd.parse_keys(settings.get("dedupe_keys"))
-    region = settings.get("phone_region")
-    sid = valid[id_col].astype("string") if id_col in valid.columns else pd.Series(pd.NA, index=valid.index,
-                                                                                 dtype="string")
-    cid = cur[id_col].astype("string") if id_col in cur.columns and len(cur) else pd.Series(dtype="string")
-    cur_pos = pd.Series(np.arange(len(cid)), index=cid.to_numpy())
-    cur_pos = cur_pos[~cur_pos.index.duplicated(keep="first")] if len(cur_pos) else cur_pos
-    exists = pd.Series(dd.isin(sid, pd.Series(cur_pos.index, dtype="string")), index=sid.index)
-    # one node per foreign ID (its first row) and per row without an ID; rows with an existing ID are fixed
-    node = (sid.isna() | ~sid.duplicated()) & ~exists
-    kin = dd.key_frame(valid[node], keys, region, normalized=True)   # validate_frame normalised them
-    kin.insert(0, "id", sid[node])
-    if len(cur):
-        kcur = dd.key_frame(cur, keys, region)
-        relevant = pd.Series(False, index=cur.index)
-        for k in keys:
-            vals = kin[k].dropna()
-            if len(vals):
-                relevant |= dd.isin(kcur[k], vals)
-        kcur = kcur[relevant.to_numpy()]
-        kcur.insert(0, "id", cid[relevant.to_numpy()].to_numpy())
-        e_rows = cur.index[relevant.to_numpy()]
-    else:
-        kcur = pd.DataFrame(columns=["id", *keys], dtype="string")
-        e_rows = cur.index[:0]
-    ne = len(kcur)
-    both = pd.concat([kcur.reset_index(drop=True), kin.reset_index(drop=True)], ignore_index=True)
-    both = dd.mask_keys(both, settings.get("dedupe_max_shared"))
-    nodes = valid[node]
-
-    def agree(at: np.ndarray) -> pd.DataFrame:      # the agreement values of linked records only
-        e, r = at[at < ne], at[at >= ne] - ne
-        out = pd.concat([dd.agree_frame(cur.loc[e_rows[e]]), dd.agree_frame(nodes.iloc[r])], ignore_index=True)
-        out.insert(0, "id", both["id"].iloc[at].to_numpy())
-        return out
-
-    label = dd.agreeing_groups(both, agree)
-    link, link_value = _linked_by(both, label)
-    # rows kept apart from an existing record they share a key value with (company or contact differ)
-    apart_key = pd.Series(pd.NA, index=valid.index, dtype="object")
-    apart_id = pd.Series(pd.NA, index=valid.index, dtype="object")
-    if ne:
-        node_idx0 = valid.index[node.to_numpy()]
-        for k in keys:
-            ev = both[k].iloc[:ne]
-            ok = ev.notna().to_numpy()
-            if not ok.any():
-                continue
-            lookup = pd.Series(np.flatnonzero(ok), index=ev[ok].to_numpy())
-            lookup = lookup[~lookup.index.duplicated(keep="first")]
-            m = both[k].iloc[ne:].map(lookup)
-            hit = np.array(m.notna().to_numpy(), dtype=bool)
-            if hit.any():
-                mm = m.to_numpy()[hit].astype(np.int64)
-                hit[hit] = label[ne:][hit] != label[mm]
-            hit = hit & apart_key.reindex(node_idx0).isna().to_numpy()
-            if hit.any():
-                apart_key[node_idx0[hit]] = k
-                apart_id[node_idx0[hit]] = both["id"].iloc[m.to_numpy()[hit].astype(np.int64)].to_numpy()
-    lab_nodes = label[ne:]
-    is_upd = lab_nodes < ne
-    tgt_nodes = np.full(len(lab_nodes), -1, dtype=np.int64)
-    tgt_nodes[is_upd] = np.asarray(e_rows, dtype=np.int64)[lab_nodes[is_upd]]
-    node_group = pd.Series(tgt_nodes).astype(str).radd("t").where(
-        is_upd, pd.Series(lab_nodes).astype(str).radd("c")).to_numpy()
-    node_target = pd.Series(tgt_nodes)
-    group = pd.Series("", index=valid.index, dtype="object")
-    target = pd.Series(pd.NA, index=valid.index, dtype="object")
-    lk = pd.Series(pd.NA, index=valid.index, dtype="object")
-    lv = pd.Series(pd.NA, index=valid.index, dtype="object")
-    node_idx = valid.index[node.to_numpy()]
-    group[node_idx] = node_group
-    target[node_idx] = node_target.where(node_target >= 0).astype("object").to_numpy()
-    lk[node_idx] = link.iloc[ne:].to_numpy()
-    lv[node_idx] = link_value.iloc[ne:].to_numpy()
-    # rows with an existing ID: that record
-    if exists.any():
-        rows = cur.index[cur_pos.reindex(sid[exists]).to_numpy()]
-        group[exists] = "t" + pd.Series(rows).astype(str).to_numpy()
-        target[exists] = rows.to_numpy()
-        lk[exists] = "id"
-        lv[exists] = sid[exists]
-    # later rows of a foreign ID: the group of its first row
-    later = sid.notna() & ~exists & ~node
-    if later.any():
-        first_of_id = pd.Series(group[node & sid.notna()].to_numpy(), index=sid[node & sid.notna()].to_numpy())
-        tgt_of_id = pd.Series(target[node & sid.notna()].to_numpy(), index=sid[node & sid.notna()].to_numpy())
-        group[later] = first_of_id.reindex(sid[later]).to_numpy()
-        target[later] = tgt_of_id.reindex(sid[later]).to_numpy()
-        lk[later] = "id"
-        lv[later] = sid[later]
-    target = target.where(target.notna(), pd.NA)
-    return group, target, lk, lv, (apart_key, apart_id)
-
-
-def _match_by_id(valid: pd.DataFrame, cur: pd.DataFrame, id_col: str | None):
-    """Rows of other entities: a row with an existing ID updates that record, rows sharing an ID are one
-    record, and every row without an ID is a record of its own (two identical purchases are two)."""
-    sid = valid[id_col].astype("string") if id_col and id_col in valid.columns else \
-        pd.Series(pd.NA, index=valid.index, dtype="string")
-    group = pd.Series("r" + pd.Series(valid.index).astype(str).to_numpy(), index=valid.index, dtype="object")
-    target = pd.Series(pd.NA, index=valid.index, dtype="object")
-    has = sid.notna()
-    group[has] = "i" + sid[has]
-    if id_col and id_col in cur.columns and len(cur) and has.any():
-        cid = cur[id_col].astype("string")
-        lookup = pd.Series(cur.index[cid.notna()], index=cid[cid.notna()].to_numpy())
-        lookup = lookup[~lookup.index.duplicated(keep="first")]
-        hit = sid.map(lookup)
-        target = target.where(hit.isna(), hit.astype("object"))
-    link = pd.Series(np.where(has & sid.duplicated(keep=False), "id", None), index=valid.index, dtype="object")
-    link[target.notna()] = "id"
-    return group, target, link, sid.astype("object"), None
-
-
-def _merge_notes(outcome: pd.DataFrame, first_row: pd.Series, link: pd.Series, link_value: pd.Series,
-                 updates: pd.Series, lang: str, source: str, entity: str, at, by: str, *,
-                 changed_ids: set) -> tuple[list[pd.DataFrame], pd.DataFrame]:
-    """Notes (severity ``info``) for rows merged into another row's record or matched to an existing
-    record by a duplicate key, and History rows (``merged_from``) for those whose record changed."""
-    from . import normalize as nz
-
-    later = outcome["outcome"] == "merged"
-    fuzzy = (outcome["outcome"] == "updated") & link.notna() & (link != "id")
-    listed = later | fuzzy
-    if not listed.any():
-        return [], pd.DataFrame()
-    key = link[listed].fillna("id").astype(str)
-    value = link_value[listed].astype("string")
-    contact = key.isin(["phone", "email"]).to_numpy()
-    if contact.any():
-        value[contact] = nz.mask_contact(value[contact])
-    key_text = [t("key_" + k, lang) for k in key]
-    rec = outcome.loc[listed, "record_id"].astype("string")
-    reasons = [t("r_merged_into_row", lang).format(other=int(f), key=k, value=v) if m else
-               t("r_matched_existing", lang).format(other=r, key=k, value=v)
-               for m, f, k, v, r in zip(later[listed], first_row[listed], key_text, value.fillna(""), rec.fillna(""))]
-    notes = [pd.DataFrame({"row": listed.index[listed].astype("int64"), "column": "", "field": "",
-                           "value": None, "severity": INFO, "reason": reasons})]
-    hit = dd.isin(rec, pd.Series(list(changed_ids), dtype="string"))
-    rows = listed.index[listed][hit]
-    hist = dd.history_frame(at, entity, rec[hit], "merged_from",
-                            pd.Series([f"{source} row {int(r)}" for r in rows], dtype="string"), rec[hit], by) \
-        if hit.any() else pd.DataFrame()
-    return notes, hist
-
-
-def _label(f, text: str, lang: str) -> str:
-    """A stored value as the user reads it: an enumeration's code as its label in ``lang``."""
-    if f is None or f.enum is None or f.type == "bool" or not isinstance(text, str):
-        return text
-    return ";".join(f.enum.label(x, lang) for x in text.split(";"))
-
-
-def _identical_without_id(valid: pd.DataFrame, id_col: str | None) -> int:
-    """Rows without an ID whose values repeat an earlier such row (kept: two equal purchases are two)."""
-    blank = valid[id_col].isna() if id_col and id_col in valid.columns else pd.Series(True, index=valid.index)
-    if blank.sum() < 2:
-        return 0
-    cols = [c for c in valid.columns if c != id_col]
-    return int(valid.loc[blank, cols].duplicated().sum()) if cols else 0
-
-
-def _fold_rows(rows: pd.DataFrame, labels: pd.Series, update: str, *, firsts, mins, union) -> pd.DataFrame:
-    """One incoming record per group of rows: with ``fill-blanks`` the first row's values stay and later
-    rows fill its blanks (notes appended); with ``overwrite`` the last non-blank value wins."""
-    if update == "overwrite":
-        return dd.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
-    out = dd.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
-    g = rows.groupby(labels, sort=False)
-    for c in rows.columns:
-        if c in firsts or c in mins or c in union:
-            continue
-        if c in dd.APPEND_FIELDS:
-            v = dd.join_notes(rows[c], labels.to_numpy()).reindex(out.index)
-        else:
-            v = g[c].first().reindex(out.index)
-        try:
-            out[c] = v.astype(rows[c].dtype)
-        except (TypeError, ValueError):
-            out[c] = v
-    return out
-
-
-def _update_records(old: pd.DataFrame, inc: pd.DataFrame, update: str, *, id_col: str | None,
-                    union) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Existing records ``old`` updated from the aligned incoming records ``inc``.
-
-    ``fill-blanks``: the existing non-blank values stay, blanks are filled,
-    notes that differ are appended; ``overwrite``: a non-blank incoming value
-    replaces the existing one.  Tags are unioned and ``created_at`` keeps the
-    existing date either way.  Returns the records and, for ``fill-blanks``,
-    the incoming values not taken (``at, field, old, new``: ``at`` is the index).
-    """
-    merged_rec = old.copy()
-    kept = []
-    for c in inc.columns:
-        if c not in merged_rec.columns:
-            merged_rec[c] = pd.Series(pd.NA, index=merged_rec.index, dtype="string")
-        if c == id_col:
-            continue
-        if c == "created_at":
-            merged_rec[c] = merged_rec[c].where(merged_rec[c].notna(), inc[c])
-            continue
-        if c in union:
-            both = pd.concat([merged_rec[c], inc[c]])
-            joined = dd.union_tag_groups(both, both.index.to_numpy())
-            merged_rec[c] = joined.reindex(merged_rec.index).astype(merged_rec[c].dtype)
-            continue
-        if update == "overwrite":
-            v = inc[c].where(inc[c].notna(), merged_rec[c])
-        elif c in dd.APPEND_FIELDS:
-            both = pd.concat([merged_rec[c], inc[c]])
-            v = dd.join_notes(both, both.index.to_numpy()).reindex(merged_rec.index)
-        else:
-            v = merged_rec[c].where(merged_rec[c].notna(), inc[c])
-            o_text, n_text = dd.as_text(merged_rec[c]), dd.as_text(inc[c])
-            differ = o_text.notna() & n_text.notna() & (o_text != n_text)
-            if differ.any():
-                kept.append(pd.DataFrame({"at": merged_rec.index[differ.to_numpy()], "field": c,
-                                          "old": o_text[differ].to_numpy(), "new": n_text[differ].to_numpy()}))
-        try:
-            merged_rec[c] = v.astype(old[c].dtype) if c in old.columns else v
-        except (TypeError, ValueError):
-            merged_rec[c] = v
-    kept_df = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=["at", "field", "old", "new"])
-    return merged_rec, kept_df
-
 
 def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | None = None,
                 at: pd.Timestamp | None = None, update: str = "fill-blanks") -> tuple[ImportResult, bool]:
@@ -747,8 +351,11 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     ``fill-blanks`` (default) keeps its values and fills its blanks,
     ``overwrite`` lets the row's non-blank values replace them.
 
-    Returns the result and whether the workspace changed; nothing is written
-    to disk here (``ws.save()`` does that).
+    The steps: validate the rows (:mod:`crmkit.import_rows`), match them to
+    records, merge them into new and existing records, and list every merge
+    and change in History (:mod:`crmkit.import_merge`).  Returns the result
+    and whether the workspace changed; nothing is written to disk here
+    (``ws.save()`` does that).
     """
     ent = ENTITIES[entity]
     update = check_update_mode(update)
@@ -756,44 +363,9 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     settings = ws.settings
     at = at if at is not None else pd.Timestamp.now().floor("s")
     by = by or f"import:{src.name}"
-    fields = [f for f in ws.fields(entity) if not f.derived]
-    field_keys = {f.key for f in fields}
-    by_key = {f.key: f for f in fields}
-    matched = {h: k for h, k in src.matched.items() if k in field_keys}
-    unmatched = [h for h in src.headers if h not in matched]
-    labels = {k: h for h, k in matched.items()}
-    data = src.data
-    frame = data.rename(columns=matched)
-    # an extra column whose header equals a field key of another meaning must not clash
-    # (or whose header names a field another column fills, e.g. Phone when --map "Mobile=phone")
-    tgt_ent = ws.entity(entity) if hasattr(ws, "entity") else ent
-    heads = {norm_token(x) for f in tgt_ent.fields for x in (f.key, f.en, f.zh)}
-    clash = {h for h in unmatched if h in field_keys or norm_token(h) in heads}
-    for h in unmatched:
-        if h in clash:
-            frame = frame.rename(columns={h: f"{h} (source)"})
-    unmatched_names = [h if h not in clash else f"{h} (source)" for h in unmatched]
-
-    refs = dict(ent.references)
-    wanted = {refs[k] for k in field_keys if k in refs} | {"team"}
-    existing = {k: ws[k] for k in sorted(wanted)}
-    out, issues = validate_frame(frame, entity, settings=settings, fields=fields, existing=existing,
-                                 labels=labels, lang=lang, check_required=False, check_unique=False)
-    out, issues = _keep_bad_values(entity, out, issues, fields, labels, lang)
-    long = _long_text(out, fields, labels, lang)
-    if len(long):
-        issues = pd.concat([issues, long], ignore_index=True)
-    rep = _repeated_headers(src)
-    if rep.any():
-        issues = pd.concat([issues, pd.DataFrame({
-            "row": rep.index[rep].astype("int64"), "column": "", "field": "", "value": None,
-            "severity": ERROR, "reason": t("r_header_repeat", lang)})], ignore_index=True)
-    tot = _total_rows(src)
-    if tot.any():
-        issues = pd.concat([issues, pd.DataFrame({
-            "row": tot.index[tot].astype("int64"), "column": "", "field": "", "value": None,
-            "severity": ERROR, "reason": t("r_total_row", lang)})], ignore_index=True)
-    rejected = pd.Series(out.index.isin(issues.loc[issues["severity"] == ERROR, "row"]), index=out.index)
+    # ---- validate
+    cols = source_columns(ws, src, entity)
+    out, issues, rejected = check_rows(ws, src, entity, cols, settings, lang)
 
     cur = ws[entity]
     id_col = ent.id_field
@@ -808,137 +380,34 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
     history = None
 
     if len(valid):
-        # ---- which rows are one record, and which existing record each group updates (see crmkit.dedupe)
-        if entity == "customers":
-            group, target, link, link_value, apart = _match_customers(valid, cur, settings, id_col)
-        else:
-            group, target, link, link_value, apart = _match_by_id(valid, cur, id_col)
-        if apart is not None and apart[0].notna().any():
-            ak, aid = apart[0].dropna(), apart[1][apart[0].notna()]
-            new_issues.append(pd.DataFrame({
-                "row": ak.index.astype("int64"), "column": "", "field": "", "value": None, "severity": INFO,
-                "reason": [t("r_not_merged", lang).format(key=t("key_" + k, lang), other=o)
-                           for k, o in zip(ak, aid)]}))
-        first_row = pd.Series(valid.index, index=valid.index).groupby(group).transform("min")
-        is_first = first_row == valid.index
-        identical = _identical_without_id(valid, id_col) if entity != "customers" else 0
-        # ---- fold duplicate rows into one incoming record per group
-        size = group.map(group.value_counts())
-        multi = size > 1
+        # ---- match: which rows are one record, and which existing record each group updates
+        groups = match_rows(valid, cur, entity, settings, id_col, lang)
+        new_issues += groups.notes
+        identical = count_identical_without_id(valid, id_col) if entity != "customers" else 0
+        # ---- merge: one incoming record per group, then new records and updates of existing ones
         union = [c for c in dd.UNION_FIELDS if c in valid.columns]
-        mins = [c for c in ("created_at",) if c in valid.columns]
-        firsts = [id_col] if id_col in valid.columns else []
-        singles = valid[~multi].copy()
-        singles.index = group[~multi].to_numpy()
-        if multi.any():
-            folded = _fold_rows(valid[multi], group[multi], update, firsts=firsts, mins=mins, union=union)
-            incoming = pd.concat([singles, folded])
-        else:
-            incoming = singles
-        group_first = first_row.groupby(group).first()
-        tgt_of_group = target.groupby(group).first()
-        incoming["_first"] = group_first.reindex(incoming.index).to_numpy()
-        incoming["_target"] = tgt_of_group.reindex(incoming.index).to_numpy()
-        incoming = incoming.sort_values("_first", kind="stable")
-
-        # ---- new records
-        new = incoming[incoming["_target"].isna()].drop(columns=["_target"])
-        bad_groups = pd.Series(False, index=new.index)
-        for f in fields:
-            if not f.required or f.key in (id_col, "created_at"):
-                continue
-            miss = new[f.key].isna() if f.key in new.columns else pd.Series(True, index=new.index)
-            if miss.any() and not _rejects_when_missing(entity, f.key):
-                rows = new.loc[miss, "_first"].astype("int64")
-                new_issues.append(pd.DataFrame({"row": rows.to_numpy(), "column": labels.get(f.key, f.header(lang)),
-                                                "field": f.key, "value": None, "severity": WARNING,
-                                                "reason": t("r_required_kept", lang).format(field=f.key)}))
-                continue
-            if miss.any():
-                rows = new.loc[miss, "_first"].astype("int64")
-                new_issues.append(pd.DataFrame({"row": rows.to_numpy(), "column": labels.get(f.key, f.header(lang)),
-                                                "field": f.key, "value": None, "severity": ERROR,
-                                                "reason": t("r_required", lang)}))
-                bad_groups |= miss
-        if bad_groups.any():
-            bad_g = set(new.index[bad_groups])
-            in_bad = group.isin(bad_g)
-            later = in_bad & ~is_first
-            if later.any():
-                new_issues.append(pd.DataFrame({
-                    "row": later.index[later].astype("int64"), "column": "", "field": "", "value": None,
-                    "severity": ERROR,
-                    "reason": [t("r_merged_bad", lang).format(other=int(r)) for r in first_row[later]]}))
-            new = new[~bad_groups]
-            # these rows are rejected: take them out of the groups
-            valid_ok = ~in_bad
-        else:
-            valid_ok = pd.Series(True, index=valid.index)
-        if "created_at" in field_keys:
-            if "created_at" not in new.columns:
-                new["created_at"] = pd.Series(pd.NaT, index=new.index, dtype="datetime64[ns]")
-            blank_created = new["created_at"].isna()
-            filled_created = int(blank_created.sum())
-            f_created = ent.field("created_at") if ent.has("created_at") else None
-            stamp = at.normalize() if f_created is not None and f_created.type == "date" else at
-            new.loc[blank_created, "created_at"] = stamp
-        if id_col:
-            if id_col not in new.columns:
-                new[id_col] = pd.Series(pd.NA, index=new.index, dtype="string")
-            need = new[id_col].isna()
-            taken = pd.concat([cur[id_col].astype("string") if id_col in cur.columns else pd.Series(dtype="string"),
-                               new[id_col].astype("string")])
-            new.loc[need, id_col] = next_ids(entity, taken, int(need.sum()))
+        incoming = fold_groups(valid, groups, update, id_col=id_col, union=union)
+        new, valid_ok, notes, filled_created = _new_records(incoming, groups, cur, ent, cols, lang, at)
+        new_issues += notes
         new_ids = new[id_col] if id_col else pd.Series(pd.NA, index=new.index)
-
-        # ---- updates of existing records
         upd = incoming[incoming["_target"].notna()]
-        upd_ids = pd.Series(dtype="string")
-        changed_rows: set = set()
-        if len(upd):
-            tgt_rows = upd["_target"].astype("int64").to_numpy()
-            old = cur.loc[tgt_rows].copy()
-            inc = upd.drop(columns=["_first", "_target"])
-            inc.index = old.index
-            merged_rec, kept = _update_records(old, inc, update, id_col=id_col, union=union)
-            ids = old[id_col] if id_col else pd.Series(old.index.astype(str), index=old.index)
-            if len(kept):
-                first_of = pd.Series(upd["_first"].to_numpy(), index=old.index)
-                new_issues.append(pd.DataFrame({
-                    "row": first_of.loc[kept["at"]].astype("int64").to_numpy(),
-                    "column": [labels.get(c, c) for c in kept["field"]], "field": kept["field"].to_numpy(),
-                    "value": kept["new"].to_numpy(), "severity": INFO,
-                    "reason": [t("r_kept_existing", lang).format(old=repr(_label(by_key.get(c), o, lang)))
-                               for c, o in zip(kept["field"], kept["old"])]}))
-            history = dd.changes(old, merged_rec[[c for c in merged_rec.columns]], ids, entity, at, by)
-            changed_rows = set(history["record_id"]) if len(history) else set()
-            unchanged = int((~ids.astype(str).isin(changed_rows)).sum())
-            upd_ids = pd.Series(ids.to_numpy(), index=upd.index)
-            if len(history):
-                new_cur = cur.copy()
-                for c in merged_rec.columns:
-                    if c not in new_cur.columns:
-                        new_cur[c] = pd.Series(pd.NA, index=new_cur.index, dtype="string")
-                new_cur.loc[merged_rec.index, list(merged_rec.columns)] = merged_rec
-                ws.replace(entity, new_cur)
-                changed = True
+        updates = update_existing(cur, upd, update, id_col=id_col, union=union, labels=cols.labels,
+                                  by_key={f.key: f for f in cols.fields}, lang=lang, entity=entity, at=at, by=by)
+        new_issues += updates.notes
+        history, unchanged = updates.history, updates.unchanged
+        if updates.records is not None:
+            ws.replace(entity, updates.records)
+            changed = True
         if len(new):
             ws.append(entity, new.drop(columns=["_first"]))
             changed = True
-
-        # ---- the outcome of every row
-        rec_of_group = pd.concat([pd.Series(new_ids.to_numpy(), index=new.index), upd_ids]).astype("string")
         upd_groups = set(upd.index)
-        vg = group[valid_ok]
-        outcome.loc[vg.index, "record_id"] = vg.map(rec_of_group).astype("string")
-        first = is_first[valid_ok]
-        kind = np.where(vg.isin(upd_groups), "updated", "imported")
-        outcome.loc[vg.index, "outcome"] = np.where(first, kind, "merged")
+        vg = _row_outcomes(outcome, groups, valid_ok, new, new_ids, updates.ids, upd_groups)
 
-        # ---- every merge listed: a note in the report, and History where the workspace changed
-        notes, merge_hist = _merge_notes(outcome.loc[vg.index], first_row[valid_ok], link[valid_ok],
-                                         link_value[valid_ok], vg.isin(upd_groups), lang, src.name, entity, at, by,
-                                         changed_ids=set(new_ids.astype(str)) | changed_rows)
+        # ---- history: every merge listed, a note in the report and History where the workspace changed
+        notes, merge_hist = merge_notes(outcome.loc[vg.index], groups.first_row[valid_ok], groups.link[valid_ok],
+                                        groups.link_value[valid_ok], vg.isin(upd_groups), lang, src.name, entity,
+                                        at, by, changed_ids=set(new_ids.astype(str)) | updates.changed_ids)
         new_issues += notes
         if len(merge_hist):
             history = merge_hist if history is None else pd.concat([history, merge_hist], ignore_index=True)
@@ -946,6 +415,80 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         if history is not None and len(history):
             ws.append("history", history)
 
+    result = ImportResult(file=src.file, entity=entity, sheet=src.sheet, header_row=src.header_row,
+                          outcome=outcome, issues=_issue_table(issues, new_issues, src),
+                          unmatched_columns=cols.unmatched,
+                          column_map=dict(cols.matched), blank_rows=src.blank_rows, unchanged=unchanged,
+                          history_rows=0 if history is None else int(len(history)), encoding=src.encoding,
+                          created_at_filled=filled_created, lang=lang, update=update,
+                          identical_without_id=identical)
+    if entity == "customers" and len(valid):
+        from .validate import completeness_summary
+
+        result.completeness = completeness_summary(valid, entity, float(settings.get("completeness_target") or 0.9))
+    return result, changed
+
+
+def _new_records(incoming: pd.DataFrame, groups, cur: pd.DataFrame, ent, cols, lang: str,
+                 at: pd.Timestamp) -> tuple[pd.DataFrame, pd.Series, list[pd.DataFrame], int]:
+    """The incoming records that match no existing one, ready to append: required values checked
+    (groups missing one are rejected, all their rows), ``created_at`` stamped where blank, IDs given.
+
+    Returns the records, which valid rows are still accepted, the issues and
+    how many ``created_at`` were filled.
+    """
+    entity, id_col = ent.key, ent.id_field
+    group, first_row, is_first = groups.group, groups.first_row, groups.is_first
+    new = incoming[incoming["_target"].isna()].drop(columns=["_target"])
+    notes, bad_groups = missing_required(new, entity, cols.fields, id_col, cols.labels, lang)
+    if bad_groups.any():
+        bad_g = set(new.index[bad_groups])
+        in_bad = group.isin(bad_g)
+        later = in_bad & ~is_first
+        if later.any():
+            notes.append(pd.DataFrame({
+                "row": later.index[later].astype("int64"), "column": "", "field": "", "value": None,
+                "severity": ERROR,
+                "reason": [t("r_merged_bad", lang).format(other=int(r)) for r in first_row[later]]}))
+        new = new[~bad_groups]
+        # these rows are rejected: take them out of the groups
+        valid_ok = ~in_bad
+    else:
+        valid_ok = pd.Series(True, index=group.index)
+    filled_created = 0
+    if "created_at" in cols.field_keys:
+        if "created_at" not in new.columns:
+            new["created_at"] = pd.Series(pd.NaT, index=new.index, dtype="datetime64[ns]")
+        blank_created = new["created_at"].isna()
+        filled_created = int(blank_created.sum())
+        f_created = ent.field("created_at") if ent.has("created_at") else None
+        stamp = at.normalize() if f_created is not None and f_created.type == "date" else at
+        new.loc[blank_created, "created_at"] = stamp
+    if id_col:
+        if id_col not in new.columns:
+            new[id_col] = pd.Series(pd.NA, index=new.index, dtype="string")
+        need = new[id_col].isna()
+        taken = pd.concat([cur[id_col].astype("string") if id_col in cur.columns else pd.Series(dtype="string"),
+                           new[id_col].astype("string")])
+        new.loc[need, id_col] = next_ids(ent.key, taken, int(need.sum()))
+    return new, valid_ok, notes, filled_created
+
+
+def _row_outcomes(outcome: pd.DataFrame, groups, valid_ok: pd.Series, new: pd.DataFrame, new_ids: pd.Series,
+                  upd_ids: pd.Series, upd_groups: set) -> pd.Series:
+    """Fill in ``outcome`` (imported, updated or merged, and the record ID) for every accepted row;
+    returns the group of each accepted row."""
+    rec_of_group = pd.concat([pd.Series(new_ids.to_numpy(), index=new.index), upd_ids]).astype("string")
+    vg = groups.group[valid_ok]
+    outcome.loc[vg.index, "record_id"] = vg.map(rec_of_group).astype("string")
+    first = groups.is_first[valid_ok]
+    kind = np.where(vg.isin(upd_groups), "updated", "imported")
+    outcome.loc[vg.index, "outcome"] = np.where(first, kind, "merged")
+    return vg
+
+
+def _issue_table(issues: pd.DataFrame, new_issues: list[pd.DataFrame], src: SourceTable) -> pd.DataFrame:
+    """Every issue of the import, by row, with the file and sheet it is on."""
     if new_issues:
         issues = pd.concat([issues, *new_issues], ignore_index=True)
     if len(issues):
@@ -956,15 +499,4 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
         issues = empty_issues()
         issues.insert(0, "sheet", None)
         issues.insert(0, "file", None)
-    result = ImportResult(file=src.file, entity=entity, sheet=src.sheet, header_row=src.header_row,
-                          outcome=outcome, issues=issues, unmatched_columns=unmatched_names,
-                          column_map=dict(matched), blank_rows=src.blank_rows, unchanged=unchanged,
-                          history_rows=0 if history is None else int(len(history)), encoding=src.encoding,
-                          created_at_filled=filled_created, lang=lang, update=update,
-                          identical_without_id=identical)
-    if entity == "customers" and len(valid):
-        from .validate import completeness_summary
-
-        result.completeness = completeness_summary(valid, entity, float(settings.get("completeness_target") or 0.9))
-    return result, changed
-
+    return issues

@@ -443,8 +443,6 @@ class Workspace:
 
     def _team_names(self) -> list[str]:
         """Team names for the Owner dropdowns of a workbook without the Team sheet ([] when unreadable)."""
-        from .templates import team_names
-
         try:
             return team_names(self["team"])
         except Exception:  # noqa: BLE001 - a dropdown must never stop a save
@@ -462,6 +460,13 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"<Workspace {str(self.path)!r} lang={self.lang}>"
+
+
+def team_names(team: pd.DataFrame | None) -> list[str]:
+    """The names of a Team frame (the Owner dropdowns of the other workbooks)."""
+    if team is None or "name" not in team.columns:
+        return []
+    return [str(v) for v in team["name"].dropna().tolist() if str(v).strip()]
 
 
 def _workbooks_of(entities: Iterable[str] | None) -> list[str]:

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from crmkit import normalize as nz
-from crmkit import validate as v
 from crmkit.dedupe import find_duplicates
 from crmkit.io.workbook import convert_column
 from crmkit.schema import ENTITIES
+from crmkit.validate import checks as v
+from crmkit.validate import workspace as vw
 from crmkit.workspace import open_workspace
 
 
@@ -24,7 +25,7 @@ def plain_path(monkeypatch):
     """Validation as it was before the fast path: apply with ``with plain_path():``."""
     from contextlib import contextmanager
 
-    check_frame = v._check_frame
+    check_frame = v.check_frame
 
     def slow_customer_duplicates(customers, settings, contacts):
         return find_duplicates(customers, keys=settings.get("dedupe_keys"), region=settings.get("phone_region"))
@@ -36,8 +37,9 @@ def plain_path(monkeypatch):
             m.setattr(v, "_convert_id", convert_column)
             m.setattr(v, "_not_in", lambda values, known: values.notna() & ~values.isin(set(known.dropna().astype(str))))
             m.setattr(v, "_shared", lambda values: values.notna() & values.duplicated(keep=False))
-            m.setattr(v, "_customer_duplicates", slow_customer_duplicates)
-            m.setattr(v, "_check_frame", lambda *a, **k: check_frame(*a, **{**k, "values": True}))
+            m.setattr(vw, "_customer_duplicates", slow_customer_duplicates)
+            for mod in (v, vw):
+                m.setattr(mod, "check_frame", lambda *a, **k: check_frame(*a, **{**k, "values": True}))
             m.setattr(nz, "phone_fast_path", lambda compact, region="CN": pd.Series(pd.NA, index=compact.index,
                                                                                    dtype="string"))
             yield
@@ -83,9 +85,9 @@ def assert_same_report(fast, slow):
 def test_workspace_report_is_the_same_on_the_fast_and_the_plain_path(make_workspace, plain_path, region):
     folder = make_workspace({"customers": MESSY_CUSTOMERS, "orders": MESSY_ORDERS, "team": TEAM},
                             settings={"phone_region": region, "completeness_target": "0.6"})
-    fast = report_parts(v.validate_workspace(open_workspace(folder)))
+    fast = report_parts(vw.validate_workspace(open_workspace(folder)))
     with plain_path():
-        slow = report_parts(v.validate_workspace(open_workspace(folder)))
+        slow = report_parts(vw.validate_workspace(open_workspace(folder)))
     assert len(fast[0]) > 10
     assert_same_report(fast, slow)
 
@@ -96,9 +98,9 @@ def test_frames_changed_in_memory_are_checked_the_same_on_both_paths(make_worksp
     ws = open_workspace(folder)
     ws.replace("customers", MESSY_CUSTOMERS.assign(created_at=pd.Timestamp("2024-05-01")))
     ws.replace("orders", MESSY_ORDERS.assign(order_date=pd.Timestamp("2024-06-01"), amount=1.0))
-    fast = report_parts(v.validate_workspace(ws))
+    fast = report_parts(vw.validate_workspace(ws))
     with plain_path():
-        slow = report_parts(v.validate_workspace(ws))
+        slow = report_parts(vw.validate_workspace(ws))
     assert_same_report(fast, slow)
 
 

@@ -719,7 +719,7 @@ class Runner:
         """
         if entity in self._invalid:
             return self._invalid[entity]
-        from ..validate import ERROR, WARNING, _check_frame
+        from ..validate.checks import ERROR, WARNING, check_frame
 
         df = self.ws[entity]
         out = pd.Series(dtype="object")
@@ -735,7 +735,7 @@ class Runner:
                 if sev == ERROR:
                     rows.append({"row": p.row, "column": p.column, "reason": p.reason})
             try:
-                _, iss, _ = _check_frame(df, entity, settings=self.settings, fields=flds, lang=self.lang,
+                _, iss, _ = check_frame(df, entity, settings=self.settings, fields=flds, lang=self.lang,
                                          values=False)
             except CrmkitError:
                 iss = pd.DataFrame(columns=["row", "column", "severity", "reason"])
