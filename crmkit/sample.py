@@ -1223,7 +1223,7 @@ def _rule_message(rule_id: str, lang: str) -> tuple[str, str]:
 
 def _typed(df: pd.DataFrame, entity: str) -> pd.DataFrame:
     """Schema dtypes for a generated frame; index = Excel row number."""
-    from .io.workbook import coerce_frame
+    from .io.typing import coerce_frame
 
     out = coerce_frame(df, ENTITIES[entity])
     out = out[[f.key for f in ENTITIES[entity].input_fields]]
@@ -1269,7 +1269,7 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame], lang: str, *, progress: bool = False) -> None:
     """Write every workbook of the workspace (entities missing from ``tables`` come from the template)."""
-    from .io.workbook import write_workbook
+    from .io.writer import write_workbook
     from .templates import template_frames
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -1304,7 +1304,7 @@ def is_sample_workspace(folder: str | os.PathLike) -> bool:
 
 def summary_text(path: str | os.PathLike) -> str:
     """A short summary of a workspace: rows per sheet, as_of and language, in its language."""
-    from .io.workbook import find_sheet, open_reader
+    from .io.reading import find_sheet, open_reader
     from .workspace import open_workspace
 
     ws = open_workspace(path)

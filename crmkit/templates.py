@@ -21,7 +21,8 @@ import pandas as pd
 
 from .exceptions import WorkspaceExists
 from .i18n import check_lang, msg, t
-from .io.workbook import empty_frame, write_workbook
+from .io.typing import empty_frame
+from .io.writer import write_workbook
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
 from .settings import settings_frame
@@ -180,7 +181,7 @@ def custom_fields_of(fields: pd.DataFrame | None):
 
 def sheet_headers(path: str | os.PathLike, reader=None) -> dict[str, list[str]]:
     """Sheet name -> header row (as typed) of a workbook, without reading its data."""
-    from .io.workbook import open_reader
+    from .io.reading import open_reader
 
     reader = reader or open_reader(path)
     out = {}
@@ -202,7 +203,8 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
     the template's rows (e.g. the seed Forms).  Returns, per workbook
     rewritten, ``{"created": bool, "sheets": [...], "columns": {entity: [...]}}``.
     """
-    from .io.workbook import find_sheet, map_columns, open_reader
+    from .io.reading import find_sheet, open_reader
+    from .io.typing import map_columns
     from .workspace import open_workspace
 
     ws = open_workspace(folder)
@@ -251,7 +253,7 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
 
 def _written_by_crmkit(path: Path) -> bool:
     try:
-        from .io.preserve import inspect_workbook
+        from .io.contents import inspect_workbook
     except ImportError:
         return True
     try:
@@ -275,11 +277,13 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.worksheet.table import TableColumn
 
+    from .io.cells import header_text
+    from .io.reading import find_sheet
     from .io.safety import replace_file
-    from .io.workbook import field_width, find_sheet, header_text
+    from .io.writer import field_width
 
     try:
-        from .io.preserve import check_safe_to_update
+        from .io.contents import check_safe_to_update
 
         check_safe_to_update(path)
     except ImportError:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from . import normalize as nz
 from .i18n import TEXT, current_lang, lang_is_set, msg, t, tr
-from .io.workbook import NORMAL_FORM
+from .io.typing import NORMAL_FORM
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 
@@ -133,7 +133,7 @@ def _convert_id(s: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
     as ``n/a``, not a number written ``12.0``) is its own normal form; a
     loaded workspace holds nothing else.
     """
-    from .io.workbook import convert_column
+    from .io.typing import convert_column
 
     text = s.astype("string")
     plain = (text.str.fullmatch("[!-~](?:[ -~]*[!-~])?").fillna(False)
@@ -166,7 +166,7 @@ def _convert_enum(s: pd.Series, f: Field) -> tuple[pd.Series, pd.Series]:
     A loaded workspace holds codes already; the values that are not (unknown
     values kept as typed, or text from a source) go through the converter.
     """
-    from .io.workbook import convert_column
+    from .io.typing import convert_column
 
     if not _enum_codes_are_stable(f):
         return convert_column(s, f)
@@ -211,7 +211,7 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
     failed: dict[str, pd.Index] = {}            # field -> rows whose value did not convert
     contacts: dict[str, tuple[pd.Series, pd.Series]] = {}
 
-    from .io.workbook import convert_column
+    from .io.typing import convert_column
 
     for f in flds:
         if f.key not in out.columns:
@@ -798,7 +798,8 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
     """
     import xlsxwriter
 
-    from .io.safety import check_output_path, mark_output, replace_file
+    from .io.outputs import check_output_path, mark_output
+    from .io.safety import replace_file
 
     path = check_output_path(path, workspace=workspace, inputs=inputs, force=force, option="--report")
 
@@ -905,7 +906,7 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
             wb.close()
 
     replace_file(path, produce, workspace=path.parent)
-    from .io.safety import record_output
+    from .io.outputs import record_output
 
     record_output(path, workspace)
     return path

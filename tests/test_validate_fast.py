@@ -14,7 +14,7 @@ import pytest
 from crmkit import normalize as nz
 from crmkit import validate as v
 from crmkit.dedupe import find_duplicates
-from crmkit.io.workbook import convert_column
+from crmkit.io.typing import convert_column
 from crmkit.schema import ENTITIES
 from crmkit.workspace import open_workspace
 

@@ -816,7 +816,7 @@ def mark_task_done(workspace: str | os.PathLike, task_id: str, *, by: str = "", 
     unknown task id.
     """
     from ..exceptions import ValidationError
-    from ..io.safety import workspace_lock
+    from ..io.journal import workspace_lock
     from ..workspace import open_workspace
 
     path = Path(workspace)
