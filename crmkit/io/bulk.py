@@ -28,7 +28,7 @@ strings are numbered differently (crmkit's come after xlsxwriter's own), and
 the big parts are deflated at level 1 rather than 6.
 
 The two steps share the plan, the cell kinds and their tests, and are read
-together, so they stay in one module of a little over 600 lines.
+together, so they stay in one file of a little over 600 lines.
 """
 
 from __future__ import annotations
