@@ -61,7 +61,8 @@ def _workspace_lang(path: object) -> str | None:
 
     Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
     """
-    from .io.workbook import find_sheet, map_columns, open_reader, read_raw
+    from .io.reading import find_sheet, open_reader, read_raw
+    from .io.typing import map_columns
     from .settings import check_lang
 
     if path is None:
@@ -220,7 +221,7 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
 def validate(path: Path, report: Path | None, as_json: bool, force: bool = False) -> int:
     """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
     phones, e-mails, dates, IDs, references, duplicates and completeness."""
-    from .io.safety import check_output_path
+    from .io.outputs import check_output_path
     from .validate import validate_path, write_report
 
     where = path if path.is_dir() else None

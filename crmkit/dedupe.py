@@ -920,7 +920,7 @@ def merge_duplicates(ws, groups: pd.DataFrame | None = None, *, by: str = "dedup
 
 def dedupe_workspace(path: str | os.PathLike, *, apply: bool = False, by: str = "dedupe") -> DedupeResult:
     """Find duplicate customers in the workspace at ``path``; with ``apply`` merge them and save."""
-    from .io.safety import workspace_lock
+    from .io.journal import workspace_lock
     from .workspace import open_workspace
 
     ws = open_workspace(path)

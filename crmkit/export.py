@@ -188,7 +188,7 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
     workspace workbook; an existing file only when crmkit wrote it (else
     ``force``).
     """
-    from .io.safety import check_output_path
+    from .io.outputs import check_output_path
     from .workspace import Workspace, open_workspace
 
     if not isinstance(ws, Workspace):
@@ -216,7 +216,7 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
         table = _neutralise(display_frame(df, fields, lang))
         replace_file(path, lambda target: table.to_csv(target, index=False, encoding="utf-8-sig"),
                      workspace=ws.path)
-        from .io.safety import record_output
+        from .io.outputs import record_output
 
         record_output(path, ws.path)
     else:
@@ -226,7 +226,7 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
 
 def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
     """Formula-like text, in cells and headers, gets a leading ``'`` (:func:`crmkit.io.safety.looks_like_formula`)."""
-    from .io.safety import neutralise_csv
+    from .io.neutralise import neutralise_csv
 
     return neutralise_csv(table)
 
@@ -234,8 +234,9 @@ def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
 def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: str, workspace) -> None:
     import xlsxwriter
 
-    from .io.safety import mark_output, replace_file
-    from .io.workbook import SheetWriter
+    from .io.outputs import mark_output
+    from .io.safety import replace_file
+    from .io.writer import SheetWriter
 
     # an export carries no required marks and no derived styling: it is a report, not a template
     plain = [dataclasses.replace(f, required=False, derived=False) for f in fields]
@@ -253,7 +254,7 @@ def _write_xlsx(path: Path, df: pd.DataFrame, fields: list[Field], ent, lang: st
         sw.complete(target)
 
     replace_file(path, produce, workspace=workspace)
-    from .io.safety import record_output
+    from .io.outputs import record_output
 
     record_output(path, workspace)
 

@@ -26,7 +26,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .i18n import msg
-from .io.workbook import Problem
+from .io.typing import Problem, coerce_frame, empty_frame
 from .schema import (
     CUSTOM_ENTITY,
     CUSTOM_FIELD_TYPE,
@@ -64,8 +64,6 @@ def fields_frame(lang: str = "en", *, sample: bool = True) -> pd.DataFrame:
 
     An admin switches a sample on by setting Enabled to yes, or adds rows.
     """
-    from .io.workbook import coerce_frame, empty_frame
-
     ent = ENTITIES["fields"]
     if not sample:
         return empty_frame(ent)
@@ -117,7 +115,7 @@ def custom_fields(frame: pd.DataFrame, *, file: str = "", sheet: str = "") -> tu
 
     Refused rows (bad key, a name already used by a built-in field, an
     unknown type, a choice field without options, ...) are reported as
-    :class:`crmkit.io.workbook.Problem` with the Excel row and left out; the
+    :class:`crmkit.io.typing.Problem` with the Excel row and left out; the
     other fields still work.  Rows with Enabled = no are skipped silently.
     """
     out: dict[str, list[Field]] = {}
@@ -202,30 +200,6 @@ def field_options(f: Field, lang: str) -> list[tuple[str, str]]:
     if f.enum is None:
         return []
     return [(c.label(lang), c.code) for c in f.enum.choices]
-
-
-def to_multi_codes(s: pd.Series, enum: Enum) -> tuple[pd.Series, pd.Series]:
-    """``技术支持; price sensitive`` -> ``technical_support;price_sensitive`` for a multiple choice field.
-
-    Each option may be typed as its code or a label in either language;
-    options that match nothing are kept as typed and the value is flagged.
-    """
-    from .normalize import to_multi
-
-    text = to_multi(s)
-    parts = text.dropna().str.split(";").explode()
-    parts = parts[parts.notna() & (parts != "")]
-    lookup = enum.lookup
-    mapping = {u: lookup.get(norm_token(u)) for u in parts.unique()}
-    codes = parts.map(mapping)
-    bad_part = codes.isna()
-    joined = codes.where(~bad_part, parts).groupby(level=0).agg(";".join)
-    out = pd.Series(pd.NA, index=s.index, dtype="string")
-    out.loc[joined.index] = joined.astype("string")
-    bad = pd.Series(False, index=s.index)
-    if bad_part.any():
-        bad.loc[bad_part[bad_part].index.unique()] = True
-    return out, bad
 
 
 def field_problems(ws) -> list[Problem]:

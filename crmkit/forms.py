@@ -53,7 +53,7 @@ SEED_FORMS: tuple[tuple, ...] = (
 
 def forms_frame(lang: str = "en") -> pd.DataFrame:
     """The Forms sheet of a new workspace: the two seed forms, in ``lang``."""
-    from .io.workbook import coerce_frame
+    from .io.typing import coerce_frame
 
     zh = lang == "zh"
     rows = [{"name": zh_name if zh else en_name, "entity": ent, "fields": flds, "defaults": defaults,
@@ -332,7 +332,7 @@ def _validate(raw: pd.DataFrame, entity: str, ws, existing: pd.DataFrame) -> tup
     try:
         from .validate import validate_frame
     except ImportError:
-        from .io.workbook import convert
+        from .io.typing import convert
 
         typed = convert(raw, ent)
         return typed[[f.key for f in ent.fields]], _basic_issues(typed, ent, ws.lang)
@@ -387,14 +387,14 @@ def _find_duplicates(customers: pd.DataFrame, new_id: str, keys, region: str | N
 
 
 def _history(entity: str, record_id: str, row: pd.Series, ent, at: pd.Timestamp, by: str) -> pd.DataFrame:
-    from .io.workbook import _excel_value
+    from .io.cells import excel_value
 
     vals = []
     for f in ent.fields:
         v = row.get(f.key)
         if f.derived or v is None or (not isinstance(v, str) and pd.isna(v)):
             continue
-        x = _excel_value(v, f, "en")
+        x = excel_value(v, f, "en")
         if isinstance(x, _dt.datetime):
             x = x.strftime("%Y-%m-%d %H:%M") if (x.hour or x.minute) else x.strftime("%Y-%m-%d")
         vals.append({"at": at, "entity": entity, "record_id": record_id, "field": f.key, "old": None,
@@ -413,7 +413,7 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
     workspace is read afresh under the workspace lock, so a page left open
     never overwrites newer data.
     """
-    from .io.safety import workspace_lock
+    from .io.journal import workspace_lock
     from .schema import match_header
     from .workspace import Workspace, open_workspace
 

@@ -232,7 +232,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     """
     import time
 
-    from .io.safety import workspace_lock
+    from .io.journal import workspace_lock
     from .schema import resolve_entity
     from .workspace import open_workspace
 
@@ -247,7 +247,7 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     t0 = time.perf_counter()
     ws = open_workspace(into)          # checks the folder (exit 2 when it is no workspace); reads nothing yet
     if report is not None:             # before anything is imported: never over the workspace or the source
-        from .io.safety import check_output_path
+        from .io.outputs import check_output_path
 
         check_output_path(report, workspace=ws.path, inputs=[source], force=force, option="--report")
     lock = contextlib.nullcontext() if dry_run else workspace_lock(ws.path)

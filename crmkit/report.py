@@ -171,7 +171,8 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
     """
     import xlsxwriter
 
-    from .io.safety import check_output_path, mark_output, replace_file
+    from .io.outputs import check_output_path, mark_output
+    from .io.safety import replace_file
 
     if out is not None:
         check_output_path(out, workspace=ws.path, force=force)
@@ -196,7 +197,7 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
             wb.close()
 
     replace_file(path, produce, workspace=ws.path)
-    from .io.safety import record_output
+    from .io.outputs import record_output
 
     record_output(path, ws.path)
     return (path, tables) if return_tables else path

@@ -327,7 +327,7 @@ def apply_rfm(ws, as_of: object = None, *, save: bool = True, lock: bool = True)
     """
     import contextlib
 
-    from .io.safety import workspace_lock
+    from .io.journal import workspace_lock
 
     guard = workspace_lock(ws.path) if (save and lock) else contextlib.nullcontext()
     with guard:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import ValidationError
-from .io.safety import workspace_lock
+from .io.journal import workspace_lock
 from .workspace import open_workspace
 
 

@@ -24,7 +24,9 @@ from .exceptions import UsageError, WorkspaceExists
 from .fields import custom_fields, extend_entity, fields_frame
 from .forms import forms_frame
 from .i18n import msg, t
-from .io.workbook import empty_frame, find_sheet, map_columns, open_reader, write_workbook
+from .io.reading import find_sheet, open_reader
+from .io.typing import empty_frame, map_columns
+from .io.writer import write_workbook
 from .phones import phone_region_code
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
@@ -238,7 +240,7 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
 
 def _written_by_crmkit(path: Path) -> bool:
     try:
-        from .io.preserve import inspect_workbook
+        from .io.contents import inspect_workbook
     except ImportError:
         return True
     try:
@@ -262,11 +264,13 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from openpyxl.worksheet.datavalidation import DataValidation
     from openpyxl.worksheet.table import TableColumn
 
+    from .io.cells import header_text
+    from .io.reading import find_sheet
     from .io.safety import replace_file
-    from .io.workbook import field_width, find_sheet, header_text
+    from .io.writer import field_width
 
     try:
-        from .io.preserve import check_safe_to_update
+        from .io.contents import check_safe_to_update
 
         check_safe_to_update(path)
     except ImportError:

@@ -25,16 +25,9 @@ from .exceptions import WorkbookError, WorkspaceNotFound
 from .i18n import msg
 from .ids import next_ids
 from .io import cache
-from .io.workbook import (
-    NORMAL_FORM,
-    coerce_frame,
-    convert,
-    empty_frame,
-    find_sheet,
-    open_reader,
-    read_raw,
-    write_workbook,
-)
+from .io.reading import find_sheet, open_reader, read_raw
+from .io.typing import NORMAL_FORM, coerce_frame, convert, empty_frame
+from .io.writer import write_workbook
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
 from .settings import check_lang, parse_settings
 
@@ -483,7 +476,7 @@ REQUIRED_SHEETS = frozenset({"customers", "interactions", "orders", "tasks", "ca
 
 def _looks_like(reader, names: list[str], ent: Entity) -> str | None:
     """The sheet among ``names`` whose header row names the fields of ``ent`` (a renamed sheet), if any."""
-    from .io.workbook import map_columns
+    from .io.typing import map_columns
 
     need = {f.key for f in ent.fields if f.required} or {f.key for f in ent.input_fields}
     best, best_n = None, 0
@@ -509,7 +502,7 @@ def missing_sheet(reader, path: Path, workbook: str, key: str, *, main: bool) ->
     workbook, a sheet added by a later version) the table reads as empty.
     """
     from .i18n import t
-    from .io.workbook import find_sheet
+    from .io.reading import find_sheet
 
     ent = ENTITIES[key]
     names = list(reader.sheet_names)
@@ -528,7 +521,7 @@ def missing_sheet(reader, path: Path, workbook: str, key: str, *, main: bool) ->
 
 def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -> None:
     """A sheet holding rows must have its ID column: records are found by it."""
-    from .io.workbook import map_columns
+    from .io.typing import map_columns
 
     if not ent.id_field or raw.empty or ent.id_field in map_columns(raw.columns, ent).values():
         return

@@ -8,7 +8,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from crmkit import analytics as an
-from crmkit.io.workbook import coerce_frame
+from crmkit.io.typing import coerce_frame
 from crmkit.schema import ENTITIES
 from crmkit.settings import defaults
 

@@ -236,9 +236,8 @@ def test_campaigns_show_totals_and_flag_under_performers(browser, served):
 
 
 def test_customers_and_rfm_drill_into_a_segment_and_export_it(browser, served):
-    from crmkit.dashboard.server.formatting import enum_label
-
     from crmkit import rfm
+    from crmkit.dashboard.formatting import enum_label
     from crmkit.schema import RFM_SEGMENT
 
     page, requests = open_page(browser, served, "voila/render/customers_rfm.ipynb", plots=3)

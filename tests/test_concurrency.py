@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import cli
-from crmkit.io.safety import workspace_lock
+from crmkit.io.journal import workspace_lock
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def test_a_run_with_wait_goes_ahead_once_the_other_has_finished(sample_workspace
         pytest.skip("crmkit run is not registered yet")
     folder = copy_workspace(sample_workspace, tmp_path / "crm")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.safety import workspace_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.journal import workspace_lock\n"
          "with workspace_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(1.5)\n", str(folder)],
         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
@@ -136,7 +136,7 @@ def test_imports_at_once_either_land_or_refuse_clearly_and_never_lose_rows(sampl
 APPEND_ONE = """
 import sys
 import pandas as pd
-from crmkit.io.safety import workspace_lock
+from crmkit.io.journal import workspace_lock
 from crmkit.workspace import open_workspace
 
 folder, task_id = sys.argv[1], sys.argv[2]
@@ -165,7 +165,7 @@ def test_writers_holding_the_workspace_lock_lose_no_update(sample_workspace, tmp
 
 def test_the_lock_is_released_when_a_holder_is_killed(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.safety import workspace_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.journal import workspace_lock\n"
          "with workspace_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n", str(tmp_path)],
         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

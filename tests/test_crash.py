@@ -24,8 +24,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from crmkit.io.reading import read_sheet
 from crmkit.io.safety import backups_of, clean_stale_temps
-from crmkit.io.workbook import read_sheet, write_workbook
+from crmkit.io.writer import write_workbook
 
 ROWS = 2000
 

@@ -10,7 +10,7 @@ import pytest
 
 from crmkit.export import export
 from crmkit.fields import fields_frame
-from crmkit.io.safety import looks_like_formula, neutralise_csv
+from crmkit.io.neutralise import looks_like_formula, neutralise_csv
 from crmkit.templates import refresh_workspace, write_workspace
 from crmkit.workspace import open_workspace
 

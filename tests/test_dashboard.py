@@ -1,4 +1,4 @@
-"""The dashboard helpers (crmkit.dashboard.server.formatting, widgets, pages ...), the server (crmkit.dashboard.server)
+"""The dashboard helpers (crmkit.dashboard.formatting, widgets, pages ...), the server (crmkit.dashboard.server)
 and the `crmkit dashboard` command.
 
 ``small_workspace`` builds the small, hand-made workspace that the notebook
@@ -281,7 +281,7 @@ def test_cli_dashboard_reports_a_busy_port_with_exit_code_2(small, capsys):
 # --------------------------------------------------------------------------- crmkit.dashboard: display
 
 def test_contacts_are_masked_unless_settings_allow_full_display():
-    from crmkit.dashboard.server.formatting import mask_contacts
+    from crmkit.dashboard.formatting import mask_contacts
 
     df = pd.DataFrame({"phone": ["+8613812345678", None], "email": ["annie@acme.com", "x"], "name": ["A", "B"]})
     masked = mask_contacts(df)
@@ -293,7 +293,7 @@ def test_contacts_are_masked_unless_settings_allow_full_display():
 
 
 def test_display_frame_translates_headers_and_codes_to_chinese():
-    from crmkit.dashboard.server.formatting import display_frame
+    from crmkit.dashboard.formatting import display_frame
 
     df = pd.DataFrame({"customer_id": ["C1"], "stage": ["negotiation"], "source": ["website_form"],
                        "phone": ["+8613812345678"], "marketing_consent": pd.array([True], dtype="boolean"),
@@ -306,7 +306,7 @@ def test_display_frame_translates_headers_and_codes_to_chinese():
 
 
 def test_table_html_formats_numbers_and_escapes_text():
-    from crmkit.dashboard.server.formatting import table_html
+    from crmkit.dashboard.formatting import table_html
 
     df = pd.DataFrame({"Name": ["<b>x</b>"], "Revenue": [12345.0], "Rate": [0.256]})
     html = table_html(df, formats={"Rate": "pct"}, table_id="t1")
@@ -316,7 +316,7 @@ def test_table_html_formats_numbers_and_escapes_text():
 
 
 def test_kpi_cards_carry_the_raw_value_and_the_target_verdict():
-    from crmkit.dashboard.server.formatting import kpi_cards
+    from crmkit.dashboard.formatting import kpi_cards
 
     kpis = pd.DataFrame({"kpi": ["revenue", "reach"], "kind": ["money", "rate"], "value": [29000.0, 0.8333],
                          "previous": [0.0, 0.0], "target": [float("nan"), 0.85],

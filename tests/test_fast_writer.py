@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmkit.io import bulk
-from crmkit.io.preserve import inspect_workbook
-from crmkit.io.workbook import coerce_frame, read_sheet, write_workbook
+from crmkit.io.contents import inspect_workbook
+from crmkit.io.reading import read_sheet
+from crmkit.io.typing import coerce_frame
+from crmkit.io.writer import write_workbook
 from crmkit.schema import ENTITIES
 from crmkit.workspace import open_workspace
 
@@ -219,7 +221,7 @@ def test_shared_strings_part_is_created_when_xlsxwriter_wrote_none(tmp_path):
 
 
 def test_sheet_writer_used_directly_writes_every_cell_itself(tmp_path):
-    from crmkit.io.workbook import SheetWriter
+    from crmkit.io.writer import SheetWriter
 
     df = _frame("orders", n=4000)                         # far above the bulk threshold
     path = tmp_path / "export.xlsx"

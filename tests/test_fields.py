@@ -210,7 +210,7 @@ def test_refresh_adds_columns_in_place_to_a_workbook_a_person_saved(copy_of):
 
 
 def test_refresh_adds_the_fields_and_forms_sheets_to_an_older_rules_workbook(copy_of):
-    from crmkit.io.workbook import write_workbook
+    from crmkit.io.writer import write_workbook
     from crmkit.templates import template_frames
 
     folder = copy_of("plain")

@@ -21,7 +21,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crmkit.io.workbook import read_sheet, write_workbook
+from crmkit.io.reading import read_sheet
+from crmkit.io.writer import write_workbook
 from crmkit.rules.engine import run_rules
 from crmkit.workspace import open_workspace
 

@@ -1,6 +1,6 @@
 """Hostile and unusual workbooks (issue 14, items 6 and 9).
 
-* ``preserve.inspect_workbook`` scans parts in linear time: a part with
+* ``contents.inspect_workbook`` scans parts in linear time: a part with
   tens of thousands of unclosed tags took minutes with the old regexes.
 * A zip bomb is refused from the zip directory, before any part is read,
   with a clear error naming the limit to raise.
@@ -22,8 +22,10 @@ import pytest
 
 from crmkit.cli import main
 from crmkit.exceptions import UnsafeWriteError, WorkbookError
-from crmkit.io.preserve import check_archive, inspect_workbook
-from crmkit.io.workbook import open_reader, read_sheet, write_workbook
+from crmkit.io.archive import check_archive
+from crmkit.io.contents import inspect_workbook
+from crmkit.io.reading import open_reader, read_sheet
+from crmkit.io.writer import write_workbook
 
 
 def user_workbook(path: Path) -> Path:
@@ -223,7 +225,7 @@ def test_a_zip_bomb_in_place_of_a_workbook_is_never_replaced(bomb, tmp_path):
 
 
 def test_reading_cached_formula_results_of_a_hostile_part_takes_linear_time(tmp_path):
-    from crmkit.io.preserve import cached_formula_values, formula_rows
+    from crmkit.io.formulas import cached_formula_values, formula_rows
 
     payload = b"<worksheet><sheetData>" + b'<c r="A2" t="n" ' * 60_000 + b"<f>1</f><v>1</v></c></worksheet>"
     path = rewrite_parts(user_workbook(tmp_path / "u.xlsx"), tmp_path / "hostile.xlsx",

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import main
-from crmkit.io.safety import is_crmkit_output
+from crmkit.io.outputs import is_crmkit_output
 
 WORKBOOKS = ("customers.xlsx", "tasks.xlsx", "campaigns.xlsx", "rules.xlsx", "log.xlsx")
 

@@ -290,7 +290,7 @@ for _ent in ENTITIES.values():
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(values=columns)
 def test_every_column_type_converts_any_text_without_crashing(ftype, values):
-    from crmkit.io.workbook import convert_column
+    from crmkit.io.typing import convert_column
 
     TRIED[f"convert {ftype}"] += 1
     s = as_text(values)

@@ -221,7 +221,7 @@ def test_a_run_refuses_while_another_run_holds_the_workspace(ws_dir, capsys):
     import threading
 
     from crmkit.exceptions import FileLockedError
-    from crmkit.io.safety import workspace_lock
+    from crmkit.io.journal import workspace_lock
 
     held, done = threading.Event(), threading.Event()
 

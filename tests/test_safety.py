@@ -14,16 +14,10 @@ import pytest
 
 from crmkit.exceptions import FileLockedError, WorkbookError
 from crmkit.io import safety
-from crmkit.io.safety import (
-    backups_of,
-    check_not_open,
-    clean_stale_temps,
-    neutralise_csv,
-    neutralise_csv_cell,
-    replace_file,
-    workspace_lock,
-)
-from crmkit.io.workbook import write_workbook
+from crmkit.io.journal import holds_workspace_lock, workspace_lock
+from crmkit.io.neutralise import neutralise_csv, neutralise_csv_cell
+from crmkit.io.safety import backups_of, check_not_open, clean_stale_temps, replace_file
+from crmkit.io.writer import write_workbook
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +138,7 @@ def test_replace_file_refuses_a_folder_in_place_of_the_file(tmp_path):
 
 HOLD_LOCK = """
 import sys, time
-from crmkit.io.safety import workspace_lock
+from crmkit.io.journal import workspace_lock
 with workspace_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -173,17 +167,17 @@ def test_the_workspace_lock_waits_for_the_other_process_when_asked(tmp_path):
     proc = hold_lock_in_another_process(tmp_path, 0.5)
     try:
         with workspace_lock(tmp_path, wait=30):
-            assert safety.holds_workspace_lock(tmp_path)
+            assert holds_workspace_lock(tmp_path)
     finally:
         proc.wait()
-    assert not safety.holds_workspace_lock(tmp_path)
+    assert not holds_workspace_lock(tmp_path)
 
 
 def test_the_workspace_lock_is_reentrant_in_one_thread(tmp_path):
     with workspace_lock(tmp_path):
         with workspace_lock(tmp_path):     # e.g. rfm's save inside a rule run
-            assert safety.holds_workspace_lock(tmp_path)
-        assert safety.holds_workspace_lock(tmp_path)
+            assert holds_workspace_lock(tmp_path)
+        assert holds_workspace_lock(tmp_path)
 
 
 def test_inside_the_workspace_lock_writes_wait_as_long_for_an_open_workbook(tmp_path):

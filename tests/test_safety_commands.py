@@ -187,7 +187,7 @@ def test_crmkit_wait_waits_for_another_run_to_release_the_workspace(sample, tmp_
     folder = workspace_copy(sample, tmp_path)
     root = Path(__file__).resolve().parent.parent
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.safety import workspace_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom crmkit.io.journal import workspace_lock\n"
          "with workspace_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(1)\n", str(folder)],
         cwd=root, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

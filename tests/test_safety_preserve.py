@@ -17,7 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from crmkit.exceptions import UnsafeWriteError
-from crmkit.io.preserve import inspect_workbook
+from crmkit.io.contents import inspect_workbook
 from crmkit.workspace import open_workspace
 
 YELLOW = "00FFFF00"

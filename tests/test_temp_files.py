@@ -28,7 +28,7 @@ from crmkit.cli import main
 from crmkit.exceptions import WriteFailedError
 from crmkit.io import safety
 from crmkit.io.safety import clean_stale_temps, replace_file
-from crmkit.io.workbook import write_workbook
+from crmkit.io.writer import write_workbook
 
 
 def customers(n: int = 3) -> pd.DataFrame:

@@ -322,7 +322,7 @@ def test_a_rules_workbook_validated_on_its_own_has_its_expressions_checked(make_
 
 
 def test_a_tags_cell_of_separators_only_is_flagged_not_blanked_in_silence(make_workspace):
-    from crmkit.io.workbook import convert_column
+    from crmkit.io.typing import convert_column
     from crmkit.schema import ENTITIES
 
     out, bad = convert_column(pd.Series([";", " ；、 ", "vip; 老客户", None], dtype=object), ENTITIES["customers"].field("tags"))

@@ -13,7 +13,7 @@ import pytest
 
 from crmkit import normalize as nz
 from crmkit.dedupe import find_duplicates
-from crmkit.io.workbook import convert_column
+from crmkit.io.typing import convert_column
 from crmkit.schema import ENTITIES
 from crmkit.validate import checks as v
 from crmkit.validate import workspace as vw

@@ -8,7 +8,7 @@ import xlsxwriter
 
 from crmkit import normalize as nz
 from crmkit.exceptions import WorkbookError, WorkspaceNotFound
-from crmkit.io.workbook import read_sheet
+from crmkit.io.reading import read_sheet
 from crmkit.schema import ENTITIES
 from crmkit.workspace import open_workspace
 

@@ -26,6 +26,9 @@ indexes, the ``<dimension>`` and the row ``spans`` are those xlsxwriter
 writes (``tests/test_fast_writer.py`` compares both paths).  The shared
 strings are numbered differently (crmkit's come after xlsxwriter's own), and
 the big parts are deflated at level 1 rather than 6.
+
+The two steps share the plan, the cell kinds and their tests, and are read
+together, so they stay in one file of a little over 600 lines.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .cells import excel_value
 
 #: sheets with at least this many cells (rows x columns) are written in bulk
 FAST_MIN_CELLS = 20_000
@@ -73,7 +78,7 @@ def use_fast(n_rows: int, n_cols: int, fast: bool | None = None) -> bool:
 
 
 def _passthrough(f) -> bool:
-    """``workbook._excel_value`` returns non-blank values of this field unchanged
+    """:func:`crmkit.io.cells.excel_value` returns non-blank values of this field unchanged
     (apart from Timestamps, which become datetimes with the same serial)."""
     if f is None:
         return True
@@ -181,15 +186,13 @@ def classify_column(col: pd.Series, f, lang: str, *, date_1904: bool = False,
 
     Strings, dates and numbers of plain fields are converted for whole
     columns; the other values go value by value through
-    ``workbook._excel_value`` (once per distinct value, or once per value for
+    :func:`crmkit.io.cells.excel_value` (once per distinct value, or once per value for
     ``object`` columns, whose 1, 1.0 and True must not merge).
     """
-    from .workbook import _excel_value
-
     dtype = col.dtype
     if pd.api.types.is_object_dtype(dtype):
         codes = np.arange(len(col), dtype=np.int64)
-        return (codes, *_classify_values([_excel_value(v, f, lang) for v in col.tolist()], date_1904, remove_timezone))
+        return (codes, *_classify_values([excel_value(v, f, lang) for v in col.tolist()], date_1904, remove_timezone))
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     codes = codes.astype(np.int64, copy=False)
     m = len(uniques)
@@ -208,7 +211,7 @@ def classify_column(col: pd.Series, f, lang: str, *, date_1904: bool = False,
             values = np.asarray(uniques, dtype=np.float64)
             kinds = np.where(np.isfinite(values), NUM, SKIP).astype(np.int8)
             return codes, kinds, _number_texts(values)
-    return (codes, *_classify_values([_excel_value(v, f, lang) for v in uniques.tolist()], date_1904, remove_timezone))
+    return (codes, *_classify_values([excel_value(v, f, lang) for v in uniques.tolist()], date_1904, remove_timezone))
 
 
 def _classify_values(values: list, date_1904: bool, remove_timezone: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -39,13 +39,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..schema import WORKBOOKS, workbook_file
+from .safety import STATE_DIR
+from .typing import NORMAL_FORM, Problem
+
 FORMAT = 1
 CACHE_DIR = "cache"
 ENV_VAR = "CRMKIT_CACHE"
 #: workbooks smaller than this are read directly; every workbook pays off (the six small
 #: configuration sheets of rules.xlsx take 90 ms to parse and 12 ms from the cache)
 MIN_BYTES = 0
-_CODE_FILES = ("schema.py", "normalize.py", "workbook.py", "fields.py", "cache.py")
+#: the code that types a workbook, relative to the crmkit package: a change to any of it is a miss
+_CODE_FILES = ("schema.py", "normalize.py", "logsheets.py", "fields.py", "io/reading.py", "io/typing.py",
+               "io/cache.py")
 
 
 def enabled() -> bool:
@@ -54,8 +60,6 @@ def enabled() -> bool:
 
 
 def cache_dir(workspace: str | os.PathLike) -> Path:
-    from .safety import STATE_DIR
-
     return Path(workspace) / STATE_DIR / CACHE_DIR
 
 
@@ -65,7 +69,7 @@ def _code_fingerprint() -> str:
     import pyarrow
 
     h = hashlib.sha256(f"{FORMAT}|{pd.__version__}|{pyarrow.__version__}".encode())
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent
     for name in _CODE_FILES:
         with contextlib.suppress(OSError):
             h.update((here / name).read_bytes())
@@ -123,8 +127,6 @@ def load(workspace: str | os.PathLike, workbook: str, key: str, file: str) -> di
     """
     import pyarrow as pa
     import pyarrow.feather as feather
-
-    from .workbook import NORMAL_FORM, Problem
 
     workspace = Path(workspace)
     try:
@@ -289,16 +291,12 @@ def _memo_folder(df: pd.DataFrame) -> Path | None:
     a source file being imported from, say, a downloads folder gets nothing
     written next to it.
     """
-    from ..schema import WORKBOOKS, workbook_file
-
     file = df.attrs.get("file") if hasattr(df, "attrs") else None
     if not file:
         return None
     path = Path(file)
     if path.name not in {workbook_file(w) for w in WORKBOOKS}:
         return None
-    from .safety import STATE_DIR
-
     return cache_dir(path.parent) if (path.parent / STATE_DIR).is_dir() else None
 
 

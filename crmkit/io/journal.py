@@ -27,6 +27,12 @@ the renames (every staged file present and whole, or already in place), or,
 if a staged file is missing or damaged, puts the previous versions back from
 the backups; staging folders without a journal are removed.  So the set of
 files is always either all of a change or none of it.
+
+:func:`workspace_lock` serialises crmkit runs on one workspace (a
+``filelock`` in ``.crmkit/lock``); it is re-entrant within one thread, and
+while held, office lock files are waited for as long as the workspace lock
+was (``--wait``).  It lives here because taking it is what finishes or
+undoes an interrupted save.
 """
 
 from __future__ import annotations
@@ -41,12 +47,23 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import CrmkitError, FileLockedError, WorkbookError
-from .safety import fsync_dir, sha256_of
+from ..i18n import msg
+from .safety import (
+    backup,
+    check_not_open,
+    default_wait,
+    fsync_dir,
+    office_wait,
+    sha256_of,
+    state_dir,
+    waiting_for_office,
+    write_failed,
+)
 
 JOURNAL = "journal.json"
 STAGE_PREFIX = "txn-"
@@ -63,14 +80,8 @@ class Item:
     workbook: bool = True          # a user's workbook: prechecked, and its previous version kept as a backup
 
 
-def _state_dir(workspace: Path) -> Path:
-    from .safety import state_dir
-
-    return state_dir(workspace)
-
-
 def journal_path(workspace: str | os.PathLike) -> Path:
-    return _state_dir(Path(workspace)) / JOURNAL
+    return state_dir(Path(workspace)) / JOURNAL
 
 
 def pending(workspace: str | os.PathLike) -> bool:
@@ -101,8 +112,6 @@ def _reason(exc: OSError) -> str:
 
 def precheck(target: Path, *, workbook: bool = True, wait: float | None = None) -> None:
     """Refuse now, before anything is written, what would make writing ``target`` fail later."""
-    from .safety import check_not_open
-
     target = _target(target)
     if target.is_dir():
         raise WorkbookError("is a folder, not a file", file=str(target))
@@ -140,9 +149,9 @@ def _probe_folder(folder: Path, target: Path) -> None:
 
 def _stage_folder(workspace: Path, target: Path, txid: str) -> Path:
     """Where ``target``'s new version is staged: ``.crmkit/txn-<id>/`` when on the same file system."""
-    home = _state_dir(workspace) / f"{STAGE_PREFIX}{txid}"
+    home = state_dir(workspace) / f"{STAGE_PREFIX}{txid}"
     try:
-        if os.stat(_state_dir(workspace)).st_dev == os.stat(target.parent).st_dev:
+        if os.stat(state_dir(workspace)).st_dev == os.stat(target.parent).st_dev:
             return home
     except OSError:
         return home
@@ -155,8 +164,6 @@ def save_files(workspace: str | os.PathLike, items: Iterable[Item], *, keep_back
 
     The caller need not hold the workspace lock: it is taken here (re-entrant).
     """
-    from .safety import workspace_lock
-
     workspace = Path(workspace)
     items = [Item(_target(i.target), i.write, i.data, i.workbook) for i in items]
     if not items:
@@ -177,8 +184,6 @@ def save_files(workspace: str | os.PathLike, items: Iterable[Item], *, keep_back
                 entries.append({"target": str(it.target), "stage": str(stage), "sha256": sha256_of(stage),
                                 "size": stage.stat().st_size, "existed": it.target.exists(),
                                 "workbook": it.workbook, "backup": None})
-            from .safety import backup, check_not_open
-
             for it in items:
                 if it.workbook:
                     check_not_open(it.target, wait=wait)
@@ -351,7 +356,7 @@ def _remove_orphans(workspace: Path) -> None:
     """Staging folders of a save that was interrupted before its journal was written."""
     if pending(workspace):
         return
-    sd = _state_dir(workspace)
+    sd = state_dir(workspace)
     with contextlib.suppress(OSError):
         for p in sd.glob(STAGE_PREFIX + "*"):
             if p.is_dir():
@@ -362,8 +367,6 @@ def recover_or_warn(workspace: str | os.PathLike) -> None:
     """For a command that opens ``workspace``: finish or undo an interrupted save, else warn on stderr."""
     if not pending(workspace):
         return
-    from .safety import workspace_lock
-
     try:
         with workspace_lock(workspace, wait=0):
             pass              # taking the lock runs recover()
@@ -378,3 +381,71 @@ def recover_or_warn(workspace: str | os.PathLike) -> None:
 def warn(message: str) -> None:
     with contextlib.suppress(Exception):
         print(f"crmkit: note: {message}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- the workspace lock
+
+_held = threading.local()
+
+
+def _held_counts() -> dict[str, int]:
+    if not hasattr(_held, "counts"):
+        _held.counts = {}
+    return _held.counts
+
+
+def holds_workspace_lock(workspace: str | os.PathLike) -> bool:
+    """True when this thread holds the lock of ``workspace``."""
+    return _held_counts().get(str(Path(workspace).resolve()), 0) > 0
+
+
+@contextlib.contextmanager
+def workspace_lock(workspace: str | os.PathLike, *, wait: float | None = None) -> Iterator[None]:
+    """Hold the workspace lock; wait up to ``wait`` seconds for another run, then refuse.
+
+    Re-entrant: a thread that already holds the lock gets it again at once.
+    While held, writes wait up to the same time for a workbook that is open
+    in Excel.  ``wait=None`` (the default) means ``$CRMKIT_WAIT``, else 0:
+    refuse at once with a clear message.
+    """
+    from filelock import FileLock, Timeout  # third-party, needed only by commands that write
+
+    key = str(Path(workspace).resolve())
+    counts = _held_counts()
+    seconds = default_wait() if wait is None else max(0.0, float(wait))
+    if counts.get(key, 0) > 0:
+        counts[key] += 1
+        try:
+            with waiting_for_office(max(seconds, office_wait() or 0.0)):
+                yield
+        finally:
+            counts[key] -= 1
+        return
+    folder = state_dir(workspace)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failed(exc, folder, "cannot create the workspace lock folder", kept=False) from None
+    lock = FileLock(str(folder / "lock"))
+    try:
+        lock.acquire(timeout=seconds, poll_interval=0.05)
+    except Timeout:
+        raise FileLockedError(
+            msg("e_workspace_busy"), file=str(workspace)) from None
+    except OSError as exc:
+        raise write_failed(exc, folder / "lock", "cannot create the workspace lock", kept=False) from None
+    counts[key] = 1
+    try:
+        with waiting_for_office(seconds):
+            _recover(workspace)
+            yield
+    finally:
+        counts.pop(key, None)
+        lock.release()
+
+
+def _recover(workspace: str | os.PathLike) -> None:
+    """Finish or undo a save that was interrupted (:mod:`crmkit.io.journal`); say so on stderr."""
+    note = recover(workspace)
+    if note:
+        warn(note)

@@ -31,403 +31,23 @@ import bisect
 import datetime as _dt
 import os
 import re
-import zipfile
 from collections.abc import Mapping
 from copy import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..exceptions import UnsafeWriteError, WorkbookError
-from ..i18n import msg, word
+from ..exceptions import WorkbookError
+from ..i18n import msg
 from ..schema import ENTITIES, Entity, Field, match_header, norm_token
-
-#: The docProps "comments" (dc:description) crmkit's writer sets.
-MARKER = "Written by crmkit"
-
-# Excel-2010+ extension lists in worksheets that openpyxl drops, by their ext uri.
-_EXT_URIS = {
-    "{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}": "data validation that refers to another sheet (Excel 2010 style)",
-    "{78C0D931-6437-407d-A8EE-F0AAD7539E65}": "Excel 2010 conditional formats (data bars, icon sets)",
-    "{05C60535-1F16-4fd2-B633-F4F36F0B64E0}": "sparklines",
-    "{A8765BA9-456A-4dab-B4F3-ACF838C121DE}": "slicers",
-    "{3A4CF648-6AED-40f4-86FF-DC5316D8AED3}": "slicers",
-    "{7E03D99C-DC04-49d9-9315-930204A7B6E9}": "timelines",
-}
-
-
-@dataclass
-class WorkbookContent:
-    """What a workbook file holds, read from its zip parts (no full load)."""
-
-    path: Path
-    sheets: list[str] = field(default_factory=list)
-    written_by_crmkit: bool = False     # crmkit's marker, and not saved by anyone since
-    unsafe: list[str] = field(default_factory=list)   # content an openpyxl save would drop
-    has_formulas: bool = False
-    has_comments: bool = False
-    has_macros: bool = False
-    strict: bool = False                # saved as "Strict Open XML Spreadsheet"
-
-    @property
-    def safe_to_update(self) -> bool:
-        return not self.unsafe
-
-
-def _read(zf: zipfile.ZipFile, name: str) -> bytes:
-    try:
-        return zf.read(name)
-    except KeyError:
-        return b""
-
-
-# --------------------------------------------------------------------------- hostile archives
-
-#: Limits on what a workbook's zip directory promises, checked before any part is read.
-#: ``CRMKIT_MAX_UNCOMPRESSED_MB``: total uncompressed size of all parts (default 4096 MB; a
-#: 1,000,000-row, 25-column sheet is about 1,500 MB).  ``CRMKIT_MAX_ZIP_RATIO``: the largest
-#: uncompressed/compressed ratio of a part bigger than 64 MB (default 500; real sheets stay
-#: well under 200).  Set either to 0 to switch that check off.
-MAX_UNCOMPRESSED_ENV = "CRMKIT_MAX_UNCOMPRESSED_MB"
-MAX_RATIO_ENV = "CRMKIT_MAX_ZIP_RATIO"
-DEFAULT_MAX_UNCOMPRESSED_MB = 4096
-DEFAULT_MAX_RATIO = 500
-_RATIO_FROM = 64 * 2**20
-
-
-def _limit(env: str, default: float) -> float:
-    try:
-        return max(0.0, float(os.environ.get(env, "") or default))
-    except ValueError:
-        return float(default)
-
-
-def check_archive(path: str | os.PathLike, zf: zipfile.ZipFile | None = None) -> None:
-    """Refuse a zip bomb: sizes promised by the zip directory beyond the limits (no part is read).
-
-    Raises :class:`~crmkit.exceptions.WorkbookError` naming the file, the
-    part, the sizes and the setting that raises the limit.
-    """
-    p = Path(path)
-    own = zf is None
-    if own:
-        try:
-            zf = zipfile.ZipFile(p)
-        except (zipfile.BadZipFile, OSError, ValueError):
-            return                      # not a zip: the reader reports it
-    try:
-        infos = zf.infolist()
-    finally:
-        if own:
-            zf.close()
-    max_total = _limit(MAX_UNCOMPRESSED_ENV, DEFAULT_MAX_UNCOMPRESSED_MB) * 2**20
-    max_ratio = _limit(MAX_RATIO_ENV, DEFAULT_MAX_RATIO)
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if (max_ratio and info.file_size > _RATIO_FROM
-                and info.file_size > max_ratio * max(info.compress_size, 1)):
-            raise WorkbookError(
-                f"refused: part {info.filename} would unpack from {info.compress_size:,} to "
-                f"{info.file_size:,} bytes (more than {max_ratio:g} times; a zip bomb?). If the file is "
-                f"genuine, raise the limit with the environment variable {MAX_RATIO_ENV}", file=str(p))
-    if max_total and total > max_total:
-        raise WorkbookError(
-            f"refused: the workbook would unpack to {total / 2**20:,.0f} MB, more than the limit of "
-            f"{max_total / 2**20:,.0f} MB (a zip bomb?). If the file is genuine, raise the limit with the "
-            f"environment variable {MAX_UNCOMPRESSED_ENV}", file=str(p))
-
-
-# --------------------------------------------------------------------------- linear scans
-# Hostile parts may hold millions of unclosed tags: every scan below moves forward only, so
-# it takes time in proportion to the part's size (a backtracking regex took minutes).
-
-def _tags(xml: bytes, start: bytes):
-    """The text of every tag that begins with ``start`` (up to its ``>``), in one forward pass."""
-    pos, k = 0, len(start)
-    while True:
-        i = xml.find(start, pos)
-        if i < 0:
-            return
-        nxt = xml[i + k:i + k + 1]
-        j = xml.find(b">", i + k)
-        if j < 0:
-            return
-        if nxt in (b" ", b"\t", b"\n", b"\r", b"/", b">"):
-            yield xml[i:j]
-        pos = j + 1
-
-
-def _attr(tag: bytes, name: bytes) -> bytes | None:
-    """The value of attribute ``name`` in one tag's text (a bounded piece: linear)."""
-    pos = 0
-    key = name + b'="'
-    while True:
-        i = tag.find(key, pos)
-        if i < 0:
-            return None
-        if i == 0 or tag[i - 1:i] in (b" ", b"\t", b"\n", b"\r"):
-            j = tag.find(b'"', i + len(key))
-            return None if j < 0 else tag[i + len(key):j]
-        pos = i + 1
-
-
-def _element_text(xml: bytes, tag: bytes) -> bytes | None:
-    """The text of the first ``<tag ...>text</tag>`` (linear)."""
-    for head in _tags(xml, b"<" + tag):
-        if head.endswith(b"/"):
-            return b""
-        start = xml.find(head) + len(head) + 1
-        end = xml.find(b"</" + tag + b">", start)
-        return None if end < 0 else xml[start:end]
-    return None
-
-
-# --------------------------------------------------------------------------- formula cells
-# openpyxl keeps a user's formulas but writes them without their cached results, so a reader
-# that does not calculate (pandas, fastexcel, crmkit itself) would see blanks.  The results
-# are read from the file before the update and written back next to the formulas after it.
-# (Every pattern stops at the next '<', so a hostile part is still scanned in linear time.)
-
-_CACHED = re.compile(rb'<c\b([^<>]*)>(?:<f\b[^<>]*/>|<f\b[^<>]*>[^<]*</f>)<v>([^<]*)</v></c>')
-_FORMULA_CELL = re.compile(rb'<c\b([^<>]*)>\s*<f\b')
-_EMPTY_FORMULA = re.compile(rb'<c\b([^<>]*)>(<f\b[^<>]*>[^<]*</f>|<f\b[^<>]*/>)(?:<v\s*/>|<v></v>)?</c>')
-
-
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> its part (``xl/worksheets/sheet1.xml``), from workbook.xml and its relationships."""
-    wbxml = _read(zf, "xl/workbook.xml")
-    rels = _read(zf, "xl/_rels/workbook.xml.rels")
-    target = {}
-    for tag in _tags(rels, b"<Relationship"):
-        rid, tgt = _attr(tag, b"Id"), _attr(tag, b"Target")
-        if rid and tgt:
-            t = tgt.decode("utf-8", "replace")
-            target[rid] = t.lstrip("/") if t.startswith("/") else "xl/" + t
-    out = {}
-    for tag in _tags(wbxml, b"<sheet"):
-        name, rid = _attr(tag, b"name"), _attr(tag, b"r:id")
-        if name is not None and rid in target:
-            out[_unescape(name.decode("utf-8", "replace"))] = target[rid]
-    return out
-
-
-def cached_formula_values(path: str | os.PathLike) -> dict[str, dict[str, tuple[bytes, bytes]]]:
-    """Sheet name -> {cell reference: (type, cached result)} of every formula cell that has one."""
-    out: dict[str, dict[str, tuple[bytes, bytes]]] = {}
-    with zipfile.ZipFile(path) as zf:
-        for name, part in sheet_parts(zf).items():
-            xml = _read(zf, part)
-            if b"<f" not in xml:
-                continue
-            cells = {}
-            for m in _CACHED.finditer(xml):
-                ref = _attr(m.group(1), b"r")
-                if ref:
-                    cells[ref.decode("ascii", "replace")] = (_attr(m.group(1), b"t") or b"n", m.group(2))
-            if cells:
-                out[name] = cells
-    return out
-
-
-def formula_rows(path: str | os.PathLike, sheet: str) -> dict[str, set[int]]:
-    """Header text -> the Excel rows whose cell in that column holds a formula, for one sheet.
-
-    Empty when the sheet holds no formula (found from the zip part alone).
-    """
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-    with zipfile.ZipFile(path) as zf:
-        check_archive(path, zf)
-        part = sheet_parts(zf).get(sheet)
-        xml = _read(zf, part) if part else b""
-    if b"<f" not in xml:
-        return {}
-    by_col: dict[int, set[int]] = {}
-    for m in _FORMULA_CELL.finditer(xml):
-        ref = _attr(m.group(1), b"r")
-        if not ref:
-            continue
-        try:
-            letters, row = coordinate_from_string(ref.decode("ascii", "replace"))
-        except ValueError:
-            continue
-        if row >= 2:
-            by_col.setdefault(column_index_from_string(letters), set()).add(row)
-    if not by_col:
-        return {}
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True)
-    try:
-        head = next(book[sheet].iter_rows(min_row=1, max_row=1, values_only=True), ())
-    finally:
-        book.close()
-    return {str(head[c - 1]): rows for c, rows in by_col.items() if c - 1 < len(head) and head[c - 1] is not None}
-
-
-def entity_formula_rows(path: str | os.PathLike, ent: Entity) -> dict[str, set[int]]:
-    """Field key -> the Excel rows of ``ent``'s sheet in ``path`` whose cell holds the user's formula."""
-    from .workbook import find_sheet, map_columns
-
-    p = Path(path)
-    if not p.is_file() or p.suffix.lower() not in (".xlsx", ".xlsm"):
-        return {}
-    with zipfile.ZipFile(p) as zf:
-        names = list(sheet_parts(zf))
-    sheet = find_sheet(names, ent)
-    if sheet is None:
-        return {}
-    by_header = formula_rows(p, sheet)
-    keys = map_columns(list(by_header), ent)
-    return {keys[h]: rows for h, rows in by_header.items() if h in keys}
-
-
-def _restore_cached_values(path: Path, values: dict[str, dict[str, tuple[bytes, bytes]]]) -> int:
-    """Write cached results next to the formulas openpyxl saved without them; returns how many."""
-    if not values:
-        return 0
-    import io
-
-    with open(path, "rb") as fh:
-        data = fh.read()
-    restored = 0
-    with zipfile.ZipFile(io.BytesIO(data)) as zin:
-        parts = {part: values[name] for name, part in sheet_parts(zin).items() if name in values}
-        if not parts:
-            return 0
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-            for info in zin.infolist():
-                body = zin.read(info.filename)
-                cells = parts.get(info.filename)
-                if cells:
-                    def put(m, cells=cells):
-                        nonlocal restored
-                        attrs = m.group(1)
-                        ref = _attr(attrs, b"r")
-                        got = cells.get(ref.decode("ascii", "replace")) if ref else None
-                        if got is None:
-                            return m.group(0)
-                        kind, value = got
-                        restored += 1
-                        if kind != b"n" and _attr(attrs, b"t") is None:
-                            attrs = attrs + b' t="' + kind + b'"'
-                        return b"<c" + attrs + b">" + m.group(2) + b"<v>" + value + b"</v></c>"
-                    body = _EMPTY_FORMULA.sub(put, body)
-                zout.writestr(info, body)
-    return restored
-
-
-#: Namespaces of a workbook saved as "Strict Open XML Spreadsheet": openpyxl reads it as empty.
-_STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
-
-
-def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
-    """Look inside an .xlsx (a zip of XML parts) for content that matters to a safe update."""
-    p = Path(path)
-    info = WorkbookContent(p)
-    try:
-        zf = zipfile.ZipFile(p)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise WorkbookError(msg("e_corrupt_detail", detail=str(exc)), file=str(p)) from None
-    with zf:
-        check_archive(p, zf)
-        names = zf.namelist()
-        found: dict[str, None] = {}
-
-        def has(prefix: str) -> bool:
-            return any(n.startswith(prefix) for n in names)
-
-        if has("xl/charts/") or has("xl/chartsheets/"):
-            found["charts"] = None
-        if has("xl/media/"):
-            found["images"] = None
-        if has("xl/pivotTables/") or has("xl/pivotCache/"):
-            found["pivot tables"] = None
-        if "xl/vbaProject.bin" in names or p.suffix.lower() == ".xlsm":
-            found["macros (VBA)"] = None
-            info.has_macros = True
-        if has("xl/ctrlProps/") or has("xl/activeX/"):
-            found["form controls"] = None
-        if has("xl/slicers/") or has("xl/slicerCaches/"):
-            found["slicers"] = None
-        if has("xl/timelines/") or has("xl/timelineCaches/"):
-            found["timelines"] = None
-        if has("xl/embeddings/"):
-            found["embedded objects"] = None
-        if has("xl/threadedComments/"):
-            found["threaded comments (replies would become plain notes)"] = None
-        for n in names:
-            if n.startswith("xl/drawings/drawing") and n.endswith(".xml"):
-                xml = _read(zf, n)
-                if b"<xdr:sp>" in xml or b"<xdr:sp " in xml or b"<xdr:cxnSp" in xml:
-                    found["shapes or text boxes"] = None
-                if b":pic>" in xml or b"<xdr:pic" in xml:
-                    found["images"] = None
-        if has("xl/comments") or any(n.startswith("xl/comments") for n in names):
-            info.has_comments = True
-        if "xl/connections.xml" in names or has("xl/queryTables/"):
-            found["Power Query or data connections"] = None
-        if has("xl/model/"):
-            found["a data model (Power Pivot)"] = None
-        if has("customXml/"):
-            found["custom XML parts (e.g. Power Query queries)"] = None
-        for n in names:
-            if n.startswith("xl/worksheets/sheet") and n.endswith(".xml"):
-                xml = _read(zf, n)
-                if b"<f>" in xml or b"<f " in xml:
-                    info.has_formulas = True
-                if b"<extLst" in xml:
-                    for tag in _tags(xml, b"<ext"):
-                        uri = _attr(tag, b"uri")
-                        label = _EXT_URIS.get(uri.decode("ascii", "replace")) if uri else None
-                        if label:
-                            found[label] = None
-        wbxml = _read(zf, "xl/workbook.xml")
-        if _STRICT_NS in wbxml[:4096]:
-            info.strict = True
-            found["the 'Strict Open XML' format"] = None
-        info.sheets = [_unescape(s.decode("utf-8", "replace")) for s in
-                       (_attr(tag, b"name") for tag in _tags(wbxml, b"<sheet")) if s is not None]
-        core = _read(zf, "docProps/core.xml")
-        desc = _element_text(core, b"dc:description")
-        created = _element_text(core, b"dcterms:created")
-        modified = _element_text(core, b"dcterms:modified")
-        info.written_by_crmkit = bool(
-            desc is not None and desc.strip() == MARKER.encode()
-            and created and modified and created.strip() == modified.strip())
-        info.unsafe = list(found)
-    return info
-
-
-def _unescape(s: str) -> str:
-    return (s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-            .replace("&apos;", "'").replace("&amp;", "&"))
-
-
-def check_safe_to_update(path: str | os.PathLike, content: WorkbookContent | None = None) -> WorkbookContent:
-    """Raise :class:`UnsafeWriteError` when updating ``path`` would drop content; else its content."""
-    info = content or inspect_workbook(path)
-    if info.strict:
-        raise UnsafeWriteError(
-            "this workbook is saved as 'Strict Open XML Spreadsheet', which crmkit cannot update without "
-            "losing your sheets and columns, so it was not changed. Save it as 'Excel Workbook (*.xlsx)' "
-            "(File > Save As) and run the command again", file=str(path))
-    if info.unsafe:
-        what = tuple(word(u) for u in info.unsafe)
-        raise UnsafeWriteError(
-            msg("e_unsafe_content", what=what), file=str(path))
-    return info
-
+from .cells import HEADER_COLOR, excel_value, header_text
+from .contents import check_safe_to_update
+from .formulas import cached_formula_values, restore_cached_values
+from .reading import find_sheet, short_error
+from .safety import DEFAULT_BACKUPS, replace_file
+from .typing import convert_column
 
 # --------------------------------------------------------------------------- updating in place
-
-def _excel_value(v, f: Field, lang: str):
-    from .workbook import _excel_value as xv
-
-    return xv(v, f, lang)
-
 
 def _isna(v) -> bool:
     if v is None:
@@ -552,8 +172,6 @@ def _update_sheet(ws, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: 
     from openpyxl.formula.translate import Translator
     from openpyxl.utils import get_column_letter
 
-    from .workbook import convert_column, header_text
-
     # header: which column holds which field
     lookup = _header_lookup(ent, fields)
     width = max((c for (r, c), cell in ws._cells.items() if r == 1 and cell.value is not None), default=0)
@@ -665,7 +283,7 @@ def _update_sheet(ws, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: 
                 continue
             if old is not None and _eq_canonical(oc, canon):
                 continue
-            new = _excel_value(canon, f, lang)
+            new = excel_value(canon, f, lang)
             if _same(old, new):
                 continue
             _set_value(ws.cell(row=r, column=c), new)
@@ -797,8 +415,6 @@ def _new_sheet(wb, ent: Entity, df: pd.DataFrame, fields: list[Field], lang: str
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    from .workbook import HEADER_COLOR, header_text
-
     ws = wb.create_sheet(ent.sheet_name(lang))
     fill = PatternFill("solid", fgColor=HEADER_COLOR.lstrip("#"))
     for j, f in enumerate(fields, start=1):
@@ -832,17 +448,13 @@ def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame |
     """
     import openpyxl
 
-    from .safety import DEFAULT_BACKUPS, replace_file
-    from .workbook import find_sheet
-
     path = Path(path)
     info = check_safe_to_update(path)
     try:
         cached = cached_formula_values(path) if info.has_formulas else {}
         wb = openpyxl.load_workbook(path, rich_text=True, keep_links=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
-        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise WorkbookError(msg("e_cannot_open_update", detail=text), file=str(path)) from exc
+        raise WorkbookError(msg("e_cannot_open_update", detail=short_error(exc)), file=str(path)) from exc
     # the formula cells with a cached result, followed through row moves by the cell objects
     from openpyxl.utils.cell import coordinate_to_tuple
 
@@ -885,7 +497,7 @@ def update_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame |
 
     def produce(target: Path) -> None:
         wb.save(str(target))
-        _restore_cached_values(target, restore)
+        restore_cached_values(target, restore)
 
     replace_file(path, produce, workspace=workspace,
                  keep_backups=DEFAULT_BACKUPS if keep_backups is None else keep_backups, wait=wait)

@@ -34,6 +34,7 @@ import pandas as pd
 from ..exceptions import WorkbookError
 from ..i18n import msg
 from ..schema import ENTITIES, Entity, match_header, norm_token
+from .reading import find_sheet, open_reader, short_error
 
 HEADER_SCAN_ROWS = 20
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -97,8 +98,6 @@ def read_source(path: str | os.PathLike, entity: Entity | str = "customers", *,
 # --------------------------------------------------------------------------- Excel
 
 def _excel_grid(p: Path, ent: Entity, sheet: str | None) -> tuple[pd.DataFrame, str]:
-    from .workbook import _short, find_sheet, open_reader
-
     reader = open_reader(p)   # reports encrypted, corrupt and non-zip files
     names = list(reader.sheet_names)
     if not names:
@@ -126,7 +125,7 @@ def _excel_grid(p: Path, ent: Entity, sheet: str | None) -> tuple[pd.DataFrame, 
     except WorkbookError as exc:
         raise WorkbookError(exc.message, file=str(p), sheet=chosen) from exc
     except Exception as exc:  # noqa: BLE001 - reader errors become crmkit errors
-        raise WorkbookError(msg("e_cannot_read_sheet", detail=_short(exc)), file=str(p), sheet=chosen) from exc
+        raise WorkbookError(msg("e_cannot_read_sheet", detail=short_error(exc)), file=str(p), sheet=chosen) from exc
     return grid, chosen
 
 
@@ -136,9 +135,7 @@ def _load(reader, name: str, n_rows: int | None = None) -> pd.DataFrame:
         sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", n_rows=n_rows)
         df = sheet.to_pandas()
     except Exception as exc:  # noqa: BLE001
-        from .workbook import _short
-
-        raise WorkbookError(msg("e_cannot_read_sheet", detail=_short(exc)), sheet=name) from exc
+        raise WorkbookError(msg("e_cannot_read_sheet", detail=short_error(exc)), sheet=name) from exc
     df.columns = range(df.shape[1])
     df.index = pd.RangeIndex(1, 1 + len(df))
     return df

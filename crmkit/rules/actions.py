@@ -290,7 +290,7 @@ def _tag(run: RuleRun, *, add: bool) -> pd.DataFrame:
 
 @action("set", params=("field", "value"))
 def set_field(run: RuleRun) -> pd.DataFrame:
-    from ..io.workbook import convert_column
+    from ..io.typing import convert_column
 
     p = run.params
     name = p.get("field")
@@ -341,7 +341,7 @@ def _formula_rows(run: RuleRun, entity: str, key: str) -> set:
         found: dict[str, set[int]] = {}
         ws = run.runner.ws
         try:
-            from ..io.preserve import entity_formula_rows
+            from ..io.formulas import entity_formula_rows
 
             ent = ws.entity(entity) if hasattr(ws, "entity") else ENTITIES[entity]
             found = entity_formula_rows(ws.file(ent.workbook), ent)

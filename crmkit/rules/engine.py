@@ -859,7 +859,7 @@ def run_rules(ws, *, as_of=None, dry_run: bool = False, records: Mapping[str, li
     if dry_run or path is None:
         runner = Runner(ws, as_of, dry_run=True if path is None else dry_run, records=records)
         return runner.execute(progress=progress)
-    from ..io.safety import workspace_lock
+    from ..io.journal import workspace_lock
 
     with workspace_lock(path, wait=wait):
         runner = Runner(ws, as_of, dry_run=False, records=records)
@@ -874,7 +874,7 @@ class InMemoryWorkspace:
     path = None
 
     def __init__(self, tables: Mapping[str, pd.DataFrame], *, settings: Mapping | None = None, lang: str = "en"):
-        from ..io.workbook import coerce_frame, empty_frame
+        from ..io.typing import coerce_frame, empty_frame
 
         self._tables = {k: coerce_frame(v, ENTITIES[k]) for k, v in tables.items()}
         for k, ent in ENTITIES.items():

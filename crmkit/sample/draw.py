@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..exceptions import UsageError
 from ..i18n import msg, tr
-from ..io.workbook import coerce_frame
+from ..io.typing import coerce_frame
 from ..schema import ENTITIES
 
 #: The default "now" of sample workspaces: Friday 20 November 2026, 10:00.

@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..exceptions import WorkspaceExists
 from ..i18n import msg, t
-from ..io.workbook import find_sheet, open_reader, write_workbook
+from ..io.reading import find_sheet, open_reader
+from ..io.writer import write_workbook
 from ..schema import ENTITIES, WORKBOOKS, workbook_file
 from ..settings import check_lang
 from ..templates import template_frames

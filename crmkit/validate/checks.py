@@ -30,7 +30,7 @@ from .. import normalize as nz
 from .. import phones
 from ..derived import completeness_scores, filled
 from ..i18n import t
-from ..io.workbook import NORMAL_FORM, convert_column
+from ..io.typing import NORMAL_FORM, convert_column
 from ..schema import DATE_TYPES, ENTITIES, Field, field_label, norm_token
 from ..settings import defaults as settings_defaults
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 from .. import normalize as nz
 from ..i18n import TEXT, t
-from ..io.safety import check_output_path, mark_output, record_output, replace_file
+from ..io.outputs import check_output_path, mark_output, record_output
+from ..io.safety import replace_file
 from ..schema import ENTITIES, field_label
 from .checks import ERROR, WARNING
 

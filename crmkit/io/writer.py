@@ -1,19 +1,12 @@
-"""Reading and writing crmkit workbooks.
+"""Writing styled crmkit workbooks (xlsxwriter).
 
-Reading uses fastexcel (Rust calamine) and loads every cell as text, then
-converts each column by the schema (:mod:`crmkit.normalize`): fast, and no
-value is lost to a wrong type guess.  A read sheet is a DataFrame whose
-columns are canonical field keys (unknown columns are kept under their own
-header) and whose index is the Excel row number, so every value can be
-traced back to its cell.  Values that do not convert are listed in
-``df.attrs["problems"]``.
-
-Writing uses xlsxwriter and produces styled, people-friendly sheets: an
-Excel table per sheet, a frozen styled header row, dropdowns for every
-enumeration, input hints, date and number formats, fitting widths.  The cells
-of big sheets are written in bulk by :mod:`crmkit.io.bulk` (the same cells,
-an order of magnitude less CPU).  Files are written through
-:mod:`crmkit.io.safety` (temp file, fsync, atomic replace, backup, locks).
+Writing produces styled, people-friendly sheets: an Excel table per sheet, a
+frozen styled header row, dropdowns for every enumeration, input hints, date
+and number formats, fitting widths.  The cells of big sheets are written in
+bulk by :mod:`crmkit.io.bulk` (the same cells, an order of magnitude less
+CPU).  Files are written through :mod:`crmkit.io.safety` (temp file, fsync,
+atomic replace, backup); a workbook a person has saved since crmkit wrote it
+is updated in place instead (:mod:`crmkit.io.preserve`).
 """
 
 from __future__ import annotations
@@ -22,7 +15,6 @@ import datetime as _dt
 import os
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,298 +22,14 @@ import pandas as pd
 
 from .. import normalize as nz
 from ..exceptions import WorkbookError
-from ..i18n import msg, t, word
-from ..logsheets import frames_with_labels, to_codes
-from ..schema import DATE_TYPES, ENTITIES, Entity, Field, match_header, norm_token
-
-# --------------------------------------------------------------------------- reading
-
-
-@dataclass
-class Problem:
-    """A value that could not be converted to its field's type."""
-
-    file: str
-    sheet: str
-    row: int
-    column: str
-    value: object
-    reason: str
-
-
-def open_reader(path: str | os.PathLike):
-    """A fastexcel reader for ``path``, with crmkit errors for bad files."""
-    import fastexcel
-
-    p = Path(path)
-    if not p.exists():
-        raise WorkbookError(msg("e_file_not_found"), file=str(p))
-    if p.is_dir():
-        raise WorkbookError(msg("e_folder_not_workbook"), file=str(p))
-    if p.suffix.lower() not in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
-        raise WorkbookError(msg("e_not_excel", ext=p.suffix or word("none")), file=str(p))
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-        if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise WorkbookError(msg("e_encrypted"),
-                                file=str(p))
-        if not zipfile.is_zipfile(p):
-            raise WorkbookError(msg("e_not_zip"), file=str(p))
-        from .preserve import check_archive
-
-        check_archive(p)                     # a zip bomb is refused before any part is unpacked
-    try:
-        return fastexcel.read_excel(str(p))
-    except Exception as exc:  # fastexcel raises its own error types
-        raise WorkbookError(msg("e_cannot_read_workbook", detail=_short(exc)), file=str(p)) from exc
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-
-
-def find_sheet(sheet_names: Iterable[str], entity: Entity) -> str | None:
-    """The sheet holding ``entity``: by English or Chinese name or a synonym."""
-    wanted = {norm_token(s) for s in (entity.key, entity.en, entity.zh, *entity.synonyms)}
-    for name in sheet_names:
-        if norm_token(name) in wanted:
-            return name
-    return None
-
-
-def read_raw(path: str | os.PathLike, sheet: str, reader=None) -> pd.DataFrame:
-    """Every cell of ``sheet`` as text, header from row 1, index = Excel row number.
-
-    Rows that are entirely blank are left out (they hold no data).
-    """
-    reader = reader or open_reader(path)
-    try:
-        df = reader.load_sheet(sheet, dtypes="string").to_pandas()
-    except Exception as exc:
-        raise WorkbookError(msg("e_cannot_read_sheet", detail=_short(exc)), file=str(path), sheet=sheet) from exc
-    df.index = pd.RangeIndex(2, 2 + len(df), name="_row")
-    if len(df.columns):
-        blank = df.isna().all(axis=1)
-        if blank.any():
-            df = df[~blank]
-    return df
-
-
-def read_sheet(path: str | os.PathLike, entity: Entity | str, *, sheet: str | None = None,
-               reader=None, dayfirst: bool = False, required: bool = True) -> pd.DataFrame:
-    """Read one entity's sheet into a typed DataFrame keyed by canonical field keys.
-
-    Headers may be canonical keys, English or Chinese headers or known
-    synonyms; enumeration values may be codes or labels in either language.
-    Every schema field is present as a column (blank when the sheet lacks it).
-    Missing sheets give an empty frame unless ``required``.
-    """
-    ent = ENTITIES[entity] if isinstance(entity, str) else entity
-    reader = reader or open_reader(path)
-    name = sheet or find_sheet(reader.sheet_names, ent)
-    if name is None:
-        if required:
-            raise WorkbookError(
-                msg("e_no_sheet", en=ent.en, zh=ent.zh, sheets=", ".join(reader.sheet_names)), file=str(path))
-        return empty_frame(ent)
-    raw = read_raw(path, name, reader)
-    return convert(raw, ent, file=str(path), sheet=name, dayfirst=dayfirst)
-
-
-def map_columns(columns: Iterable[object], ent: Entity) -> dict[object, str]:
-    """Source column -> canonical key for the columns that match a field (first match wins)."""
-    out: dict[object, str] = {}
-    taken: set[str] = set()
-    for c in columns:
-        key = match_header(ent, c)
-        if key and key not in taken:
-            out[c] = key
-            taken.add(key)
-    return out
-
-
-def convert(raw: pd.DataFrame, ent: Entity, *, file: str = "", sheet: str = "",
-            dayfirst: bool = False, fields: Mapping[str, Field] | None = None) -> pd.DataFrame:
-    """Convert a text frame to canonical keys and schema types; record problems."""
-    mapping = map_columns(raw.columns, ent)
-    problems: list[Problem] = []
-    data: dict[str, pd.Series] = {}
-    fields = fields or {f.key: f for f in ent.fields}
-    for src, key in mapping.items():
-        f = fields.get(key) or ent.field(key)
-        series, bad = convert_column(raw[src], f, dayfirst=dayfirst)
-        data[key] = series
-        if bad.any():
-            for row, val in raw[src][bad].items():
-                problems.append(Problem(file, sheet, int(row), str(src), val, _reason(f)))
-    for f in fields.values():
-        if f.key not in data:
-            data[f.key] = blank_column(f, raw.index)
-    extra = [c for c in raw.columns if c not in mapping]
-    for c in extra:
-        name = str(c)
-        if name.startswith("__UNNAMED__"):
-            if raw[c].isna().all():
-                continue
-        data[name] = raw[c]
-    df = pd.DataFrame(data, index=raw.index)
-    ordered = [f.key for f in fields.values()] + [str(c) for c in extra if str(c) in df.columns]
-    df = to_codes(ent.key, df[ordered])
-    df.attrs["problems"] = problems
-    df.attrs["extra_columns"] = [str(c) for c in extra if str(c) in df.columns]
-    df.attrs["sheet"] = sheet
-    df.attrs["file"] = file
-    # every schema column holds its normal form (IDs and text trimmed, blanks as NA, codes):
-    # validation checks such a frame without converting it again
-    df.attrs[NORMAL_FORM] = True
-    return df
-
-
-#: ``attrs`` key set on a frame as :func:`convert` typed it (dropped when the frame is replaced)
-NORMAL_FORM = "normal_form"
-
-
-def _reason(f: Field) -> str:
-    if f.enum is not None:
-        return f"not one of the allowed values ({', '.join(f.enum.codes)})"
-    if f.type in DATE_TYPES:
-        return "not a date"
-    if f.type == "multi":
-        return "no option given, only separators"
-    return f"not a {f.type}"
-
-
-def _dtype(f: Field) -> str:
-    return f.dtype
-
-
-def blank_column(f: Field, index) -> pd.Series:
-    """An all-blank column of ``f``'s dtype."""
-    if f.dtype == "object":
-        return pd.Series([None] * len(index), index=index, dtype=object)
-    return pd.Series(index=index, dtype=f.dtype)  # all NA, without a Python list of len(index)
-
-
-def convert_column(s: pd.Series, f: Field, *, dayfirst: bool = False) -> tuple[pd.Series, pd.Series]:
-    """One column to its field's type: (values, mask of values that did not convert)."""
-    none = pd.Series(False, index=s.index)
-    if f.type in DATE_TYPES:
-        out, bad = nz.to_datetime(s, dayfirst=dayfirst)
-        if f.type == "date":
-            out = out.dt.normalize()
-        return out, bad
-    if f.type in ("int", "rating"):
-        num, bad = nz.to_number(s)
-        frac = num.notna() & ((num != num.round()) | (num.abs() > 2**53))   # fractions, inf, beyond int64
-        if f.type == "rating":
-            frac |= num.notna() & ((num < 1) | (num > 5))
-        num = num.mask(frac)
-        return num.round().astype("Int64"), bad | frac
-    if f.type in ("number", "money"):
-        return nz.to_number(s)
-    if f.type == "bool":
-        return nz.to_bool(s, f.enum)
-    if f.type == "enum":
-        return nz.to_enum(s, f.enum)
-    if f.type == "multi":
-        if f.enum is not None:       # a multiple choice custom field: options to codes
-            from ..fields import to_multi_codes
-
-            out, bad = to_multi_codes(s, f.enum)
-        else:
-            out, bad = nz.to_multi(s), none
-        # separators only (";") hold no option: flagged, not blanked in silence
-        lost = out.isna() & s.notna()
-        if lost.any():
-            bad = bad | (lost & nz.nfkc(s).notna())
-        return out, bad
-    if f.type == "id":
-        return nz.to_id(s), none
-    if f.type in ("phone", "email"):
-        return nz.nfkc(s), none
-    # free text is the user's own: trim only, keep full-width punctuation as typed
-    s = s.astype("string").str.strip()
-    return s.mask(s == ""), none
-
-
-def empty_frame(ent: Entity, fields: Iterable[Field] | None = None) -> pd.DataFrame:
-    """An empty DataFrame with every field of ``ent`` in its dtype."""
-    fs = list(fields) if fields is not None else list(ent.fields)
-    df = pd.DataFrame({f.key: pd.Series(dtype=_dtype(f)) for f in fs})
-    df.index.name = "_row"
-    df.attrs["problems"] = []
-    df.attrs["extra_columns"] = []
-    return df
-
-
-def coerce_frame(df: pd.DataFrame, ent: Entity) -> pd.DataFrame:
-    """Give an in-memory frame (e.g. built by code) every schema column in its dtype."""
-    out = df.copy()
-    for f in ent.fields:
-        if f.key not in out.columns:
-            out[f.key] = blank_column(f, out.index)
-        else:
-            want = _dtype(f)
-            if str(out[f.key].dtype) != want:
-                try:
-                    if want.startswith("datetime"):
-                        out[f.key] = pd.to_datetime(out[f.key], errors="coerce").astype("datetime64[ns]")
-                    elif want == "string":
-                        out[f.key] = out[f.key].astype("string")
-                    else:
-                        out[f.key] = out[f.key].astype(want)
-                except (TypeError, ValueError):
-                    pass
-    cols = [f.key for f in ent.fields] + [c for c in out.columns if not ent.has(c)]
-    return out[cols]
-
-
-# --------------------------------------------------------------------------- writing
-
-HEADER_COLOR = "#1F4E78"
-DERIVED_COLOR = "#7F7F7F"
-REQUIRED_MARK = " *"
-
-
-def header_text(f: Field, lang: str) -> str:
-    return f.header(lang) + (REQUIRED_MARK if f.required else "")
-
-
-def _excel_value(v, f: Field | None, lang: str):
-    v = nz.none_if_nan(v)
-    if v is None:
-        return None
-    if f is None:
-        return v
-    if f.type == "bool":
-        return t("yes" if v else "no", lang) if isinstance(v, bool) else str(v)
-    if f.type == "enum" and f.enum is not None:
-        return f.enum.label(str(v), lang)
-    if f.type == "multi" and f.enum is not None:
-        return ";".join(f.enum.label(x, lang) for x in str(v).split(";"))
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    return v
-
-
-def _excel_values(col: pd.Series, f: Field | None, lang: str) -> list:
-    """:func:`_excel_value` of every value of ``col``, worked out once per distinct value.
-
-    Columns repeat a few values (enumerations, yes/no, owners, dates), so a
-    long column is factorised and only its distinct values are converted.
-    Object columns (possibly mixed types, where 1 == 1.0 == True would merge)
-    take the value-by-value path.
-    """
-    n = len(col)
-    if n >= 1000 and col.dtype != object:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        if len(uniques) <= n // 2:
-            lookup = np.empty(len(uniques) + 1, dtype=object)
-            lookup[:-1] = [_excel_value(v, f, lang) for v in uniques.tolist()]
-            lookup[-1] = None  # factorize's -1: blank
-            return lookup[codes].tolist()
-    return [_excel_value(v, f, lang) for v in col.tolist()]
+from ..i18n import t
+from ..logsheets import frames_with_labels
+from ..schema import DATE_TYPES, ENTITIES, Entity, Field
+from . import bulk
+from .cells import DERIVED_COLOR, HEADER_COLOR, excel_value, excel_values, header_text
+from .contents import MARKER, inspect_workbook
+from .preserve import update_workbook
+from .safety import DEFAULT_BACKUPS, replace_file
 
 
 def column_width(header: str, values: pd.Series | None = None) -> float:
@@ -466,12 +174,10 @@ class SheetWriter:
                                and f not in fields and df[f.key].notna().any()]
             fields += present_derived
         extras = [c for c in extra_columns if df is not None and c in df.columns]
-        from . import bulk as xlsxfast
-
         ws = self.wb.add_worksheet(ent.sheet_name(lang))
         n = 0 if df is None else len(df)
         headers = [header_text(f, lang) for f in fields] + list(extras)
-        plan = xlsxfast.SheetPlan(ws, n) if xlsxfast.use_fast(n, len(headers), self.fast) else None
+        plan = bulk.SheetPlan(ws, n) if bulk.use_fast(n, len(headers), self.fast) else None
         for j, f in enumerate(fields):
             col = None if df is None or f.key not in df.columns else df[f.key]
             fmt = self._fmt(f)
@@ -479,10 +185,10 @@ class SheetWriter:
                 if plan is not None:
                     plan.add(j, col, f, fmt, lang)
                 else:
-                    values = _excel_values(col, f, lang)
+                    values = excel_values(col, f, lang)
                     self._write_column(ws, j, values, fmt, f)
             width = max(field_width(f, lang), column_width(headers[j], None if col is None else col.head(200).map(
-                lambda v, f=f: _excel_value(v, f, lang))))
+                lambda v, f=f: excel_value(v, f, lang))))
             ws.set_column(j, j, width, fmt if f.type not in ("longtext",) else self.wrap)
             # hints and dropdowns, over the whole data area
             last = max(validation_rows, n + 1000)
@@ -533,7 +239,7 @@ class SheetWriter:
                 "name": tname, "columns": columns, "style": "Table Style Medium 2",
                 "autofilter": True})
             if big:
-                xlsxfast.extend_table(ws, n, ncols)
+                bulk.extend_table(ws, n, ncols)
         ws.set_row(0, 30 if lang == "en" else 24)
         ws.freeze_panes(1, 0)
         for j, f in enumerate(fields):
@@ -545,9 +251,7 @@ class SheetWriter:
     def complete(self, path: str | os.PathLike) -> None:
         """Write the planned cells into the closed workbook at ``path`` (no-op without plans)."""
         if self.plans:
-            from . import bulk as xlsxfast
-
-            xlsxfast.complete(path, self.wb, self.plans)
+            bulk.complete(path, self.wb, self.plans)
 
     def _write_column(self, ws, j: int, values: list, fmt, f: Field | None) -> None:
         for i, v in enumerate(values, start=1):
@@ -640,7 +344,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
             "nan_inf_to_errors": False, "default_date_format": "yyyy-mm-dd"})
         # a fixed creation date keeps generated files reproducible (templates are compared)
         wb.set_properties({"created": _dt.datetime(2026, 1, 1), "title": workbook_key or ents[0].workbook,
-                           "comments": "Written by crmkit"})
+                           "comments": MARKER})
         sw = None
         try:
             sw = SheetWriter(wb, lang, fast=fast)
@@ -668,11 +372,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         path.parent.mkdir(parents=True, exist_ok=True)
         produce(path)
         return path
-    from .safety import DEFAULT_BACKUPS, replace_file
-
     if preserve and path.is_file():
-        from .preserve import inspect_workbook, update_workbook
-
         try:
             content = inspect_workbook(path)
         except WorkbookError:
