@@ -297,7 +297,7 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
 def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
     """Find duplicate customers (same phone, e-mail, or company and contact) and show which value each
     field would keep; --apply merges them (the oldest record stays, its blanks filled, notes appended)."""
-    from .dedupe import dedupe_workspace, groups_text
+    from .merge import dedupe_workspace, groups_text
 
     res = dedupe_workspace(directory, apply=apply_)
     payload = res.summary()

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import dedupe as dd
+from . import merge
 from . import normalize as nz
 from .i18n import t
 
@@ -277,7 +278,7 @@ def update_existing(cur: pd.DataFrame, upd: pd.DataFrame, update: str, *, id_col
                 "value": kept["new"].to_numpy(), "severity": INFO,
                 "reason": [t("r_kept_existing", lang).format(old=repr(_label(by_key.get(c), o, lang)))
                            for c, o in zip(kept["field"], kept["old"])]}))
-        history = dd.changes(old, merged_rec[[c for c in merged_rec.columns]], ids, entity, at, by)
+        history = merge.changes(old, merged_rec[[c for c in merged_rec.columns]], ids, entity, at, by)
         changed_rows = set(history["record_id"]) if len(history) else set()
         unchanged = int((~ids.astype(str).isin(changed_rows)).sum())
         upd_ids = pd.Series(ids.to_numpy(), index=upd.index)
@@ -311,14 +312,14 @@ def _fold_rows(rows: pd.DataFrame, labels: pd.Series, update: str, *, firsts, mi
     """One incoming record per group of rows: with ``fill-blanks`` the first row's values stay and later
     rows fill its blanks (notes appended); with ``overwrite`` the last non-blank value wins."""
     if update == "overwrite":
-        return dd.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
-    out = dd.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
+        return merge.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
+    out = merge.fold(rows, labels, first_cols=firsts, min_cols=mins, union_cols=union)
     g = rows.groupby(labels, sort=False)
     for c in rows.columns:
         if c in firsts or c in mins or c in union:
             continue
         if c in dd.APPEND_FIELDS:
-            v = dd.join_notes(rows[c], labels.to_numpy()).reindex(out.index)
+            v = merge.join_notes(rows[c], labels.to_numpy()).reindex(out.index)
         else:
             v = g[c].first().reindex(out.index)
         try:
@@ -350,17 +351,17 @@ def _update_records(old: pd.DataFrame, inc: pd.DataFrame, update: str, *, id_col
             continue
         if c in union:
             both = pd.concat([merged_rec[c], inc[c]])
-            joined = dd.union_tag_groups(both, both.index.to_numpy())
+            joined = merge.union_tag_groups(both, both.index.to_numpy())
             merged_rec[c] = joined.reindex(merged_rec.index).astype(merged_rec[c].dtype)
             continue
         if update == "overwrite":
             v = inc[c].where(inc[c].notna(), merged_rec[c])
         elif c in dd.APPEND_FIELDS:
             both = pd.concat([merged_rec[c], inc[c]])
-            v = dd.join_notes(both, both.index.to_numpy()).reindex(merged_rec.index)
+            v = merge.join_notes(both, both.index.to_numpy()).reindex(merged_rec.index)
         else:
             v = merged_rec[c].where(merged_rec[c].notna(), inc[c])
-            o_text, n_text = dd.as_text(merged_rec[c]), dd.as_text(inc[c])
+            o_text, n_text = merge.as_text(merged_rec[c]), merge.as_text(inc[c])
             differ = o_text.notna() & n_text.notna() & (o_text != n_text)
             if differ.any():
                 kept.append(pd.DataFrame({"at": merged_rec.index[differ.to_numpy()], "field": c,
@@ -399,7 +400,7 @@ def merge_notes(outcome: pd.DataFrame, first_row: pd.Series, link: pd.Series, li
                            "value": None, "severity": INFO, "reason": reasons})]
     hit = dd.isin(rec, pd.Series(list(changed_ids), dtype="string"))
     rows = listed.index[listed][hit]
-    hist = dd.history_frame(at, entity, rec[hit], "merged_from",
+    hist = merge.history_frame(at, entity, rec[hit], "merged_from",
                             pd.Series([f"{source} row {int(r)}" for r in rows], dtype="string"), rec[hit], by) \
         if hit.any() else pd.DataFrame()
     return notes, hist

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import main
-from crmkit.dedupe import dedupe_workspace, duplicate_groups_count, find_duplicates, normalize_name
+from crmkit.dedupe import duplicate_groups_count, find_duplicates, normalize_name
+from crmkit.merge import dedupe_workspace
 from crmkit.workspace import open_workspace
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import main
-from crmkit.dedupe import dedupe_workspace
 from crmkit.export import export, export_frame
 from crmkit.importer import import_file
+from crmkit.merge import dedupe_workspace
 from crmkit.workspace import open_workspace
 
 

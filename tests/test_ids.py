@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import main
-from crmkit.dedupe import dedupe_workspace
 from crmkit.forms import forms_frame, submit
 from crmkit.ids import IdAllocator, first_ids, next_ids
 from crmkit.importer import import_file
+from crmkit.merge import dedupe_workspace
 from crmkit.rules.engine import run_rules
 from crmkit.schema import ENTITIES, IMPORTABLE
 from crmkit.workspace import open_workspace

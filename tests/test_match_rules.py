@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crmkit.dedupe import dedupe_workspace, find_duplicates, placeholder_mask
+from crmkit.dedupe import find_duplicates, placeholder_mask
 from crmkit.importer import import_file
+from crmkit.merge import dedupe_workspace
 from crmkit.workspace import open_workspace
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent

@@ -7,8 +7,9 @@ import json
 import pandas as pd
 
 from crmkit.cli import main
-from crmkit.dedupe import dedupe_workspace, find_duplicates, merge_plan
+from crmkit.dedupe import find_duplicates
 from crmkit.importer import import_file
+from crmkit.merge import dedupe_workspace, merge_plan
 from crmkit.workspace import open_workspace
 
 
