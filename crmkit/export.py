@@ -184,7 +184,7 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
            fmt: str | None = None, unmasked: bool | None = None, as_of=None, force: bool = False) -> ExportResult:
     """Write the filtered table of ``entity`` to ``out`` (.xlsx or .csv); see the module docs.
 
-    ``out`` is checked by :func:`crmkit.io.safety.check_output_path`: never a
+    ``out`` is checked by :func:`crmkit.io.outputs.check_output_path`: never a
     workspace workbook; an existing file only when crmkit wrote it (else
     ``force``).
     """
@@ -225,7 +225,7 @@ def export(ws, entity: str, out: str | os.PathLike | None = None, *, where: str 
 
 
 def _neutralise(table: pd.DataFrame) -> pd.DataFrame:
-    """Formula-like text, in cells and headers, gets a leading ``'`` (:func:`crmkit.io.safety.looks_like_formula`)."""
+    """Formula-like text, in cells and headers, gets a leading ``'`` (:func:`crmkit.io.neutralise.looks_like_formula`)."""
     from .io.neutralise import neutralise_csv
 
     return neutralise_csv(table)

@@ -165,7 +165,7 @@ def write_report(ws, period: str = "month", as_of: object = None, out: str | os.
     defaults to the workspace's as-of time; ``out`` defaults to :func:`default_report_path`; ``lang`` to
     the workspace language.  Written through the safe write path.  With
     ``return_tables`` returns ``(path, tables)`` (the :func:`report_tables`).
-    ``out`` is checked by :func:`crmkit.io.safety.check_output_path` (``force``
+    ``out`` is checked by :func:`crmkit.io.outputs.check_output_path` (``force``
     replaces an existing file crmkit did not write; a workspace workbook is
     always refused).
     """

@@ -34,7 +34,7 @@ def write_report(path: str | os.PathLike, issues: pd.DataFrame, *, rows: pd.Data
     source headers as columns; ``issues`` names cells by ``row`` and ``column``
     (a source header).  ``outcome`` (indexed by row) adds outcome and record ID
     columns.  Cell text is always written as text, never as a formula.
-    ``path`` is checked by :func:`crmkit.io.safety.check_output_path`: never a
+    ``path`` is checked by :func:`crmkit.io.outputs.check_output_path`: never a
     workspace workbook or one of ``inputs``; an existing file only when crmkit
     wrote it (else ``force``).
     """
