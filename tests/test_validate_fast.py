@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crmkit import normalize as nz
+from crmkit import phones
 from crmkit.dedupe import find_duplicates
 from crmkit.io.typing import convert_column
 from crmkit.schema import ENTITIES
@@ -40,7 +40,7 @@ def plain_path(monkeypatch):
             m.setattr(vw, "_customer_duplicates", slow_customer_duplicates)
             for mod in (v, vw):
                 m.setattr(mod, "check_frame", lambda *a, **k: check_frame(*a, **{**k, "values": True}))
-            m.setattr(nz, "phone_fast_path", lambda compact, region="CN": pd.Series(pd.NA, index=compact.index,
+            m.setattr(phones, "phone_fast_path", lambda compact, region="CN": pd.Series(pd.NA, index=compact.index,
                                                                                    dtype="string"))
             yield
 
