@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .dedupe import find_duplicates
 from .i18n import msg
 from .schema import ENTITIES, STAGE, TICKET_TYPE
 
@@ -746,12 +747,7 @@ def duplicates(customers: pd.DataFrame, keys: Iterable[str] | None = None, *, re
     in ``df.attrs["groups"]`` (distinct groups, as ``crmkit dedupe`` counts
     them) and ``df.attrs["customers"]`` (customers in any group).
     """
-    try:
-        from .dedupe import find_duplicates
-
-        found = find_duplicates(customers, keys=list(keys) if keys else None, region=region)
-    except ImportError:
-        found = _exact_duplicates(customers, keys)
+    found = find_duplicates(customers, keys=list(keys) if keys else None, region=region)
     if found is None or len(found) == 0:
         out = pd.DataFrame({"key": pd.array([], dtype="string"), "groups": pd.Series(dtype="int64"),
                             "customers": pd.Series(dtype="int64")})
@@ -762,25 +758,6 @@ def duplicates(customers: pd.DataFrame, keys: Iterable[str] | None = None, *, re
     g = g.astype({"groups": "int64", "customers": "int64"})
     g.attrs.update(groups=int(found["group"].nunique()), customers=int(len(found)))
     return g
-
-
-def _exact_duplicates(customers: pd.DataFrame, keys: Iterable[str] | None) -> pd.DataFrame:
-    keys = list(keys or ("phone", "email", "name+contact_name"))
-    parts = []
-    for key in keys:
-        cols = key.split("+")
-        vals = None
-        for c in cols:
-            v = _col(customers, c, "customers").astype("string").str.strip().str.lower()
-            vals = v if vals is None else vals + "|" + v
-        ok = vals.notna()
-        dup = vals[ok].duplicated(keep=False)
-        sel = vals[ok][dup]
-        if sel.empty:
-            continue
-        parts.append(pd.DataFrame({"group": key + ":" + sel.astype(str), "customer_id": customers.loc[sel.index, "customer_id"],
-                                   "key": key, "match_value": sel}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["group", "customer_id", "key", "match_value"])
 
 
 # --------------------------------------------------------------------------- segments and revenue

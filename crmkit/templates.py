@@ -21,6 +21,7 @@ import pandas as pd
 
 from .exceptions import WorkspaceExists
 from .i18n import check_lang, msg, t
+from .io.preserve import check_safe_to_update, inspect_workbook
 from .io.workbook import empty_frame, write_workbook
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
@@ -251,10 +252,6 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
 
 def _written_by_crmkit(path: Path) -> bool:
     try:
-        from .io.preserve import inspect_workbook
-    except ImportError:
-        return True
-    try:
         return bool(inspect_workbook(path).written_by_crmkit)
     except Exception:  # noqa: BLE001 - unreadable as a package: the safe writer decides
         return True
@@ -278,12 +275,7 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from .io.safety import replace_file
     from .io.workbook import field_width, find_sheet, header_text
 
-    try:
-        from .io.preserve import check_safe_to_update
-
-        check_safe_to_update(path)
-    except ImportError:
-        pass
+    check_safe_to_update(path)
     book = openpyxl.load_workbook(path)
     for ent, fields in columns.items():
         name = find_sheet(book.sheetnames, ent)

@@ -35,8 +35,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
+from .exceptions import ExpressionError
+from .fields import field_problems
 from .i18n import TEXT, current_lang, lang_is_set, msg, t, tr
 from .io.workbook import NORMAL_FORM
+from .rules.expr import compile_expression
 from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
 from .settings import defaults as settings_defaults
 
@@ -529,10 +532,6 @@ class _WorkspaceTables(Mapping):
 
 def custom_field_issues(ws) -> list[pd.DataFrame]:
     """Rows of the Fields sheet that were refused (bad key, clash with a built-in field, unknown type)."""
-    try:
-        from .fields import field_problems
-    except ImportError:
-        return []
     problems = field_problems(ws)
     if not problems:
         return []
@@ -547,12 +546,6 @@ EXPRESSION_FIELDS = {"rules": ("when", None), "campaigns": ("audience", "custome
 
 def expression_issues(tables: Mapping[str, pd.DataFrame], lang: str = "en") -> list[pd.DataFrame]:
     """Rule, audience and routing expressions that do not parse (a handful of rows each)."""
-    try:
-        from .rules.expr import compile_expression
-    except ImportError:  # the rule language is optional for validation
-        return []
-    from .exceptions import ExpressionError
-
     out = []
     for key, (col, target) in EXPRESSION_FIELDS.items():
         df = tables.get(key)
