@@ -19,16 +19,13 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from crmkit import normalize as nz  # noqa: E402
-from crmkit.exceptions import CrmkitError  # noqa: E402
-from crmkit.schema import ENTITIES  # noqa: E402
-
-expr = pytest.importorskip("crmkit.rules.expr")
+from crmkit import normalize as nz
+from crmkit.exceptions import CrmkitError
+from crmkit.rules import expr
+from crmkit.schema import ENTITIES
 
 TRIED: Counter = Counter()      # inputs tried per property (printed with -s)
 
