@@ -1,4 +1,5 @@
-"""No dead fallbacks: crmkit never guards an import of its own modules, and no test skips on crmkit's own code.
+"""No dead fallbacks: crmkit (and its benchmarks) never guard an import of crmkit's own modules, and no
+test skips on crmkit's own code.
 
 crmkit's modules ship together, so ``try: from .x import ... except ImportError``
 around one of them only hides a real failure behind fallback code that never
@@ -19,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "crmkit"
 TESTS = ROOT / "tests"
+BENCHMARKS = ROOT / "benchmarks"
 IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 
 
@@ -87,7 +89,8 @@ def guarded_crmkit_imports(path: Path) -> list[int]:
     return sorted(set(found))
 
 
-@pytest.mark.parametrize("path", _python_files(PACKAGE), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", _python_files(PACKAGE) + _python_files(BENCHMARKS),
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_crmkit_never_guards_an_import_of_its_own_modules(path):
     assert guarded_crmkit_imports(path) == [], f"{path.relative_to(ROOT)}: guarded imports of crmkit's own modules"
 
