@@ -1,11 +1,10 @@
 """Every command, given a bad path, exits 1 or 2 with a one-line message naming the place; no traceback.
 
-The table crosses the commands (a fixed list: a command not registered yet
-is skipped, so the test catches regressions once it lands) with the bad
-inputs a user meets: a missing path, a folder where a file belongs (or a file
-where a folder belongs), a folder that is not a workspace, a corrupt
-workbook, a workbook missing its sheet or a required column, and a file that
-is not a workbook at all.
+The table crosses the commands (a fixed list: a command missing from the
+command line fails its cases) with the bad inputs a user meets: a missing
+path, a folder where a file belongs (or a file where a folder belongs), a
+folder that is not a workspace, a corrupt workbook, a workbook missing its
+sheet or a required column, and a file that is not a workbook at all.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every command that writes goes through the safe write path.
 
-For each writing command (a fixed list; a command not registered yet is
-skipped) on a small sample workspace:
+For each writing command (a fixed list; a command missing from the command
+line fails) on a small sample workspace:
 
 * while the workbooks are open in Excel (``~$name.xlsx``) it refuses with a
   one-line message, and no workbook changes;
