@@ -31,11 +31,12 @@ chromium:
 demo: install
 	$(VENV)/bin/crmkit demo --dir crm-demo --serve --port $(PORT)
 
+# every test but the slow ones (-m slow), the browser and the install test (tests/test_install.py) included
 test: install chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install
-	$(PY) -m pytest -q -m "not browser and not slow"
+	$(PY) -m pytest -q -m "not browser and not slow and not install"
 
 lint: install
 	$(VENV)/bin/ruff check crmkit tests benchmarks

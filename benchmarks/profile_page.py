@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.profile_page WORKSPACE [--page overview] [--out FILE]``
 
-Runs :func:`crmkit.dashboard.ui.warm_up` first (what a preheated kernel has done before
+Runs :func:`crmkit.dashboard.context.warm_up` first (what a preheated kernel has done before
 the visit), then the notebook's code cells in this process under pyinstrument
 (``display`` is a no-op), and writes the profile as text.  The timed GET of
 the *dashboard* stage adds Voila's own work (the request, cell execution
@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CRMKIT_DASHBOARD_KERNEL"] = "1"
     from pyinstrument import Profiler
 
-    from crmkit.dashboard import ui
+    from crmkit.dashboard import context
 
-    ui.warm_up()
+    context.warm_up()
     nb = json.loads((ROOT / "notebooks" / f"{ns.page}.ipynb").read_text(encoding="utf-8"))
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     code = code.replace("display(", "(lambda *a, **k: None)(")

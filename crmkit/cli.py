@@ -10,53 +10,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import os
-import re
 import sys
 from pathlib import Path
 
 import click
 
+from .console import emit, say
 from .exceptions import CrmkitError
-from .i18n import current_lang, lang_is_set, msg, set_lang, tr
+from .i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
+from .schema import ENTITIES, IMPORTABLE
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-# escape sequences (CSI, OSC/DCS/APC/PM strings, two-character ESC codes; 7-bit and 8-bit forms) and, after
-# them, every other control character but tab and newline (C0, DEL, C1) and the bidi controls (overrides,
-# embeddings, isolates, marks) that make text display as something else
-_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-                      r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
-                      r"|\x1b[ -/]*[0-~]?")
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-
-
-def clean_text(text: object) -> str:
-    """``text`` safe for a terminal: escape sequences and control characters removed (tab, newline kept)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
-
-
-def say(text: object = "", *, err: bool = False, nl: bool = True) -> None:
-    """The one way the command line prints text: through :func:`clean_text`, so a customer name such
-    as ``\\x1b]0;...`` or one with a right-to-left override never reaches the terminal as control codes."""
-    click.echo(clean_text(text), err=err, nl=nl)
-
-
-def json_text(payload: dict) -> str:
-    """One JSON object; control and bidi characters JSON leaves raw are written as \\u escapes."""
-    text = json.dumps(payload, ensure_ascii=False, default=str, sort_keys=False)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-
-
-def emit(payload: dict, as_json: bool, text: str | None = None) -> None:
-    """Print the result: one JSON object, or the human text."""
-    if as_json:
-        click.echo(json_text(payload))
-    elif text is not None:
-        say(text)
 
 
 #: at most this many issues are listed in ``validate --json`` (the counts cover them all)
@@ -96,9 +61,8 @@ def _workspace_lang(path: object) -> str | None:
 
     Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
     """
-    from .i18n import check_lang
     from .io.workbook import find_sheet, map_columns, open_reader, read_raw
-    from .schema import ENTITIES
+    from .settings import check_lang
 
     if path is None:
         return None
@@ -125,7 +89,9 @@ def _workspace_lang(path: object) -> str | None:
 
 def _set_lang_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        set_lang(value)
+        from .settings import check_lang
+
+        set_lang(check_lang(value))
 
 
 LANG_HELP = "Language of messages and prints (default: the workspace's Settings language)."
@@ -274,8 +240,8 @@ def validate(path: Path, report: Path | None, as_json: bool, force: bool = False
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--into", "into", type=click.Path(path_type=Path), required=True, help="The workspace folder.")
 @click.option("--entity", default="customers", show_default=True,
-              help="Sheet to import into, in English or Chinese: customers (客户), interactions, orders, deals, "
-                   "tasks, tickets, campaigns, messages, team.")
+              help="Sheet to import into, in English or Chinese: "
+                   + ", ".join(f"{k} ({ENTITIES[k].zh})" for k in IMPORTABLE) + ".")
 @click.option("--sheet", default=None, help="Sheet to read (default: the one whose header fits best).")
 @click.option("--map", "mapping", multiple=True,
               help='Column mapping, e.g. "Mobile=phone,email_work=email" (A+B=field joins two columns). Repeatable.')
@@ -584,9 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
-        from .i18n import _LANG
-
-        _LANG.reset(token)
+        reset_lang(token)
 
 
 def _main(argv: list[str] | None) -> int:

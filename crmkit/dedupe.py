@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from . import normalize as nz
+from . import phones
 from .i18n import current_lang, lang_is_set
 from .schema import ENTITIES
 
@@ -160,7 +161,7 @@ def key_values(customers: pd.DataFrame, key: str, region: str | None = "CN", *,
         if ftype == "phone" and normalized:
             v = s.astype("string")
         elif ftype == "phone":
-            v, bad = nz.to_phone(s.astype("string"), region or "CN")
+            v, bad = phones.to_phone(s.astype("string"), region or "CN")
             v = v.mask(bad)
         elif ftype == "email" and normalized:
             v = nz.email_key(s)
@@ -746,7 +747,7 @@ def merge_plan(customers: pd.DataFrame, groups: pd.DataFrame, *, region: str | N
         ftype = ENTITIES["customers"].field(c).type if ENTITIES["customers"].has(c) else ""
         if ftype in ("phone", "email"):
             raw = members[c].astype("string")
-            v, bad = nz.to_phone(raw, region or "CN") if ftype == "phone" else nz.to_email(raw)
+            v, bad = phones.to_phone(raw, region or "CN") if ftype == "phone" else nz.to_email(raw)
             members[c] = v.where(~bad & v.notna(), raw)
     ids = members["customer_id"].astype("string") if "customer_id" in members.columns else \
         members["_row"].astype("string")
@@ -775,7 +776,7 @@ def merge_plan(customers: pd.DataFrame, groups: pd.DataFrame, *, region: str | N
     for c in data_cols:        # survivors hold normalised phone numbers and e-mails
         ftype = ENTITIES["customers"].field(c).type if ENTITIES["customers"].has(c) else ""
         if ftype == "phone":
-            v, bad = nz.to_phone(out[c].astype("string"), region or "CN")
+            v, bad = phones.to_phone(out[c].astype("string"), region or "CN")
             out[c] = v
         elif ftype == "email":
             out[c] = nz.to_email(out[c].astype("string"))[0]

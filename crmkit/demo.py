@@ -19,23 +19,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from .console import say
 from .dashboard.server import serve as serve_dashboards
 from .exceptions import WorkspaceExists
-from .i18n import check_lang, t
+from .i18n import t
 from .rfm import apply_rfm, summary_payload, summary_text
 from .rules.engine import run_rules
+from .settings import check_lang
 from .workspace import open_workspace
 
 
 def _say(text: str = "") -> None:
-    from .cli import say
-
     say(text)
 
 
 def _warn(text: str) -> None:
-    from .cli import say
-
     say(text, err=True)
 
 

@@ -18,33 +18,26 @@
 * ``days_since_activity``: calendar days since ``last_activity_at``, or since
   the customer was created when there has been no activity yet.  The default
   rules about dormancy and follow-up cadence (R02, R12) use this one;
-* ``completeness``: the share of the profile fields that are filled (the list
-  :func:`crmkit.analytics.completeness_field_keys` gives, shared with validation);
+* ``completeness``: the share of the profile fields that are filled (the
+  entity's ``completeness_fields`` in the schema);
 * RFM fields (``recency_days`` ... ``value_tier``) from :mod:`crmkit.rfm`
-  when that module is available, otherwise as found in the sheet.
+  (skipped with ``rfm=False`` or without orders: then as found in the sheet).
+
+Completeness is computed here and nowhere else: :func:`filled` says which
+values are there and :func:`completeness_scores` gives the share per record
+and per field that validation, the dashboards and the rules all use.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-#: Fields counted by ``completeness`` when crmkit.analytics is not there (the profile a team keeps).
-COMPLETENESS_FIELDS: tuple[str, ...] = (
-    "name", "contact_name", "title", "phone", "email", "industry", "size", "region",
-    "customer_type", "source", "intent_level", "stage", "owner", "preferred_channel",
-)
-
-def completeness_fields() -> tuple[str, ...]:
-    """The fields ``completeness`` counts: the same list as the analytics and validation use."""
-    try:
-        from .analytics import completeness_field_keys
-    except ImportError:
-        return COMPLETENESS_FIELDS
-    return tuple(completeness_field_keys())
-
+from .rfm import rfm_scores
+from .schema import ENTITIES
 
 RFM_COLUMNS = ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment",
                "value_tier")
@@ -63,7 +56,7 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     ords = orders if orders is not None else (ws["orders"] if ws is not None else None)
     ids = cust["customer_id"]
     today = as_of.normalize()
-    index, first = _unique_ids(ids)
+    index, first = unique_ids(ids)
     n = len(cust)
 
     # interactions
@@ -120,20 +113,14 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     cust["days_since_activity"] = (today - since.dt.normalize()).dt.days.astype("Int64")
 
     # completeness
-    wanted = completeness_fields()
-    present = [c for c in wanted if c in cust.columns]        # a missing column counts as empty
-    if present:
-        filled = pd.DataFrame({c: _filled(cust[c]) for c in present}, index=cust.index)
-        cust["completeness"] = filled.sum(axis=1) / len(wanted)
-    else:
-        cust["completeness"] = 0.0
+    cust["completeness"] = completeness_scores(cust, "customers")[0]
 
     if rfm and ords is not None:
         _add_rfm(cust, ords, as_of, ws)
     return cust
 
 
-def _unique_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def unique_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Unique customer ids (as text) and the row position of each one's first occurrence."""
     txt = ids.astype("string")
     keep = (txt.notna() & ~txt.duplicated()).to_numpy()
@@ -161,18 +148,40 @@ def _rows_of(unique: pd.Series, first: np.ndarray, other: pd.Series) -> np.ndarr
     return np.where(pos >= 0, first[np.where(pos >= 0, pos, 0)] if len(first) else -1, -1)
 
 
-def _filled(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+def filled(s: pd.Series) -> pd.Series:
+    """Values that are there: not blank, and for text not only spaces (a date or a number is never blank text)."""
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
         t = s.astype("string").str.strip()
-        return (t.notna() & (t != "")).astype(bool)
+        return pd.Series((t.notna() & (t != "")).to_numpy(dtype=bool, na_value=False), index=s.index)
     return s.notna()
 
 
+def filled_frame(df: pd.DataFrame, fields: Iterable[str]) -> pd.DataFrame:
+    """:func:`filled` of each of ``fields`` (columns in that order); a field ``df`` lacks is blank throughout."""
+    keys = list(fields)
+    cols = [filled(df[k]).to_numpy(dtype=bool) if k in df.columns else np.zeros(len(df), dtype=bool) for k in keys]
+    data = np.column_stack(cols) if cols else np.zeros((len(df), 0), dtype=bool)
+    return pd.DataFrame(data, index=df.index, columns=keys)
+
+
+def completeness_scores(df: pd.DataFrame, entity_key: str = "customers",
+                        fields: Iterable[str] | None = None) -> tuple[pd.Series, pd.Series]:
+    """Share of filled fields per record and per field.
+
+    ``fields`` defaults to the entity's ``completeness_fields`` (schema).  A
+    record with no fields to count is complete (1.0); per field, an empty
+    frame scores 0.
+    """
+    keys = list(fields) if fields is not None else list(ENTITIES[entity_key].completeness_fields)
+    if not keys:
+        return pd.Series(1.0, index=df.index), pd.Series(dtype="float64")
+    got = filled_frame(df, keys)
+    per_record = got.mean(axis=1).astype("float64")
+    per_field = got.mean(axis=0).astype("float64") if len(df) else pd.Series(0.0, index=keys)
+    return per_record, per_field
+
+
 def _add_rfm(cust: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, ws) -> None:
-    try:
-        from .rfm import rfm_scores
-    except ImportError:
-        return
     kwargs = {"customers": cust}
     thresholds = ws.settings.get("rfm_thresholds") if ws is not None else None
     if thresholds:

@@ -4,7 +4,7 @@
 >>> export_frame(ws, "customers", where='value_tier == "high_value"', columns=["name", "phone"])
 >>> export(ws, "customers", "vip.xlsx", where='intent_level == "A"')
 
-The filter is the rule language (:mod:`crmkit.rules.expr`), so custom fields,
+The filter is the rule language (:mod:`crmkit.rules.compiler`), so custom fields,
 Chinese headers and derived fields (``days_since_interaction``,
 ``value_tier`` ...) work as in rules.  Phone numbers and e-mails are masked
 (``138****5678``) unless ``unmasked`` or the ``show_full_contacts`` setting.
@@ -64,7 +64,7 @@ def _frame_with_derived(ws, entity: str, as_of) -> pd.DataFrame:
 
 
 def _fieldset(ws, entity: str):
-    from .rules.expr import FieldSet
+    from .rules.context import FieldSet
 
     return FieldSet(ws.entity(entity))
 
@@ -73,7 +73,8 @@ def filter_frame(ws, entity: str, frame: pd.DataFrame, where: str | None, as_of)
     """Rows of ``frame`` where the rule expression ``where`` holds (all rows when blank)."""
     if where is None or not str(where).strip():
         return frame
-    from .rules.expr import EvalContext, compile_expression
+    from .rules.compiler import compile_expression
+    from .rules.context import EvalContext
 
     fs = _fieldset(ws, entity)
     expr = compile_expression(where, fields=fs.with_columns(frame.columns))

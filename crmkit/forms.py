@@ -15,14 +15,13 @@ registration" (新客户信息登记表) and "Follow-up record" (跟进记录表
 It validates the values with the same code as import (nothing is written
 until the whole form is valid), catches duplicate customers, writes the
 record and its History rows through the safe writer, then runs the rules
-that apply to the new record at once.  :func:`form_app` builds the Voila
-page (ipywidgets) on top of it; ``notebooks/form.ipynb`` only calls it.
+that apply to the new record at once.  :func:`crmkit.dashboard.forms_page.form_app`
+builds the Voila page (ipywidgets) on top of it; ``notebooks/form.ipynb`` only calls it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -31,8 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 from .dedupe import find_duplicates
-from .exceptions import CrmkitError, FileLockedError, UsageError
+from .exceptions import CrmkitError, UsageError
 from .i18n import t
+from .ids import next_ids
 from .rules.engine import run_rules as _run_rules
 from .schema import ENTITIES, FORM_ENTITY, Field, norm_token
 from .validate import validate_frame
@@ -53,10 +53,6 @@ SEED_FORMS: tuple[tuple, ...] = (
      "next follow-up date.",
      "记录一次客户跟进：跟进时间、方式、内容、客户反馈、下一步计划和下次跟进时间。"),
 )
-
-#: Id prefixes for records a form creates when the sheet has no ids to follow yet.
-ID_PREFIX = {"customers": "C", "interactions": "I", "tickets": "TK"}
-
 
 def forms_frame(lang: str = "en") -> pd.DataFrame:
     """The Forms sheet of a new workspace: the two seed forms, in ``lang``."""
@@ -280,7 +276,7 @@ def _as_text(v: object) -> str | None:
     return s or None
 
 
-def _default_text(text: str, as_of: pd.Timestamp, submitted_by: str) -> str:
+def default_text(text: str, as_of: pd.Timestamp, submitted_by: str) -> str:
     low = text.strip().lower()
     if low in ("today", "今天"):
         return as_of.strftime("%Y-%m-%d")
@@ -289,18 +285,6 @@ def _default_text(text: str, as_of: pd.Timestamp, submitted_by: str) -> str:
     if low in ("me", "我", "submitter"):
         return submitted_by
     return text
-
-
-def next_id(existing: pd.Series, entity: str) -> str:
-    """The next id after the existing ones: ``C00041`` after ``C00040``; ``C00001`` for an empty sheet."""
-    ids = existing.dropna().astype(str)
-    parts = ids.str.extract(r"^([A-Za-z\-_]*)(\d+)$").dropna()
-    if len(parts):
-        prefix = parts[0].mode().iloc[0]
-        nums = parts.loc[parts[0] == prefix, 1]
-        width = int(nums.str.len().max())
-        return f"{prefix}{int(nums.astype('int64').max()) + 1:0{width}d}"
-    return f"{ID_PREFIX.get(entity, 'R')}{len(ids) + 1:05d}"
 
 
 def _issue_frame_errors(issues: pd.DataFrame, ent) -> tuple[dict[str, str], dict[str, str]]:
@@ -404,7 +388,7 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             text[key] = _as_text(v)
         for key, v in form.defaults:
             if text.get(key) is None:
-                text[key] = _default_text(v, now, who)
+                text[key] = default_text(v, now, who)
         existing = fresh[form.entity]
         id_key = ent.id_field
         if id_key and text.get(id_key) is not None and id_key not in res.errors:
@@ -412,7 +396,7 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             if (existing[id_key].astype("string").str.strip() == text[id_key]).fillna(False).any():
                 res.errors[id_key] = t("form_id_exists", lang).format(id=text[id_key])
         if id_key and text.get(id_key) is None:
-            text[id_key] = next_id(existing[id_key], form.entity)
+            text[id_key] = next_ids(form.entity, existing[id_key], 1)[0]
         team = team_names(fresh)
         if team:   # owner, assignee ...: a member of the Team sheet (blank lets the routing rules choose)
             members = {norm_token(n) for n in team}
@@ -504,286 +488,3 @@ def _carry_follow_up(ws, row: pd.Series, at: pd.Timestamp, by: str) -> pd.DataFr
     return pd.DataFrame([{"at": at, "entity": "customers", "record_id": str(row["customer_id"]),
                           "field": "next_follow_up_at", "old": None if pd.isna(old) else old.strftime(fmt),
                           "new": pd.Timestamp(nxt).strftime(fmt), "by": by}])
-
-
-# --------------------------------------------------------------------------- the Voila page
-
-
-def default_workspace(value: str | os.PathLike | None = None) -> Path:
-    """The workspace a form page writes to: ``value``, else ``$CRMKIT_WORKSPACE``, else ``sample_data/``."""
-    raw = value if value not in (None, "") else os.environ.get("CRMKIT_WORKSPACE", "")
-    if not raw:
-        return Path(__file__).resolve().parent.parent / "sample_data"
-    return Path(raw).expanduser().resolve()
-
-
-def query_params() -> dict[str, str]:
-    """The page's query string (Voila passes it to the kernel as ``QUERY_STRING``).
-
-    A preheated kernel learns it when the visit arrives, so this waits for it there.
-    """
-    from .dashboard.ui import preheated, wait_for_request, warm_up
-
-    if preheated():
-        warm_up()
-        wait_for_request()
-    q = os.environ.get("QUERY_STRING", "")
-    return {k: v[0] for k, v in urllib.parse.parse_qs(q).items() if v}
-
-
-def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = None, as_of=None):
-    """The form page as an ipywidgets box: one widget per field, matched to its type.
-
-    Dropdowns come from the enumerations and the Team sheet, dates use date
-    pickers, ratings a 1-5 selector; labels are in the workspace language.
-    Submitting calls :func:`submit` and shows field messages next to the
-    widgets, duplicate candidates, or what the rules did.
-    """
-    import ipywidgets as w
-
-    from .i18n import check_lang
-    from .workspace import open_workspace
-
-    ws = open_workspace(workspace)
-    asked = (prefill or {}).get("lang")
-    try:
-        lang = check_lang(asked) if asked else ws.lang     # ?lang=zh|en from the index page's switch
-    except UsageError:
-        lang = ws.lang
-    if not form_name:
-        return _form_index(ws, w, lang)
-    form = get_form(ws, form_name)
-    fields = form_fields(ws, form)
-    now = ws.as_of(as_of)
-    prefill = dict(prefill or {})
-    allowed = submitters(ws, form)
-
-    who = w.Dropdown(options=[("", None)] + [(n, n) for n in allowed], description="",
-                     layout=w.Layout(width="260px"))
-    who.add_class("crmkit-submitter")
-    defaults = {k: _default_text(v, now, "") for k, v in form.defaults}
-    inputs: dict[str, object] = {}
-    errors: dict[str, object] = {}
-    rows = []
-    for f in fields:
-        widget = _widget_for(w, ws, f, lang)
-        initial = prefill.get(f.key, defaults.get(f.key))
-        _set_initial(widget, f, initial)
-        widget.add_class(f"crmkit-field-{f.key}")
-        inputs[f.key] = widget
-        err = w.HTML("", layout=w.Layout(min_width="200px"))
-        err.add_class(f"crmkit-error-{f.key}")
-        errors[f.key] = err
-        star = " <span style='color:#c00'>*</span>" if f.required else ""
-        label = w.HTML(f"<b>{_esc(f.header(lang))}</b>{star}", layout=w.Layout(width="170px"))
-        rows.append(w.HBox([label, widget, err]))
-    button = w.Button(description=t("form_submit", lang), button_style="primary", icon="")
-    button.add_class("crmkit-submit")
-    status = w.HTML("")
-    status.add_class("crmkit-status")
-    extra = w.VBox([])
-
-    def collect() -> dict:
-        return {k: _widget_value(inputs[k], ws.entity(form.entity).field(k)) for k in inputs}
-
-    def show(result: SubmitResult) -> None:
-        for k, e in errors.items():
-            msg = result.errors.get(k)
-            e.value = f"<span style='color:#c00'>{_esc(msg)}</span>" if msg else ""
-        lines = result.messages(lang)
-        color = "#1a7f37" if result.ok else "#c00"
-        status.value = (f"<div style='color:{color}'><b>{_esc(lines[0])}</b><ul>"
-                        + "".join(f"<li>{_esc(x)}</li>" for x in lines[1:]) + "</ul></div>")
-        extra.children = ()
-        if len(result.duplicates):
-            extra.children = (_duplicates_box(w, ws, result, lang, lambda: do_submit(allow_duplicate=True)),)
-        if result.ok:
-            for k in inputs:
-                _set_initial(inputs[k], ws.entity(form.entity).field(k), defaults.get(k))
-
-    def do_submit(*_, allow_duplicate: bool = False) -> None:
-        button.disabled = True
-        status.value = f"<i>{_esc(t('form_saving', lang))}</i>"
-        try:
-            result = submit(ws.path, form.name, collect(), who.value or "", as_of=as_of,
-                            allow_duplicate=allow_duplicate)
-            show(result)
-        except FileLockedError:
-            status.value = f"<div style='color:#c00'><b>{_esc(t('form_busy', lang))}</b></div>"
-        except CrmkitError as exc:
-            status.value = f"<div style='color:#c00'><b>{_esc(str(exc))}</b></div>"
-        finally:
-            button.disabled = False
-
-    button.on_click(do_submit)
-    header = w.HTML(f"<h2>{_esc(form.name)}</h2><p>{_esc(form.description)}</p>")
-    who_row = w.HBox([w.HTML(f"<b>{_esc(t('form_submitted_by', lang))}</b> <span style='color:#c00'>*</span>",
-                             layout=w.Layout(width="170px")), who])
-    return w.VBox([header, who_row, *rows, button, status, extra], layout=w.Layout(max_width="900px"))
-
-
-INDEX_STYLE = """<style>
-.crmkit-forms { background: #f4f6f9; color: #1f2933; border-radius: 10px; overflow: hidden;
-  font-family: "Segoe UI", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Helvetica Neue", Arial, sans-serif; }
-.crmkit-forms header { background: #1f4e79; color: #fff; padding: 24px 36px; }
-.crmkit-forms header h1 { margin: 0; font-size: 26px; font-weight: 600; }
-.crmkit-forms header p { margin: 6px 0 0; opacity: .85; }
-.crmkit-forms main { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 20px;
-  padding: 28px 36px; }
-.crmkit-forms a.card { display: block; background: #fff; border-radius: 10px; padding: 20px 22px; text-decoration: none;
-  color: inherit; box-shadow: 0 1px 3px rgba(0,0,0,.12); border-top: 5px solid #2e75b6; transition: box-shadow .15s; }
-.crmkit-forms a.card:hover { box-shadow: 0 4px 14px rgba(0,0,0,.18); }
-.crmkit-forms .name { font-size: 21px; font-weight: 600; }
-.crmkit-forms .other { font-size: 15px; color: #52606d; margin-top: 2px; }
-.crmkit-forms .desc { font-size: 14px; color: #3e4c59; margin-top: 10px; line-height: 1.5; }
-.crmkit-forms .empty { padding: 28px 36px; color: #7b8794; font-style: italic; }
-</style>"""
-
-
-def form_index_html(ws, lang: str) -> str:
-    """The list of the workspace's forms as cards (styled like the dashboards' landing page), in ``lang``.
-
-    A seed form shows its name in ``lang`` with the other language's name below; a form of the
-    user's own shows its name and description as typed.  Links carry ``lang`` to the form page.
-    """
-    from .schema import ENTITIES as _ENTITIES
-
-    cards = []
-    for f in load_forms(ws):
-        seed = next((sf for sf in SEED_FORMS if norm_token(f.name) in (norm_token(sf[1]), norm_token(sf[2]))), None)
-        if seed is not None:
-            name, other = (seed[2], seed[1]) if lang == "zh" else (seed[1], seed[2])
-            desc = seed[7] if lang == "zh" else seed[6]
-        else:
-            name, other, desc = f.name, "", f.description
-        ent = _ENTITIES.get(f.entity)
-        what = (ent.zh if lang == "zh" else ent.en) if ent is not None else f.entity
-        href = "form.ipynb?" + urllib.parse.urlencode({"form": f.name, "lang": lang})
-        cards.append(f'<a class="card" data-form="{_esc(f.name)}" href="{_esc(href)}">'
-                     f'<div class="name">{_esc(name)}</div>'
-                     + (f'<div class="other">{_esc(other)}</div>' if other else "")
-                     + f'<div class="desc">{_esc(desc)}</div><div class="other">→ {_esc(what)}</div></a>')
-    body = (f'<main id="crmkit-form-list">{"".join(cards)}</main>' if cards
-            else f'<div class="empty" id="crmkit-form-list">{_esc(t("form_no_forms", lang))}</div>')
-    intro = t("form_index_intro", lang).format(workspace=Path(ws.path).name)
-    return (INDEX_STYLE + f'<div class="crmkit-forms" lang="{"zh-CN" if lang == "zh" else "en"}"><header>'
-            f'<h1>crmkit · {_esc(t("form_list", lang))}</h1><p>{_esc(intro)}</p></header>{body}</div>')
-
-
-def _form_index(ws, w, lang: str | None = None):
-    """The forms index page: cards of the forms and a zh/en switch above them."""
-    from .dashboard.ui import language_switch
-
-    switch = language_switch(lang or ws.lang)
-    switch.add_class("crmkit-lang")
-    page = w.HTML(form_index_html(ws, switch.value))
-    page.add_class("crmkit-form-index")
-    switch.observe(lambda change: setattr(page, "value", form_index_html(ws, change["new"])), names="value")
-    top = w.HBox([switch], layout=w.Layout(justify_content="flex-end", width="100%", padding="0 0 8px"))
-    return w.VBox([top, page], layout=w.Layout(width="100%", max_width="1200px"))
-
-
-def _duplicates_box(w, ws, result: SubmitResult, lang: str, create_anyway):
-    d = result.duplicates
-    from .normalize import mask_contact
-
-    follow = next((f for f in load_forms(ws) if f.entity == "interactions"), None)
-    items = []
-    for _, r in d.iterrows():
-        phone = mask_contact(pd.Series([r.get("phone")])).iloc[0] if pd.notna(r.get("phone")) else ""
-        link = ""
-        if follow is not None:
-            q = urllib.parse.urlencode({"form": follow.name, "customer_id": r["customer_id"]})
-            link = f" — <a href='form.ipynb?{_esc(q)}'>{_esc(t('form_open_existing', lang))}</a>"
-        items.append(f"<li><b>{_esc(r['customer_id'])}</b> {_esc(r.get('name') or '')} {_esc(phone)} "
-                     f"({_esc(t('form_owner', lang))}: {_esc(r.get('owner') or '-')}){link}</li>")
-    again = w.Button(description=t("form_create_anyway", lang), button_style="warning")
-    again.add_class("crmkit-create-anyway")
-    again.on_click(lambda *_: create_anyway())
-    box = w.VBox([w.HTML(f"<div class='crmkit-duplicates'><ul>{''.join(items)}</ul></div>"), again])
-    return box
-
-
-def _esc(s: object) -> str:
-    import html
-
-    return html.escape("" if s is None else str(s))
-
-
-def _widget_for(w, ws, f: Field, lang: str):
-    lay = w.Layout(width="320px")
-    if f.type == "person":
-        return w.Dropdown(options=[("", None)] + [(n, n) for n in team_names(ws)], layout=lay)
-    if f.type == "bool":
-        return w.Checkbox(value=False, indent=False)
-    if f.type == "enum" and f.enum is not None:
-        return w.Dropdown(options=[("", None)] + [(c.label(lang), c.code) for c in f.enum.choices], layout=lay)
-    if f.type == "multi" and f.enum is not None:
-        return w.SelectMultiple(options=[(c.label(lang), c.code) for c in f.enum.choices],
-                                rows=min(len(f.enum.choices), 6), layout=lay)
-    if f.type == "rating":
-        return w.ToggleButtons(options=[("-", None)] + [(str(i) + " ★", i) for i in range(1, 6)],
-                               style={"button_width": "48px"})
-    if f.type == "date":
-        return w.DatePicker(layout=lay)
-    if f.type == "datetime":
-        return w.NaiveDatetimePicker(layout=lay)
-    if f.type == "longtext":
-        return w.Textarea(layout=w.Layout(width="320px", height="80px"))
-    if f.key == "customer_id":
-        cust = ws["customers"]
-        opts = (cust["customer_id"].astype(str) + " " + cust["name"].fillna("").astype(str)).head(5000).tolist()
-        return w.Combobox(options=opts, ensure_option=False, layout=lay,
-                          placeholder=t("form_pick_customer", lang))
-    placeholder = {"phone": _example_phone(ws.settings.get("phone_region")), "email": "name@example.com",
-                   "money": "0.00", "number": "0", "int": "0"}.get(f.type, "")
-    return w.Text(layout=lay, placeholder=placeholder)
-
-
-def _example_phone(region: object) -> str:
-    """A mobile number as people of ``region`` write it (13123456789 in CN), for the placeholder."""
-    try:
-        import phonenumbers
-
-        num = phonenumbers.example_number_for_type(str(region or "CN").upper(), phonenumbers.PhoneNumberType.MOBILE)
-        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
-    except Exception:  # noqa: BLE001 - an unknown region: a plain hint
-        return "13812345678"
-
-
-def _set_initial(widget, f: Field, value: object) -> None:
-    import ipywidgets as w
-
-    v = None if value is None or (not isinstance(value, (list, str)) and pd.isna(value)) else value
-    if isinstance(widget, w.Checkbox):
-        widget.value = str(v).lower() in ("yes", "true", "1", "是") if v is not None else False
-    elif isinstance(widget, (w.DatePicker, w.NaiveDatetimePicker)):
-        ts = pd.to_datetime(v, errors="coerce") if v is not None else pd.NaT
-        if pd.isna(ts):
-            widget.value = None
-        else:
-            widget.value = ts.date() if isinstance(widget, w.DatePicker) else ts.to_pydatetime().replace(microsecond=0)
-    elif isinstance(widget, w.SelectMultiple):
-        codes = [x for x in str(v).split(";") if x] if v is not None else []
-        widget.value = tuple(c for c in codes if c in [o[1] for o in widget.options])
-    elif isinstance(widget, (w.Dropdown, w.ToggleButtons)):
-        if v is not None and f.enum is not None:
-            v = f.enum.lookup.get(norm_token(v), v)
-        if isinstance(widget, w.ToggleButtons) and v is not None:
-            v = int(v)
-        widget.value = v if v in [o[1] for o in widget.options] else None
-    else:
-        widget.value = "" if v is None else str(v)
-
-
-def _widget_value(widget, f: Field):
-    import ipywidgets as w
-
-    if isinstance(widget, w.Combobox):
-        v = (widget.value or "").strip()
-        return v.split(" ", 1)[0] if v else None
-    if isinstance(widget, w.SelectMultiple):
-        return list(widget.value)
-    if isinstance(widget, w.Checkbox):
-        return bool(widget.value)
-    return widget.value

@@ -55,16 +55,12 @@ import pandas as pd
 
 from . import dedupe as dd
 from .i18n import TEXT, current_lang, lang_is_set, msg, t
+from .ids import next_ids
 from .io.sources import SourceTable, read_source
-from .schema import ENTITIES, field_label, norm_token
+from .schema import ENTITIES, IMPORTABLE, field_label, norm_token
 from .validate import ERROR, WARNING, empty_issues, validate_frame, write_report
 
-#: Prefix of generated IDs when a sheet holds no IDs yet to learn the pattern from.
-ID_PREFIX = {"customers": "C", "interactions": "I", "orders": "O", "deals": "D", "tasks": "T",
-             "tickets": "K", "campaigns": "M", "messages": "S", "rules": "R"}
-ID_WIDTH = 5
 OUTCOMES = ("imported", "updated", "merged", "rejected")
-IMPORTABLE = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns", "messages", "team")
 
 
 @dataclass
@@ -205,31 +201,6 @@ class ImportResult:
         return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- IDs
-
-def next_ids(existing: pd.Series, n: int, entity: str) -> list[str]:
-    """``n`` new IDs following the pattern of the existing ones (``C00042`` -> ``C00043``...)."""
-    if n <= 0:
-        return []
-    ids = existing.dropna().astype(str)
-    parts = ids.str.extract(r"^([A-Za-z_\-]*)(\d+)$").dropna()
-    if len(parts):
-        prefix = parts[0].mode().iloc[0]
-        same = parts[parts[0] == prefix]
-        width = int(same[1].str.len().max())
-        start = int(same[1].astype("int64").max()) + 1
-    else:
-        prefix, width, start = ID_PREFIX.get(entity, entity[:1].upper()), ID_WIDTH, 1
-    taken = set(ids)
-    out, k = [], start
-    while len(out) < n:
-        cand = f"{prefix}{k:0{width}d}"
-        if cand not in taken:
-            out.append(cand)
-        k += 1
-    return out
-
-
 # --------------------------------------------------------------------------- the import
 
 def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: str = "customers",
@@ -364,13 +335,11 @@ def _keep_bad_values(entity: str, out: pd.DataFrame, issues: pd.DataFrame, field
     resolve, a repeated header row, and (outside Customers) a required typed
     value that cannot be kept, or any typed value when the sheet has no Notes.
     """
-    from .validate import REFERENCES
-
     if issues.empty:
         return out, issues
     ent = ENTITIES[entity]
     fmap = {f.key: f for f in fields}
-    hard = {ent.id_field, *REFERENCES}
+    hard = {ent.id_field, *dict(ent.references)}
     has_notes = "notes" in fmap
     sev = issues["severity"].copy()
     reason = issues["reason"].astype("object").copy()
@@ -805,9 +774,8 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
             frame = frame.rename(columns={h: f"{h} (source)"})
     unmatched_names = [h if h not in clash else f"{h} (source)" for h in unmatched]
 
-    from .validate import REFERENCES
-
-    wanted = {REFERENCES[k] for k in field_keys if k in REFERENCES} | {"team"}
+    refs = dict(ent.references)
+    wanted = {refs[k] for k in field_keys if k in refs} | {"team"}
     existing = {k: ws[k] for k in sorted(wanted)}
     out, issues = validate_frame(frame, entity, settings=settings, fields=fields, existing=existing,
                                  labels=labels, lang=lang, check_required=False, check_unique=False)
@@ -920,7 +888,7 @@ def plan_import(ws, src: SourceTable, entity: str = "customers", *, by: str | No
             need = new[id_col].isna()
             taken = pd.concat([cur[id_col].astype("string") if id_col in cur.columns else pd.Series(dtype="string"),
                                new[id_col].astype("string")])
-            new.loc[need, id_col] = next_ids(taken, int(need.sum()), entity)
+            new.loc[need, id_col] = next_ids(entity, taken, int(need.sum()))
         new_ids = new[id_col] if id_col else pd.Series(pd.NA, index=new.index)
 
         # ---- updates of existing records

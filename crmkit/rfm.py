@@ -90,15 +90,13 @@ scoring 1,000,000 orders of 100,000 customers takes 0.2-0.35 s on a shared
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
 from .exceptions import ValidationError
 from .i18n import msg
 from .schema import RFM_SEGMENT, VALUE_TIER
+from .settings import parse_thresholds
 
 __all__ = ["FREQUENCY_BREAKS", "SEGMENT_GRID", "TIER_OF_SEGMENT", "SCORE_COLUMNS", "rfm_scores", "segment_summary",
            "tier_summary", "parse_thresholds", "quantile_scores", "apply_rfm", "workspace_scores", "merge_scores",
@@ -131,53 +129,6 @@ _GRID_CODES = np.array([code for row in SEGMENT_GRID for code in row], dtype=obj
 
 
 # --------------------------------------------------------------------------- thresholds
-
-def parse_thresholds(spec: object) -> dict[str, tuple[float, float, float, float]]:
-    """Read ``r=30,60,90,180; f=2,3,5,8; m=1000,5000,10000,50000`` (or a dict).
-
-    Returns ``{metric: (t1, t2, t3, t4)}`` for the metrics given; an empty
-    dict (quantiles for all) for a blank spec.  Raises
-    :class:`~crmkit.exceptions.ValidationError` naming the setting otherwise.
-    """
-    if spec is None or (isinstance(spec, float) and np.isnan(spec)):
-        return {}
-    if isinstance(spec, Mapping):
-        items = [(str(k), v) for k, v in spec.items()]
-    else:
-        text = str(spec).strip()
-        if not text:
-            return {}
-        items = []
-        for part in re.split(r"[;；\n]", text):
-            part = part.strip()
-            if not part:
-                continue
-            m = re.fullmatch(r"([A-Za-z]+)\s*[=:：]\s*(.+)", part)
-            if not m:
-                raise _threshold_error(msg("e_rfm_part", part=repr(part)), spec)
-            items.append((m.group(1), re.split(r"[,，\s]+", m.group(2).strip())))
-    out: dict[str, tuple[float, float, float, float]] = {}
-    names = {"r": "r", "recency": "r", "f": "f", "frequency": "f", "m": "m", "monetary": "m"}
-    for name, values in items:
-        key = names.get(name.strip().lower())
-        if key is None:
-            raise _threshold_error(msg("e_rfm_metric", name=repr(name)), spec)
-        try:
-            nums = tuple(float(str(v).replace("_", "")) for v in values if str(v).strip())
-        except ValueError:
-            raise _threshold_error(msg("e_rfm_numbers", key=key), spec) from None
-        if len(nums) != 4:
-            raise _threshold_error(msg("e_rfm_four", key=key, n=len(nums)), spec)
-        if any(b <= a for a, b in zip(nums, nums[1:])):
-            raise _threshold_error(msg("e_rfm_increase", key=key), spec)
-        out[key] = nums  # type: ignore[assignment]
-    return out
-
-
-def _threshold_error(message: str, spec: object) -> ValidationError:
-    return ValidationError(msg("e_rfm_setting", detail=message), sheet="Settings", column="value",
-                           value=None if isinstance(spec, Mapping) else str(spec))
-
 
 # --------------------------------------------------------------------------- scoring
 

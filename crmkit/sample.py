@@ -97,10 +97,11 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import UsageError, WorkspaceExists
-from .i18n import check_lang, msg, t, tr
+from .i18n import msg, t, tr
+from .ids import first_ids
 from .rules.defaults import DEFAULT_RULES, TAG_LABELS, default_routing, default_rules, default_team
 from .schema import ENTITIES, WORKBOOKS, workbook_file
-from .settings import settings_frame
+from .settings import check_lang, settings_frame
 
 #: The default "now" of sample workspaces: Friday 20 November 2026, 10:00.
 DEFAULT_AS_OF = pd.Timestamp("2026-11-20 10:00")
@@ -233,14 +234,6 @@ def _positions(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.int64)
     starts = np.repeat(np.cumsum(counts) - counts, counts)
     return np.arange(int(counts.sum()), dtype=np.int64) - starts
-
-
-def _ids(prefix: str, n: int, width: int) -> pd.Series:
-    return prefix + pd.Series(np.arange(1, n + 1)).astype("string").str.zfill(width)
-
-
-def _width(n: int, minimum: int) -> int:
-    return max(minimum, len(str(max(n, 1))))
 
 
 def _choice(rng, options, n: int, p=None) -> np.ndarray:
@@ -472,7 +465,7 @@ class _Generator:
         for tk in self.planned_tickets:
             tk["cust"] = int(remap[tk["cust"]])
         self.c = c.iloc[order].reset_index(drop=True)
-        self.c["customer_id"] = _ids("C", len(self.c), _width(len(self.c), 5)).to_numpy()
+        self.c["customer_id"] = first_ids("customers", len(self.c)).to_numpy()
 
     def _plant(self, full: bool) -> None:
         """The planted scenarios of the module docstring."""
@@ -855,7 +848,7 @@ class _Generator:
         })
         df["next_follow_up_at"] = df["next_follow_up_at"].where(has_next)
         df = df.sort_values(["at", "customer_id"], kind="stable").reset_index(drop=True)
-        df.insert(0, "interaction_id", _ids("I", len(df), _width(len(df), 6)).to_numpy())
+        df.insert(0, "interaction_id", first_ids("interactions", len(df)).to_numpy())
         return _typed(df, "interactions")
 
     def orders(self) -> pd.DataFrame:
@@ -882,7 +875,7 @@ class _Generator:
             "channel": channel,
         })
         df = df.sort_values(["order_date", "customer_id"], kind="stable").reset_index(drop=True)
-        df.insert(0, "order_id", _ids("O", len(df), _width(len(df), 6)).to_numpy())
+        df.insert(0, "order_id", first_ids("orders", len(df)).to_numpy())
         return _typed(df, "orders")
 
     def deals(self) -> pd.DataFrame:
@@ -936,7 +929,7 @@ class _Generator:
             "stage_changed_at": clock.date(changed),
         })
         df = df.sort_values(["created_at", "customer_id"], kind="stable").reset_index(drop=True)
-        df.insert(0, "deal_id", _ids("D", len(df), _width(len(df), 5)).to_numpy())
+        df.insert(0, "deal_id", first_ids("deals", len(df)).to_numpy())
         return _typed(df, "deals")
 
     def tasks(self) -> pd.DataFrame:
@@ -979,7 +972,7 @@ class _Generator:
                                      np.full(2 * r, "open", dtype=object))
             df = pd.concat([df, extra], ignore_index=True)
         df = df.sort_values(["created_at", "due_at"], kind="stable").reset_index(drop=True)
-        df.insert(0, "task_id", _ids("T", len(df), _width(len(df), 5)).to_numpy())
+        df.insert(0, "task_id", first_ids("tasks", len(df)).to_numpy())
         return _typed(df, "tasks")
 
     def _task_frame(self, cust_ids, names, owners, due_at, created_at, status) -> pd.DataFrame:
@@ -1071,7 +1064,7 @@ class _Generator:
         })
         df["satisfaction"] = df["satisfaction"].where(pd.Series(rated))
         df = df.sort_values(["created_at", "customer_id"], kind="stable").reset_index(drop=True)
-        df.insert(0, "ticket_id", _ids("TK", len(df), _width(len(df), 5)).to_numpy())
+        df.insert(0, "ticket_id", first_ids("tickets", len(df)).to_numpy())
         return _typed(df, "tickets")
 
     def _audiences(self) -> dict[str, np.ndarray]:
@@ -1131,7 +1124,7 @@ class _Generator:
             return _typed(pd.DataFrame({"message_id": pd.Series(dtype="string")}), "messages")
         df = pd.concat(frames, ignore_index=True)
         df = df.sort_values(["queued_at", "customer_id"], kind="stable").reset_index(drop=True)
-        df.insert(0, "message_id", _ids("M", len(df), _width(len(df), 6)).to_numpy())
+        df.insert(0, "message_id", first_ids("messages", len(df)).to_numpy())
         return _typed(df, "messages")
 
     def _campaign_messages(self, who, campaign_id, rule_id, channel, send_days, template, *, clicked=None,

@@ -13,6 +13,12 @@ else repeats the field list.
 
 Canonical keys and codes are what DataFrames hold in memory; labels are what
 users see in the workspace's language.
+
+Why one file of about eight hundred lines: it is the data contract of DESIGN
+§3, written as tables (every enumeration, then every entity with its fields,
+ID shape, references, derived and completeness fields).  Reviewing or changing
+the contract means reading one file top to bottom, as one reads the design's
+table; the code (the classes and lookups) is the first two hundred lines.
 """
 
 from __future__ import annotations
@@ -131,7 +137,16 @@ class Field:
 
 @dataclass(frozen=True)
 class Entity:
-    """One sheet of a workbook: Customers, Orders, Tasks, ..."""
+    """One sheet of a workbook: Customers, Orders, Tasks, ...
+
+    Besides its fields an entity says what every module needs to know about it:
+    how new IDs look (``id_prefix`` then a number zero-padded to ``id_width``
+    digits, see :mod:`crmkit.ids`), which of its fields hold another entity's
+    ID (``references``), whether ``crmkit import`` fills it (``importable``),
+    the fields crmkit computes for it (``derived``: rules, segments and
+    dashboards use them, nobody types them) and the fields a good record has
+    filled in (``completeness``; empty = all its input fields).
+    """
 
     key: str                  # canonical, e.g. "customers"
     en: str                   # sheet name in English workbooks
@@ -140,9 +155,24 @@ class Entity:
     fields: tuple[Field, ...]
     id_field: str | None = None
     synonyms: tuple[str, ...] = ()
+    id_prefix: str = ""       # new IDs: prefix + number, e.g. "C" -> C00001
+    id_width: int = 0         # ... zero-padded to at least this many digits
+    references: tuple[tuple[str, str], ...] = ()   # (field key, entity key whose ID it holds)
+    importable: bool = False  # ``crmkit import`` may import into it
+    derived: tuple[Field, ...] = ()                 # computed by crmkit.derived, never typed
+    completeness: tuple[str, ...] = ()              # the fields the completeness score counts
 
     def sheet_name(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def reference(self, key: str) -> str | None:
+        """The entity whose ID field ``key`` holds (``customer_id`` of an order: customers), or None."""
+        return dict(self.references).get(key)
+
+    @property
+    def completeness_fields(self) -> tuple[str, ...]:
+        """The fields counted by the completeness score: ``completeness``, else every input field."""
+        return self.completeness or tuple(f.key for f in self.input_fields)
 
     @property
     def keys(self) -> list[str]:
@@ -445,7 +475,20 @@ ENUMS: dict[str, Enum] = {e.name: e for e in (
 
 F = Field
 
-CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="customer_id", synonyms=("客户信息", "客户档案", "customer"), fields=(
+#: The RFM fields of a customer: derived by crmkit rfm, written back to the sheet (clearly marked).
+_RFM_FIELDS = (
+    F("recency_days", "Recency (days)", "最近购买间隔（天）", "int", derived=True),
+    F("frequency", "Frequency (orders)", "购买频次（单）", "int", derived=True),
+    F("monetary", "Monetary (total)", "消费金额（合计）", "money", derived=True),
+    F("r_score", "R score", "R 评分", "int", derived=True),
+    F("f_score", "F score", "F 评分", "int", derived=True),
+    F("m_score", "M score", "M 评分", "int", derived=True),
+    F("rfm_segment", "RFM segment", "RFM 客户分群", "enum", enum=RFM_SEGMENT, derived=True),
+    F("value_tier", "Value tier", "客户价值分层", "enum", enum=VALUE_TIER, derived=True),
+)
+
+CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="customer_id", id_prefix="C", id_width=5, importable=True,
+                   synonyms=("客户信息", "客户档案", "customer"), fields=(
     F("customer_id", "Customer ID", "客户编号", "id", True, synonyms=("客户ID", "客户id", "编号", "id"),
       hint_en="Unique ID, e.g. C00001. Leave blank on import to get a new one.",
       hint_zh="唯一编号，如 C00001。导入时可留空，由系统生成。"),
@@ -480,17 +523,25 @@ CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="cu
     F("unsubscribed", "Unsubscribed", "已退订", "bool", enum=YES_NO, synonyms=("退订", "unsubscribe")),
     F("notes", "Notes", "备注", "longtext", synonyms=("说明", "remark", "remarks", "comment")),
     # derived by crmkit rfm (written back, clearly marked)
-    F("recency_days", "Recency (days)", "最近购买间隔（天）", "int", derived=True),
-    F("frequency", "Frequency (orders)", "购买频次（单）", "int", derived=True),
-    F("monetary", "Monetary (total)", "消费金额（合计）", "money", derived=True),
-    F("r_score", "R score", "R 评分", "int", derived=True),
-    F("f_score", "F score", "F 评分", "int", derived=True),
-    F("m_score", "M score", "M 评分", "int", derived=True),
-    F("rfm_segment", "RFM segment", "RFM 客户分群", "enum", enum=RFM_SEGMENT, derived=True),
-    F("value_tier", "Value tier", "客户价值分层", "enum", enum=VALUE_TIER, derived=True),
+    *_RFM_FIELDS,
+), derived=(
+    F("last_interaction_at", "Last interaction", "最近跟进时间", "datetime", derived=True),
+    F("days_since_interaction", "Days since interaction", "距上次跟进天数", "int", derived=True),
+    F("last_order_at", "Last order", "最近下单日期", "date", derived=True),
+    F("last_activity_at", "Last activity (interaction or order)", "最近活动时间（跟进或下单）", "datetime", derived=True),
+    F("days_since_activity", "Days since activity", "距上次活动天数", "int", derived=True),
+    F("orders_30d", "Orders in 30 days", "近30天订单数", "int", derived=True),
+    F("amount_30d", "Amount in 30 days", "近30天消费金额", "money", derived=True),
+    *_RFM_FIELDS,
+    F("completeness", "Completeness", "信息完整度", "number", derived=True),
+    F("last_feedback", "Latest customer feedback", "最近客户反馈", "longtext", derived=True),
+), completeness=(
+    "name", "contact_name", "title", "phone", "email", "industry", "size", "region",
+    "customer_type", "source", "intent_level", "stage", "owner", "created_at",
 ))
 
-INTERACTIONS = Entity("interactions", "Interactions", "跟进记录", "customers", id_field="interaction_id", synonyms=("跟进", "沟通记录", "interaction"), fields=(
+INTERACTIONS = Entity("interactions", "Interactions", "跟进记录", "customers", id_field="interaction_id", id_prefix="I", id_width=6, importable=True,
+                      references=(("customer_id", "customers"),), synonyms=("跟进", "沟通记录", "interaction"), fields=(
     F("interaction_id", "Interaction ID", "跟进编号", "id", True, synonyms=("记录编号",)),
     F("customer_id", "Customer ID", "客户编号", "id", True, synonyms=("客户ID",)),
     F("at", "Time", "跟进时间", "datetime", True, synonyms=("时间", "日期", "跟进日期", "date", "time")),
@@ -502,7 +553,8 @@ INTERACTIONS = Entity("interactions", "Interactions", "跟进记录", "customers
     F("owner", "Owner", "跟进人", "person", synonyms=("负责人", "销售")),
 ))
 
-ORDERS = Entity("orders", "Orders", "订单", "customers", id_field="order_id", synonyms=("order", "订单记录", "购买记录"), fields=(
+ORDERS = Entity("orders", "Orders", "订单", "customers", id_field="order_id", id_prefix="O", id_width=6, importable=True,
+                references=(("customer_id", "customers"),), synonyms=("order", "订单记录", "购买记录"), fields=(
     F("order_id", "Order ID", "订单编号", "id", True, synonyms=("订单号",)),
     F("customer_id", "Customer ID", "客户编号", "id", True, synonyms=("客户ID",)),
     F("order_date", "Order date", "下单日期", "date", True, synonyms=("订单日期", "日期", "购买日期", "date")),
@@ -512,7 +564,8 @@ ORDERS = Entity("orders", "Orders", "订单", "customers", id_field="order_id", 
     F("channel", "Sales channel", "销售渠道", "enum", enum=ORDER_CHANNEL, synonyms=("渠道",)),
 ))
 
-DEALS = Entity("deals", "Deals", "商机", "customers", id_field="deal_id", synonyms=("deal", "销售机会", "opportunities"), fields=(
+DEALS = Entity("deals", "Deals", "商机", "customers", id_field="deal_id", id_prefix="D", id_width=5, importable=True,
+               references=(("customer_id", "customers"),), synonyms=("deal", "销售机会", "opportunities"), fields=(
     F("deal_id", "Deal ID", "商机编号", "id", True),
     F("customer_id", "Customer ID", "客户编号", "id", True, synonyms=("客户ID",)),
     F("name", "Deal name", "商机名称", "text", True, synonyms=("名称",)),
@@ -525,7 +578,8 @@ DEALS = Entity("deals", "Deals", "商机", "customers", id_field="deal_id", syno
     F("stage_changed_at", "Stage changed", "阶段变更日期", "date", synonyms=("阶段变更时间",)),
 ))
 
-TASKS = Entity("tasks", "Tasks", "任务", "tasks", id_field="task_id", synonyms=("task", "跟进任务", "待办"), fields=(
+TASKS = Entity("tasks", "Tasks", "任务", "tasks", id_field="task_id", id_prefix="T", id_width=5, importable=True,
+               references=(("customer_id", "customers"),), synonyms=("task", "跟进任务", "待办"), fields=(
     F("task_id", "Task ID", "任务编号", "id", True),
     F("customer_id", "Customer ID", "客户编号", "id", synonyms=("客户ID",)),
     F("title", "Title", "任务标题", "text", True, synonyms=("标题", "任务", "任务名称")),
@@ -540,7 +594,8 @@ TASKS = Entity("tasks", "Tasks", "任务", "tasks", id_field="task_id", synonyms
     F("notes", "Notes", "备注", "longtext"),
 ))
 
-TICKETS = Entity("tickets", "Tickets", "工单", "tasks", id_field="ticket_id", synonyms=("ticket", "服务工单"), fields=(
+TICKETS = Entity("tickets", "Tickets", "工单", "tasks", id_field="ticket_id", id_prefix="TK", id_width=5, importable=True,
+                 references=(("customer_id", "customers"),), synonyms=("ticket", "服务工单"), fields=(
     F("ticket_id", "Ticket ID", "工单编号", "id", True),
     F("customer_id", "Customer ID", "客户编号", "id", True, synonyms=("客户ID",)),
     F("title", "Title", "工单标题", "text", True, synonyms=("标题", "问题描述")),
@@ -556,7 +611,7 @@ TICKETS = Entity("tickets", "Tickets", "工单", "tasks", id_field="ticket_id", 
       hint_en="1 (very unhappy) to 5 (very happy).", hint_zh="1（非常不满意）到 5（非常满意）。"),
 ))
 
-CAMPAIGNS = Entity("campaigns", "Campaigns", "营销活动", "campaigns", id_field="campaign_id", synonyms=("campaign", "活动"), fields=(
+CAMPAIGNS = Entity("campaigns", "Campaigns", "营销活动", "campaigns", id_field="campaign_id", id_prefix="CP", id_width=2, importable=True, synonyms=("campaign", "活动"), fields=(
     F("campaign_id", "Campaign ID", "活动编号", "id", True),
     F("name", "Name", "活动名称", "text", True, synonyms=("名称",)),
     F("audience", "Audience", "目标人群", "expression", True,
@@ -572,7 +627,8 @@ CAMPAIGNS = Entity("campaigns", "Campaigns", "营销活动", "campaigns", id_fie
     F("target_conversion", "Target conversion", "目标转化率", "number", hint_en="As a fraction, e.g. 0.10", hint_zh="填小数，如 0.10"),
 ))
 
-MESSAGES = Entity("messages", "Messages", "消息", "campaigns", id_field="message_id", synonyms=("message", "消息记录"), fields=(
+MESSAGES = Entity("messages", "Messages", "消息", "campaigns", id_field="message_id", id_prefix="M", id_width=6, importable=True,
+                  references=(("customer_id", "customers"), ("campaign_id", "campaigns"), ("rule_id", "rules")), synonyms=("message", "消息记录"), fields=(
     F("message_id", "Message ID", "消息编号", "id", True),
     F("customer_id", "Customer ID", "客户编号", "id", True),
     F("campaign_id", "Campaign ID", "活动编号", "id"),
@@ -590,7 +646,7 @@ MESSAGES = Entity("messages", "Messages", "消息", "campaigns", id_field="messa
     F("revenue", "Revenue", "带来收入", "money"),
 ))
 
-RULES = Entity("rules", "Rules", "规则", "rules", id_field="rule_id", synonyms=("rule", "自动化规则"), fields=(
+RULES = Entity("rules", "Rules", "规则", "rules", id_field="rule_id", id_prefix="R", id_width=2, synonyms=("rule", "自动化规则"), fields=(
     F("rule_id", "Rule ID", "规则编号", "id", True),
     F("name", "Name", "规则名称", "text", True),
     F("enabled", "Enabled", "启用", "bool", True, enum=YES_NO, synonyms=("是否启用",)),
@@ -613,7 +669,7 @@ ROUTING = Entity("routing", "Routing", "分配规则", "rules", synonyms=("分�
       hint_zh="成员姓名，或 round_robin（轮流分配）/ least_loaded（按任务量最少分配）"),
 ))
 
-TEAM = Entity("team", "Team", "团队", "rules", synonyms=("成员", "团队成员", "人员"), fields=(
+TEAM = Entity("team", "Team", "团队", "rules", importable=True, synonyms=("成员", "团队成员", "人员"), fields=(
     F("name", "Name", "姓名", "text", True),
     F("role", "Role", "角色", "enum", enum=ROLE),
     F("manager", "Manager", "直属主管", "person", synonyms=("主管", "上级")),
@@ -627,7 +683,7 @@ SETTINGS = Entity("settings", "Settings", "设置", "rules", synonyms=("配置",
     F("description", "Description", "说明", "longtext"),
 ))
 
-RULE_LOG = Entity("rule_log", "RuleLog", "规则日志", "log", synonyms=("rule log", "执行日志"), fields=(
+RULE_LOG = Entity("rule_log", "RuleLog", "规则日志", "log", references=(("rule_id", "rules"),), synonyms=("rule log", "执行日志"), fields=(
     F("run_id", "Run ID", "运行编号", "id", True),
     F("at", "Time", "时间", "datetime", True),
     F("rule_id", "Rule ID", "规则编号", "id"),
@@ -714,27 +770,13 @@ WORKBOOKS: dict[str, tuple[str, ...]] = {
     "log": ("rule_log", "history"),
 }
 
-#: Fields that rules, segments and dashboards may use but nobody types.
-DERIVED_FIELDS: dict[str, tuple[str, str, str]] = {
-    # key: (type, English label, Chinese label)
-    "last_interaction_at": ("datetime", "Last interaction", "最近跟进时间"),
-    "days_since_interaction": ("int", "Days since interaction", "距上次跟进天数"),
-    "last_order_at": ("date", "Last order", "最近下单日期"),
-    "last_activity_at": ("datetime", "Last activity (interaction or order)", "最近活动时间（跟进或下单）"),
-    "days_since_activity": ("int", "Days since activity", "距上次活动天数"),
-    "orders_30d": ("int", "Orders in 30 days", "近30天订单数"),
-    "amount_30d": ("money", "Amount in 30 days", "近30天消费金额"),
-    "recency_days": ("int", "Recency (days)", "最近购买间隔（天）"),
-    "frequency": ("int", "Frequency (orders)", "购买频次（单）"),
-    "monetary": ("money", "Monetary (total)", "消费金额（合计）"),
-    "r_score": ("int", "R score", "R 评分"),
-    "f_score": ("int", "F score", "F 评分"),
-    "m_score": ("int", "M score", "M 评分"),
-    "rfm_segment": ("enum", "RFM segment", "RFM 客户分群"),
-    "value_tier": ("enum", "Value tier", "客户价值分层"),
-    "completeness": ("number", "Completeness", "信息完整度"),
-    "last_feedback": ("longtext", "Latest customer feedback", "最近客户反馈"),
-}
+#: Fields that rules, segments and dashboards may use but nobody types: key -> (type, English label,
+#: Chinese label), gathered from the entities' ``derived``.
+DERIVED_FIELDS: dict[str, tuple[str, str, str]] = {f.key: (f.type, f.en, f.zh)
+                                                   for e in ENTITIES.values() for f in e.derived}
+
+#: The entities ``crmkit import`` fills, in sheet order.
+IMPORTABLE: tuple[str, ...] = tuple(k for k, e in ENTITIES.items() if e.importable)
 
 
 def entity(name: str) -> Entity:
@@ -800,19 +842,3 @@ def field_label(key: str, lang: str, entity_: Entity | None = None) -> str:
 
 def enum_for(entity_key: str, field_key: str) -> Enum | None:
     return ENTITIES[entity_key].field(field_key).enum
-
-
-#: The fields a good record should have filled in: the basis of the completeness
-#: score (validation, derived ``completeness``, the Data quality dashboard).
-#: Entities not listed use all their input fields.
-COMPLETENESS_FIELDS: dict[str, tuple[str, ...]] = {
-    "customers": ("name", "contact_name", "title", "phone", "email", "industry", "size", "region",
-                  "customer_type", "source", "intent_level", "stage", "owner", "created_at"),
-}
-
-
-def completeness_fields(entity_key: str) -> tuple[str, ...]:
-    """The fields counted by the completeness score of ``entity_key``."""
-    if entity_key in COMPLETENESS_FIELDS:
-        return COMPLETENESS_FIELDS[entity_key]
-    return tuple(f.key for f in ENTITIES[entity_key].input_fields)

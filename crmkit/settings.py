@@ -8,13 +8,15 @@ code never needs to know whether a user typed a setting.
 from __future__ import annotations
 
 import datetime as _dt
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .exceptions import ValidationError
-from .i18n import msg, word
+from .exceptions import UsageError, ValidationError
+from .i18n import DEFAULT_LANG, lang_code, msg, word
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def _checked(spec: Setting, value, text: str):
     """Check the range or the allowed values of one setting; return the value to use."""
     key = spec.key
     if key == "language":
-        if text.strip().lower().replace("-", "_") not in _LANGUAGES:
+        if lang_code(text) is None:
             raise _bad(spec, "crmkit speaks en (English) or zh (Simplified Chinese)", text)
         return value
     if key == "timezone":
@@ -188,7 +190,7 @@ def _checked(spec: Setting, value, text: str):
     if key == "phone_region":
         import phonenumbers
 
-        from .normalize import phone_region_code
+        from .phones import phone_region_code
 
         region = text.upper()
         if phone_region_code(text) == "ZZ":      # none: only numbers written with +country code are read
@@ -197,7 +199,7 @@ def _checked(spec: Setting, value, text: str):
             raise _bad(spec, "not a country code for phone numbers; use two letters such as CN, US or DE", text)
         return region
     if key == "rfm_thresholds":
-        from .rfm import parse_thresholds
+        from .settings import parse_thresholds
 
         try:
             parse_thresholds(text)           # the parser RFM scoring uses: validate and run agree
@@ -221,8 +223,6 @@ def _checked(spec: Setting, value, text: str):
     return value
 
 
-_LANGUAGES = ("en", "zh", "en_us", "en_gb", "english", "英文", "英语", "zh_cn", "cn", "chinese", "中文", "简体中文",
-              "zh_hans")
 
 
 def parse_settings(df: pd.DataFrame | None) -> dict[str, object]:
@@ -273,3 +273,62 @@ def format_value(v: object) -> str | None:
     if isinstance(v, tuple | list):
         return ";".join(map(str, v)) or None
     return str(v)
+
+
+# --------------------------------------------------------------------------- languages and RFM thresholds
+
+def check_lang(lang: str | None) -> str:
+    """Normalise a language code; accepts en/zh and common spellings (zh_CN, 中文)."""
+    if lang is None or str(lang).strip() == "":
+        return DEFAULT_LANG
+    code = lang_code(lang)
+    if code is not None:
+        return code
+    raise UsageError(msg("e_unknown_lang", lang=repr(lang)))
+
+
+def parse_thresholds(spec: object) -> dict[str, tuple[float, float, float, float]]:
+    """Read ``r=30,60,90,180; f=2,3,5,8; m=1000,5000,10000,50000`` (or a dict).
+
+    Returns ``{metric: (t1, t2, t3, t4)}`` for the metrics given; an empty
+    dict (quantiles for all) for a blank spec.  Raises
+    :class:`~crmkit.exceptions.ValidationError` naming the setting otherwise.
+    """
+    if spec is None or (isinstance(spec, float) and np.isnan(spec)):
+        return {}
+    if isinstance(spec, Mapping):
+        items = [(str(k), v) for k, v in spec.items()]
+    else:
+        text = str(spec).strip()
+        if not text:
+            return {}
+        items = []
+        for part in re.split(r"[;；\n]", text):
+            part = part.strip()
+            if not part:
+                continue
+            m = re.fullmatch(r"([A-Za-z]+)\s*[=:：]\s*(.+)", part)
+            if not m:
+                raise _threshold_error(msg("e_rfm_part", part=repr(part)), spec)
+            items.append((m.group(1), re.split(r"[,，\s]+", m.group(2).strip())))
+    out: dict[str, tuple[float, float, float, float]] = {}
+    names = {"r": "r", "recency": "r", "f": "f", "frequency": "f", "m": "m", "monetary": "m"}
+    for name, values in items:
+        key = names.get(name.strip().lower())
+        if key is None:
+            raise _threshold_error(msg("e_rfm_metric", name=repr(name)), spec)
+        try:
+            nums = tuple(float(str(v).replace("_", "")) for v in values if str(v).strip())
+        except ValueError:
+            raise _threshold_error(msg("e_rfm_numbers", key=key), spec) from None
+        if len(nums) != 4:
+            raise _threshold_error(msg("e_rfm_four", key=key, n=len(nums)), spec)
+        if any(b <= a for a, b in zip(nums, nums[1:])):
+            raise _threshold_error(msg("e_rfm_increase", key=key), spec)
+        out[key] = nums  # type: ignore[assignment]
+    return out
+
+
+def _threshold_error(message: str, spec: object) -> ValidationError:
+    return ValidationError(msg("e_rfm_setting", detail=message), sheet="Settings", column="value",
+                           value=None if isinstance(spec, Mapping) else str(spec))

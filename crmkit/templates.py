@@ -20,12 +20,12 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkspaceExists
-from .i18n import check_lang, msg, t
+from .i18n import msg, t
 from .io.preserve import check_safe_to_update, inspect_workbook
 from .io.workbook import empty_frame, write_workbook
 from .rules.defaults import default_routing, default_rules, default_team, example_rules
 from .schema import ENTITIES, WORKBOOKS, workbook_file
-from .settings import settings_frame
+from .settings import check_lang, settings_frame
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -61,7 +61,7 @@ def phone_region_setting(lang: str, region: str | None = None) -> str:
     reads national numbers as Chinese ones (CN).
     """
     from .exceptions import UsageError
-    from .normalize import phone_region_code
+    from .phones import phone_region_code
 
     if region is None or not str(region).strip():
         return "CN" if check_lang(lang) == "zh" else "none"

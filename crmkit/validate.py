@@ -35,20 +35,19 @@ from pathlib import Path
 import pandas as pd
 
 from . import normalize as nz
+from . import phones
+from .derived import completeness_scores, filled
 from .exceptions import ExpressionError
 from .fields import field_problems
 from .i18n import TEXT, current_lang, lang_is_set, msg, t, tr
 from .io.workbook import NORMAL_FORM
-from .rules.expr import compile_expression
-from .schema import DATE_TYPES, ENTITIES, Field, completeness_fields, field_label
+from .rules.compiler import compile_expression
+from .schema import DATE_TYPES, ENTITIES, Field, field_label
 from .settings import defaults as settings_defaults
 
 ERROR = "error"
 WARNING = "warning"
 ISSUE_COLUMNS = ["row", "column", "field", "value", "severity", "reason"]
-
-#: field -> referenced entity (the field holds that entity's ID)
-REFERENCES: dict[str, str] = {"customer_id": "customers", "campaign_id": "campaigns", "rule_id": "rules"}
 
 #: entities validate_workspace checks (the log sheets are written by crmkit only)
 CHECKED_ENTITIES = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns",
@@ -226,13 +225,13 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
         severity = ERROR
         if f.type == "phone":
             if _is_texty(s):
-                out[f.key], bad = nz.to_phone(s, region)
+                out[f.key], bad = phones.to_phone(s, region)
                 contacts[f.key] = (out[f.key], bad)
                 reason = t("r_phone", lang).format(region=region)
                 if bad.any():   # kept as typed, never rewritten: a number that only lacks its + is a warning
-                    warn = nz.phone_warnings(s[bad], region)
+                    warn = phones.phone_warnings(s[bad], region)
                     if warn.any():
-                        key = "r_phone_no_region" if nz.phone_region_code(region) == "ZZ" else "r_phone_plus"
+                        key = "r_phone_no_region" if phones.phone_region_code(region) == "ZZ" else "r_phone_plus"
                         found.append(_issues(s[bad][warn], col, f.key, WARNING, t(key, lang).format(region=region)))
                         bad = bad.copy()
                         bad[bad] = ~warn.to_numpy(dtype=bool)
@@ -265,8 +264,8 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
                     allowed = allowed[:117] + "..."
                 severity = ERROR if f.required else WARNING
                 reason = t("r_enum" if f.required else "r_enum_kept", lang).format(allowed=allowed)
-        elif _is_texty(s) and not normal and (values or f.required or f.key == ent.id_field or f.key in REFERENCES
-                               or f.type == "person"):
+        elif _is_texty(s) and not normal and (values or f.required or f.key == ent.id_field
+                               or ent.reference(f.key) or f.type == "person"):
             out[f.key], _ = _convert_id(s, f) if f.type == "id" else convert_column(s, f)
         if bad is not None and bad.any():
             found.append(_issues(s[bad], col, f.key, severity, reason))
@@ -306,7 +305,7 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
     # references to other entities
     existing = existing or {}
     for f in flds:
-        target = REFERENCES.get(f.key)
+        target = ent.reference(f.key)
         if f.key not in out.columns or target is None or target == entity_key or target not in existing:
             continue
         tdf = existing[target]
@@ -337,34 +336,13 @@ def _check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None 
 
 # --------------------------------------------------------------------------- completeness
 
-def completeness_scores(df: pd.DataFrame, entity_key: str = "customers",
-                        fields: Iterable[str] | None = None) -> tuple[pd.Series, pd.Series]:
-    """Share of filled fields per record and per field (over :func:`completeness_fields`)."""
-    keys = list(fields) if fields is not None else list(completeness_fields(entity_key))
-    keys = [k for k in keys]
-    filled = pd.DataFrame({k: _filled(df[k]) if k in df.columns else pd.Series(False, index=df.index)
-                           for k in keys}, index=df.index)
-    if not keys:
-        return pd.Series(1.0, index=df.index), pd.Series(dtype="float64")
-    per_record = filled.mean(axis=1).astype("float64")
-    per_field = filled.mean(axis=0).astype("float64") if len(df) else pd.Series(0.0, index=keys)
-    return per_record, per_field
-
-
-def _filled(s: pd.Series) -> pd.Series:
-    """Values that are there: not blank, and for text not only spaces (a date or a number is never blank text)."""
-    if _is_texty(s):
-        return s.notna() & (s.astype("string").str.strip() != "").fillna(False)
-    return s.notna()
-
-
 def incomplete_records(df: pd.DataFrame, entity_key: str, target: float, lang: str = "en", *,
                        scores: tuple[pd.Series, pd.Series] | None = None) -> pd.DataFrame:
     """Records below the completeness target: row, ID, name, completeness and the blank fields.
 
     ``scores`` is :func:`completeness_scores` of ``df`` when already computed.
     """
-    keys = [k for k in completeness_fields(entity_key)]
+    keys = list(ENTITIES[entity_key].completeness_fields)
     per_record, _ = scores if scores is not None else completeness_scores(df, entity_key, keys)
     below = per_record < target
     if not below.any():
@@ -374,7 +352,7 @@ def incomplete_records(df: pd.DataFrame, entity_key: str, target: float, lang: s
     labels = {k: field_label(k, lang, ent) for k in keys}
     missing = pd.Series("", index=sub.index, dtype="object")
     for k in keys:
-        blank = sub[k].isna() if k in sub.columns else pd.Series(True, index=sub.index)
+        blank = ~filled(sub[k]) if k in sub.columns else pd.Series(True, index=sub.index)
         missing[blank] = missing[blank] + labels[k] + "; "
     idf = ent.id_field
     return pd.DataFrame({

@@ -22,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from .exceptions import WorkbookError, WorkspaceNotFound
-from .i18n import check_lang, msg
+from .i18n import msg
+from .ids import next_ids
 from .io import cache
 from .io.workbook import (
     NORMAL_FORM,
@@ -35,7 +36,7 @@ from .io.workbook import (
     write_workbook,
 )
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
-from .settings import parse_settings
+from .settings import check_lang, parse_settings
 
 
 class Workspace:
@@ -405,12 +406,10 @@ class Workspace:
     def assign_blank_ids(self, workbooks: Iterable[str] | None = None) -> int:
         """Give an ID to each row typed without one (the template allows it), in ``workbooks``' tables.
 
-        Uses the import's allocator; each new ID is recorded in History
+        Uses the one allocator (:func:`crmkit.ids.next_ids`); each new ID is recorded in History
         (field = the ID field, old blank, by ``crmkit``).  Returns the number
         of IDs given.
         """
-        from .importer import next_ids
-
         books = WORKBOOKS if workbooks is None else list(workbooks)
         given = []
         for wb in books:
@@ -427,7 +426,7 @@ class Workspace:
                 blank = ids.isna() | (ids.astype("string").str.strip() == "").fillna(False)
                 if not blank.any():
                     continue
-                new = next_ids(ids[~blank], int(blank.sum()), key)
+                new = next_ids(key, ids[~blank], int(blank.sum()))
                 col = ids.astype("object").copy()
                 col[blank.to_numpy()] = new
                 out = df.copy()

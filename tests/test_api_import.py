@@ -22,12 +22,12 @@ def test_submodules_are_reachable_after_one_import_and_load_only_when_touched():
     got = _fresh(
         "import json, sys, crmkit\n"
         "before = [m for m in ('crmkit.rfm', 'crmkit.analytics', 'crmkit.rules.engine', 'crmkit.dashboard',"
-        " 'crmkit.dashboard.ui') if m in sys.modules]\n"
+        " 'crmkit.dashboard.pages') if m in sys.modules]\n"
         "rfm = crmkit.rfm.rfm_scores.__name__\n"
         "engine = crmkit.rules.engine.run_rules.__name__\n"
         "names = [crmkit.analytics.__name__, crmkit.importer.__name__, crmkit.export.__name__]\n"
         "print(json.dumps({'before': before, 'rfm': rfm, 'engine': engine, 'names': names,"
-        " 'ui_loaded': 'crmkit.dashboard.ui' in sys.modules, 'dir': 'rfm' in dir(crmkit)}))")
+        " 'ui_loaded': 'crmkit.dashboard.pages' in sys.modules, 'dir': 'rfm' in dir(crmkit)}))")
     assert got == {"before": [], "rfm": "rfm_scores", "engine": "run_rules",
                    "names": ["crmkit.analytics", "crmkit.importer", "crmkit.export"], "ui_loaded": False,
                    "dir": True}

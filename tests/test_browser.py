@@ -236,8 +236,9 @@ def test_campaigns_show_totals_and_flag_under_performers(browser, served):
 
 
 def test_customers_and_rfm_drill_into_a_segment_and_export_it(browser, served):
+    from crmkit.dashboard.server.formatting import enum_label
+
     from crmkit import rfm
-    from crmkit.dashboard.ui import enum_label
     from crmkit.schema import RFM_SEGMENT
 
     page, requests = open_page(browser, served, "voila/render/customers_rfm.ipynb", plots=3)
@@ -282,7 +283,7 @@ def test_data_quality_shows_completeness_duplicates_and_problems(browser, served
 
 def test_my_day_follows_the_chosen_rep_and_marks_a_task_done(browser, served):
     from crmkit import analytics as an
-    from crmkit.dashboard.ui import task_options
+    from crmkit.dashboard.pages import task_options
 
     page, requests = open_page(browser, served, "voila/render/my_day.ipynb")
     ws = workspace(served)

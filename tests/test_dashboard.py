@@ -1,4 +1,5 @@
-"""The dashboard helpers (crmkit.dashboard.ui), the server (crmkit.dashboard) and the `crmkit dashboard` command.
+"""The dashboard helpers (crmkit.dashboard.server.formatting, widgets, pages ...), the server (crmkit.dashboard.server)
+and the `crmkit dashboard` command.
 
 ``small_workspace`` builds the small, hand-made workspace that the notebook
 and browser tests also use (they import it from here).
@@ -134,13 +135,51 @@ def small(tmp_path) -> Path:
 # --------------------------------------------------------------------------- crmkit.dashboard
 
 def test_workspace_path_prefers_the_argument_then_the_environment_then_sample_data(monkeypatch, tmp_path):
-    from crmkit.dashboard.server import DEFAULT_WORKSPACE, workspace_path
+    from crmkit.dashboard.server import CHECKOUT_SAMPLE, workspace_path
 
     monkeypatch.delenv("CRMKIT_WORKSPACE", raising=False)
-    assert workspace_path() == ROOT / "sample_data" == DEFAULT_WORKSPACE
+    monkeypatch.chdir(tmp_path)                        # not a workspace
+    assert workspace_path() == ROOT / "sample_data" == CHECKOUT_SAMPLE
     monkeypatch.setenv("CRMKIT_WORKSPACE", str(tmp_path))
     assert workspace_path() == tmp_path.resolve()
     assert workspace_path(tmp_path / "other") == (tmp_path / "other").resolve()
+
+
+def test_workspace_path_takes_the_current_folder_when_it_is_a_workspace(monkeypatch, tmp_path):
+    from crmkit.dashboard.server import workspace_path
+
+    folder = small_workspace(tmp_path / "crm")
+    monkeypatch.delenv("CRMKIT_WORKSPACE", raising=False)
+    monkeypatch.chdir(folder)
+    assert workspace_path() == folder.resolve()
+
+
+@pytest.mark.parametrize("lang, text", [("en", "no workspace to show"), ("zh", "没有可显示的工作区")])
+def test_an_installed_crmkit_without_a_workspace_says_how_to_name_one(monkeypatch, tmp_path, lang, text):
+    from crmkit.dashboard import server
+    from crmkit.exceptions import UsageError
+    from crmkit.i18n import using_lang
+
+    monkeypatch.delenv("CRMKIT_WORKSPACE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(server, "CHECKOUT_SAMPLE", tmp_path / "absent")   # as in a wheel: no sample_data
+    with using_lang(lang):
+        with pytest.raises(UsageError) as caught:
+            server.workspace_path()
+        assert text in str(caught.value) and "CRMKIT_WORKSPACE" in str(caught.value)
+
+
+def test_kernels_get_the_checkout_on_their_path_only_when_crmkit_is_not_installed(monkeypatch, tmp_path):
+    import sysconfig
+
+    from crmkit.dashboard import server
+
+    assert server.kernel_pythonpath(None).split(os.pathsep)[0] == str(server.ROOT)     # a checkout
+    assert server.kernel_pythonpath(str(server.ROOT)) == str(server.ROOT)              # never twice
+    site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    monkeypatch.setattr(server, "ROOT", site)                                          # an installed wheel
+    assert server.kernel_pythonpath(None) is None
+    assert server.kernel_pythonpath(str(tmp_path)) == str(tmp_path)
 
 
 def test_voila_serves_the_notebook_folder_on_loopback_with_the_offline_template(tmp_path):
@@ -167,12 +206,12 @@ def test_dashboards_keep_one_warmed_kernel_per_notebook_unless_turned_off(monkey
 
 
 def test_outside_a_preheated_kernel_loading_a_dashboard_does_not_wait(monkeypatch):
-    from crmkit.dashboard import ui
+    from crmkit.dashboard import context
 
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
-    assert not ui.preheated()
-    ui.wait_for_request()                     # returns at once
-    ctx = ui.load_context(ROOT / "sample_data")
+    assert not context.preheated()
+    context.wait_for_request()                     # returns at once
+    ctx = context.load_context(ROOT / "sample_data")
     assert len(ctx.ws["customers"]) > 0
 
 
@@ -239,10 +278,10 @@ def test_cli_dashboard_reports_a_busy_port_with_exit_code_2(small, capsys):
     assert "already in use" in capsys.readouterr().err
 
 
-# --------------------------------------------------------------------------- crmkit.dashboard.ui: display
+# --------------------------------------------------------------------------- crmkit.dashboard: display
 
 def test_contacts_are_masked_unless_settings_allow_full_display():
-    from crmkit.dashboard.ui import mask_contacts
+    from crmkit.dashboard.server.formatting import mask_contacts
 
     df = pd.DataFrame({"phone": ["+8613812345678", None], "email": ["annie@acme.com", "x"], "name": ["A", "B"]})
     masked = mask_contacts(df)
@@ -254,7 +293,7 @@ def test_contacts_are_masked_unless_settings_allow_full_display():
 
 
 def test_display_frame_translates_headers_and_codes_to_chinese():
-    from crmkit.dashboard.ui import display_frame
+    from crmkit.dashboard.server.formatting import display_frame
 
     df = pd.DataFrame({"customer_id": ["C1"], "stage": ["negotiation"], "source": ["website_form"],
                        "phone": ["+8613812345678"], "marketing_consent": pd.array([True], dtype="boolean"),
@@ -267,7 +306,7 @@ def test_display_frame_translates_headers_and_codes_to_chinese():
 
 
 def test_table_html_formats_numbers_and_escapes_text():
-    from crmkit.dashboard.ui import table_html
+    from crmkit.dashboard.server.formatting import table_html
 
     df = pd.DataFrame({"Name": ["<b>x</b>"], "Revenue": [12345.0], "Rate": [0.256]})
     html = table_html(df, formats={"Rate": "pct"}, table_id="t1")
@@ -277,7 +316,7 @@ def test_table_html_formats_numbers_and_escapes_text():
 
 
 def test_kpi_cards_carry_the_raw_value_and_the_target_verdict():
-    from crmkit.dashboard.ui import kpi_cards
+    from crmkit.dashboard.server.formatting import kpi_cards
 
     kpis = pd.DataFrame({"kpi": ["revenue", "reach"], "kind": ["money", "rate"], "value": [29000.0, 0.8333],
                          "previous": [0.0, 0.0], "target": [float("nan"), 0.85],
@@ -288,7 +327,7 @@ def test_kpi_cards_carry_the_raw_value_and_the_target_verdict():
 
 
 def test_period_filters_count_back_from_as_of():
-    from crmkit.dashboard.ui import in_period, period_bounds
+    from crmkit.dashboard.widgets import in_period, period_bounds
 
     as_of = pd.Timestamp("2026-11-20 10:00")
     assert period_bounds("7d", as_of) == (pd.Timestamp("2026-11-13"), as_of)
@@ -301,7 +340,7 @@ def test_period_filters_count_back_from_as_of():
 def test_excel_export_keeps_formula_looking_text_as_text():
     import openpyxl
 
-    from crmkit.dashboard.ui import excel_bytes
+    from crmkit.dashboard.widgets import excel_bytes
 
     df = pd.DataFrame({"客户名称": ["=HYPERLINK(\"x\")", "Acme"], "金额": [1.5, None]})
     wb = openpyxl.load_workbook(io.BytesIO(excel_bytes(df, "客户")))
@@ -312,7 +351,7 @@ def test_excel_export_keeps_formula_looking_text_as_text():
 
 
 def test_under_performing_campaigns_name_the_rates_below_target():
-    from crmkit.dashboard.ui import under_performance
+    from crmkit.dashboard.pages import under_performance
 
     kpis = pd.DataFrame({"reach_ok": pd.array([True, False, pd.NA], dtype="boolean"),
                          "open_ok": pd.array([True, False, pd.NA], dtype="boolean"),
@@ -322,7 +361,7 @@ def test_under_performing_campaigns_name_the_rates_below_target():
 
 
 def test_follow_ups_due_lists_the_reps_late_customers_most_late_first():
-    from crmkit.dashboard.ui import follow_ups_due
+    from crmkit.dashboard.pages import follow_ups_due
 
     status = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "stage": ["lead", "won", "lead"],
                            "owner": ["Ann", "Ann", "Bo"],
@@ -338,7 +377,7 @@ def test_follow_ups_due_lists_the_reps_late_customers_most_late_first():
 
 
 def test_rule_actions_show_only_my_customers_in_the_period_latest_first():
-    from crmkit.dashboard.ui import rule_actions
+    from crmkit.dashboard.pages import rule_actions
 
     log = pd.DataFrame({"at": pd.to_datetime(["2026-11-01", "2026-11-18", "2026-11-19", "2026-11-19"]),
                         "rule_id": ["R1", "R1", "R2", "R2"], "entity": ["customers"] * 4,
@@ -350,48 +389,10 @@ def test_rule_actions_show_only_my_customers_in_the_period_latest_first():
     assert out["rule_name"].tolist() == ["Rule two", "Rule one"]
 
 
-# --------------------------------------------------------------------------- crmkit.dashboard.ui: marking a task done
-
-def test_marking_a_task_done_writes_tasks_xlsx_and_a_history_row(small):
-    from crmkit.dashboard.ui import mark_task_done
-    from crmkit.workspace import open_workspace
-
-    assert mark_task_done(small, "T01", by="Alex Chen", at="2026-11-20 10:30") is True
-    ws = open_workspace(small)
-    t01 = ws["tasks"].set_index("task_id").loc["T01"]
-    assert t01["status"] == "done" and t01["done_at"] == pd.Timestamp("2026-11-20 10:30")
-    assert (ws["tasks"]["status"] == "open").sum() == 5
-    hist = ws["history"]
-    assert hist[["entity", "record_id", "field", "old", "new"]].iloc[-1].tolist() == ["tasks", "T01", "status",
-                                                                                      "open", "done"]
-    assert hist["by"].iloc[-1] == "Alex Chen (dashboard)"
-    assert list((small / ".crmkit" / "backups").glob("tasks.*.xlsx"))
-    assert mark_task_done(small, "T01") is False
-
-
-def test_marking_a_task_done_refuses_while_tasks_xlsx_is_open_in_excel(small):
-    from crmkit.dashboard.ui import mark_task_done
-    from crmkit.exceptions import FileLockedError
-    from crmkit.workspace import open_workspace
-
-    (small / "~$tasks.xlsx").write_text("lock")
-    with pytest.raises(FileLockedError):
-        mark_task_done(small, "T02")
-    (small / "~$tasks.xlsx").unlink()
-    assert open_workspace(small)["tasks"].set_index("task_id").loc["T02", "status"] == "open"
-
-
-def test_marking_an_unknown_task_is_a_clear_error(small):
-    from crmkit.dashboard.ui import mark_task_done
-    from crmkit.exceptions import ValidationError
-
-    with pytest.raises(ValidationError, match="no task with id 'T99'"):
-        mark_task_done(small, "T99")
-
-
 def test_my_day_opens_on_the_first_rep_with_open_tasks_and_lists_them(small):
     from crmkit import analytics as an
-    from crmkit.dashboard.ui import default_rep, load_context, task_options
+    from crmkit.dashboard.context import load_context
+    from crmkit.dashboard.pages import default_rep, task_options
 
     ctx = load_context(small)
     assert ctx.as_of == pd.Timestamp(AS_OF)
@@ -403,7 +404,8 @@ def test_my_day_opens_on_the_first_rep_with_open_tasks_and_lists_them(small):
 
 
 def test_the_chinese_workspace_opens_in_chinese(tmp_path):
-    from crmkit.dashboard.ui import load_context, subtitle
+    from crmkit.dashboard.context import load_context
+    from crmkit.dashboard.widgets import subtitle
 
     ctx = load_context(small_workspace(tmp_path / "zh", lang="zh"))
     assert ctx.lang == "zh"
@@ -412,7 +414,7 @@ def test_the_chinese_workspace_opens_in_chinese(tmp_path):
 
 
 def test_problem_lists_mask_contacts_and_translate_the_severity():
-    from crmkit.dashboard.ui import issue_frame
+    from crmkit.dashboard.pages import issue_frame
 
     issues = pd.DataFrame({"sheet": ["Customers", "Customers"], "row": [7, 8], "column": ["E-mail", "Phone"],
                            "field": ["email", "phone"], "value": ["fay@@fox", "+8613812345678"],
@@ -424,10 +426,10 @@ def test_problem_lists_mask_contacts_and_translate_the_severity():
 
 
 def test_duplicate_phone_numbers_are_matched_in_the_workspace_phone_region():
-    from crmkit.dashboard import ui
+    from crmkit.dashboard import pages
 
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Acme", "Acme Inc."], "contact_name": ["a", "a"],
                               "phone": ["(650) 253-0000", "+1 650 253 0000"], "email": [None, None],
                               "owner": ["x", "y"]})
-    assert ui.duplicate_rows(customers, ["phone"], region="US")["customer_id"].tolist() == ["C1", "C2"]
-    assert ui.duplicate_rows(customers, ["phone"]).empty      # read as Chinese numbers they differ
+    assert pages.duplicate_rows(customers, ["phone"], region="US")["customer_id"].tolist() == ["C1", "C2"]
+    assert pages.duplicate_rows(customers, ["phone"]).empty      # read as Chinese numbers they differ

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from crmkit import analytics as an
-from crmkit.dashboard import ui
+from crmkit.dashboard import charts, context, pages, widgets
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def test_kpi_cards_follow_the_created_filter_like_the_charts(ws):
     as_of = pd.Timestamp(AS_OF)
     everything = an.kpi_summary(ws, as_of)
     assert kpi(everything, "lead_conversion") == pytest.approx(2 / 6)       # the card before: 33.3% ...
-    scope = ui.scoped(ui.Context(ws.path, ws, "en", as_of, ws.settings), "90d", ui.ALL, ui.ALL)
+    scope = pages.scoped(context.Context(ws.path, ws, "en", as_of, ws.settings), "90d", widgets.ALL, widgets.ALL)
     chosen = scope["customers"]
     assert chosen["customer_id"].tolist() == ["C4", "C5", "C6"]
     conv = an.conversion_by_source(chosen)
@@ -75,13 +75,13 @@ def test_owner_and_channel_filters_reach_the_kpi_cards_and_the_task_chart(ws):
 
 
 def test_the_overview_says_what_every_figure_covers_in_both_languages():
-    en = ui.scope_note("en", "month", "Sam Patel", "referral", "90d")
-    zh = ui.scope_note("zh", "month", ui.ALL, ui.ALL, "all")
+    en = pages.scope_note("en", "month", "Sam Patel", "referral", "90d")
+    zh = pages.scope_note("zh", "month", widgets.ALL, widgets.ALL, "all")
     assert "Every figure on this page" in en and "Sam Patel" in en and "Referral" in en
     assert "本页所有指标卡、图表和表格" in zh and "全部负责人" in zh and "全部时间" in zh
     nb = json.loads((ROOT / "notebooks" / "overview.ipynb").read_text(encoding="utf-8"))
     code = "".join("".join(c["source"]) for c in nb["cells"])
-    assert "ui.scoped(" in code and "ui.scope_note(" in code and "an.kpi_summary(scope" in code
+    assert "pages.scoped(" in code and "pages.scope_note(" in code and "an.kpi_summary(scope" in code
 
 
 def empty_frames(lang: str):
@@ -95,40 +95,40 @@ def empty_frames(lang: str):
     settings = blank.settings if blank is not None else {}
     kpis = an.campaign_kpis(blank["campaigns"], blank["messages"], settings) if blank is not None else None
     return {
-        "funnel": ui.funnel_chart(an.funnel(customers), lang),
-        "conversion": ui.conversion_chart(an.conversion_by_source(customers), lang, 0.2),
-        "trend": ui.trend_chart(an.trend(customers, ORDERS.iloc[:0], as_of, freq="M", periods=12), lang),
-        "overdue": ui.overdue_chart(an.tasks_by_owner(TASKS.iloc[:0], as_of), lang),
-        "segments": ui.segment_chart(rfm.segment_summary(scores), lang),
-        "tiers": ui.tier_chart(rfm.tier_summary(scores), lang),
-        "grid": ui.rfm_grid_chart(scores, lang),
-        "rates": ui.campaign_rates_chart(kpis, lang),
-        "roi": ui.campaign_roi_chart(kpis, lang),
-        "completeness": ui.completeness_chart(an.completeness(customers, 0.9), lang, 0.9),
+        "funnel": charts.funnel_chart(an.funnel(customers), lang),
+        "conversion": charts.conversion_chart(an.conversion_by_source(customers), lang, 0.2),
+        "trend": charts.trend_chart(an.trend(customers, ORDERS.iloc[:0], as_of, freq="M", periods=12), lang),
+        "overdue": charts.overdue_chart(an.tasks_by_owner(TASKS.iloc[:0], as_of), lang),
+        "segments": charts.segment_chart(rfm.segment_summary(scores), lang),
+        "tiers": charts.tier_chart(rfm.tier_summary(scores), lang),
+        "grid": charts.rfm_grid_chart(scores, lang),
+        "rates": charts.campaign_rates_chart(kpis, lang),
+        "roi": charts.campaign_roi_chart(kpis, lang),
+        "completeness": charts.completeness_chart(an.completeness(customers, 0.9), lang, 0.9),
     }
 
 
 @pytest.mark.parametrize("lang, message", [("en", "No data yet"), ("zh", "暂无数据")])
 def test_every_chart_without_data_is_an_empty_state_not_empty_axes(lang, message):
-    charts = empty_frames(lang)
-    assert {k: type(v).__name__ for k, v in charts.items()} == dict.fromkeys(charts, "EmptyChart")
-    for fig in charts.values():
+    figures = empty_frames(lang)
+    assert {k: type(v).__name__ for k, v in figures.items()} == dict.fromkeys(figures, "EmptyChart")
+    for fig in figures.values():
         assert message in fig.html() and fig.title in fig.html()
-    slot = ui.chart()
-    ui.show_figure(slot, charts["funnel"])
+    slot = charts.chart()
+    charts.show_figure(slot, figures["funnel"])
     assert message in slot.children[0].value and 'data-empty="1"' in slot.children[0].value
 
 
 def test_a_chart_with_data_is_still_drawn(ws):
-    fig = ui.funnel_chart(an.funnel(ws["customers"]), "en")
-    assert not ui.is_empty_chart(fig) and fig.data
+    fig = charts.funnel_chart(an.funnel(ws["customers"]), "en")
+    assert not charts.is_empty_chart(fig) and fig.data
     conv = an.conversion_by_source(ws["customers"].iloc[3:])           # customers, none won: 0 % is a fact
-    assert not ui.is_empty_chart(ui.conversion_chart(conv, "en"))
+    assert not charts.is_empty_chart(charts.conversion_chart(conv, "en"))
 
 
-@pytest.mark.parametrize("name, charts", [("overview", 4), ("campaigns", 2), ("customers_rfm", 3),
-                                          ("data_quality", 1)])
-def test_every_dashboard_on_a_blank_workspace_shows_no_data_yet_in_each_chart(name, charts, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name, n_charts", [("overview", 4), ("campaigns", 2), ("customers_rfm", 3),
+                                            ("data_quality", 1)])
+def test_every_dashboard_on_a_blank_workspace_shows_no_data_yet_in_each_chart(name, n_charts, tmp_path, monkeypatch):
     """The notebook itself, run in a kernel against a new (blank) workspace: no error, an empty state per chart."""
     import nbformat
     from nbclient import NotebookClient
@@ -143,5 +143,5 @@ def test_every_dashboard_on_a_blank_workspace_shows_no_data_yet_in_each_chart(na
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
     state = json.dumps(nb.metadata.get("widgets", {}), ensure_ascii=False)
-    assert state.count('data-empty=\\"1\\"') == charts
-    assert state.count("暂无数据") == charts
+    assert state.count('data-empty=\\"1\\"') == n_charts
+    assert state.count("暂无数据") == n_charts

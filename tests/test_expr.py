@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from crmkit.exceptions import ExpressionError
-from crmkit.rules.expr import EvalContext, compile_expression, evaluate_filter
+from crmkit.rules.compiler import compile_expression, evaluate_filter
+from crmkit.rules.context import EvalContext
 from crmkit.rules.functions import FUNCTIONS
 
 AS_OF = pd.Timestamp("2026-11-20 10:00")
@@ -71,7 +72,7 @@ def test_birthday_on_29_february_comes_back_on_28_february_in_common_years():
     df = pd.DataFrame({"customer_id": ["C1"], "birthday": pd.to_datetime(["2000-02-29"])})
     expr = compile_expression("days_until_anniversary(birthday)", fields="customers")
     ctx = EvalContext(df, as_of=pd.Timestamp("2027-02-27 09:00"))
-    from crmkit.rules.expr import Call
+    from crmkit.rules.nodes import Call
 
     assert isinstance(expr._root, Call)
     assert expr._root.eval(ctx).tolist() == [1]

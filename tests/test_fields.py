@@ -158,7 +158,8 @@ def test_import_fills_custom_columns_from_their_labels(copy_of, tmp_path):
     ('need_tags == "price sensitive"', ["C2"]),
 ])
 def test_rule_expressions_use_custom_fields_by_key_or_label(built, expression, expected):
-    from crmkit.rules.expr import EvalContext, FieldSet, compile_expression
+    from crmkit.rules.compiler import compile_expression
+    from crmkit.rules.context import EvalContext, FieldSet
 
     ws = open_workspace(built["valued"])
     frame = ws["customers"]

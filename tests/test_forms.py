@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from crmkit.exceptions import UsageError
-from crmkit.forms import SEED_FORMS, form_pages, forms_frame, get_form, load_forms, next_id, submit
+from crmkit.forms import SEED_FORMS, form_pages, forms_frame, get_form, load_forms, submit
+from crmkit.ids import next_ids
 from crmkit.workspace import open_workspace
 
 AS_OF = {"as_of": "2026-11-20 10:00"}
@@ -70,11 +71,11 @@ def test_a_form_naming_an_unknown_field_is_reported_with_its_row(ws_dir):
     ([], "C00001"),
     (["C00007", "C00040", None], "C00041"),
     (["C9", "C10"], "C11"),
-    (["X-1"], "X-2"),
-    (["legacy"], "C00002"),
+    (["X-1"], "C00001"),          # IDs of another shape are left alone: the schema prefix starts afresh
+    (["legacy"], "C00001"),
 ])
 def test_next_id_follows_the_existing_numbering(ids, expected):
-    assert next_id(pd.Series(ids, dtype="string"), "customers") == expected
+    assert next_ids("customers", pd.Series(ids, dtype="string"), 1) == [expected]
 
 
 def test_an_invalid_phone_is_refused_next_to_its_field_and_nothing_is_written(ws_dir):
@@ -133,7 +134,7 @@ def test_a_follow_up_record_is_saved_for_its_customer_and_moves_the_next_follow_
     ws = open_workspace(ws_dir)
     it = ws["interactions"].iloc[0]
     assert (it["interaction_id"], it["method"], it["owner"], it["at"]) == (
-        "I00001", "phone", "Sam Patel", pd.Timestamp("2026-11-20 10:00"))
+        "I000001", "phone", "Sam Patel", pd.Timestamp("2026-11-20 10:00"))
     cust = ws["customers"].set_index("customer_id")
     assert cust.loc["C00007", "next_follow_up_at"] == pd.Timestamp("2026-11-27 09:30")
     moved = ws["history"][ws["history"]["entity"] == "customers"]
@@ -159,7 +160,7 @@ def test_only_the_listed_submitters_may_submit(ws_dir):
 def test_the_page_is_built_from_widgets_matching_the_field_types(built):
     import ipywidgets as w
 
-    from crmkit.forms import form_app
+    from crmkit.dashboard.forms_page import form_app
 
     box = form_app(built["zh"], "新客户信息登记表")
     kinds = {}
@@ -178,7 +179,7 @@ def test_the_page_is_built_from_widgets_matching_the_field_types(built):
 def test_a_ticket_form_with_custom_fields_of_every_type_builds_and_submits(make_workspace):
     import ipywidgets as w
 
-    from crmkit.forms import form_app
+    from crmkit.dashboard.forms_page import form_app
 
     types = ["text", "longtext", "number", "int", "money", "date", "datetime", "enum", "multi", "bool", "rating",
              "person", "phone", "email"]

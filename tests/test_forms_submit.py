@@ -98,7 +98,7 @@ def test_two_tabs_submitting_at_once_both_save_and_both_run_the_rules(ws_dir):
 
 
 def test_the_forms_index_is_styled_like_the_landing_page_and_switches_language(ws_dir):
-    from crmkit.forms import form_app
+    from crmkit.dashboard.forms_page import form_app
 
     box = form_app(ws_dir, None)
     switch = box.children[0].children[0]

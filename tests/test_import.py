@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import main
-from crmkit.importer import import_file, next_ids
+from crmkit.ids import next_ids
+from crmkit.importer import import_file
 from crmkit.workspace import open_workspace
 
 HEADER = "客户编号,客户名称,联系人,手机,电子邮箱,客户来源,建档日期,标签,微信号\n"
@@ -74,8 +75,8 @@ def test_new_ids_follow_the_existing_pattern_and_source_ids_are_kept(make_worksp
                                      ",丙,,13900139003,,展会,2024-05-01,,\n")
     res = import_file(src, ws)
     assert res.outcome["record_id"].tolist() == ["C00008", "X-1", "C00009"]
-    assert next_ids(pd.Series(["C00007", "C00012", None]), 2, "customers") == ["C00013", "C00014"]
-    assert next_ids(pd.Series([], dtype="string"), 1, "orders") == ["O00001"]
+    assert next_ids("customers", pd.Series(["C00007", "C00012", None]), 2) == ["C00013", "C00014"]
+    assert next_ids("orders", pd.Series([], dtype="string"), 1) == ["O000001"]      # the schema shape of orders
 
 
 def test_report_lists_bad_rows_with_red_cells(make_workspace, tmp_path):
@@ -212,7 +213,7 @@ def test_orders_without_ids_are_each_a_purchase_even_when_identical(make_workspa
     assert (first.imported, first.merged, first.identical_without_id) == (3, 0, 1)
     assert "rows without an ID that repeat another row's values (kept as separate records): 1" in first.text()
     orders = open_workspace(ws)["orders"]
-    assert orders["order_id"].tolist() == ["O00001", "O00002", "O00003"]
+    assert orders["order_id"].tolist() == ["O000001", "O000002", "O000003"]
     assert orders["amount"].tolist() == [100.0, 50.0, 50.0]
 
 

@@ -7,9 +7,10 @@ import re
 import openpyxl
 import pandas as pd
 import pytest
+from crmkit.dashboard.server.formatting import display_frame, mask_contacts
 
 from crmkit import normalize as nz
-from crmkit.dashboard.ui import display_frame, duplicate_rows, issue_frame, mask_contacts
+from crmkit.dashboard.pages import duplicate_rows, issue_frame
 from crmkit.export import export
 from crmkit.templates import write_workspace
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from crmkit import normalize as nz
+from crmkit import phones
 
 TYPES = [PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE,
          PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.VOIP,
@@ -33,10 +34,10 @@ def reference(values, region):
     """The per-value path: what to_phone returned before the fast path existed."""
     text = nz.nfkc(pd.Series(values, dtype=object))
     region = (str(region).strip().upper() if region else "CN") or "CN"
-    junkless = text.str.replace(nz._PHONE_JUNK, "", regex=True)
-    compact = junkless.str.replace(nz._PHONE_EXT, "", regex=True)
-    ext = junkless.str.extract(nz._PHONE_EXT_DIGITS, expand=False)
-    parsed = [None if pd.isna(c) else nz._parse_phone.__wrapped__(c, nz.phone_region_code(region)) for c in compact]
+    junkless = text.str.replace(phones._PHONE_JUNK, "", regex=True)
+    compact = junkless.str.replace(phones._PHONE_EXT, "", regex=True)
+    ext = junkless.str.extract(phones._PHONE_EXT_DIGITS, expand=False)
+    parsed = [None if pd.isna(c) else phones._parse_phone.__wrapped__(c, phones.phone_region_code(region)) for c in compact]
     # an extension is kept after the E.164 number (issue 14: it used to be dropped)
     out = pd.Series([p if p is None or pd.isna(x) else f"{p} ext. {x}" for p, x in zip(parsed, ext)],
                     index=text.index, dtype="string")
@@ -45,7 +46,7 @@ def reference(values, region):
 
 
 def assert_same_as_phonenumbers(values, region):
-    out, bad = nz.to_phone(pd.Series(values, dtype=object), region)
+    out, bad = phones.to_phone(pd.Series(values, dtype=object), region)
     want, want_bad = reference(values, region)
     diff = (out.fillna("<NA>") != want.fillna("<NA>")) | (bad != want_bad)
     assert not diff.any(), pd.DataFrame({"value": values, "fast": out, "phonenumbers": want})[diff].head(20)
@@ -123,31 +124,31 @@ def test_fast_path_equals_phonenumbers_on_every_region_and_type_written_national
 def test_fast_path_accepts_only_numbers_phonenumbers_accepts_and_writes_them_the_same(numbers):
     values = [f for n in numbers for f in international_forms(n)[:4]]
     text = nz.nfkc(pd.Series(values, dtype=object))
-    compact = text.str.replace(nz._PHONE_JUNK, "", regex=True).str.replace(nz._PHONE_EXT, "", regex=True)
-    fast = nz.phone_fast_path(compact, "CN")
+    compact = text.str.replace(phones._PHONE_JUNK, "", regex=True).str.replace(phones._PHONE_EXT, "", regex=True)
+    fast = phones.phone_fast_path(compact, "CN")
     took = fast.notna()
     assert took.mean() > 0.5                  # the fast path does the bulk of the work
-    slow = compact[took].map(lambda v: nz._parse_phone.__wrapped__(v, "CN"))
+    slow = compact[took].map(lambda v: phones._parse_phone.__wrapped__(v, "CN"))
     assert fast[took].tolist() == slow.tolist()
 
 
 def test_us_numbers_in_e164_and_chinese_mobiles_never_reach_the_per_value_parser():
     us = pd.Series(["+16028113927", "+13036003815", "+17134949261", "(650) 253-0000", "650-253-0000"])
     cn = pd.Series(["13800138000", "+8613900139000", "008618612345678", "010-12345678", "(021) 6123 4567"])
-    compact = lambda s: s.str.replace(nz._PHONE_JUNK, "", regex=True)  # noqa: E731
-    assert nz.phone_fast_path(compact(us), "US").notna().all()
-    assert nz.phone_fast_path(compact(cn), "CN").notna().all()
+    compact = lambda s: s.str.replace(phones._PHONE_JUNK, "", regex=True)  # noqa: E731
+    assert phones.phone_fast_path(compact(us), "US").notna().all()
+    assert phones.phone_fast_path(compact(cn), "CN").notna().all()
 
 
 def test_unallocated_chinese_mobile_prefix_is_flagged_as_phonenumbers_says():
-    out, bad = nz.to_phone(pd.Series(["15400000000", "15500000000"]), "CN")
+    out, bad = phones.to_phone(pd.Series(["15400000000", "15500000000"]), "CN")
     assert bad.tolist() == [True, False]
     assert out.tolist() == ["15400000000", "+8615500000000"]
 
 
 def test_fast_path_keeps_the_index_even_when_labels_repeat():
     s = pd.Series(["+16502530000", "bad", "+16502530000"], index=[5, 5, 9])
-    out, bad = nz.to_phone(s, "US")
+    out, bad = phones.to_phone(s, "US")
     assert out.index.tolist() == [5, 5, 9]
     assert out.tolist() == ["+16502530000", "bad", "+16502530000"]
     assert bad.tolist() == [False, True, False]
@@ -179,20 +180,20 @@ def test_fast_path_equals_phonenumbers_on_generated_numbers(values, region):
 
 
 def test_a_number_type_matches_only_at_its_possible_lengths():
-    desc = nz._Desc(frozenset({4}), "[0-9]+")
+    desc = phones._Desc(frozenset({4}), "[0-9]+")
     nsn = pd.Series(["1234", "12345"], dtype="string")
-    assert nz._matches(nsn, desc, nsn.str.len()).tolist() == [True, False]
-    anything = nz._Desc(frozenset(), "[0-9]+")
-    assert nz._matches(nsn, anything, nsn.str.len()).tolist() == [True, True]
+    assert phones._matches(nsn, desc, nsn.str.len()).tolist() == [True, False]
+    anything = phones._Desc(frozenset(), "[0-9]+")
+    assert phones._matches(nsn, anything, nsn.str.len()).tolist() == [True, True]
 
 
 def test_national_prefix_is_stripped_only_where_parse_would_keep_the_stripped_number():
     nsn = pd.Series(["0123456", "012", "123456"], dtype="string")
-    plan = nz._PrefixPlan("0", False, frozenset({6}))
-    num, sure = nz._strip_national_prefix(nsn, plan)
+    plan = phones._PrefixPlan("0", False, frozenset({6}))
+    num, sure = phones._strip_national_prefix(nsn, plan)
     assert num.tolist() == ["123456", "12", "123456"] and sure.tolist() == [True, False, True]
-    transformed = nz._PrefixPlan("0", True, frozenset({6}))
-    num, sure = nz._strip_national_prefix(nsn, transformed)
+    transformed = phones._PrefixPlan("0", True, frozenset({6}))
+    num, sure = phones._strip_national_prefix(nsn, transformed)
     assert num.tolist() == nsn.tolist() and sure.tolist() == [False, False, True]
-    lengthless = nz._PrefixPlan("0", False, frozenset())
-    assert nz._strip_national_prefix(nsn, lengthless)[1].tolist() == [False, False, True]
+    lengthless = phones._PrefixPlan("0", False, frozenset())
+    assert phones._strip_national_prefix(nsn, lengthless)[1].tolist() == [False, False, True]

@@ -13,6 +13,7 @@ import phonenumbers
 import pytest
 
 from crmkit import normalize as nz
+from crmkit import phones
 from crmkit.cli import main
 from crmkit.importer import import_file
 from crmkit.templates import init_workspace
@@ -23,7 +24,7 @@ ATOMIC = Path(__file__).resolve().parent / "data" / "public" / "atomic-crm" / "c
 
 
 def _phones(values, region):
-    out, bad = nz.to_phone(pd.Series(values, dtype=object), region)
+    out, bad = phones.to_phone(pd.Series(values, dtype=object), region)
     return out.tolist(), bad.tolist()
 
 
@@ -49,7 +50,7 @@ def test_the_stored_form_reads_back_to_itself():
 def test_every_valid_atomic_crm_number_with_an_extension_keeps_it():
     d = pd.read_csv(ATOMIC, dtype=str)
     typed = pd.concat([d["phone_number1.number"], d["phone_number2.number"]], ignore_index=True).dropna()
-    out, bad = nz.to_phone(typed, "US")
+    out, bad = phones.to_phone(typed, "US")
     want = 0
     for v in typed[typed.str.contains("x")]:
         n = phonenumbers.parse(v, "US")
@@ -158,6 +159,6 @@ def test_dedupe_keys_masking_and_validation_agree_on_extensions():
     stored = validated["phone"]
     assert stored.tolist() == ["+15108637227 ext. 152", "+15108637227 ext. 152", "+15108637227 ext. 417",
                                "+15108637227"]
-    assert nz.to_phone(stored, "US")[0].tolist() == stored.tolist()
+    assert phones.to_phone(stored, "US")[0].tolist() == stored.tolist()
     assert nz.mask_contact(stored).tolist() == ["+151****7227 ext. 152", "+151****7227 ext. 152",
                                                 "+151****7227 ext. 417", "+151****7227"]

@@ -71,7 +71,7 @@ def test_create_ticket_sets_type_priority_assignee_and_sla_due():
     t = runner.frames["tickets"].iloc[-1]
     assert (t["type"], t["priority"], t["assignee"], t["status"]) == ("complaint", "urgent", "Alex Chen", "open")
     assert t["sla_due_at"] == AS_OF + pd.Timedelta(hours=2) and t["created_at"] == AS_OF
-    assert t["ticket_id"] == "TK000001"
+    assert t["ticket_id"] == "TK00001"       # the schema shape of tickets (crmkit.ids)
 
 
 def test_round_robin_assignment_takes_turns():
@@ -106,7 +106,8 @@ def test_a_misspelt_parameter_is_reported_instead_of_ignored():
 
 
 def test_derived_fields_are_computed_as_of_the_run():
-    from crmkit.derived import add_derived, completeness_fields
+    from crmkit.derived import add_derived
+    from crmkit.schema import ENTITIES
 
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["A", "B"], "contact_name": ["x", None],
                               "created_at": pd.to_datetime(["2026-01-01", "2026-11-01"])})
@@ -123,5 +124,5 @@ def test_derived_fields_are_computed_as_of_the_run():
     assert d.loc["C1", "last_feedback"] == "需要技术支持"
     assert d["orders_30d"].tolist() == [1, 0] and d["amount_30d"].tolist() == [100.0, 0.0]
     assert d.loc["C2", "last_order_at"] == pd.Timestamp("2026-06-01")
-    n = len(completeness_fields())
+    n = len(ENTITIES["customers"].completeness_fields)
     assert d["completeness"].tolist() == [pytest.approx(3 / n), pytest.approx(2 / n)]   # name, contact, created

@@ -251,7 +251,7 @@ def _staged_then_killed(ws: Path, after_renames: int) -> None:
     code = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from crmkit import journal\n"
+        "from crmkit.io import journal\n"
         "ws = Path(sys.argv[1]); n = int(sys.argv[2])\n"
         "real = journal._finish\n"
         "def partial(w, entries):\n"

@@ -76,7 +76,8 @@ def test_plan_file_must_be_xlsx_or_csv(sample_dir, tmp_path, capsys):
 
 
 def test_summary_strips_terminal_escapes_from_workbook_text():
-    from crmkit.rules.summary import clean_text
+    from crmkit.rules.summary import one_line
 
-    assert clean_text("Acme\x1b]0;owned\x07 Ltd\x1b[2J") == "Acme]0;owned Ltd[2J"
-    assert clean_text("华星\n科技") == "华星 科技"
+    assert one_line("Acme\x1b]0;owned\x07 Ltd\x1b[2J") == "Acme Ltd"       # whole escape sequences go
+    assert one_line("华星\n科技\t有限") == "华星 科技 有限"
+    assert one_line(None) == "" and one_line(float("nan")) == ""

@@ -8,7 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from crmkit.cli import clean_text, main
+from crmkit.cli import main
+from crmkit.console import clean_text
 from crmkit.templates import write_workspace
 
 EVIL = "Evil\x1b]0;pwned\x07\x1b[2J\x1b[31mRED\x1b[0m\u202eabc\x9b2J\x9d8;;http://x\x9c\x07\x08\x00Co"

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from crmkit import normalize as nz
+from crmkit import phones
 from crmkit.cli import main
-from crmkit.validate import completeness_scores, validate_frame, validate_path, validate_workspace
+from crmkit.derived import completeness_scores
+from crmkit.validate import validate_frame, validate_path, validate_workspace
 
 
 @pytest.mark.parametrize("typed, expected", [
@@ -25,20 +27,20 @@ from crmkit.validate import completeness_scores, validate_frame, validate_path, 
     ("+1 650 253 0000", "+16502530000"),
 ])
 def test_phone_numbers_are_normalised_to_e164(typed, expected):
-    out, bad = nz.to_phone(pd.Series([typed]), "CN")
+    out, bad = phones.to_phone(pd.Series([typed]), "CN")
     assert not bad.iloc[0]
     assert out.iloc[0] == expected
 
 
 @pytest.mark.parametrize("typed", ["12345", "call me", "138001380001234", "+86 999"])
 def test_bad_phone_numbers_are_flagged_and_kept_as_typed(typed):
-    out, bad = nz.to_phone(pd.Series([typed]), "CN")
+    out, bad = phones.to_phone(pd.Series([typed]), "CN")
     assert bad.iloc[0]
     assert out.iloc[0] == nz.nfkc(pd.Series([typed])).iloc[0]
 
 
 def test_phone_default_region_comes_from_the_setting():
-    out, bad = nz.to_phone(pd.Series(["(650) 253-0000"]), "US")
+    out, bad = phones.to_phone(pd.Series(["(650) 253-0000"]), "US")
     assert out.iloc[0] == "+16502530000" and not bad.iloc[0]
 
 

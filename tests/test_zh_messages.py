@@ -285,7 +285,7 @@ def test_an_error_keeps_english_for_code_and_shows_in_the_current_language():
 
 
 def test_expression_error_names_its_position_in_chinese():
-    from crmkit.rules.expr import compile_expression
+    from crmkit.rules.compiler import compile_expression
 
     with pytest.raises(ExpressionError) as info:
         compile_expression("intent_level == ", fields="customers", rule_id="R99")
@@ -332,3 +332,20 @@ def test_output_path_and_settings_refusals_speak_chinese_in_a_zh_workspace(zh_ws
     assert english_left(out) == [], out
     code, out = cli(capsys, "rfm", zh_ws, "--lang", "en")
     assert "not a time zone" in out
+
+
+def test_no_catalogue_key_is_defined_twice():
+    """A second definition of a key would silently replace the first: every key has one home."""
+    import ast
+    import collections
+
+    import crmkit.i18n
+
+    tree = ast.parse(Path(crmkit.i18n.__file__).read_text(encoding="utf-8"))
+    keys = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict) and node.keys and all(isinstance(k, ast.Constant) for k in node.keys) \
+                and all(isinstance(v, ast.Tuple) and len(v.elts) == 2 for v in node.values):
+            keys += [k.value for k in node.keys]
+    assert len(keys) > 500
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 import crmkit
+from crmkit.rules.compiler import compile_expression
+from crmkit.rules.context import FieldSet
 from crmkit.rules.defaults import TAG_LABELS, default_rules, zh_expression
 from crmkit.rules.engine import InMemoryWorkspace, run_rules
-from crmkit.rules.expr import FieldSet, compile_expression
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns", "messages", "team",
@@ -75,7 +76,7 @@ def test_zh_rules_select_the_same_records_in_a_chinese_workspace(zh_sample):
 @pytest.mark.parametrize("written, asked", [("to_reactivate", "待激活"), ("待激活", "to_reactivate"),
                                             ("vip;深度沉睡", "deep_dormant"), ("vip", "待激活")])
 def test_has_tag_accepts_a_default_tag_or_its_label(written, asked):
-    from crmkit.rules.expr import evaluate_filter
+    from crmkit.rules.compiler import evaluate_filter
 
     frame = pd.DataFrame({"customer_id": ["C1"], "tags": [written]})
     got = evaluate_filter(f'has_tag("{asked}")', frame, as_of=pd.Timestamp("2026-11-20"))

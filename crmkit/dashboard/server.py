@@ -28,16 +28,22 @@ import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..analytics import duplicates
+from ..console import clean_text
 from ..exceptions import UsageError, WorkspaceNotFound
 from ..i18n import msg
+from ..schema import WORKBOOKS, workbook_file
+from ..workspace import open_workspace
 
+# The notebooks and the Voila template are package data (they travel in the wheel).
 PACKAGE_DIR = Path(__file__).resolve().parent          # crmkit/dashboard
-ROOT = PACKAGE_DIR.parent.parent                        # the folder holding the crmkit package
 NOTEBOOK_DIR = PACKAGE_DIR / "notebooks"
 ASSETS_DIR = PACKAGE_DIR / "assets"
 TEMPLATE = "crmkit"
+TEMPLATE_DIR = ASSETS_DIR / "voila" / "templates" / TEMPLATE
+ROOT = PACKAGE_DIR.parent.parent                        # the folder holding the crmkit package
+CHECKOUT_SAMPLE = ROOT / "sample_data"                  # exists only in a checkout of the repository
 ENV_VAR = "CRMKIT_WORKSPACE"
-DEFAULT_WORKSPACE = ROOT / "sample_data"
 HOST = "127.0.0.1"
 
 
@@ -66,23 +72,56 @@ DASHBOARDS: tuple[Dashboard, ...] = (
 )
 
 
-def workspace_path(value: str | os.PathLike | None = None) -> Path:
-    """The workspace a dashboard shows: ``value``, else ``$CRMKIT_WORKSPACE``, else ``sample_data/``.
+def is_workspace(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds at least one of a workspace's workbooks."""
+    path = Path(folder)
+    return path.is_dir() and any((path / workbook_file(w)).is_file() for w in WORKBOOKS)
 
-    A relative path is taken from the current directory; the default is the
-    repository's ``sample_data/`` (found from this file, not the working directory).
+
+def workspace_path(value: str | os.PathLike | None = None) -> Path:
+    """The workspace a dashboard or form page shows.
+
+    ``value``, else ``$CRMKIT_WORKSPACE``, else the current folder when it is a
+    workspace, else the repository's ``sample_data/`` when crmkit runs from a
+    checkout (found from this file, not the working directory).  An installed
+    crmkit with none of these raises :class:`UsageError`.  A relative path is
+    taken from the current directory.
     """
     raw = value if value not in (None, "") else os.environ.get(ENV_VAR, "")
-    if raw in (None, ""):
-        return DEFAULT_WORKSPACE
-    return Path(raw).expanduser().resolve()
+    if raw not in (None, ""):
+        return Path(raw).expanduser().resolve()
+    here = Path.cwd()
+    if is_workspace(here):
+        return here.resolve()
+    if CHECKOUT_SAMPLE.is_dir():
+        return CHECKOUT_SAMPLE
+    raise UsageError(msg("e_dash_no_workspace", env=ENV_VAR))
 
 
 def notebook_dir() -> Path:
-    """The folder holding the dashboard notebooks."""
-    if not NOTEBOOK_DIR.is_dir():
+    """The folder holding the dashboard notebooks (package data), checked together with the template."""
+    if not NOTEBOOK_DIR.is_dir() or not any(NOTEBOOK_DIR.glob("*.ipynb")):
         raise UsageError(msg("e_dash_notebooks", path=str(NOTEBOOK_DIR)))
+    if not (TEMPLATE_DIR / "conf.json").is_file():
+        raise UsageError(msg("e_dash_template", path=str(TEMPLATE_DIR)))
     return NOTEBOOK_DIR
+
+
+def kernel_pythonpath(current: str | None = None) -> str | None:
+    """``PYTHONPATH`` for the dashboard kernels: ``current``, with the folder holding crmkit put first
+    only when a fresh interpreter would not find crmkit there by itself (crmkit run from a checkout
+    that is not installed); None when nothing is to be set."""
+    import site
+    import sysconfig
+
+    entries = [p for p in (current or "").split(os.pathsep) if p]
+    installed = {sysconfig.get_paths().get(k) for k in ("purelib", "platlib")}
+    installed.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    installed.add(site.getusersitepackages() if hasattr(site, "getusersitepackages") else None)
+    places = {Path(p).resolve() for p in installed | set(entries) if p}
+    if ROOT not in places:
+        entries.insert(0, str(ROOT))
+    return os.pathsep.join(entries) if entries else None
 
 
 def free_port() -> int:
@@ -102,7 +141,7 @@ def port_in_use(port: int) -> bool:
 
 
 #: One kernel per notebook is started and warmed up (imports, plotly) before anyone asks for the page;
-#: it then waits for the visit and reads the workspace only then (crmkit.dashboard.ui.load_context).  A used
+#: it then waits for the visit and reads the workspace only then (crmkit.dashboard.context.load_context).  A used
 #: kernel is replaced after ``fill_delay`` seconds.
 PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManager.fill_delay=8"]
 
@@ -198,7 +237,7 @@ def plotly_static_root() -> Path | None:
     then sent and evaluated it again.  Voila serves a template's static
     files from every Jupyter data folder, so a per-user folder (one per
     plotly version) holds a copy of plotly's own file; the charts then name its
-    URL (:func:`crmkit.dashboard.ui.show_figure`) and the browser loads it once.
+    URL (:func:`crmkit.dashboard.charts.show_figure`) and the browser loads it once.
     None when it cannot be made (the charts then carry the module as before).
     """
     try:
@@ -237,29 +276,27 @@ def voila_env(workspace: Path, config_dir: Path | None = None) -> dict[str, str]
     plotly_root = plotly_static_root()
     if plotly_root is not None:
         jp.append(str(plotly_root))
-        env["CRMKIT_PLOTLY_BUNDLE"] = PLOTLY_BUNDLE_PATH     # crmkit.dashboard.ui: charts load the module by URL
+        env["CRMKIT_PLOTLY_BUNDLE"] = PLOTLY_BUNDLE_PATH     # crmkit.dashboard.charts: load the module by URL
     if env.get("JUPYTER_PATH"):
         jp.append(env["JUPYTER_PATH"])
     env["JUPYTER_PATH"] = os.pathsep.join(jp)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    env["CRMKIT_DASHBOARD_KERNEL"] = "1"   # see crmkit.dashboard.ui._light_plotly_widgets
-    # the kernels run crmkit from this checkout, wherever Voila starts them
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["CRMKIT_DASHBOARD_KERNEL"] = "1"   # see crmkit.dashboard.charts._light_plotly_widgets
+    # the kernels import this crmkit, wherever Voila starts them (a checkout needs its folder on the path)
+    pythonpath = kernel_pythonpath(env.get("PYTHONPATH"))
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     return env
 
 
 def check_workspace(directory: str | os.PathLike) -> Path:
     """Resolve and open ``directory`` to fail early (and clearly) when it is not a workspace."""
-    from ..workspace import open_workspace
-
     path = Path(directory).expanduser().resolve()
     # read every workbook: a broken one is reported before serving, and the typed copy the
     # dashboards read is made now (crmkit.io.cache), not by the first visitor; so are the groups of
     # duplicate customers the overview and data-quality pages count (the slowest of their figures)
     ws = open_workspace(path).check()
     with contextlib.suppress(Exception):   # a figure that cannot be worked out is the page's to report
-        from ..analytics import duplicates
-
         duplicates(ws["customers"], ws.settings.get("dedupe_keys") or None,
                    region=ws.settings.get("phone_region") or "CN")
     return path
@@ -324,8 +361,6 @@ class DashboardServer:
 
 
 def _hosts_of(workspace: Path, allow_hosts) -> tuple[str, ...]:
-    from ..workspace import open_workspace
-
     settings = {}
     with contextlib.suppress(Exception):      # the workspace was checked already
         settings = open_workspace(workspace).settings
@@ -391,8 +426,6 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
                 proc.poll() is not None and proc.stderr is not None) else ""
             server.stop()
             raise UsageError(msg("e_dash_no_start_detail", detail=err.strip()) if err else msg("e_dash_no_start")) from None
-        from ..cli import clean_text
-
         print(clean_text(msg("dash_for", workspace=str(workspace)).render() + f"\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
               + f"\n  表单录入 / Forms: {server.url_of('form')}"

@@ -1,7 +1,11 @@
 """Automation rules: "when this is true, do that" (DESIGN §4).
 
-* :mod:`crmkit.rules.expr` — the safe expression language, evaluated over whole columns;
-* :mod:`crmkit.rules.functions` — its functions (``days_since``, ``has_tag`` ...), registered by name;
+* the safe expression language, evaluated over whole columns, in three layers:
+  :mod:`crmkit.rules.context` — the names an expression may use and the frame it sees;
+  :mod:`crmkit.rules.nodes` — the compiled tree, node by node;
+  :mod:`crmkit.rules.compiler` — text to checked tree (:func:`compile_expression`, :func:`evaluate_filter`);
+* :mod:`crmkit.rules.functions` — its functions (``days_since``, ``has_tag`` ...), registered by name
+  (below the compiler, above the nodes);
 * :mod:`crmkit.rules.actions` — the actions (``create_task``, ``queue_message`` ...), registered by name;
 * :mod:`crmkit.rules.schedule` — sending hours, holidays and make-up working days;
 * :mod:`crmkit.rules.params` — ``key=value; ...`` action parameters;
@@ -26,10 +30,11 @@ def __getattr__(name: str):
 
         return run_rules
     if name in ("compile_expression", "evaluate_filter"):
-        from . import expr
+        from . import compiler
 
-        return getattr(expr, name)
-    if name in ("actions", "defaults", "engine", "expr", "functions", "params", "schedule"):
+        return getattr(compiler, name)
+    if name in ("actions", "compiler", "context", "defaults", "engine", "functions", "nodes", "params",
+                "schedule"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -210,8 +210,6 @@ def _zh_field(key: str, entity: str) -> str | None:
         name = ent.field(key).zh
     elif key in DERIVED_FIELDS:
         name = DERIVED_FIELDS[key][2]
-    elif key == "last_feedback":
-        name = "最近客户反馈"
     else:
         return None
     return name if name.isidentifier() else f"`{name}`"

@@ -18,6 +18,14 @@ memory and writes nothing; its result lists every planned action.
 
 A bad expression or parameter is reported (rule id, message, position) and
 only that rule is skipped.
+
+Why one file of about nine hundred lines: most of it is :class:`Runner`, one
+run held in memory as one transaction (the tables, the rows added, the values
+changed, RuleLog, the changed_to state) until :meth:`Runner.write` saves it
+all at once.  Its methods share that state; spread over files they would
+have to pass it around or reach into each other.  The parts that stand alone
+live beside it: the expression language (:mod:`.compiler`), the actions
+(:mod:`.actions`), parameters, schedules and the run summary.
 """
 
 from __future__ import annotations
@@ -36,13 +44,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..derived import add_derived, filled
 from ..exceptions import CrmkitError, ExpressionError
 from ..i18n import msg, t, tr
+from ..ids import IdAllocator
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
 from ..settings import defaults as default_settings
-from .expr import EvalContext, Expression, FieldSet, compile_expression
+from .compiler import Expression, compile_expression
+from .context import EvalContext, FieldSet
 from .params import parse_params
 from .schedule import WorkCalendar
+from .summary import totals_lines, written_lines
 
 STATE_FILE = "rules_state.json"
 RULE_ENTITIES = ("customers", "deals", "tickets", "orders")
@@ -186,16 +198,10 @@ def format_result(result: RunResult, lang: str = "en", *, per_record: bool = Fal
             sub = result.actions[result.actions["rule_id"] == c["rule_id"]]
             for rec, out, det in zip(sub["record_id"], sub["outcome"], sub["detail"]):
                 lines.append(f"      {rec}: [{t('run_' + str(out), lang)}] {det}")
-    for e in s["errors"]:
-        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
-        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {tr(e['message'], lang)}{pos}")
-    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
-                 f"{t('run_errors', lang)}: {len(s['errors'])}"
-                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    lines += totals_lines(result, s, lang, lambda message: tr(message, lang))
     if result.invalid:
         lines.append(t("run_invalid_rows", lang).format(n=result.invalid))
-    if result.written:
-        lines.append(f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written))
+    lines += written_lines(result, lang)
     return "\n".join(lines)
 
 
@@ -229,8 +235,8 @@ class RuleRun:
         else:
             s = pd.Series(pd.NA, index=self.rows, dtype="object")
         if ent != "customers":
-            s = s.where(_filled(s), self.column("customer_owner").astype("object"))
-        return s.where(_filled(s), None)
+            s = s.where(filled(s), self.column("customer_owner").astype("object"))
+        return s.where(filled(s), None)
 
     def manager_of(self, names: pd.Series) -> pd.Series:
         return self.runner.manager_of(names)
@@ -266,11 +272,6 @@ def _invalid_detail(detail: pd.Series) -> np.ndarray:
     return detail.astype("string").str.startswith(heads).fillna(False).to_numpy(dtype=bool)
 
 
-def _filled(s: pd.Series) -> pd.Series:
-    t_ = s.astype("string").str.strip()
-    return pd.Series((t_.notna() & (t_ != "")).to_numpy(dtype=bool, na_value=False), index=s.index)
-
-
 # --------------------------------------------------------------------------- the engine
 
 class Runner:
@@ -278,8 +279,6 @@ class Runner:
 
     def __init__(self, ws, as_of: pd.Timestamp, *, dry_run: bool = False,
                  records: Mapping[str, list] | None = None):
-        from ..derived import add_derived
-
         self.ws = ws
         self.as_of = pd.Timestamp(as_of)
         self.dry_run = dry_run
@@ -303,7 +302,7 @@ class Runner:
         self.modified: dict[str, set[str]] = {}
         self.history: list[pd.DataFrame] = []
         self.log: list[pd.DataFrame] = []
-        self._ids: dict[str, list] = {}
+        self._ids: dict[str, IdAllocator] = {}
         self._compiled: dict = {}
         self._fieldsets: dict[str, FieldSet] = {}
         self._team = ws["team"]
@@ -486,26 +485,10 @@ class Runner:
         return [spec] * n
 
     def new_ids(self, entity: str, n: int) -> list[str]:
-        """The next ``n`` ids of ``entity``, continuing its sequence (T000123 -> T000124)."""
+        """The next ``n`` ids of ``entity``, continuing its sequence (T00123 -> T00124; :mod:`crmkit.ids`)."""
         if entity not in self._ids:
-            id_field = ENTITIES[entity].id_field
-            prefix, width, nxt = {"tasks": "T", "tickets": "TK", "messages": "M"}.get(entity, "X"), 6, 1
-            ids = self.frames[entity][id_field].dropna().astype(str)
-            if len(ids):
-                m = re.match(r"^(.*?)(\d+)$", ids.iloc[-1])
-                pre = m.group(1) if m else prefix
-                same = ids[ids.str.startswith(pre)] if pre else ids
-                tail = same.str.slice(len(pre))
-                nums = pd.to_numeric(tail, errors="coerce")
-                ok = nums.notna()
-                if ok.any():
-                    prefix, nxt = pre, int(nums[ok].max()) + 1
-                    width = int(tail[ok].str.len().max())
-            self._ids[entity] = [prefix, width, nxt]
-        prefix, width, nxt = self._ids[entity]
-        out = [f"{prefix}{i:0{width}d}" for i in range(nxt, nxt + n)]
-        self._ids[entity][2] = nxt + n
-        return out
+            self._ids[entity] = IdAllocator(entity, self.frames[entity][ENTITIES[entity].id_field])
+        return self._ids[entity].take(n)
 
     def add_rows(self, entity: str, rows: pd.DataFrame) -> None:
         if rows is None or rows.empty:

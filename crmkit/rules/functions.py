@@ -1,7 +1,7 @@
 """Functions of the rule expression language, registered by name.
 
-Each function receives the :class:`~crmkit.rules.expr.EvalContext` and its
-evaluated arguments (:class:`~crmkit.rules.expr.Arg`: ``.value`` is a Series
+Each function receives the :class:`~crmkit.rules.context.EvalContext` and its
+evaluated arguments (:class:`~crmkit.rules.nodes.Arg`: ``.value`` is a Series
 or a literal, ``.key`` the field a bare name refers to) and returns a whole
 column at once.  Add one with::
 
@@ -11,6 +11,9 @@ column at once.  Add one with::
 Day counts are calendar days between dates (times of day are ignored), so a
 customer created on 2026-08-22 is ``days_since(created_at) == 90`` on
 2026-11-20 at any hour.
+
+The registry sits below the compiler: it builds on the nodes and the context,
+and :mod:`crmkit.rules.compiler` looks names up in :data:`FUNCTIONS`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,10 @@ import pandas as pd
 
 from ..exceptions import ExpressionError
 from ..i18n import msg, word
-from ..schema import Field, norm_token
+from ..schema import STAGE, Field, norm_token
+from ..settings import parse_duration
+from .defaults import tag_spellings
+from .nodes import Const, Name, coerce_literal, is_na_scalar
 
 
 @dataclass
@@ -41,8 +47,6 @@ class Function:
     examples: list[str] = dc_field(default_factory=list)
 
     def check(self, args) -> None:
-        from .expr import Const, Name
-
         for i in self.literal_args:
             i = i if i >= 0 else len(args) + i
             if 0 <= i < len(args) and not isinstance(args[i], Const):
@@ -165,9 +169,7 @@ def days_until_anniversary(ctx, field):
 def is_blank(ctx, field):
     v = field.value
     if not isinstance(v, pd.Series):
-        from .expr import _is_na_scalar
-
-        return pd.Series(_is_na_scalar(v) or (isinstance(v, str) and not v.strip()), index=ctx.index)
+        return pd.Series(is_na_scalar(v) or (isinstance(v, str) and not v.strip()), index=ctx.index)
     if pd.api.types.is_datetime64_any_dtype(v.dtype) or pd.api.types.is_numeric_dtype(v.dtype) \
             or pd.api.types.is_bool_dtype(v.dtype):
         return v.isna()
@@ -204,8 +206,6 @@ def has_tag(ctx, *args):
     tag = _literal_text(tag_arg, "a tag").strip().casefold()
     if not tag:
         raise ExpressionError(word("has_tag(): the tag is empty"), position=tag_arg.pos)
-    from .defaults import tag_spellings
-
     spellings = tag_spellings(tag)        # a default tag matches its code and its labels (to_reactivate, 待激活)
     if not isinstance(tags, pd.Series):
         return pd.Series(bool(spellings & {x.strip().casefold() for x in re.split(_TAG_SEP, str(tags or ""))}),
@@ -244,11 +244,9 @@ def _tag_pairs(ctx, tags: pd.Series, key) -> tuple[np.ndarray, np.ndarray]:
 @function("changed_to", args=2, field_args=(0,), literal_args=(1,),
           doc="True where the field holds the value now but did not at the previous run.")
 def changed_to(ctx, field, value):
-    from .expr import _coerce_literal
-
     key = field.key
     f = ctx.fields.field(key)
-    target = _coerce_literal(ctx, f, value.value, value.pos)
+    target = coerce_literal(ctx, f, value.value, value.pos)
     cur = field.value
     cur_eq = (cur == target).fillna(False).astype(bool) if isinstance(cur, pd.Series) else \
         pd.Series(cur == target, index=ctx.index)
@@ -294,7 +292,7 @@ def _message_table(ctx) -> dict:
     with the cached one reuses the cached rows.
     """
     m = ctx.messages
-    src = ctx._customers_source()
+    src = ctx.customers_source()
     key = ("messages", id(src))
     got = ctx.shared.get(key)
     if got is not None and got[0] is m:
@@ -409,9 +407,6 @@ def opened_since(ctx, days, which=None):
 
 @function("cadence_days", args=1, doc="Follow-up cadence of a stage in days (Settings cadence_<stage>).")
 def cadence_days(ctx, stage):
-    from ..schema import STAGE
-    from ..settings import parse_duration
-
     table = {}
     for code in STAGE.codes:
         v = ctx.settings.get(f"cadence_{code}")

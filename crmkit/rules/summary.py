@@ -12,25 +12,43 @@ titles) is stripped of control characters before it reaches a terminal.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 
+from ..console import clean_text
 from ..i18n import t
 from ..schema import ACTION
 
-__all__ = ["summary_text", "summary_counts", "plan_frame", "write_plan", "clean_text"]
+__all__ = ["summary_text", "summary_counts", "plan_frame", "write_plan", "one_line"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 NOT_DONE = ("suppressed", "skipped", "failed")
 
 
-def clean_text(value: object) -> str:
-    """``value`` as one line of text without control characters (terminal escapes, bells, tabs)."""
+def one_line(value: object) -> str:
+    """``value`` as one line of terminal-safe text (:func:`crmkit.console.clean_text`, newlines and tabs as spaces)."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    return _CONTROL.sub("", str(value).replace("\n", " ").replace("\t", " "))
+    return clean_text(str(value).replace("\n", " ").replace("\t", " "))
+
+
+def totals_lines(result, s: dict, lang: str, show=one_line) -> list[str]:
+    """The end of a run's summary: one line per rule error, then the totals (``show`` renders a message)."""
+    lines = []
+    for e in s["errors"]:
+        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
+        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {show(e['message'])}{pos}")
+    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
+                 f"{t('run_errors', lang)}: {len(s['errors'])}"
+                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
+    return lines
+
+
+def written_lines(result, lang: str) -> list[str]:
+    """The line naming the workbooks a run wrote (none for a dry run)."""
+    if not getattr(result, "written", None):
+        return []
+    return [f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written)]
 
 
 def _reasons(actions: pd.DataFrame, lang: str) -> pd.Series:
@@ -53,7 +71,7 @@ def summary_counts(result, lang: str = "en") -> dict:
     by_reason: dict[str, int] = {}
     if len(not_done):
         counts = _reasons(not_done, lang).value_counts()
-        by_reason = {clean_text(k) or "-": int(v) for k, v in counts.items()}
+        by_reason = {one_line(k) or "-": int(v) for k, v in counts.items()}
     return {"by_action": by_action, "by_reason": by_reason}
 
 
@@ -69,7 +87,7 @@ def summary_text(result, lang: str = "en", *, examples: int = 1, max_examples: i
         lines.append(f"  {c['rule_id']:<6} {ACTION.label(c['action'], lang):<14} {c['done']:>6} {t('run_done', lang)}"
                      + (f", {c['suppressed']} {t('run_suppressed', lang)}" if c["suppressed"] else "")
                      + (f", {c['failed']} {t('run_failed', lang)}" if c["failed"] else "")
-                     + f"  {clean_text(c['name'])}")
+                     + f"  {one_line(c['name'])}")
     counts = summary_counts(result, lang)
     if counts["by_action"]:
         lines.append(f"{t('run_sum_by_action', lang)}:")
@@ -89,15 +107,9 @@ def summary_text(result, lang: str = "en", *, examples: int = 1, max_examples: i
         sample = a.groupby("rule_id", sort=False).head(examples).head(max_examples)
         lines.append(f"{t('run_sum_examples', lang)}:")
         for rid, rec, out, det in zip(sample["rule_id"], sample["record_id"], sample["outcome"], sample["detail"]):
-            lines.append(f"  {clean_text(rid):<6} {clean_text(rec)}: [{t('run_' + str(out), lang)}] {clean_text(det)}")
-    for e in s["errors"]:
-        pos = f" ({t('run_position', lang)} {e['position']})" if e.get("position") else ""
-        lines.append(f"  {t('run_error', lang)} {e['rule_id']}: {clean_text(e['message'])}{pos}")
-    lines.append(f"{t('run_actions', lang)}: {s['actions']}, {t('run_suppressed', lang)}: {s['suppressed']}, "
-                 f"{t('run_errors', lang)}: {len(s['errors'])}"
-                 + ("" if not result.dry_run else f"  ({t('run_dry_note', lang)})"))
-    if getattr(result, "written", None):
-        lines.append(f"{t('run_written', lang)}: " + ", ".join(Path(p).name for p in result.written))
+            lines.append(f"  {one_line(rid):<6} {one_line(rec)}: [{t('run_' + str(out), lang)}] {one_line(det)}")
+    lines += totals_lines(result, s, lang, one_line)
+    lines += written_lines(result, lang)
     if hint and len(a):
         lines.append(t("run_sum_full", lang))
     return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Every number the dashboards and reports show, as plain DataFrames (DESIGN §6).
+
+Pure functions over the typed frames a :class:`~crmkit.workspace.Workspace`
+gives (canonical keys, canonical enumeration codes).  Each docstring states
+the definition of every column, so a dashboard, a report and an analyst in a
+notebook all read the same numbers.  Rates are fractions (0.25 = 25 %); a
+rate whose denominator is 0 is NaN (not 0: there was nothing to measure).
+
+>>> from crmkit import analytics as an
+>>> an.funnel(ws["customers"])
+>>> an.kpi_summary(ws, ws.as_of(), period="month")
+
+The numbers are grouped by subject, one module each: :mod:`.periods`,
+:mod:`.pipeline` (funnel, cycle time, follow-up cadence), :mod:`.work` (tasks,
+tickets), :mod:`.campaigns`, :mod:`.quality` (completeness, duplicates),
+:mod:`.sales` (segments, tiers, revenue, trend) and :mod:`.kpis` (the manager
+KPIs and filtered views).  This package's namespace is the one import an
+analyst needs.
+"""
+
+from __future__ import annotations
+
+from .campaigns import campaign_kpis, campaign_totals
+from .kpis import KPIS, WorkspaceScope, kpi_summary, period_tables, scope_workspace
+from .periods import PERIODS, CalendarPeriod, calendar_period, in_period, period_bounds
+from .pipeline import (
+    FUNNEL_STAGES,
+    cadence_compliance,
+    cadence_status,
+    conversion_by_source,
+    days_to_close,
+    funnel,
+    stage_counts,
+    stage_durations,
+    stage_stints,
+    weakest_step,
+)
+from .quality import completeness, customer_completeness, duplicates
+from .sales import revenue_by_channel, segments, trend, value_tiers
+from .work import task_list, tasks_by_owner, ticket_sla
+
+__all__ = [
+    "FUNNEL_STAGES",
+    "PERIODS",
+    "period_bounds",
+    "in_period",
+    "CalendarPeriod",
+    "calendar_period",
+    "stage_counts",
+    "funnel",
+    "weakest_step",
+    "conversion_by_source",
+    "stage_stints",
+    "stage_durations",
+    "days_to_close",
+    "cadence_compliance",
+    "tasks_by_owner",
+    "task_list",
+    "ticket_sla",
+    "campaign_kpis",
+    "completeness",
+    "customer_completeness",
+    "duplicates",
+    "segments",
+    "value_tiers",
+    "revenue_by_channel",
+    "trend",
+    "kpi_summary",
+    "KPIS",
+    "cadence_status",
+    "campaign_totals",
+    "period_tables",
+    "scope_workspace",
+    "WorkspaceScope",
+]
