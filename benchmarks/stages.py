@@ -7,16 +7,15 @@ one stage and prints one JSON line (``--profile`` also writes a pyinstrument pro
 
 ``seconds`` covers the work only (imports and untimed setup such as copying a
 workspace are outside the clock); ``peak_mb`` is the child's peak resident
-memory (``ru_maxrss``, setup included).  A stage whose crmkit module has not
-landed yet reports ``status: "unavailable"``; a stage that fails reports
+memory (``ru_maxrss``, setup included).  A stage that fails reports
 ``status: "error"`` with the reason, so one broken stage never stops the run.
+(Older results may hold ``status: "unavailable"``, from before crmkit had all its modules.)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
 import resource
@@ -27,7 +26,6 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -35,10 +33,6 @@ ROOT = HERE.parent
 WORK = HERE / ".work"
 
 STAGES: dict[str, Callable[[Path, dict, Clock], dict | None]] = {}
-
-
-class Unavailable(Exception):
-    """The crmkit module (or function) a stage needs does not exist yet."""
 
 
 class Clock:
@@ -63,36 +57,6 @@ def stage(name: str):
         STAGES[name] = fn
         return fn
     return register
-
-
-def need(module: str, attr: str | None = None):
-    """Import ``module`` (and get ``attr``) or raise :class:`Unavailable`."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-            raise Unavailable(f"{module} not available yet") from exc
-        if exc.name and exc.name.startswith("crmkit"):
-            raise Unavailable(f"{module} not available yet (needs {exc.name})") from exc
-        raise
-    if attr is None:
-        return mod
-    if not hasattr(mod, attr):
-        raise Unavailable(f"{module}.{attr} not available yet")
-    return getattr(mod, attr)
-
-
-def call_flexibly(fn, *args, **kwargs):
-    """Call ``fn`` with the keyword arguments its signature accepts (APIs still settling)."""
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return fn(*args, **kwargs)
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return fn(*args, **kwargs)
-    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
 
 
 def fresh_copy(ws: Path, tag: str) -> Path:
@@ -135,12 +99,11 @@ def generate(ws: Path, opts: dict, clock: Clock) -> dict:
         shutil.rmtree(ws)
     generator = opts.get("generator", "crmkit.sample")
     if generator == "crmkit.sample":
-        gen = need("crmkit.sample", "generate_workspace")
-        kw = {"customers": customers, "seed": seed, "lang": opts.get("lang", "en"), "overwrite": True}
-        if opc:
-            kw["orders_per_customer"] = opc
+        from crmkit.sample import generate_workspace
+
         with clock:
-            call_flexibly(gen, ws, **kw)
+            generate_workspace(ws, customers, seed=seed, lang=opts.get("lang", "en"), overwrite=True,
+                               orders_per_customer=opc or None)
     else:
         from benchmarks import synth
 
@@ -202,7 +165,7 @@ def load_cached(ws: Path, opts: dict, clock: Clock) -> dict:
 
 
 def _validate(ws: Path, clock: Clock) -> dict:
-    validate_workspace = need("crmkit.validate", "validate_workspace")
+    from crmkit.validate import validate_workspace
     from crmkit.workspace import open_workspace
 
     with clock:                  # as `crmkit validate DIR`: each table is checked as it is read
@@ -211,7 +174,7 @@ def _validate(ws: Path, clock: Clock) -> dict:
     inner = Clock()              # the checks alone, on the tables now in memory (outside the clock)
     with inner:
         validate_workspace(w)
-    return {"errors": _n(getattr(report, "errors", None)), "warnings": _n(getattr(report, "warnings", None)),
+    return {"errors": report.errors, "warnings": report.warnings,
             "validate_only_s": round(inner.seconds, 3), "validate_only_cpu_s": round(inner.cpu, 3)}
 
 
@@ -229,17 +192,6 @@ def validate_cached(ws: Path, opts: dict, clock: Clock) -> dict:
     return _validate(ws, clock)
 
 
-def _n(v) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    try:
-        return len(v)
-    except TypeError:
-        return None
-
-
 def import_source(opts: dict) -> Path:
     path = Path(opts["import_file"])
     if not path.exists():
@@ -247,39 +199,22 @@ def import_source(opts: dict) -> Path:
     return path
 
 
-def _import_fn():
-    mod = need("crmkit.importer")
-    for name in ("import_file", "import_source", "import_into"):
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise Unavailable("crmkit.importer.import_file not available yet")
-
-
 def _import_result(res) -> dict:
-    out = {}
-    for k in ("source_rows", "imported", "updated", "merged", "rejected"):
-        v = getattr(res, k, None)
-        if v is None and isinstance(res, dict):
-            v = res.get(k)
-        if v is None and hasattr(res, "summary"):
-            with contextlib.suppress(Exception):
-                v = res.summary().get(k)
-        if v is not None:
-            out[k] = _n(v)
-    if isinstance(getattr(res, "seconds", None), dict):
-        out["phases_s"] = res.seconds
+    out = {k: int(getattr(res, k)) for k in ("source_rows", "imported", "updated", "merged", "rejected")}
+    out["phases_s"] = res.seconds
     return out
 
 
 @stage("import_dry")
 def import_dry(ws: Path, opts: dict, clock: Clock) -> dict:
     """Import the 100k-row customers file into the workspace, dry run (nothing written)."""
-    fn = _import_fn()
+    from crmkit.importer import import_file
+
     src = import_source(opts)
     target = fresh_copy(ws, "import")
     try:
         with clock:
-            res = fn(src, target, entity="customers", dry_run=True)
+            res = import_file(src, target, entity="customers", dry_run=True)
         return _import_result(res)
     finally:
         shutil.rmtree(target, ignore_errors=True)
@@ -288,13 +223,14 @@ def import_dry(ws: Path, opts: dict, clock: Clock) -> dict:
 @stage("import")
 def import_write(ws: Path, opts: dict, clock: Clock) -> dict:
     """Import the 100k-row customers file and write customers.xlsx."""
-    fn = _import_fn()
+    from crmkit.importer import import_file
+
     src = import_source(opts)
     target = fresh_copy(ws, "import")
     try:
         before = file_state(target)
         with clock:
-            res = fn(src, target, entity="customers", dry_run=False)
+            res = import_file(src, target, entity="customers", dry_run=False)
         out = _import_result(res)
         out["rewritten"] = rewritten(before, file_state(target))
         return out
@@ -305,7 +241,8 @@ def import_write(ws: Path, opts: dict, clock: Clock) -> dict:
 @stage("rfm")
 def rfm(ws: Path, opts: dict, clock: Clock) -> dict:
     """rfm_scores over every order (orders loaded outside the clock)."""
-    rfm_scores = need("crmkit.rfm", "rfm_scores")
+    from crmkit.rfm import rfm_scores
+
     w = loaded_workspace(ws)
     orders, customers, as_of = w["orders"], w["customers"], w.as_of()
     with clock:
@@ -315,22 +252,18 @@ def rfm(ws: Path, opts: dict, clock: Clock) -> dict:
 
 
 def _run_rules(ws_dir: Path, clock: Clock, dry_run: bool) -> dict:
-    run_rules = need("crmkit.rules.engine", "run_rules")
+    from crmkit.rules.engine import run_rules
+
     w = loaded_workspace(ws_dir)
     with clock:
         res = run_rules(w, dry_run=dry_run)  # a real run writes the changed workbooks itself
         if not dry_run and w.dirty:
             w.save()
     out: dict = {"customers": len(w["customers"])}
-    if getattr(res, "written", None):
+    if res.written:
         out["written"] = sorted(Path(p).name for p in res.written)
-    with contextlib.suppress(Exception):
-        s = res.summary()
-        out["actions"] = s.get("actions")
-        out["suppressed"] = s.get("suppressed")
-        out["errors"] = s.get("errors") if isinstance(s.get("errors"), int) else _n(s.get("errors"))
-    if "actions" not in out and hasattr(res, "actions"):
-        out["actions"] = len(res.actions)
+    summary = res.summary()
+    out.update(actions=summary["actions"], suppressed=summary["suppressed"], errors=len(summary["errors"]))
     return out
 
 
@@ -395,19 +328,10 @@ def append(ws: Path, opts: dict, clock: Clock) -> dict:
         shutil.rmtree(target, ignore_errors=True)
 
 
-def _report_fn():
-    mod = need("crmkit.report")
-    for name in ("write_report", "build_report", "period_report", "report"):
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn
-    raise Unavailable("crmkit.report.write_report not available yet")
-
-
 @stage("report")
 def report(ws: Path, opts: dict, clock: Clock) -> dict:
     """The monthly Excel report (crmkit.report), from the files."""
-    fn = _report_fn()
+    from crmkit.report import write_report
     from crmkit.workspace import open_workspace
 
     out_dir = WORK / f"report-{os.getpid()}"
@@ -416,7 +340,7 @@ def report(ws: Path, opts: dict, clock: Clock) -> dict:
     try:
         with clock:
             w = open_workspace(ws)
-            call_flexibly(fn, w, period="month", out=out_file, path=out_file, output=out_file)
+            write_report(w, period="month", out=out_file)
         produced = [p for p in out_dir.glob("*.xlsx")] + [p for p in (ws / "reports").glob("*.xlsx")]
         return {"bytes": sum(p.stat().st_size for p in produced)}
     finally:
@@ -426,15 +350,14 @@ def report(ws: Path, opts: dict, clock: Clock) -> dict:
 @stage("dashboard")
 def dashboard(ws: Path, opts: dict, clock: Clock) -> dict:
     """First render of a dashboard: GET /voila/render/<name>.ipynb on a fresh server."""
-    dash = need("crmkit.dashboard.server", "start")
-    name = opts.get("dashboard", "overview")
-    from crmkit.dashboard.server import NOTEBOOK_DIR
+    from crmkit.dashboard.server import NOTEBOOK_DIR, start
 
+    name = opts.get("dashboard", "overview")
     if not (NOTEBOOK_DIR / f"{name}.ipynb").exists():
-        raise Unavailable(f"notebooks/{name}.ipynb not available yet")
+        raise FileNotFoundError(f"no dashboard notebook {NOTEBOOK_DIR / f'{name}.ipynb'}")
     global CHILD_PEAK
     CHILD_PEAK = True
-    with dash(ws, timeout=120) as server:
+    with start(ws, timeout=120) as server:
         settled = _wait_idle(server.process.pid)
         out = _timed_get(server.url_of(name), clock)
         out["settled_s"] = settled
@@ -762,8 +685,6 @@ def run_stage(name: str, ws: Path, opts: dict) -> dict:
     try:
         extra = STAGES[name](ws, opts, clock)
         result.update(status="ok", seconds=round(clock.seconds, 4), cpu_seconds=round(clock.cpu, 4), extra=extra or {})
-    except Unavailable as exc:
-        result.update(status="unavailable", reason=str(exc))
     except Exception as exc:  # reported, never fatal to the whole run
         tb = traceback.format_exc(limit=6)
         result.update(status="error", reason=f"{type(exc).__name__}: {str(exc)[:300]}", traceback=tb[-2000:])

@@ -2,9 +2,8 @@
 
 The demo builds a sample workspace (:mod:`crmkit.sample`) in a folder of its
 own, prints what it holds, runs the automation rules and the RFM scoring and,
-when asked, serves the dashboards.  Each later step is optional: when its
-module is not installed (or fails), the demo says so and goes on, so that the
-demo always shows what is there.
+when asked, serves the dashboards.  When the rules or the RFM step fails,
+the demo says so and goes on, so that it always shows what worked.
 
 A folder is only ever replaced when crmkit's sample generator made it (it
 carries the ``.crmkit/sample.json`` marker); any other non-empty folder is
@@ -13,7 +12,6 @@ left alone with a clear error.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import sys
@@ -22,9 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from .console import say
+from .dashboard.server import serve as serve_dashboards
 from .exceptions import WorkspaceExists
 from .i18n import t
+from .rfm import apply_rfm, summary_payload, summary_text
+from .rules.engine import run_rules
 from .settings import check_lang
+from .workspace import open_workspace
 
 
 def _say(text: str = "") -> None:
@@ -66,40 +68,24 @@ def prepare_folder(folder: Path, lang: str) -> bool:
     return True
 
 
-def _optional(module: str, step: str, lang: str):
-    """Import an optional module; None (with a note naming the i18n ``step``) when it is not there."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        _warn(t("demo_skipped", lang).format(step=t(step, lang), reason=exc))
-        return None
-
-
 def run_rules_step(path: Path, lang: str) -> dict | None:
     """Run the default rules on the demo workspace; the run summary, or None."""
-    engine = _optional("crmkit.rules.engine", "demo_step_rules", lang)
-    if engine is None or not hasattr(engine, "run_rules"):
-        return None
-    from .workspace import open_workspace
-
     try:
         ws = open_workspace(path)
-        result = engine.run_rules(ws)
-        if getattr(ws, "dirty", None):
+        result = run_rules(ws)
+        if ws.dirty:
             ws.save()
-        summary = result.summary() if hasattr(result, "summary") else dict(result)
+        summary = result.summary()
     except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
         _warn(t("demo_failed", lang).format(step=t("demo_step_rules", lang), reason=f"{type(exc).__name__}: {exc}"))
         return None
-    errors = summary.get("errors") or 0
-    when = summary.get("as_of")
+    errors = summary["errors"]
     _say(t("demo_rules", lang).format(
-        as_of=pd.Timestamp(when).strftime("%Y-%m-%d %H:%M") if when else "", actions=summary.get("actions", 0),
-        suppressed=summary.get("suppressed", 0), errors=len(errors) if isinstance(errors, list) else errors))
-    if isinstance(errors, list):
-        for err in errors[:10]:
-            _warn(f"  {err}")
-    by_rule = summary.get("by_rule") or {}
+        as_of=pd.Timestamp(summary["as_of"]).strftime("%Y-%m-%d %H:%M"), actions=summary["actions"],
+        suppressed=summary["suppressed"], errors=len(errors)))
+    for err in errors[:10]:
+        _warn(f"  {err}")
+    by_rule = summary["by_rule"]
     if by_rule:
         _say(f"  {t('demo_by_rule', lang)}: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
     return summary
@@ -107,22 +93,12 @@ def run_rules_step(path: Path, lang: str) -> dict | None:
 
 def run_rfm_step(path: Path, lang: str) -> dict | None:
     """Score customers by RFM and write the scores into Customers; the summary payload, or None."""
-    rfm = _optional("crmkit.rfm", "demo_step_rfm", lang)
-    if rfm is None:
-        return None
-    from .workspace import open_workspace
-
     try:
         ws = open_workspace(path)
         as_of = ws.as_of()
-        if hasattr(rfm, "apply_rfm"):
-            scores = rfm.apply_rfm(ws)
-        else:
-            scores = rfm.rfm_scores(ws["orders"], as_of, customers=ws["customers"])
-        if hasattr(rfm, "summary_text"):
-            _say(rfm.summary_text(scores, as_of, lang))
-        payload = rfm.summary_payload(scores, as_of) if hasattr(rfm, "summary_payload") else {
-            "customers": int(len(scores))}
+        scores = apply_rfm(ws)
+        _say(summary_text(scores, as_of, lang))
+        payload = summary_payload(scores, as_of)
     except Exception as exc:  # noqa: BLE001 - the demo goes on without this step
         _warn(t("demo_failed", lang).format(step=t("demo_step_rfm", lang), reason=f"{type(exc).__name__}: {exc}"))
         return None
@@ -154,10 +130,8 @@ def run_demo(directory: str | os.PathLike = "crm-demo", *, lang: str = "en", cus
     if not serve:
         _say(t("demo_next", lang).format(path=folder))
         return result
-    dashboard = _optional("crmkit.dashboard", "demo_step_dashboards", lang)
-    if dashboard is not None and hasattr(dashboard, "serve"):
-        _say(t("demo_serve", lang).format(url=f"http://127.0.0.1:{port}/"))
-        dashboard.serve(folder, port=port, open_browser=False)
+    _say(t("demo_serve", lang).format(url=f"http://127.0.0.1:{port}/"))
+    serve_dashboards(folder, port=port, open_browser=False)
     return result
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .derived import add_derived
 from .exceptions import UsageError
 from .i18n import msg
 from .schema import ENTITIES, Field
@@ -58,10 +59,6 @@ def _entity_key(ws, entity: str) -> str:
 def _frame_with_derived(ws, entity: str, as_of) -> pd.DataFrame:
     """The entity's frame; customers get their derived fields (days_since_interaction, value_tier ...)."""
     if entity == "customers":
-        try:
-            from .derived import add_derived
-        except ImportError:
-            return ws["customers"]
         return add_derived(ws, as_of)
     return ws[entity]
 

@@ -29,10 +29,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .dedupe import find_duplicates
 from .exceptions import CrmkitError, UsageError
 from .i18n import t
 from .ids import next_ids
+from .rules.engine import run_rules as _run_rules
 from .schema import ENTITIES, FORM_ENTITY, Field, norm_token
+from .validate import validate_frame
 
 #: The seed forms: (slug, name en, name zh, entity, fields, defaults, description en, description zh).
 SEED_FORMS: tuple[tuple, ...] = (
@@ -302,40 +305,8 @@ def _issue_frame_errors(issues: pd.DataFrame, ent) -> tuple[dict[str, str], dict
     return errors, warnings
 
 
-def _basic_issues(df: pd.DataFrame, ent, lang: str) -> pd.DataFrame:
-    """Type, required, phone and e-mail checks, used when the import validator is not installed."""
-    rows = []
-    for p in df.attrs.get("problems", []):
-        f = ent.field(p.column) if ent.has(p.column) else None
-        rows.append((p.column, p.value, "error", _type_message(f, lang) if f else p.reason))
-    bad = {r[0] for r in rows}
-    for f in ent.fields:
-        if f.key not in df or f.key in bad:
-            continue
-        v = df[f.key].iloc[0]
-        blank = v is None or (not isinstance(v, str) and pd.isna(v)) or (isinstance(v, str) and not v.strip())
-        if f.required and blank:
-            rows.append((f.key, v, "error", t("form_required", lang)))
-        elif not blank and f.type == "phone":
-            digits = re.sub(r"[\s\-()]", "", str(v))
-            if not re.fullmatch(r"(\+?86)?1[3-9]\d{9}|\+\d{8,15}|0\d{2,3}\d{7,8}", digits):
-                rows.append((f.key, v, "error", t("form_bad_phone", lang)))
-        elif not blank and f.type == "email":
-            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", str(v)):
-                rows.append((f.key, v, "error", t("form_bad_email", lang)))
-    return pd.DataFrame(rows, columns=["field", "value", "severity", "reason"])
-
-
 def _validate(raw: pd.DataFrame, entity: str, ws, existing: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The import validator (crmkit.validate.validate_frame) over the text of one record."""
-    ent = ws.entity(entity)
-    try:
-        from .validate import validate_frame
-    except ImportError:
-        from .io.typing import convert
-
-        typed = convert(raw, ent)
-        return typed[[f.key for f in ent.fields]], _basic_issues(typed, ent, ws.lang)
     refs = {"customers": ws["customers"] if entity != "customers" else existing, "team": ws["team"],
             entity: existing}
     return validate_frame(raw, entity, settings=ws.settings, fields=ws.fields(entity), existing=refs,
@@ -343,46 +314,17 @@ def _validate(raw: pd.DataFrame, entity: str, ws, existing: pd.DataFrame) -> tup
 
 
 def _find_duplicates(customers: pd.DataFrame, new_id: str, keys, region: str | None = None) -> pd.DataFrame:
-    """Existing customers that look like the new one (crmkit.dedupe when present)."""
+    """Existing customers that look like the new one (:func:`crmkit.dedupe.find_duplicates`)."""
     cols = ["customer_id", "name", "contact_name", "phone", "email", "owner"]
-    try:
-        from .dedupe import find_duplicates
-    except ImportError:
-        find_duplicates = None
-    if find_duplicates is not None:
-        groups = find_duplicates(customers, keys=keys, region=region or "CN")
-        if len(groups):
-            mine = groups.loc[groups["customer_id"].astype(str) == new_id, "group"].unique()
-            hits = groups[groups["group"].isin(mine) & (groups["customer_id"].astype(str) != new_id)]
-            ids = list(dict.fromkeys(hits["customer_id"].astype(str)))
-            match = hits.drop_duplicates("customer_id").set_index("customer_id")["key"]
-            out = customers[customers["customer_id"].astype(str).isin(ids)][cols].copy()
-            out["match"] = out["customer_id"].map(match)
-            return out.reset_index(drop=True)
+    groups = find_duplicates(customers, keys=keys, region=region or "CN")
+    if not len(groups):
         return pd.DataFrame(columns=cols + ["match"])
-    # fallback: same phone digits, same e-mail, or same name and contact
-    new = customers[customers["customer_id"].astype(str) == new_id].iloc[0]
-    old = customers[customers["customer_id"].astype(str) != new_id]
-    digits = old["phone"].astype("string").str.replace(r"\D", "", regex=True).str[-11:]
-    hit = pd.Series(False, index=old.index)
-    match = pd.Series("", index=old.index)
-    nd = re.sub(r"\D", "", str(new["phone"]))[-11:] if pd.notna(new["phone"]) else ""
-    if nd:
-        m = (digits == nd).fillna(False)
-        hit |= m
-        match[m] = "phone"
-    if pd.notna(new["email"]):
-        m = (old["email"].astype("string").str.lower() == str(new["email"]).lower()).fillna(False)
-        hit |= m
-        match[m & (match == "")] = "email"
-    if pd.notna(new["name"]):
-        m = (old["name"].map(norm_token) == norm_token(new["name"]))
-        if pd.notna(new.get("contact_name")):
-            m &= old["contact_name"].astype("string").fillna("").map(norm_token) == norm_token(new["contact_name"])
-        hit |= m.fillna(False)
-        match[m.fillna(False) & (match == "")] = "name+contact_name"
-    out = old.loc[hit, cols].copy()
-    out["match"] = match[hit]
+    mine = groups.loc[groups["customer_id"].astype(str) == new_id, "group"].unique()
+    hits = groups[groups["group"].isin(mine) & (groups["customer_id"].astype(str) != new_id)]
+    ids = list(dict.fromkeys(hits["customer_id"].astype(str)))
+    match = hits.drop_duplicates("customer_id").set_index("customer_id")["key"]
+    out = customers[customers["customer_id"].astype(str).isin(ids)][cols].copy()
+    out["match"] = out["customer_id"].map(match)
     return out.reset_index(drop=True)
 
 
@@ -514,14 +456,10 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             # still under the lock: a second tab submitting at the same time waits (up to lock_wait)
             # for this record and its rules, then saves and runs the rules for its own record
             try:
-                from .rules.engine import run_rules as _run
-
                 rws = open_workspace(path)        # read afresh: what was just saved
-                run = _run(rws, as_of=now, records=targets, wait=lock_wait)
+                run = _run_rules(rws, as_of=now, records=targets, wait=lock_wait)
                 acts = getattr(run, "actions", None)
                 res.actions = acts.reset_index(drop=True) if isinstance(acts, pd.DataFrame) else pd.DataFrame()
-            except ImportError:
-                res.rules_error = "the rule engine is not installed"
             except CrmkitError as exc:
                 res.rules_error = str(exc)
             except Exception as exc:  # noqa: BLE001 - the record is saved; the page says the rules failed
@@ -550,11 +488,3 @@ def _carry_follow_up(ws, row: pd.Series, at: pd.Timestamp, by: str) -> pd.DataFr
     return pd.DataFrame([{"at": at, "entity": "customers", "record_id": str(row["customer_id"]),
                           "field": "next_follow_up_at", "old": None if pd.isna(old) else old.strftime(fmt),
                           "new": pd.Timestamp(nxt).strftime(fmt), "by": by}])
-
-
-def _type_message(f: Field, lang: str) -> str:
-    if f.enum is not None:
-        return t("form_pick_value", lang)
-    return t("form_bad_" + ("date" if f.type in ("date", "datetime") else
-                            "number" if f.type in ("int", "number", "money") else
-                            "rating" if f.type == "rating" else "value"), lang)

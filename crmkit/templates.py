@@ -24,6 +24,7 @@ from .exceptions import UsageError, WorkspaceExists
 from .fields import custom_fields, extend_entity, fields_frame
 from .forms import forms_frame
 from .i18n import msg, t
+from .io.contents import check_safe_to_update, inspect_workbook
 from .io.reading import find_sheet, open_reader
 from .io.typing import empty_frame, map_columns
 from .io.writer import write_workbook
@@ -240,10 +241,6 @@ def refresh_workspace(folder: str | os.PathLike, *, force: bool = False) -> dict
 
 def _written_by_crmkit(path: Path) -> bool:
     try:
-        from .io.contents import inspect_workbook
-    except ImportError:
-        return True
-    try:
         return bool(inspect_workbook(path).written_by_crmkit)
     except Exception:  # noqa: BLE001 - unreadable as a package: the safe writer decides
         return True
@@ -269,12 +266,7 @@ def add_columns_in_place(path: Path, columns: dict, lang: str, *, workspace=None
     from .io.safety import replace_file
     from .io.writer import field_width
 
-    try:
-        from .io.contents import check_safe_to_update
-
-        check_safe_to_update(path)
-    except ImportError:
-        pass
+    check_safe_to_update(path)
     book = openpyxl.load_workbook(path)
     for ent, fields in columns.items():
         name = find_sheet(book.sheetnames, ent)

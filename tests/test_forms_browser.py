@@ -43,7 +43,6 @@ def free_port() -> int:
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed")
-    pytest.importorskip("playwright")
     from crmkit.templates import write_workspace
 
     root = tmp_path_factory.mktemp("form_browser")

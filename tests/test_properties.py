@@ -19,16 +19,14 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from crmkit import normalize as nz  # noqa: E402
-from crmkit import phones  # noqa: E402
-from crmkit.exceptions import CrmkitError  # noqa: E402
-from crmkit.rules import compiler as expr  # noqa: E402
-from crmkit.schema import ENTITIES  # noqa: E402
+from crmkit import normalize as nz
+from crmkit import phones
+from crmkit.exceptions import CrmkitError
+from crmkit.rules import compiler as expr
+from crmkit.schema import ENTITIES
 
 TRIED: Counter = Counter()      # inputs tried per property (printed with -s)
 
@@ -250,12 +248,10 @@ NORMALISERS = {
     "to_id": lambda s: nz.to_id(s),
     "mask_contact": lambda s: nz.mask_contact(s),
     "split_tags": lambda s: nz.split_tags(s),
+    "to_phone": lambda s: phones.to_phone(s, "CN"),
+    "to_phone no region": lambda s: phones.to_phone(s, None),
+    "to_email": lambda s: nz.to_email(s),
 }
-if hasattr(nz, "to_phone"):
-    NORMALISERS["to_phone"] = lambda s: phones.to_phone(s, "CN")
-    NORMALISERS["to_phone no region"] = lambda s: phones.to_phone(s, None)
-if hasattr(nz, "to_email"):
-    NORMALISERS["to_email"] = lambda s: nz.to_email(s)
 
 
 @pytest.mark.parametrize("name", sorted(NORMALISERS))

@@ -8,10 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from crmkit import demo
 from crmkit.cli import main
 from crmkit.exceptions import UsageError, WorkspaceExists
+from crmkit.rules import engine
+from crmkit.rules.defaults import DEFAULT_RULES
 from crmkit.sample import DEFAULT_AS_OF, generate_tables, generate_workspace, summary_text
 from crmkit.schema import ENTITIES, WORKBOOKS
+from crmkit.validate import validate_workspace
 from crmkit.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,9 +258,6 @@ def test_orders_of_4_days_ago_and_low_satisfaction_tickets_exist(frames):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_default_rule_finds_some_work_on_as_of_but_not_everywhere(lang, sample_ws, tmp_path):
-    engine = pytest.importorskip("crmkit.rules.engine")
-    from crmkit.rules.defaults import DEFAULT_RULES
-
     folder = sample_ws if lang == "en" else generate_workspace(tmp_path / "zh", customers=160, seed=3, lang="zh")
     ws = open_workspace(folder)
     by_rule = engine.run_rules(ws, dry_run=True).summary()["by_rule"]
@@ -275,8 +276,7 @@ def test_duplicates_share_a_phone_and_validation_finds_warnings_not_errors(sampl
     assert 2 <= dup.nunique() <= 5
     names = frames["customers"].loc[dup.index].groupby("phone")["name"].nunique()
     assert (names == 2).all()
-    validate = pytest.importorskip("crmkit.validate")
-    report = validate.validate_workspace(open_workspace(sample_ws))
+    report = validate_workspace(open_workspace(sample_ws))
     assert report.errors == 0
     assert report.warnings > 0
 
@@ -348,17 +348,22 @@ def test_demo_builds_a_workspace_and_replaces_only_its_own_folder(tmp_path, caps
     assert len(open_workspace(mine)["customers"]) == 40
 
 
-def test_demo_goes_on_when_rules_rfm_and_dashboards_are_not_installed(tmp_path, monkeypatch, capsys):
-    import sys
+def test_demo_goes_on_when_the_rules_and_rfm_steps_fail_and_then_serves_the_dashboards(tmp_path, monkeypatch,
+                                                                                        capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("step broke")
 
-    from crmkit.demo import run_demo
-
-    for name in ("crmkit.rules.engine", "crmkit.rfm", "crmkit.dashboard"):
-        monkeypatch.setitem(sys.modules, name, None)     # importing it now raises ImportError
-    result = run_demo(tmp_path / "demo", customers=40, serve=True)
+    served = []
+    monkeypatch.setattr(demo, "run_rules", broken)
+    monkeypatch.setattr(demo, "apply_rfm", broken)
+    monkeypatch.setattr(demo, "serve_dashboards", lambda folder, **kw: served.append((Path(folder), kw)))
+    folder = tmp_path / "demo"
+    result = demo.run_demo(folder, customers=40, serve=True, port=8999)
     assert result["rules"] is None and result["rfm"] is None
+    assert len(open_workspace(folder)["customers"]) == 40
     err = capsys.readouterr().err
-    assert "rules: not available yet" in err and "dashboards: not available yet" in err
+    assert "rules failed: RuntimeError: step broke" in err and "RFM failed: RuntimeError: step broke" in err
+    assert served == [(folder, {"port": 8999, "open_browser": False})]
 
 
 @pytest.mark.parametrize("n", [1, 5, 39])

@@ -19,8 +19,10 @@ import pandas as pd
 
 from ..dedupe import find_duplicates
 from ..exceptions import CrmkitError, ExpressionError, WorkbookError
+from ..fields import field_problems
 from ..i18n import current_lang, lang_is_set, msg, t, tr
 from ..io.sources import read_source
+from ..rules.compiler import compile_expression
 from ..schema import DATE_TYPES, ENTITIES, Field, field_label, norm_token
 from ..settings import defaults as settings_defaults
 from ..settings import parse_settings
@@ -165,10 +167,6 @@ class _WorkspaceTables(Mapping):
 
 def custom_field_issues(ws) -> list[pd.DataFrame]:
     """Rows of the Fields sheet that were refused (bad key, clash with a built-in field, unknown type)."""
-    try:
-        from ..fields import field_problems
-    except ImportError:
-        return []
     problems = field_problems(ws)
     if not problems:
         return []
@@ -183,10 +181,6 @@ EXPRESSION_FIELDS = {"rules": ("when", None), "campaigns": ("audience", "custome
 
 def expression_issues(tables: Mapping[str, pd.DataFrame], lang: str = "en") -> list[pd.DataFrame]:
     """Rule, audience and routing expressions that do not parse (a handful of rows each)."""
-    try:
-        from ..rules.compiler import compile_expression
-    except ImportError:  # the rule language is optional for validation
-        return []
     out = []
     for key, (col, target) in EXPRESSION_FIELDS.items():
         df = tables.get(key)
