@@ -534,7 +534,8 @@ CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="cu
     F("amount_30d", "Amount in 30 days", "近30天消费金额", "money", derived=True),
     *_RFM_FIELDS,
     F("completeness", "Completeness", "信息完整度", "number", derived=True),
-    F("last_feedback", "Latest customer feedback", "最近客户反馈", "longtext", derived=True),
+    F("last_feedback", "Latest customer feedback", "最近客户反馈", "longtext", derived=True,
+      synonyms=("last feedback",)),   # the English name rules used before 2026-12
 ), completeness=(
     "name", "contact_name", "title", "phone", "email", "industry", "size", "region",
     "customer_type", "source", "intent_level", "stage", "owner", "created_at",

@@ -236,3 +236,9 @@ def test_narrowed_evaluation_of_and_matches_the_whole_column_evaluation():
     expected = (frame["stage"] == "lead") & frame["tags"].fillna("").str.contains("vip") & has_msg
     assert narrowed.tolist() == expected.fillna(False).astype(bool).tolist()
     assert narrowed.sum() > 0
+
+
+def test_derived_fields_answer_to_their_labels_and_older_names():
+    """Rules written with the English name crmkit used before (`Last feedback`) keep working."""
+    for name in ("last_feedback", "`Latest customer feedback`", "`最近客户反馈`", "`Last feedback`"):
+        assert compile_expression(f'contains({name}, "support")', fields="customers") is not None

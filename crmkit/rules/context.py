@@ -61,7 +61,7 @@ class FieldSet:
         if ent is None or is_customers or join:
             for key, f in derived_fields().items():
                 if key not in self.fields:
-                    self._add(key, f, (key, f.en, f.zh))
+                    self._add(key, f, (key, f.en, f.zh, *f.synonyms))
                     if join:
                         self.customer_fields[key] = key
         if join:
