@@ -12,6 +12,7 @@ are imported on first use, so ``import crmkit`` stays fast.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from .exceptions import CrmkitError, DataError, UsageError
 
@@ -29,9 +30,7 @@ except KeyboardInterrupt:                   # Ctrl-C while the command line star
 __version__ = "0.1.0"
 
 #: submodules reachable as attributes after ``import crmkit`` (imported when first touched)
-SUBMODULES = ("analytics", "cli", "dashboard", "dedupe", "demo", "derived", "exceptions", "export", "fields",
-              "forms", "i18n", "importer", "io", "normalize", "report", "rfm", "rules", "sample", "schema",
-              "settings", "templates", "validate", "workspace")
+SUBMODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
 
 __all__ = ["CrmkitError", "DataError", "UsageError", "Workspace", "open_workspace", "__version__"]
 

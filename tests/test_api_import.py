@@ -39,3 +39,15 @@ def test_an_unknown_attribute_is_still_an_attribute_error():
                  "except AttributeError as e:\n    r = str(e)\n"
                  "print(json.dumps({'r': r}))")
     assert got == {"r": "module 'crmkit' has no attribute 'nope'"}
+
+
+def test_every_module_of_the_package_is_an_attribute():
+    """The list of lazily reachable submodules is the package folder itself: a new module needs no registering."""
+    files = sorted(p.stem if p.suffix == ".py" else p.name for p in (ROOT / "crmkit").iterdir()
+                   if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").exists()))
+    got = _fresh("import json, crmkit\n"
+                 "print(json.dumps({'names': list(crmkit.SUBMODULES),"
+                 " 'loaded': [getattr(crmkit, n).__name__ for n in crmkit.SUBMODULES]}))")
+    assert got["names"] == files
+    assert got["loaded"] == [f"crmkit.{n}" for n in files]
+    assert {"merge", "phones", "ids", "io", "dashboard", "tasks"} <= set(files)
