@@ -36,6 +36,7 @@ from .ids import next_ids
 from .rules.engine import run_rules as _run_rules
 from .schema import ENTITIES, FORM_ENTITY, Field, norm_token
 from .validate import validate_frame
+from .workspace import team_names as workspace_team_names
 
 #: The seed forms: (slug, name en, name zh, entity, fields, defaults, description en, description zh).
 SEED_FORMS: tuple[tuple, ...] = (
@@ -180,8 +181,8 @@ def form_fields(ws, form: Form) -> list[Field]:
 
 
 def team_names(ws) -> list[str]:
-    team = ws["team"]
-    return [str(x) for x in team["name"].dropna().tolist()] if "name" in team else []
+    """The names of the workspace's Team sheet (:func:`crmkit.workspace.team_names`)."""
+    return workspace_team_names(ws["team"])
 
 
 def submitters(ws, form: Form) -> list[str]:
