@@ -16,6 +16,8 @@ only with sample data (``init --sample``) or ``demo=True``.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -137,7 +139,8 @@ def init_workspace(folder: str | os.PathLike, lang: str = "en", *, region: str |
 
 
 def write_workspace(folder: str | os.PathLike, tables: dict[str, pd.DataFrame] | None = None, *,
-                    lang: str = "en", settings: dict[str, object] | None = None, demo: bool = True) -> Path:
+                    lang: str = "en", settings: dict[str, object] | None = None, demo: bool = True,
+                    written: Callable[[str, int, float], None] | None = None) -> Path:
     """Write a whole workspace from entity frames; entities not given come from the template.
 
     ``settings`` overrides Settings values (e.g. ``{"as_of": "2026-11-20 10:00"}``).
@@ -158,8 +161,11 @@ def write_workspace(folder: str | os.PathLike, tables: dict[str, pd.DataFrame] |
     team = team_names(tables.get("team", all_frames["rules"]["team"]))
     for wb, frames in all_frames.items():
         merged = {k: tables.get(k, frames[k]) for k in frames}
+        t0 = time.perf_counter()
         write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
                        fields_of=fields_of, team_names=team)
+        if written is not None:
+            written(workbook_file(wb), sum(len(df) for df in merged.values()), time.perf_counter() - t0)
     return folder
 
 

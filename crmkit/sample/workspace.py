@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -17,11 +16,10 @@ import pandas as pd
 from ..exceptions import WorkspaceExists
 from ..i18n import msg, t
 from ..io.reading import find_sheet, open_reader
-from ..io.writer import write_workbook
 from ..schema import ENTITIES, WORKBOOKS, workbook_file
 from ..settings import check_lang
-from ..templates import template_frames
-from ..workspace import open_workspace, team_names
+from ..templates import write_workspace
+from ..workspace import open_workspace
 from .draw import Progress
 from .generator import generate_tables
 
@@ -64,19 +62,10 @@ def generate_workspace(directory: str | os.PathLike, customers: int = 500, seed:
 
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame], lang: str, *, progress: bool = False) -> None:
-    """Write every workbook of the workspace (entities missing from ``tables`` come from the template)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reports").mkdir(exist_ok=True)
+    """Write every workbook of the workspace (entities missing from ``tables`` come from the blank template)."""
     say = Progress(progress)
-    all_frames = template_frames(lang)
-    team = team_names(tables.get("team", all_frames["rules"]["team"]))
-    for wb, frames in all_frames.items():
-        merged = {k: tables.get(k, frames[k]) for k in frames}
-        t0 = time.perf_counter()
-        write_workbook(folder / workbook_file(wb), merged, lang, workbook_key=wb, workspace=folder,
-                       team_names=team)
-        rows = sum(len(df) for df in merged.values())
-        say(msg("p_written", file=workbook_file(wb), rows=f"{rows:,}", seconds=f"{time.perf_counter() - t0:.1f}"))
+    write_workspace(folder, tables, lang=lang, demo=False, written=lambda file, rows, seconds: say(
+        msg("p_written", file=file, rows=f"{rows:,}", seconds=f"{seconds:.1f}")))
 
 
 def sample_marker(folder: str | os.PathLike) -> dict | None:
