@@ -113,6 +113,10 @@ class ExpressionError(DataError):
         return text
 
 
+class TemplateError(DataError):
+    """A message template names a field that does not exist, or cannot be read (found at preview time)."""
+
+
 class UsageError(CrmkitError):
     """Bad usage or unreadable input (exit code 2)."""
 

@@ -348,9 +348,16 @@ TICKET_STATUS = _enum(
     ("closed", "closed", "已关闭", ("已解决", "关闭", "resolved")),
 )
 
+MESSAGE_KIND = _enum(
+    "message_kind",
+    ("marketing", "marketing", "营销", ("营销消息", "promotion")),
+    ("service", "service", "服务", ("服务通知", "通知", "transactional")),
+)
+
 MESSAGE_STATUS = _enum(
     "message_status",
     ("queued", "queued", "待发送", ("排队中",)),
+    ("sending", "sending", "发送中", ("正在发送",)),
     ("sent", "sent", "已发送", ("发送成功",)),
     ("failed", "failed", "发送失败", ("失败",)),
     ("suppressed", "suppressed", "已拦截", ("已屏蔽", "未发送")),
@@ -467,7 +474,7 @@ FORM_ENTITY = _enum(
 ENUMS: dict[str, Enum] = {e.name: e for e in (
     YES_NO, CUSTOMER_TYPE, SOURCE, INTENT_LEVEL, STAGE, INDUSTRY, SIZE, CHANNEL, PREFERRED_CHANNEL,
     METHOD, ORDER_CHANNEL, TASK_STATUS, TASK_PRIORITY, TICKET_TYPE, TICKET_PRIORITY, TICKET_STATUS,
-    MESSAGE_STATUS, RULE_ENTITY, ACTION, ONCE, ROLE, OUTCOME, VALUE_TIER, RFM_SEGMENT,
+    MESSAGE_STATUS, MESSAGE_KIND, RULE_ENTITY, ACTION, ONCE, ROLE, OUTCOME, VALUE_TIER, RFM_SEGMENT,
     CUSTOM_ENTITY, CUSTOM_FIELD_TYPE, FORM_ENTITY,
 )}
 
@@ -521,6 +528,9 @@ CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="cu
     F("marketing_consent", "Marketing consent", "同意接收营销信息", "bool", enum=YES_NO, synonyms=("营销授权", "同意营销", "consent"),
       hint_en="yes only if the customer agreed to marketing messages.", hint_zh="客户同意接收营销信息时填“是”。"),
     F("unsubscribed", "Unsubscribed", "已退订", "bool", enum=YES_NO, synonyms=("退订", "unsubscribe")),
+    F("bounced_address", "Bounced address", "退信地址", "text", synonyms=("退信", "无效地址", "bounced"),
+      hint_en="E-mail addresses or phone numbers that bounced, separated by ;. crmkit sends nothing to them.",
+      hint_zh="退信的邮箱或无法送达的号码，用 ; 分隔。系统不再向这些地址发送消息。"),
     F("notes", "Notes", "备注", "longtext", synonyms=("说明", "remark", "remarks", "comment")),
     # derived by crmkit rfm (written back, clearly marked)
     *_RFM_FIELDS,
@@ -620,6 +630,8 @@ CAMPAIGNS = Entity("campaigns", "Campaigns", "营销活动", "campaigns", id_fie
     F("channel", "Channel", "推送渠道", "enum", True, enum=CHANNEL, synonyms=("渠道",)),
     F("content", "Content", "推送内容", "longtext", True, synonyms=("内容",),
       hint_en="May use {name}, {contact_name} ...", hint_zh="可使用 {name}、{contact_name} 等字段。"),
+    F("subject", "Subject", "邮件主题", "text", synonyms=("主题", "标题"),
+      hint_en="E-mail subject; may use {name} ... Blank: the campaign name.", hint_zh="邮件主题，可使用 {name} 等字段；留空则用活动名称。"),
     F("send_at", "Send at", "发送时间", "datetime"),
     F("owner", "Owner", "负责人", "person"),
     F("cost", "Cost", "活动成本", "money", synonyms=("成本", "费用")),
@@ -645,6 +657,16 @@ MESSAGES = Entity("messages", "Messages", "消息", "campaigns", id_field="messa
     F("clicked_at", "Clicked", "点击时间", "datetime"),
     F("converted_at", "Converted", "转化时间", "datetime"),
     F("revenue", "Revenue", "带来收入", "money"),
+    F("kind", "Kind", "消息类型", "enum", enum=MESSAGE_KIND, hint_en="marketing messages obey consent, unsubscribe and the daily cap.",
+      hint_zh="营销消息受营销授权、退订和每日上限约束。"),
+    F("subject", "Subject", "主题", "text"),
+    F("address", "Sent to", "发送地址", "text", hint_en="The e-mail or phone the message was sent to.",
+      hint_zh="消息实际发送到的邮箱或手机号。"),
+    F("attempts", "Attempts", "尝试次数", "int"),
+    F("failure_reason", "Failure reason", "失败原因", "text"),
+    F("provider_message_id", "Provider message ID", "服务商消息编号", "text", synonyms=("provider id", "服务商编号")),
+    F("bounced_at", "Bounced", "退信时间", "datetime"),
+    F("unsubscribed_at", "Unsubscribed", "退订时间", "datetime"),
 ))
 
 RULES = Entity("rules", "Rules", "规则", "rules", id_field="rule_id", id_prefix="R", id_width=2, synonyms=("rule", "自动化规则"), fields=(

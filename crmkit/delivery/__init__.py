@@ -1,0 +1,4 @@
+"""Delivery: messages leave crmkit and their results come back.
+
+* :mod:`crmkit.delivery.render` — ``{field}`` templates through Jinja's sandbox.
+"""
