@@ -455,6 +455,7 @@ TEXT.update({
     "reason_daily_cap": ("daily message cap reached", "已达每日营销消息上限"),
     "reason_no_email": ("no e-mail address", "缺少电子邮箱"),
     "reason_no_phone": ("no phone number", "缺少联系电话"),
+    "reason_address_bounced": ("the address bounced before", "该地址曾退信"),
     "reason_no_customer": ("no customer for this record", "该记录没有对应客户"),
     "reason_no_recipient": ("nobody to send it to (no owner and no manager in Team)", "无接收人（没有负责人，团队表中也没有主管）"),
     # --- defaults: a blank workspace's checklist, the dry-run summary, the plan file

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ExpressionError
+from ..delivery.guards import blocked, marketing_count, over_cap, reason_label
+from ..delivery.render import MessageTemplate
+from ..exceptions import ExpressionError, TemplateError
 from ..i18n import msg, t
 from ..schema import CHANNEL, ENTITIES, TASK_PRIORITY, TICKET_PRIORITY, TICKET_TYPE, Field, norm_token
 from .params import duration, flag
@@ -63,28 +65,24 @@ def action(name: str, params: tuple[str, ...] | None = None):
 
 # --------------------------------------------------------------------------- helpers
 
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-
-
 def render(template: str | None, run: RuleRun) -> pd.Series:
-    """Fill ``{field}`` placeholders from each matched record (vectorised); unknown ones stay as typed."""
+    """Fill ``{field}`` placeholders from each matched record through the sandboxed renderer.
+
+    A placeholder that names no field is an error of the rule (found by a dry run), never a
+    half-rendered message or task.
+    """
     idx = run.rows
     if template is None:
         return pd.Series("", index=idx, dtype="object")
-    parts = _PLACEHOLDER.split(str(template))
-    out = pd.Series(parts[0], index=idx, dtype="object")
-    for i in range(1, len(parts), 2):
-        name = parts[i]
-        key = run.ctx.fields.resolve(name.strip())
-        if key is None:
-            piece = pd.Series("{" + name + "}", index=idx, dtype="object")
-        else:
-            try:
-                piece = display(run.column(key), run.ctx.fields.field(key), run.lang)
-            except KeyError:
-                piece = pd.Series("{" + name + "}", index=idx, dtype="object")
-        out = out + piece + parts[i + 1]
-    return out
+    fields = run.ctx.fields
+    try:
+        tpl = MessageTemplate(template, lambda name: fields.resolve(name.strip()), known=list(fields.fields))
+        values = pd.DataFrame({key: display(run.column(key), fields.field(key), run.lang) for key in tpl.fields},
+                              index=idx)
+        return tpl.render_frame(values, ids=run.record_ids())
+    except (TemplateError, KeyError) as exc:
+        text = exc.message if isinstance(exc, TemplateError) else msg("e_tpl_field", name=str(exc), known="-")
+        raise ExpressionError(text, rule_id=run.rule.rule_id) from None
 
 
 def display(s: pd.Series, f: Field | None, lang: str) -> pd.Series:
@@ -409,10 +407,8 @@ def assign_owner(run: RuleRun) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- messages
 
-_CONTACT_OF = {"email": "email", "sms": "phone", "wecom": None}
 
-
-@action("queue_message", params=("channel", "kind", "content", "text", "delay"))
+@action("queue_message", params=("channel", "kind", "content", "text", "subject", "delay"))
 def queue_message(run: RuleRun) -> pd.DataFrame:
     p = run.params
     lang = run.lang
@@ -436,33 +432,19 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
     delay = duration(p.get("delay", "0m"), name="delay", rule_id=run.rule.rule_id)
     scheduled = run.runner.calendar.next_send_time(run.as_of + delay)
     text = render(content, run)
-    reason = pd.Series(pd.NA, index=run.rows, dtype="object")
-
-    def suppress(mask: pd.Series, code: str, label: str | None = None):
-        m = mask & reason.isna()
-        reason[m] = code if label is None else label
-
+    subject = render(p["subject"], run) if p.get("subject") else None
     cust_ids = run.customer_ids()
-    suppress(cust_ids.isna(), "no_customer")
-    if kind == "marketing":
-        unsub = _truth(run.column("unsubscribed"))
-        consent = _truth(run.column("marketing_consent"))
-        suppress(unsub, "unsubscribed")
-        suppress(~consent, "no_consent")
-    for chan, contact in _CONTACT_OF.items():
-        if contact is None:
-            continue
-        vals = run.column(contact).astype("string").str.strip()
-        blank = (vals.isna() | (vals == "")).to_numpy(dtype=bool, na_value=True)
-        suppress(pd.Series(blank, index=run.rows) & (channel == chan), "no_" + contact)
+    contacts = pd.DataFrame({c: run.column(c) for c in ("unsubscribed", "marketing_consent", "email", "phone",
+                                                         "bounced_address")}, index=run.rows)
+    reason = blocked(channel, kind, contacts)
+    reason[cust_ids.isna().to_numpy()] = "no_customer"
     if kind == "marketing":
         cap = int(run.runner.settings.get("daily_message_cap") or 0)
         open_ = reason.isna()
-        already = run.runner.marketing_count(cust_ids[open_], scheduled)
-        order = cust_ids[open_].groupby(cust_ids[open_].to_numpy()).cumcount()
+        already = marketing_count(run.runner.frames["messages"], cust_ids[open_], scheduled, run.runner.marketing_rules)
         over = pd.Series(False, index=run.rows)
-        over[open_] = (already + order) >= cap
-        suppress(over, "daily_cap")
+        over[open_] = over_cap(cust_ids[open_], already, cap)
+        reason[(over & reason.isna()).to_numpy()] = "daily_cap"
     suppressed = reason.notna()
     n = len(run.rows)
     ids = pd.Series(run.new_ids("messages", n) if n else [], index=run.rows, dtype="object")
@@ -476,6 +458,8 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
         "content": text.to_numpy(),
         "status": np.where(suppressed, "suppressed", "queued"),
         "suppressed_reason": labels.to_numpy(),
+        "kind": kind,
+        "subject": None if subject is None else subject.to_numpy(),
         "queued_at": run.as_of,
         "scheduled_at": pd.Series(scheduled, index=run.rows).where(~suppressed).to_numpy(),
     })
@@ -492,16 +476,4 @@ def queue_message(run: RuleRun) -> pd.DataFrame:
 
 
 def _reason_label(code: str, run: RuleRun) -> str:
-    text = t("reason_" + code, run.lang)
-    if code == "daily_cap":
-        text += f" ({int(run.runner.settings.get('daily_message_cap') or 0)})"
-    return text
-
-
-def _truth(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return pd.Series(s.to_numpy(dtype=bool, na_value=False), index=s.index)
-    from ..schema import YES_NO
-
-    codes = s.astype("string").map(lambda v: YES_NO.lookup.get(norm_token(v)) if isinstance(v, str) else None)
-    return (codes == "yes").fillna(False).astype(bool)
+    return reason_label(code, run.lang, cap=int(run.runner.settings.get("daily_message_cap") or 0))

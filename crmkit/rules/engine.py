@@ -534,20 +534,10 @@ class Runner:
             "new": new_txt[changed].replace("", pd.NA).to_numpy(), "by": by,
         }))
 
-    def marketing_count(self, customer_ids: pd.Series, scheduled: pd.Timestamp) -> pd.Series:
-        """Marketing messages already queued or sent to each customer on ``scheduled``'s day."""
-        m = self.frames["messages"]
-        if m.empty:
-            return pd.Series(0, index=customer_ids.index)
-        day = pd.Timestamp(scheduled).normalize()
-        when = m["scheduled_at"].fillna(m["sent_at"]).fillna(m["queued_at"]).dt.normalize()
-        live = m["status"].isin(["queued", "sent"]).fillna(False)
-        marketing = m["campaign_id"].notna() | m["rule_id"].isin(list(self._marketing_rules)).fillna(False)
-        hit = m[(when == day).fillna(False) & live & marketing]
-        counts = hit["customer_id"].value_counts()
-        out = counts.reindex(customer_ids.to_numpy()).fillna(0).astype(int)
-        out.index = customer_ids.index
-        return out
+    @property
+    def marketing_rules(self) -> frozenset[str]:
+        """The ids of the rules whose messages are marketing (their rows written before ``kind`` existed)."""
+        return frozenset(self._marketing_rules)
 
     def already_done(self, rule: Rule) -> pd.Index:
         """Records this rule already handled in the current period (RuleLog, and its own outputs)."""
