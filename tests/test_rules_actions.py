@@ -126,3 +126,27 @@ def test_derived_fields_are_computed_as_of_the_run():
     assert d.loc["C2", "last_order_at"] == pd.Timestamp("2026-06-01")
     n = len(ENTITIES["customers"].completeness_fields)
     assert d["completeness"].tolist() == [pytest.approx(3 / n), pytest.approx(2 / n)]   # name, contact, created
+
+
+def test_queue_message_records_kind_and_a_rendered_subject():
+    rule = one_rule("queue_message", 'channel=email; kind=marketing; subject="News for {客户名称}"; content="Hi {name}"')
+    runner, _ = execute([customer("C1")], rule)
+    row = runner.frames["messages"].iloc[-1]
+    assert (row["kind"], row["subject"], row["content"], row["status"]) == \
+        ("marketing", "News for Company C1", "Hi Company C1", "queued")
+
+
+def test_a_text_naming_an_unknown_field_is_an_error_of_its_rule_and_nothing_half_rendered_is_queued():
+    runner, res = execute([customer("C1")], one_rule("queue_message", 'channel=email; content="Hello {nickname}"'))
+    assert fired(res, "X1", None) == set()
+    assert any(e["rule_id"] == "X1" and "{nickname}" in e["message"] for e in res.summary()["errors"])
+    assert runner.frames["messages"].empty
+
+
+def test_template_text_cannot_run_template_code():
+    rule = one_rule("queue_message", 'channel=email; kind=service; content="{{ 7*7 }} and {name|upper}"')
+    runner, _ = execute([customer("C1")], rule)
+    assert runner.frames["messages"]["content"].tolist() == ["{ 7*7 } and COMPANY C1"]
+    rule = one_rule("queue_message", 'channel=email; kind=service; content="{name|attr(\'__class__\')}"')
+    runner, res = execute([customer("C1")], rule)
+    assert runner.frames["messages"].empty and "unsafe" in res.summary()["errors"][0]["message"]

@@ -119,3 +119,13 @@ def test_send_window_follows_the_settings():
     cal = WorkCalendar({"send_window_start": dt.time(10, 30), "send_window_end": dt.time(12)})
     assert cal.next_send_time(pd.Timestamp("2026-11-20 09:00")) == pd.Timestamp("2026-11-20 10:30")
     assert cal.next_send_time(pd.Timestamp("2026-11-20 12:00")) == pd.Timestamp("2026-11-23 10:30")
+
+
+def test_an_address_that_bounced_gets_nothing_until_the_customer_has_a_new_one():
+    rules = marketing_rules(1)
+    bounced = customer("CB", bounced_address="old@example.com; cb@example.com")
+    fixed = customer("CF", bounced_address="old@example.com")           # the bounced address was corrected
+    res = plan([bounced, fixed], rules=rules)
+    assert fired(res, "Q1", "suppressed") == {"CB"} and fired(res, "Q1") == {"CF"}
+    assert "bounced" in res.actions.set_index("record_id").loc["CB", "detail"]
+
