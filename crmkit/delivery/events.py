@@ -39,7 +39,7 @@ EXPORT = Entity("results", "Results", "发送结果", "campaigns", synonyms=("ev
                 "provider message id", "服务商消息ID", "第三方消息编号", "sid", "biz_id", "bizid")),
     F("message_id", "Message ID", "消息编号", "text",
       synonyms=("message-id", "msg_id", "msgid", "消息ID", "消息id", "id", "message", "邮件编号", "短信编号")),
-    F("event", "Event", "事件", "text",
+    F("event", "Event", "事件", "text", True,
       synonyms=("type", "status", "event type", "事件类型", "状态", "发送状态", "类型", "event_name", "action")),
     F("address", "Recipient", "收件人", "text",
       synonyms=("email", "e-mail", "recipient", "to", "phone", "mobile", "邮箱", "手机号", "手机", "手机号码",

@@ -401,7 +401,7 @@ def _apply(ev: pd.DataFrame, messages: pd.DataFrame, customers: pd.DataFrame, st
     matched = 0
     addresses = None
     ev = ev.sort_values(["at"], kind="stable")
-    for row, e in ev.iterrows():   # sequential by nature: first time wins, amounts add up
+    for e in ev.to_dict("records"):   # sequential by nature: first time wins, amounts add up
         m = int(e["msg"])
         kind, at = e["event"], pd.Timestamp(e["at"])
         cur = messages.loc[m]
