@@ -76,6 +76,9 @@ MATCH_WINDOW_DAYS = 60
 LIST_LIMIT = 200
 STATE_FILE = "results_state.json"
 OUTCOMES = ("matched", "already_known", "unmatched", "rejected")
+#: The Messages fields an event reads or fills.
+MESSAGE_FIELDS = ("message_id", "customer_id", "status", "sent_at", "opened_at", "clicked_at", "converted_at",
+                  "revenue", "bounced_at", "failure_reason", "unsubscribed_at")
 
 _OFFSET = re.compile(r"(?:[Zz]|[+-]\d{2}:?\d{2})$")
 _EPOCH = re.compile(r"\d{10}(?:\d{3})?(?:\.\d+)?")
@@ -218,7 +221,8 @@ def _events(table: SourceTable, ws, res: ResultsSummary) -> pd.DataFrame:
     ev = pd.DataFrame(index=idx)
     ev_src, raw_event = _col(table, "event")
     lookup = RESULT_EVENT.lookup
-    ev["event"] = raw_event.map(lambda v: lookup.get(norm_token(v)) if pd.notna(v) else None).astype("string")
+    words = {v: lookup.get(norm_token(v)) for v in raw_event.dropna().unique()}   # once per distinct spelling
+    ev["event"] = raw_event.map(words).astype("string")
     at_src, raw_at = _col(table, "at")
     ev["at"] = parse_times(raw_at, ws.settings.get("timezone"), dayfirst=bool(ws.settings.get("date_dayfirst")))
     for key in ("provider_message_id", "message_id"):
@@ -348,20 +352,24 @@ def _match(ev: pd.DataFrame, messages: pd.DataFrame, customers: pd.DataFrame, ws
     unsent = pd.Series(False, index=ev.index)
     unsent[hit.notna()] = pd.Series(status, dtype="string").isin(["queued", "suppressed"]).fillna(False).to_numpy()
     ev.loc[unsent, "msg"] = pd.NA
-    for row in ev.index[ev["msg"].isna()]:
-        e = ev.loc[row]
-        ids = [str(e[k]) for k in ("provider_message_id", "message_id") if pd.notna(e[k])]
-        if unsent[row]:
+    lost = ev["msg"].isna().to_numpy(dtype=bool)
+    reasons: dict[str, str] = {}
+    cols = ["provider_message_id", "message_id", "address", "event"]
+    for row, never_sent, provider, own, address, event in zip(
+            ev.index[lost], unsent.to_numpy(dtype=bool)[lost], *(ev.loc[lost, c] for c in cols)):
+        ids = [str(v) for v in (provider, own) if pd.notna(v)]
+        if never_sent:
             reason = msg("r_res_not_sent")
-        elif ids and pd.notna(e["address"]):
+        elif ids and pd.notna(address):
             reason = msg("r_res_no_id_or_address", days=MATCH_WINDOW_DAYS)
         elif ids:
             reason = msg("r_res_unknown_id")
         else:
             reason = msg("r_res_no_address", days=MATCH_WINDOW_DAYS)
-        value = ids[0] if ids else str(e["address"])
-        res.unmatched_rows.append({"file": Path(res.file).name, "row": int(row), "event": e["event"],
-                                   "value": value, "reason": reason.render(res.lang)})
+        if reason.key not in reasons:
+            reasons[reason.key] = reason.render(res.lang)
+        res.unmatched_rows.append({"file": Path(res.file).name, "row": int(row), "event": event,
+                                   "value": ids[0] if ids else str(address), "reason": reasons[reason.key]})
     res.outcome["unmatched"] = int(ev["msg"].isna().sum())
     return ev[ev["msg"].notna()]
 
@@ -401,10 +409,15 @@ def _apply(ev: pd.DataFrame, messages: pd.DataFrame, customers: pd.DataFrame, st
     matched = 0
     addresses = None
     ev = ev.sort_values(["at"], kind="stable")
-    for e in ev.to_dict("records"):   # sequential by nature: first time wins, amounts add up
-        m = int(e["msg"])
-        kind, at = e["event"], pd.Timestamp(e["at"])
-        cur = messages.loc[m]
+    labels = pd.Index(ev["msg"].astype("int64").unique())
+    records = messages.loc[labels, list(MESSAGE_FIELDS)].to_dict("index")   # the messages as they change
+    changed: dict[str, dict] = {k: {} for k in MESSAGE_FIELDS}
+    cols = ["msg", "event", "at", "revenue", "detail", "address"]
+    # sequential by nature: first time wins, amounts add up
+    for m, kind, at, revenue, detail, address in ev[cols].itertuples(index=False, name=None):
+        m, at = int(m), pd.Timestamp(at)
+        e = {"revenue": revenue, "detail": detail, "address": address}
+        cur = records[m]
         new: dict[str, object] = {}
         cust: dict[str, object] = {}
         if kind == "delivered":
@@ -452,7 +465,7 @@ def _apply(ev: pd.DataFrame, messages: pd.DataFrame, customers: pd.DataFrame, st
         matched += 1
         res.applied[kind] = res.applied.get(kind, 0) + 1
         for k, v in new.items():
-            messages.at[m, k] = v
+            cur[k] = changed[k][m] = v
         touched_msg.add(m)
         c = cust_row.get(str(cur["customer_id"]))
         if c is None or not cust:
@@ -467,6 +480,9 @@ def _apply(ev: pd.DataFrame, messages: pd.DataFrame, customers: pd.DataFrame, st
             if cust["bounced_address"].lower() not in {a.lower() for a in listed}:
                 customers.at[c, "bounced_address"] = ";".join([*listed, cust["bounced_address"]])
                 touched_cust.add(c)
+    for k, values in changed.items():
+        if values:
+            messages.loc[list(values), k] = pd.Series(values, dtype=messages[k].dtype)
     res.outcome["matched"] = matched
     res.outcome["already_known"] = len(ev) - matched
     state["conversions"] = [*state["conversions"], *fresh]
