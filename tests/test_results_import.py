@@ -10,6 +10,7 @@ accounted for; a dry run and a second import write nothing.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -346,3 +347,40 @@ def test_times_with_a_zone_or_as_unix_seconds_are_read_as_the_team_s_wall_clock(
                                  "soon"], dtype="string"), "Asia/Shanghai")
     assert list(got[:4]) == [pd.Timestamp("2026-11-01 10:00")] * 4
     assert pd.isna(got.iloc[4])
+
+
+def test_delivered_settles_a_message_left_sending_and_a_queued_message_is_never_matched(ws_dir, tmp_path):
+    with workspace_lock(ws_dir):
+        ws = open_workspace(ws_dir)
+        m = ws["messages"].copy()
+        hit = m["provider_message_id"] == "<prov-9@mail.example>"
+        m.loc[hit, ["status", "sent_at"]] = ["sending", None]
+        queued = m.index[(m["status"] == "queued").fillna(False)][0]
+        ws.replace("messages", m)
+        ws.save()
+    queued_id = m.loc[queued, "message_id"]
+    src = tmp_path / "delivered.csv"
+    pd.DataFrame({"provider id": ["prov-9@mail.example", ""], "message_id": ["", queued_id],
+                  "event": ["delivered", "opened"],
+                  "time": ["2026-11-02 09:30", "2026-11-02 09:30"]}).to_csv(src, index=False)
+    got = import_results(src, ws_dir).summary()
+    assert (got["matched"], got["unmatched"]) == (1, 1)
+    assert "never sent" in got["unmatched_rows"][0]["reason"]
+    after = message(ws_dir, 9)
+    assert after["status"] == "sent" and after["sent_at"] == pd.Timestamp("2026-11-02 09:30")
+
+
+def test_a_chinese_workspace_reports_in_chinese(tmp_path, capsys):
+    folder = tmp_path / "zh"
+    assert main(["init", str(folder), "--lang", "zh", "--sample"]) == 0
+    m = open_workspace(folder)["messages"]
+    sent = m[(m["status"] == "sent").fillna(False)].iloc[0]
+    src = tmp_path / "回执.csv"
+    pd.DataFrame({"消息编号": [sent["message_id"], "M999999", sent["message_id"]], "事件": ["打开", "打开", "爆炸"],
+                  "时间": [stamp(sent["sent_at"], 1)] * 3}).to_csv(src, index=False, encoding="utf-8-sig")
+    capsys.readouterr()
+    code = main(["results", str(src), "--into", str(folder)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "未匹配 1" in out and "已拒绝 1" in out and "无法识别的事件" in out and "没有该编号的消息" in out
+    assert sum(int(n) for n in re.findall(r"(?:已匹配|已有记录|未匹配|已拒绝) (\d+)", out)) == 3
