@@ -384,3 +384,12 @@ def test_a_chinese_workspace_reports_in_chinese(tmp_path, capsys):
     assert code == 1
     assert "未匹配 1" in out and "已拒绝 1" in out and "无法识别的事件" in out and "没有该编号的消息" in out
     assert sum(int(n) for n in re.findall(r"(?:已匹配|已有记录|未匹配|已拒绝) (\d+)", out)) == 3
+
+
+def test_the_column_named_event_wins_over_a_status_column_of_smtp_codes(ws_dir, tmp_path):
+    m0 = message(ws_dir, 0)
+    src = tmp_path / "sendgrid.csv"
+    pd.DataFrame({"status": ["2.0.0"], "sg_message_id": ["prov-0@mail.example"], "event": ["open"],
+                  "timestamp": [stamp(m0["sent_at"], 7)]}).to_csv(src, index=False)
+    got = import_results(src, ws_dir).summary()
+    assert (got["matched"], got["rejected"]) == (1, 0)

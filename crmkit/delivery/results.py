@@ -80,6 +80,8 @@ OUTCOMES = ("matched", "already_known", "unmatched", "rejected")
 MESSAGE_FIELDS = ("message_id", "customer_id", "status", "sent_at", "opened_at", "clicked_at", "converted_at",
                   "revenue", "bounced_at", "failure_reason", "unsubscribed_at")
 
+#: Headers that name the event column for sure (``type`` and ``status`` may be something else).
+EVENT_HEADERS = frozenset(norm_token(h) for h in ("event", "event type", "event_name", "事件", "事件类型"))
 _OFFSET = re.compile(r"(?:[Zz]|[+-]\d{2}:?\d{2})$")
 _EPOCH = re.compile(r"\d{10}(?:\d{3})?(?:\.\d+)?")
 
@@ -159,6 +161,15 @@ def import_results(source: str | os.PathLike, workspace: str | os.PathLike, *, d
 
 
 def _check_columns(table: SourceTable) -> None:
+    """Refuse an export without an event column or without any id or recipient column.
+
+    When several columns could be the event (``status`` before ``event``, as
+    in exports whose status is an SMTP code), the one named event wins.
+    """
+    named = [h for h in table.headers if norm_token(h) in EVENT_HEADERS]
+    if named and table.matched.get(named[0]) != "event":
+        table.matched = {h: k for h, k in table.matched.items() if k != "event"}
+        table.matched[named[0]] = "event"
     keys = set(table.matched.values())
     if "event" not in keys:
         raise WorkbookError(msg("e_res_no_event", headers=", ".join(table.headers)), file=table.file,
