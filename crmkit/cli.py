@@ -290,6 +290,24 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
 
 
 @cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--into", "into", type=click.Path(path_type=Path), required=True, help="The workspace folder.")
+@click.option("--sheet", default=None, help="Sheet to read (default: the one whose header fits best).")
+@click.option("--as-of", "as_of", default=None, help="Time of the History rows (default: Settings as_of, else now).")
+@click.option("--dry-run", is_flag=True, help="Match every row and show the counts; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("into")
+def results(source: Path, into: Path, sheet: str | None, as_of: str | None, dry_run: bool, as_json: bool) -> int:
+    """Import an e-mail or SMS service's event export (SOURCE: .csv or .xlsx, English or Chinese headers):
+    opens, clicks, conversions and revenue, bounces, unsubscribes and complaints go back to Messages."""
+    from .delivery.results import import_results
+
+    res = import_results(source, into, dry_run=dry_run, as_of=as_of, sheet=sheet)
+    emit(res.summary(), as_json, res.text())
+    return res.exit_code
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--apply", "apply_", is_flag=True, help="Merge the groups (default: only show them).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

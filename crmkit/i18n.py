@@ -1050,3 +1050,42 @@ TEXT.update({
                             "replace the formula with a value to let the rule set it",
                             "{field} 单元格中是用户的公式，crmkit 不会覆盖公式；如需由规则设置，请将公式改为数值"),
 })
+
+
+# --- delivery: results imported from a sending service (crmkit results)
+TEXT.update({
+    "res_title": ("Results import: {file} ({rows} rows)", "发送结果导入：{file}（{rows} 行）"),
+    "res_matched": ("matched", "已匹配"),
+    "res_already_known": ("already known", "已有记录"),
+    "res_unmatched": ("unmatched", "未匹配"),
+    "res_rejected": ("rejected", "已拒绝"),
+    "res_events": ("Events", "事件"),
+    "res_new": ("new", "新增"),
+    "res_unmatched_rows": ("Unmatched rows", "未匹配的行"),
+    "res_rejected_rows": ("Rejected rows", "被拒绝的行"),
+    "res_more": ("... and {n} more", "……另有 {n} 行"),
+    "res_dry_run": ("dry run: nothing was written", "试运行：未写入任何内容"),
+    "res_hard_bounce": ("hard bounce", "硬退信"),
+    "res_soft_bounce": ("soft bounce", "软退信"),
+    "e_res_no_event": ("no event column (event, type, status, 事件, 状态 ...) among the headers: {headers}",
+                       "表头中没有事件列（event、type、status、事件、状态……）：{headers}"),
+    "e_res_no_key": ("no message ID column and no recipient column (message_id, provider message ID, email, phone, "
+                     "消息编号, 收件人 ...) among the headers: {headers}",
+                     "表头中没有消息编号列，也没有收件人列（message_id、服务商消息编号、email、phone、消息编号、收件人……）：{headers}"),
+    "r_res_unknown_event": ("unknown event: use delivered, opened, clicked, converted, bounce, soft bounce, "
+                            "unsubscribed or complaint", "无法识别的事件：请使用 送达、打开、点击、转化、退信、软退信、退订 或 投诉"),
+    "r_res_no_event": ("the event is blank", "事件为空"),
+    "r_res_bad_time": ("not a date and time", "不是有效的日期时间"),
+    "r_res_no_time": ("the event time is blank", "事件时间为空"),
+    "r_res_bad_amount": ("not an amount", "不是有效的金额"),
+    "r_res_no_key": ("no message ID and no recipient: the event cannot be matched to a message",
+                     "既没有消息编号也没有收件人：无法对应到消息"),
+    "r_res_not_sent": ("the message was never sent (queued or suppressed)", "该消息从未发出（待发送或已拦截）"),
+    "r_res_unknown_id": ("no message has this ID", "没有该编号的消息"),
+    "r_res_no_id_or_address": ("no message has this ID, and none was sent to this recipient in the {days} days before "
+                               "the event", "没有该编号的消息，事件发生前 {days} 天内也没有发给该收件人的消息"),
+    "r_res_no_address": ("no message was sent to this recipient in the {days} days before the event",
+                         "事件发生前 {days} 天内没有发给该收件人的消息"),
+    "col_bounced": ("Bounced", "已退信"),
+    "col_unsubscribed": ("Unsubscribed", "已退订"),
+})

@@ -112,6 +112,8 @@ CASES = (
     + [("validate", b, lambda p: ["validate", str(p)]) for b in FILE_BAD + WORKSPACE_BAD[4:]]
     + [("import", b, lambda p: ["import", str(p), "--into", "{good workspace}"]) for b in FILE_BAD]
     + [("import", b, lambda p: ["import", "{good source}", "--into", str(p)]) for b in WORKSPACE_BAD]
+    + [("results", b, lambda p: ["results", str(p), "--into", "{good workspace}"]) for b in FILE_BAD]
+    + [("results", b, lambda p: ["results", "{good results}", "--into", str(p)]) for b in WORKSPACE_BAD]
     + [(cmd, b, (lambda c: lambda p: [c, str(p)])(cmd)) for cmd in ("dedupe", "run", "rfm", "report", "export")
        for b in WORKSPACE_BAD]
     + [("dedupe", b, lambda p: ["dedupe", str(p), "--apply"]) for b in WORKSPACE_BAD]
@@ -132,10 +134,12 @@ def test_a_bad_path_gives_a_one_line_error_naming_the_place(bad, tmp_path, capsy
     assert command in cli.commands, f"crmkit {command} is not a command"
     path, place = bad[case]
     good_source = plain_customers_book(tmp_path / "good-source.xlsx")
+    good_results = tmp_path / "good-results.csv"
+    good_results.write_text("message_id,event,time\nM000001,opened,2026-11-01 10:00\n", encoding="utf-8")
     good_ws = tmp_path / "good-ws"
     shutil.copytree(bad["good workspace"][0], good_ws, ignore=shutil.ignore_patterns(".crmkit"))
     args = [a.replace("{good workspace}", str(good_ws)).replace("{good source}", str(good_source))
-            for a in argv(path)]
+            .replace("{good results}", str(good_results)) for a in argv(path)]
     if command == "dashboard":
         import crmkit.dashboard.server as dash
 

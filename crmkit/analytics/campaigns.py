@@ -9,6 +9,9 @@ import pandas as pd
 
 from .common import col_of, dt_column, ratio
 
+#: The message counts per campaign, in column order.
+COUNTS = ("target", "queued", "sent", "opened", "clicked", "converted", "bounced", "unsubscribed")
+
 
 def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Mapping | None = None,
                   as_of: object = None) -> pd.DataFrame:
@@ -24,7 +27,9 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
       is at or before ``as_of``; without it, every message not in status
       queued is due;
     * ``sent``: status sent; ``opened``/``clicked``/``converted``: messages
-      with ``opened_at``/``clicked_at``/``converted_at``;
+      with ``opened_at``/``clicked_at``/``converted_at``; ``bounced`` /
+      ``unsubscribed``: messages with ``bounced_at`` / ``unsubscribed_at``
+      (a complaint counts as an unsubscribe), as ``crmkit results`` fills them;
     * ``reach = sent / target``; ``open_rate = opened / sent``;
       ``conversion = clicked / opened``;
     * ``revenue``: sum of the messages' revenue; ``cost``: the campaign's cost;
@@ -60,6 +65,8 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
         "opened": (dt_column(messages, "opened_at", "messages").notna() & ~queued).astype("int64"),
         "clicked": (dt_column(messages, "clicked_at", "messages").notna() & ~queued).astype("int64"),
         "converted": (dt_column(messages, "converted_at", "messages").notna() & ~queued).astype("int64"),
+        "bounced": (dt_column(messages, "bounced_at", "messages").notna() & ~queued).astype("int64"),
+        "unsubscribed": (dt_column(messages, "unsubscribed_at", "messages").notna() & ~queued).astype("int64"),
         "revenue": pd.to_numeric(col_of(messages, "revenue", "messages"), errors="coerce").fillna(0.0).where(~queued, 0.0),
     }, index=messages.index)
     g = m[mid.notna()].groupby(mid[mid.notna()]).sum()
@@ -71,7 +78,7 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
         "channel": col_of(campaigns, "channel", "campaigns").astype("string").to_numpy(),
     })
     out["campaign_id"] = out["campaign_id"].astype("string")
-    for c in ("target", "queued", "sent", "opened", "clicked", "converted"):
+    for c in COUNTS:
         out[c] = g[c].to_numpy().astype("int64")
     out["revenue"] = g["revenue"].to_numpy().astype("float64")
     out["cost"] = pd.to_numeric(col_of(campaigns, "cost", "campaigns"), errors="coerce").to_numpy(dtype="float64")
@@ -85,14 +92,14 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
         ok = pd.array(out[rate] >= out[tkey], dtype="boolean")
         ok[out[rate].isna().to_numpy()] = pd.NA
         out[rate.replace("_rate", "") + "_ok"] = ok
-    first = ["campaign_id", "name", "channel", "target", "queued", "sent", "opened", "clicked", "converted", "revenue",
-             "cost", "reach", "open_rate", "conversion", "roi", "target_reach", "target_open", "target_conversion"]
+    first = ["campaign_id", "name", "channel", *COUNTS, "revenue", "cost", "reach", "open_rate", "conversion", "roi",
+             "target_reach", "target_open", "target_conversion"]
     return out[first + ["reach_ok", "open_ok", "conversion_ok"]]
 
 
 def campaign_totals(kpis: pd.DataFrame) -> dict[str, float]:
     """Totals over a :func:`campaign_kpis` frame: counts summed, rates recomputed from the sums."""
-    t = {c: float(kpis[c].sum()) for c in ("target", "queued", "sent", "opened", "clicked", "converted", "revenue")}
+    t = {c: float(kpis[c].sum()) for c in (*COUNTS, "revenue")}
     cost = float(kpis["cost"].fillna(0).sum())
     t.update(cost=cost, reach=ratio(t["sent"], t["target"]), open_rate=ratio(t["opened"], t["sent"]),
              conversion=ratio(t["clicked"], t["opened"]), roi=ratio(t["revenue"] - cost, cost))

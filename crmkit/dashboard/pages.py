@@ -71,7 +71,8 @@ def scope_note(lang: str, kpi_period: str, owner: object, source: object, period
 TASK_COLUMNS = ["task_id", "title", "customer_name", "due_at", "priority", "days_overdue", "created_by"]
 FOLLOW_UP_COLUMNS = ["customer_id", "name", "contact_name", "phone", "stage", "last_contact", "due_at", "days_late"]
 ACTION_COLUMNS = ["at", "rule_id", "rule_name", "record_id", "customer_name", "action", "outcome", "detail"]
-CAMPAIGN_COLUMNS = ["campaign_id", "name", "channel", "target_count", "sent", "opened", "clicked", "reach", "target_reach",
+CAMPAIGN_COLUMNS = ["campaign_id", "name", "channel", "target_count", "sent", "opened", "clicked", "converted", "bounced",
+                    "unsubscribed", "reach", "target_reach",
                     "open_rate", "target_open", "conversion", "target_conversion", "revenue", "cost", "roi",
                     "below_target"]
 SEGMENT_COLUMNS = ["customer_id", "name", "contact_name", "phone", "email", "owner", "stage", "recency_days",
