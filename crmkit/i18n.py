@@ -1050,3 +1050,37 @@ TEXT.update({
                             "replace the formula with a value to let the rule set it",
                             "{field} 单元格中是用户的公式，crmkit 不会覆盖公式；如需由规则设置，请将公式改为数值"),
 })
+
+
+# --- campaigns: preview and launch (crmkit.delivery.campaign, crmkit campaign, the Campaigns dashboard)
+TEXT.update({
+    "e_campaign_unknown": ("no campaign with the ID {id} (campaigns: {known})", "没有编号为 {id} 的营销活动（现有活动：{known}）"),
+    "e_campaign_audience": ("campaign {id}: the audience {expr} cannot be used: {detail}{where}",
+                            "营销活动 {id}：目标人群 {expr} 无法使用：{detail}{where}"),
+    "camp_at_position": (" (at character {pos})", "（第 {pos} 个字符处）"),
+    "e_campaign_template": ("campaign {id}: {detail}", "营销活动 {id}：{detail}"),
+    "e_campaign_channel": ("campaign {id}: the channel {channel} is not one of {codes}",
+                           "营销活动 {id}：推送渠道 {channel} 不是 {codes} 之一"),
+    "e_campaign_no_audience": ("campaign {id} has no audience expression", "营销活动 {id} 没有填写目标人群表达式"),
+    "e_campaign_no_content": ("campaign {id} has no content", "营销活动 {id} 没有填写推送内容"),
+    "camp_title": ("Campaign {id} {name} ({channel}), as of {as_of}", "营销活动 {id} {name}（{channel}），截至 {as_of}"),
+    "camp_audience": ("Audience", "目标人群"),
+    "camp_already": ("Already in this campaign", "已在本活动中"),
+    "camp_suppressed": ("Suppressed", "已拦截"),
+    "camp_to_queue": ("To queue", "待加入发送队列"),
+    "camp_n_at": ("{n} (scheduled for {at})", "{n}（计划发送时间 {at}）"),
+    "camp_samples": ("Sample messages", "消息示例"),
+    "camp_no_samples": ("No sample message: the audience is empty.", "没有消息示例：目标人群为空。"),
+    "camp_subject": ("Subject", "主题"),
+    "camp_queued_done": ("Queued: {n} messages, scheduled for {at}.", "已加入发送队列：{n} 条消息，计划发送时间 {at}。"),
+    "camp_written": ("Written", "已写入"),
+    "camp_dry_run": ("Dry run: nothing was written.", "试运行：未写入任何内容。"),
+    "dash_campaign_launch": ("Preview and launch a campaign", "预览并发起营销活动"),
+    "dash_campaign_pick": ("Campaign", "营销活动"),
+    "dash_preview": ("Preview", "预览"),
+    "dash_launch": ("Launch", "发起"),
+    "dash_campaign_customers": ("customers", "位客户"),
+    "dash_campaign_launched": ("{n} messages of {id} queued, scheduled for {at}; saved to campaigns.xlsx.",
+                               "{id} 已有 {n} 条消息加入发送队列，计划发送时间 {at}；已保存到 campaigns.xlsx。"),
+    "dash_campaign_preview_first": ("Preview the campaign first, then launch it.", "请先预览营销活动，再发起。"),
+})
