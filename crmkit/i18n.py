@@ -1083,7 +1083,6 @@ TEXT.update({
     "dash_campaign_pick": ("Campaign", "营销活动"),
     "dash_preview": ("Preview", "预览"),
     "dash_launch": ("Launch", "发起"),
-    "dash_campaign_customers": ("customers", "位客户"),
     "dash_campaign_launched": ("{n} messages of {id} queued, scheduled for {at}; saved to campaigns.xlsx.",
                                "{id} 已有 {n} 条消息加入发送队列，计划发送时间 {at}；已保存到 campaigns.xlsx。"),
     "dash_campaign_preview_first": ("Preview the campaign first, then launch it.", "请先预览营销活动，再发起。"),

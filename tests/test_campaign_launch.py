@@ -293,8 +293,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
 def test_campaigns_dashboard_previews_and_launches_a_campaign(sample_en, tmp_path):
     from playwright.sync_api import sync_playwright
-    from test_browser import ARGS, LOAD_TIMEOUT
+    from test_browser import ARGS, LOAD_TIMEOUT, screenshot
 
+    from crmkit.dashboard.pages import campaign_options
     from crmkit.dashboard.server import free_port
 
     expected = preview_campaign(sample_en, "CP04")
@@ -323,7 +324,8 @@ def test_campaigns_dashboard_previews_and_launches_a_campaign(sample_en, tmp_pat
             page.goto(url + "voila/render/campaigns.ipynb", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT)
             page.wait_for_selector("#loading", state="detached", timeout=LOAD_TIMEOUT)
             page.wait_for_selector('.crmkit-ready[data-render="1"]', state="attached", timeout=60_000)
-            page.locator(".crmkit-campaign-pick select").select_option(value="CP04")
+            label = dict((v, k) for k, v in campaign_options(open_workspace(sample_en)["campaigns"]))["CP04"]
+            page.locator(".crmkit-campaign-pick select").select_option(label=label)
             page.locator("button.crmkit-campaign-preview").click()
             plan = page.locator(".crmkit-campaign-plan")
             plan.wait_for(timeout=60_000)
@@ -342,6 +344,7 @@ def test_campaigns_dashboard_previews_and_launches_a_campaign(sample_en, tmp_pat
             page.wait_for_selector('.crmkit-campaign-plan[data-launched="1"]', timeout=60_000)
             assert page.locator(".crmkit-msg-err").count() == 0
             assert "There was an error when executing cell" not in page.inner_text("body")
+            screenshot(page, "campaign-launch")
             page.goto("about:blank")
             browser.close()
     finally:
