@@ -179,6 +179,7 @@ def _plan(ws, campaign_id: str, as_of) -> tuple[CampaignPlan, pd.DataFrame]:
     """The plan of a launch and the Messages rows it would write (nothing is written here)."""
     from ..rules.engine import Runner
 
+    ws["customers"]                     # a broken Customers sheet is reported first, as by every command
     row, where = _campaign(ws, campaign_id)
     lang = ws.lang
     cid = _text(row.get("campaign_id"))
@@ -313,6 +314,7 @@ def launch_campaign(workspace, campaign_id: str, *, as_of=None, dry_run: bool = 
             return launch_campaign(workspace.path, campaign_id, as_of=as_of, wait=wait)
         return preview_campaign(workspace, campaign_id, as_of=as_of)
     path = Path(workspace)
+    open_workspace(path)                # a folder that is no workspace is refused before the lock is taken
     with workspace_lock(path, wait=wait):
         ws = open_workspace(path)
         plan, rows = _plan(ws, campaign_id, as_of)
