@@ -502,6 +502,25 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, summary: bool | N
     return 1 if result.errors else 0
 
 
+@cli.command("campaign")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("campaign_id")
+@click.option("--dry-run", is_flag=True, help="Show the preview and what would be queued; write nothing.")
+@click.option("--as-of", "as_of", default=None, metavar="DATETIME",
+              help="Launch as of this time (default: Settings as_of, else now).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: campaign_id, audience, suppressed, already, queued, samples, dry_run.")
+@speaks_workspace("directory")
+def campaign_cmd(directory: Path, campaign_id: str, dry_run: bool, as_of: str | None, as_json: bool) -> int:
+    """Queue the messages of campaign CAMPAIGN_ID for its audience (the guards and sending hours apply);
+    prints the audience size, the suppressions by reason and three sample messages, then what was queued."""
+    from .delivery.campaign import launch_campaign
+
+    plan = launch_campaign(directory, campaign_id, as_of=as_of, dry_run=dry_run)
+    emit(plan.to_dict(), as_json, plan.text(current_lang()))
+    return 0
+
+
 def t_(key: str, lang: str) -> str:
     from .i18n import t
 

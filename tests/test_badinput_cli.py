@@ -117,6 +117,7 @@ CASES = (
     + [(cmd, b, (lambda c: lambda p: [c, str(p)])(cmd)) for cmd in ("dedupe", "run", "rfm", "report", "export")
        for b in WORKSPACE_BAD]
     + [("dedupe", b, lambda p: ["dedupe", str(p), "--apply"]) for b in WORKSPACE_BAD]
+    + [("campaign", b, lambda p: ["campaign", str(p), "CP01"]) for b in WORKSPACE_BAD]
     # (templates --refresh adds a missing column back: that repair is its job, so that case is left out)
     + [("templates", b, lambda p: ["templates", "--refresh", str(p)]) for b in WORKSPACE_BAD
        if b != "ws without the customer ID column"]

@@ -19,6 +19,7 @@ from ..i18n import t as _t
 from ..normalize import mask_contact
 from ..schema import (
     ACTION,
+    CHANNEL,
     ENTITIES,
     OUTCOME,
     RFM_SEGMENT,
@@ -30,7 +31,7 @@ from ..schema import (
 )
 from ..validate import validate_workspace
 from .context import Context
-from .formatting import display_frame, enum_label, esc
+from .formatting import column_label, display_frame, enum_label, esc
 from .widgets import (
     ALL,
     enum_options,
@@ -258,3 +259,55 @@ def campaign_frame(kpis: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The campaign table: :func:`crmkit.analytics.campaign_kpis` plus the rates below target, in ``lang``."""
     shown = kpis.rename(columns={"target": "target_count"}).assign(below_target=under_performance(kpis, lang))
     return display_frame(shown, lang, entity="campaigns", columns=CAMPAIGN_COLUMNS)
+
+
+# --------------------------------------------------------------------------- launching a campaign
+
+PLAN_SAMPLE_COLUMNS = ["customer_id", "name", "address", "subject", "text"]
+
+
+def campaign_options(campaigns: pd.DataFrame) -> list[tuple[str, str]]:
+    """The campaign picker: ``CP01 · name`` for each campaign with an ID (sheet order)."""
+    ids = campaigns["campaign_id"].astype("string").str.strip()
+    names = campaigns["name"].astype("string").fillna("")
+    return [(f"{i} · {n}".rstrip(" ·"), str(i)) for i, n in zip(ids, names) if isinstance(i, str) and i]
+
+
+def campaign_plan_html(plan, lang: str, *, show_full_contacts: bool = False) -> str:
+    """A :class:`crmkit.delivery.campaign.CampaignPlan` on the page: audience, already, suppressed,
+    to queue (cards), the suppressions by reason, and the sample messages (contacts masked)."""
+    from .formatting import Card, cards_html, table_html
+
+    queued_key = "camp_queued" if plan.launched else "camp_to_queue"
+    cards = cards_html([
+        Card("audience", _t("camp_audience", lang), plan.audience, "int"),
+        Card("already", _t("camp_already", lang), plan.already, "int"),
+        Card("suppressed", _t("camp_suppressed", lang), sum(plan.suppressed.values()), "int"),
+        Card("queued" if plan.launched else "to_queue", _t(queued_key, lang), plan.queued, "int"),
+    ], lang)
+    labels = plan.reason_labels(lang)
+    reasons = "".join(f'<li data-reason="{esc(code)}" data-count="{n}">{esc(labels[code])}: {n}</li>'
+                      for code, n in plan.suppressed.items())
+    when = f"{plan.scheduled_at:%Y-%m-%d %H:%M}"
+    head = _t("camp_title", lang).format(id=plan.campaign_id, name=plan.name,
+                                          channel=enum_label(CHANNEL, plan.channel, lang),
+                                          as_of=f"{plan.as_of:%Y-%m-%d %H:%M}")
+    samples = pd.DataFrame(plan.samples, columns=PLAN_SAMPLE_COLUMNS)
+    if not show_full_contacts and len(samples):
+        samples["address"] = mask_contact(samples["address"])
+    shown = samples.rename(columns={"customer_id": column_label("customer_id", lang, "customers"),
+                                    "name": column_label("name", lang, "customers"),
+                                    "address": _t("camp_address", lang), "subject": _t("camp_subject", lang),
+                                    "text": _t("camp_text", lang)})
+    if plan.channel != "email":
+        shown = shown.drop(columns=[_t("camp_subject", lang)])
+    return (f'<div class="crmkit-campaign-plan" data-campaign="{esc(plan.campaign_id)}" '
+            f'data-audience="{plan.audience}" data-already="{plan.already}" '
+            f'data-suppressed="{sum(plan.suppressed.values())}" data-queued="{plan.queued}" '
+            f'data-launched="{int(plan.launched)}">'
+            f'<div class="crmkit-note">{esc(head)} · {esc(_t("camp_scheduled_at", lang))} {esc(when)}</div>'
+            f"{cards}"
+            + (f'<ul class="crmkit-reasons">{reasons}</ul>' if reasons else "")
+            + f'<div class="crmkit-h2">{esc(_t("camp_samples", lang))}</div>'
+            + table_html(shown, table_id="crmkit-campaign-samples", empty=_t("camp_no_samples", lang), lang=lang)
+            + "</div>")

@@ -264,6 +264,11 @@ class RuleRun:
         self.runner.set_values(entity, index, field, values, by=f"rule:{self.rule.rule_id}")
 
 
+def _queues_marketing(rule: Rule) -> bool:
+    """A queue_message rule whose messages are marketing (the default kind)."""
+    return rule.action == "queue_message" and (rule.params.get("kind") or "marketing").strip().lower() == "marketing"
+
+
 def _invalid_detail(detail: pd.Series) -> np.ndarray:
     """RuleLog details saying a row was skipped for its validation errors (either language)."""
     from ..i18n import TEXT
@@ -539,6 +544,21 @@ class Runner:
         """The ids of the rules whose messages are marketing (their rows written before ``kind`` existed)."""
         return frozenset(self._marketing_rules)
 
+    def learn_marketing_rules(self) -> frozenset[str]:
+        """:attr:`marketing_rules` without running the rules (a campaign launch counts their messages
+        towards the daily cap); a rule whose parameters cannot be read is left out."""
+        for r in load_rules(self.ws["rules"]):
+            r.action = ACTION.lookup.get(norm_token(r.action)) or r.action
+            if r.action != "queue_message":
+                continue
+            try:
+                r.params = parse_params(r.params_text, rule_id=r.rule_id)
+            except ExpressionError:
+                continue
+            if _queues_marketing(r):
+                self._marketing_rules.add(r.rule_id)
+        return self.marketing_rules
+
     def already_done(self, rule: Rule) -> pd.Index:
         """Records this rule already handled in the current period (RuleLog, and its own outputs)."""
         done = self._logged(rule)
@@ -637,9 +657,7 @@ class Runner:
             seen.add(r.rule_id)
             unique.append(r)
         self.rules = [r for r in unique if self._prepare(r)]
-        for r in self.rules:
-            if r.action == "queue_message" and (r.params.get("kind") or "marketing").strip().lower() == "marketing":
-                self._marketing_rules.add(r.rule_id)
+        self._marketing_rules.update(r.rule_id for r in self.rules if _queues_marketing(r))
         results = []
         rules = self.rules
         bar = None
