@@ -1103,6 +1103,8 @@ TEXT.update({
     "tx_set_url": ("{value} is not an http:// or https:// address", "{value} 不是 http:// 或 https:// 地址"),
     "tx_set_var": ("the environment variable {var} is not set", "环境变量 {var} 未设置"),
     "tx_set_header": ("{part} is not Name: value (separate headers with ;)", "{part} 不是“名称: 值”的格式（多个请求头用 ; 分隔）"),
+    "tx_set_header_ascii": ("the value of {name} is not ASCII; HTTP headers carry ASCII only",
+                            "{name} 的值含有非 ASCII 字符；HTTP 请求头只能使用 ASCII 字符"),
     "tx_set_json": ("not JSON: {detail}", "不是有效的 JSON：{detail}"),
     "tx_set_json_kind": ("a JSON object, e.g. {\"to\": \"{phone}\", \"text\": \"{content}\"}",
                          "应为 JSON 对象，如 {\"to\": \"{phone}\", \"text\": \"{content}\"}"),

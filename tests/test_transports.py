@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import email
+import json
 import socket
 import ssl
+import threading
 import time
 from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -324,6 +327,8 @@ def test_a_mail_to_no_address_fails_permanently_without_contacting_the_server():
      "a JSON object"),
     ({"sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_headers": "Authorization: Bearer ${NO_SUCH_VAR}"},
      "sms_webhook_headers", "NO_SUCH_VAR is not set"),
+    ({"sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_headers": "X-Sign: 样例公司"},
+     "sms_webhook_headers", "X-Sign is not ASCII"),
     ({"sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_headers": "Authorization Bearer x"},
      "sms_webhook_headers", "not Name: value"),
     ({"sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_preset": "twilio"}, "sms_webhook_preset",
@@ -392,3 +397,174 @@ def test_rate_limiter_lets_n_per_minute_through_then_waits_for_the_oldest_to_lea
     assert limiter.wait("wecom") == 0                                # channels are counted apart
     clock.now += 100
     assert limiter.wait("email") == 0 and limiter.waited == pytest.approx(50)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class Hook(BaseHTTPRequestHandler):
+    """Answers by path: /wecom (errcode 0), /wecom-busy (45009), /wecom-bad (93000), /sms (an id in data.id),
+    /status/NNN, /slow (sleeps past the client's timeout), /redirect-same, /redirect-away."""
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append({"path": self.path, "headers": dict(self.headers), "raw": body,
+                                     "json": json.loads(body.decode("utf-8"))})
+        path = self.path.split("?")[0]
+        if path == "/wecom":
+            return self.reply(200, {"errcode": 0, "errmsg": "ok"})
+        if path == "/wecom-busy":
+            return self.reply(200, {"errcode": 45009, "errmsg": "api freq out of limit"})
+        if path == "/wecom-bad":
+            return self.reply(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
+        if path == "/sms":
+            return self.reply(200, {"code": 0, "data": {"id": f"gw-{len(self.server.received)}"}})
+        if path.startswith("/status/"):
+            return self.reply(int(path.rsplit("/", 1)[1]), {"error": "as asked"})
+        if path == "/slow":
+            time.sleep(1.5)
+            with contextlib.suppress(OSError):        # the client gave up long ago
+                self.reply(200, {})
+            return None
+        if path == "/redirect-same":
+            return self.reply(307, {}, location="/sms")
+        if path == "/redirect-away":
+            return self.reply(307, {}, location="http://198.51.100.7/sms")
+        return self.reply(404, {"error": "no such path"})
+
+    def reply(self, status: int, data: object, *, location: str | None = None):
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        if location:
+            self.send_header("Location", location)
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def hook_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    server.daemon_threads = True
+    server.block_on_close = False
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def hook_transport(channel: str, url: str, env: dict | None = None, **kw):
+    prefix = f"{channel}_webhook_"
+    settings = {**BLANK, prefix + "url": url, "webhook_timeout": 0.5, **{prefix + k: v for k, v in kw.items()}}
+    return transports_from_settings(settings, env or {})[channel]
+
+
+def sms(message_id="M000200", **kw):
+    kw.setdefault("address", "+8613800138000")
+    kw.setdefault("subject", None)
+    kw.setdefault("content", "王女士您好，您的会员积分即将到期。")
+    return out(message_id, channel="sms", **kw)
+
+
+def test_wecom_robot_gets_its_json_shape_and_the_phone_is_mentioned(hook_server):
+    server, base = hook_server
+    with hook_transport("wecom", base + "/wecom?key=${WECOM_KEY}", {"WECOM_KEY": "k-123"}) as transport:
+        done = transport.send(out(channel="wecom", address="13800138000", content="新工单 T000007：打印机故障",
+                                  kind="service"))
+        transport.send(out("M000124", channel="wecom", address=None, content="日报已生成", kind="service"))
+    first, second = server.received
+    assert first["path"] == "/wecom?key=k-123"
+    assert first["json"] == {"msgtype": "text", "text": {"content": "新工单 T000007：打印机故障",
+                                                          "mentioned_mobile_list": ["13800138000"]}}
+    assert second["json"] == {"msgtype": "text", "text": {"content": "日报已生成"}}
+    assert first["headers"]["Content-Type"].startswith("application/json")
+    assert done.provider_message_id is None
+
+
+def test_wecom_errcode_fails_with_errmsg_and_its_rate_limit_is_transient(hook_server):
+    server, base = hook_server
+    with hook_transport("wecom", base + "/wecom-bad") as transport, pytest.raises(DeliveryFailed) as bad:
+        transport.send(out(channel="wecom", address=None, kind="service"))
+    with hook_transport("wecom", base + "/wecom-busy") as transport, pytest.raises(DeliveryFailed) as busy:
+        transport.send(out(channel="wecom", address=None, kind="service"))
+    assert not bad.value.transient and bad.value.code == 93000
+    assert bad.value.reason == "WeCom robot error 93000: invalid webhook url"
+    assert tr(bad.value.reason, "zh") == "企业微信机器人错误 93000：invalid webhook url"
+    assert busy.value.transient and "api freq out of limit" in busy.value.reason
+
+
+def test_generic_sms_body_ends_marketing_texts_with_the_unsubscribe_hint(hook_server):
+    server, base = hook_server
+    with hook_transport("sms", base + "/sms") as transport:
+        transport.send(sms(lang="zh"))
+        transport.send(sms("M000201", lang="en", content="Your points expire soon."))
+        transport.send(sms("M000202", lang="zh", content="回T退订前请先使用积分。"))
+        transport.send(sms("M000203", lang="zh", kind="service", content="您的工单已处理。"))
+    texts = [r["json"]["text"] for r in server.received]
+    assert texts == ["王女士您好，您的会员积分即将到期。回T退订", "Your points expire soon. Reply STOP to unsubscribe",
+                     "回T退订前请先使用积分。", "您的工单已处理。"]
+    assert server.received[0]["json"] == {"to": "+8613800138000", "text": texts[0], "message_id": "M000200"}
+
+
+def test_a_user_body_template_stays_valid_json_with_quotes_and_chinese_and_headers_read_the_environment(hook_server):
+    server, base = hook_server
+    body = ('{"sign": "【样例公司】", "mobile": "{phone}", "msg": "{content}", "ref": "{message_id}/{customer_id}", '
+            '"meta": {"who": "{contact_name} @ {name}", "tags": ["crm", "{campaign_id}"], "n": 1, "ok": true}}')
+    with hook_transport("sms", base + "/sms", {"GW_TOKEN": "tok-123"}, body=body, id_field="data.id",
+                        headers="Authorization: Bearer ${GW_TOKEN}; X-Tenant: acme") as transport:
+        done = transport.send(sms(content='Say "hi" to 李雷\nand \\ backslash {braces}', kind="service",
+                                  contact_name='王"大"明', customer_name="Acme 有限公司", campaign_id="CP01"))
+    [got] = server.received
+    assert got["json"] == {"sign": "【样例公司】", "mobile": "+8613800138000",
+                           "msg": 'Say "hi" to 李雷\nand \\ backslash {braces}', "ref": "M000200/C000042",
+                           "meta": {"who": '王"大"明 @ Acme 有限公司', "tags": ["crm", "CP01"], "n": 1, "ok": True}}
+    assert got["headers"]["Authorization"] == "Bearer tok-123"
+    assert got["headers"]["X-Tenant"] == "acme"
+    assert done.provider_message_id == "gw-1"
+
+
+@pytest.mark.parametrize(("path", "transient", "code"), [
+    ("/status/500", True, 500), ("/status/503", True, 503), ("/status/429", True, 429),
+    ("/status/400", False, 400), ("/status/401", False, 401), ("/status/404", False, 404),
+])
+def test_http_5xx_and_429_are_transient_other_4xx_permanent(hook_server, path, transient, code):
+    server, base = hook_server
+    with hook_transport("sms", base + path) as transport, pytest.raises(DeliveryFailed) as info:
+        transport.send(sms())
+    assert info.value.transient is transient and info.value.code == code
+    assert f"HTTP {code}" in info.value.reason and "as asked" in info.value.reason
+
+
+def test_a_webhook_slower_than_the_timeout_is_a_transient_timeout(hook_server):
+    server, base = hook_server
+    started = time.monotonic()
+    with hook_transport("sms", base + "/slow") as transport, pytest.raises(DeliveryFailed) as info:
+        transport.send(sms())
+    assert time.monotonic() - started < 1.4
+    assert info.value.transient and info.value.maybe_sent and "did not answer within 0.5 s" in info.value.reason
+
+
+def test_a_webhook_that_is_down_is_transient():
+    with hook_transport("sms", f"http://127.0.0.1:{free_port()}/sms") as transport, \
+            pytest.raises(DeliveryFailed) as info:
+        transport.send(sms())
+    assert info.value.transient and not info.value.maybe_sent and "cannot connect" in info.value.reason
+
+
+def test_redirects_are_followed_on_the_same_host_only(hook_server):
+    server, base = hook_server
+    with hook_transport("sms", base + "/redirect-same", id_field="data.id") as transport:
+        assert transport.send(sms()).provider_message_id == "gw-2"
+    with hook_transport("sms", base + "/redirect-away") as transport, pytest.raises(DeliveryFailed) as info:
+        transport.send(sms())
+    assert [r["path"] for r in server.received] == ["/redirect-same", "/sms", "/redirect-away"]
+    assert not info.value.transient and "198.51.100.7" in info.value.reason

@@ -172,6 +172,9 @@ def webhook_from_settings(channel: str, settings: Mapping[str, object],
         raise _bad(prefix + "headers", msg("tx_set_var", var=exc.args[0])) from None
     except ValueError as exc:
         raise _bad(prefix + "headers", msg("tx_set_header", part=str(exc))) from None
+    for name, value in headers.items():
+        if not value.isascii():
+            raise _bad(prefix + "headers", msg("tx_set_header_ascii", name=name))
     body = None
     text = _text(settings, prefix + "body")
     if text is not None:
