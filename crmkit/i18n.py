@@ -1051,6 +1051,69 @@ TEXT.update({
                             "{field} 单元格中是用户的公式，crmkit 不会覆盖公式；如需由规则设置，请将公式改为数值"),
 })
 
+# --- delivery transports: SMTP and webhooks (crmkit.delivery.outgoing, smtp, webhooks, transports)
+TEXT.update({
+    "tx_unsub_url": ("To unsubscribe from these e-mails: {url}", "退订此类邮件：{url}"),
+    "tx_unsub_reply": ("To stop receiving these e-mails, reply with the word unsubscribe.",
+                       "如不想再收到此类邮件，请回复“退订”。"),
+    "tx_sms_stop": ("Reply STOP to unsubscribe", "回T退订"),
+    "tx_bad_email": ("not an e-mail address: {address}", "不是有效的邮箱地址：{address}"),
+    "tx_no_starttls": ("{host} does not offer STARTTLS; set smtp_security to tls (port 465) or check smtp_port",
+                       "{host} 不支持 STARTTLS；请将 smtp_security 设为 tls（端口 465）或检查 smtp_port"),
+    "tx_login": ("{host} refused the login of {user}: {reply}; check smtp_user and the password variable "
+                 "(smtp_password_env)",
+                 "{host} 拒绝了 {user} 的登录：{reply}；请检查 smtp_user 和密码环境变量（smtp_password_env）"),
+    "tx_no_auth": ("{host} offers no login (AUTH) on this connection; leave smtp_user blank, or use starttls or tls",
+                   "{host} 在此连接上不提供登录（AUTH）；请将 smtp_user 留空，或使用 starttls 或 tls"),
+    "tx_smtp_greeting": ("{host} refused the session: {reply}", "{host} 拒绝了会话：{reply}"),
+    "tx_cert": ("the certificate of {host} is not trusted ({detail}); give its CA or certificate (PEM) in "
+                "smtp_ca_file", "{host} 的证书不受信任（{detail}）；请在 smtp_ca_file 中提供其 CA 或证书（PEM）"),
+    "tx_cert_http": ("the certificate of {host} is not trusted: {detail}", "{host} 的证书不受信任：{detail}"),
+    "tx_tls": ("TLS with {host} failed ({detail}); check smtp_security ({security}) and smtp_port",
+               "与 {host} 的 TLS 连接失败（{detail}）；请检查 smtp_security（{security}）和 smtp_port"),
+    "tx_timeout": ("{host} did not answer within {seconds} s", "{host} 在 {seconds} 秒内没有响应"),
+    "tx_refused": ("{host} refused the connection (is the server running?)", "{host} 拒绝连接（服务器是否在运行？）"),
+    "tx_unknown_host": ("unknown host {host}", "找不到主机 {host}"),
+    "tx_conn_lost": ("the connection to {host} broke: {detail}", "与 {host} 的连接中断：{detail}"),
+    "tx_no_smtputf8": ("{host} does not take international addresses such as {address} (no SMTPUTF8)",
+                       "{host} 不接受 {address} 这样的国际化地址（不支持 SMTPUTF8）"),
+    "tx_sender_refused": ("the server refused the sender {sender}: {reply}", "服务器拒绝了发件人 {sender}：{reply}"),
+    "tx_rcpt_refused": ("the server refused the recipient {address}: {reply}", "服务器拒收收件人 {address}：{reply}"),
+    "tx_data_refused": ("the server refused the message: {reply}", "服务器拒收了这封邮件：{reply}"),
+    "tx_http_connect": ("cannot connect to {host}: {detail}", "无法连接 {host}：{detail}"),
+    "tx_redirect": ("{host} answered HTTP {status}, pointing to {target}; put the final address in the webhook URL",
+                    "{host} 返回 HTTP {status}，指向 {target}；请在 Webhook 地址中填写最终地址"),
+    "tx_http_status": ("{host} answered HTTP {status}: {detail}", "{host} 返回 HTTP {status}：{detail}"),
+    "tx_wecom_reply": ("{host} gave no WeCom robot reply (no errcode): {detail}",
+                       "{host} 的返回不是企业微信机器人的格式（没有 errcode）：{detail}"),
+    "tx_wecom_error": ("WeCom robot error {errcode}: {errmsg}", "企业微信机器人错误 {errcode}：{errmsg}"),
+    # Settings problems (the detail of e_setting_bad)
+    "tx_set_number": ("a number from {low} to {high}", "应为 {low} 到 {high} 之间的数字"),
+    "tx_set_choice": ("{value} is not one of {choices}", "{value} 不是 {choices} 之一"),
+    "tx_set_from": ("{value} is no e-mail address; write e.g. Sales <sales@example.com>",
+                    "{value} 不是邮箱地址；请写成如 销售部 <sales@example.com>"),
+    "tx_set_env_name": ("smtp_user is set, so name the environment variable that holds the password",
+                        "已填写 smtp_user，请填写保存密码的环境变量名"),
+    "tx_set_env_unset": ("the environment variable {var} (the SMTP password) is not set; set it before running "
+                         "crmkit, or leave smtp_user blank to send without login",
+                         "环境变量 {var}（SMTP 密码）未设置；请在运行 crmkit 前设置，或将 smtp_user 留空以免登录发送"),
+    "tx_set_ca_missing": ("no such file: {path}", "找不到文件：{path}"),
+    "tx_set_ca_bad": ("{path} is not a PEM certificate file: {detail}", "{path} 不是 PEM 证书文件：{detail}"),
+    "tx_set_url": ("{value} is not an http:// or https:// address", "{value} 不是 http:// 或 https:// 地址"),
+    "tx_set_var": ("the environment variable {var} is not set", "环境变量 {var} 未设置"),
+    "tx_set_header": ("{part} is not Name: value (separate headers with ;)", "{part} 不是“名称: 值”的格式（多个请求头用 ; 分隔）"),
+    "tx_set_header_ascii": ("the value of {name} is not ASCII; HTTP headers carry ASCII only",
+                            "{name} 的值含有非 ASCII 字符；HTTP 请求头只能使用 ASCII 字符"),
+    "tx_set_json": ("not JSON: {detail}", "不是有效的 JSON：{detail}"),
+    "tx_set_json_kind": ("a JSON object, e.g. {\"to\": \"{phone}\", \"text\": \"{content}\"}",
+                         "应为 JSON 对象，如 {\"to\": \"{phone}\", \"text\": \"{content}\"}"),
+    "tx_set_template": ("{detail}; the fields of a webhook body are {known}", "{detail}；Webhook 请求体可用的字段为 {known}"),
+    "tx_set_id_field": ("{value} is not a dotted path such as data.id", "{value} 不是 data.id 这样以点分隔的路径"),
+    "tx_set_port_hint": ("port {port} is usually not the one for smtp_security {security} (usually {usual})",
+                         "端口 {port} 通常不用于 smtp_security {security}（通常为 {usual}）"),
+})
+
+
 # --- crmkit send (crmkit.delivery.send, send_summary)
 TEXT.update({
     "send_title": ("Sending as of {as_of}", "消息发送（截至 {as_of}）"),
