@@ -66,6 +66,8 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        if envelope.rcpt_tos[0].startswith("drop"):     # takes the mail, then hangs up before saying so
+            server.transport.close()
         return "250 Message accepted for delivery"
 
     def mails(self):
@@ -614,3 +616,14 @@ def test_line_breaks_in_a_subject_or_name_cannot_add_headers():
     assert mail["Bcc"] is None and mail["X-Evil"] is None
     assert mail["Subject"] == "Hello Bcc: victim@example.com"
     assert [e.rcpt_tos for e in inbox.envelopes] == [["li.lei@example.com"]]
+
+
+def test_a_connection_lost_after_the_whole_mail_was_handed_over_says_it_may_have_been_sent():
+    with smtp_server() as (controller, inbox):
+        with email_transport(smtp_settings(controller.port)) as transport:
+            with pytest.raises(DeliveryFailed) as info:
+                transport.send(out("M000001", address="drop@example.com"))
+            transport.send(out("M000002"))                 # on a new connection
+            assert transport.connections == 2
+    assert info.value.transient and info.value.maybe_sent
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["drop@example.com"], ["li.lei@example.com"]]

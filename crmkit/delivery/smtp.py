@@ -57,6 +57,8 @@ def is_ascii(text: str) -> bool:
 
 def sender_address(sender: str) -> str | None:
     """The one address of a From value (``Sales <sales@example.com>``), None when it holds none or several."""
+    if "\n" in sender or "\r" in sender:
+        return None
     try:
         header = policy.default.header_factory("From", sender)
         addresses = header.addresses
