@@ -1058,6 +1058,7 @@ TEXT.update({
                        "如不想再收到此类邮件，请回复“退订”。"),
     "tx_sms_stop": ("Reply STOP to unsubscribe", "回T退订"),
     "tx_bad_email": ("not an e-mail address: {address}", "不是有效的邮箱地址：{address}"),
+    "tx_bad_mail": ("the e-mail cannot be written: {detail}", "无法生成该邮件：{detail}"),
     "tx_no_starttls": ("{host} does not offer STARTTLS; set smtp_security to tls (port 465) or check smtp_port",
                        "{host} 不支持 STARTTLS；请将 smtp_security 设为 tls（端口 465）或检查 smtp_port"),
     "tx_login": ("{host} refused the login of {user}: {reply}; check smtp_user and the password variable "

@@ -66,6 +66,8 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
+        if envelope.rcpt_tos[0].startswith("drop"):     # takes the mail, then hangs up before saying so
+            server.transport.close()
         return "250 Message accepted for delivery"
 
     def mails(self):
@@ -568,3 +570,60 @@ def test_redirects_are_followed_on_the_same_host_only(hook_server):
         transport.send(sms())
     assert [r["path"] for r in server.received] == ["/redirect-same", "/sms", "/redirect-away"]
     assert not info.value.transient and "198.51.100.7" in info.value.reason
+
+
+def test_an_international_address_goes_with_smtputf8():
+    with smtp_server() as (controller, inbox):
+        with email_transport(smtp_settings(controller.port, smtp_from="销售部 <销售@例子.中国>")) as transport:
+            transport.send(out(address="李雷@例子.中国", contact_name="李雷", subject="您好", content="您好"))
+    [envelope] = inbox.envelopes
+    assert envelope.smtp_utf8 and envelope.rcpt_tos == ["李雷@例子.中国"] and envelope.mail_from == "销售@例子.中国"
+    mail = email.message_from_string(envelope.content.decode("utf-8"), policy=policy.default)  # UTF-8 headers
+    assert mail["To"].addresses[0].addr_spec == "李雷@例子.中国" and mail["Subject"] == "您好"
+
+
+def test_a_delivery_failure_survives_pickling_with_its_flags_and_catalogued_reason():
+    import pickle
+
+    from crmkit.delivery.outgoing import DeliveryFailed as Failed
+    from crmkit.i18n import msg
+
+    failure = Failed(msg("tx_refused", host="mail:25"), transient=True, code=None, maybe_sent=False, fatal=False)
+    again = pickle.loads(pickle.dumps(failure))
+    assert (again.transient, again.maybe_sent, again.fatal) == (True, False, False)
+    assert tr(again.reason, "zh") == "mail:25 拒绝连接（服务器是否在运行？）"
+
+
+@pytest.mark.parametrize(("content", "lang", "kind", "expected"), [
+    ("Stop by our shop this week.", "en", "marketing", "Stop by our shop this week. Reply STOP to unsubscribe"),
+    ("Big sale. Reply STOP to opt out.", "en", "marketing", "Big sale. Reply STOP to opt out."),
+    ("新品上市，拒收请回复R", "zh", "marketing", "新品上市，拒收请回复R回T退订"),
+    ("新品上市，回TD退订", "zh", "marketing", "新品上市，回TD退订"),
+    ("您的工单已处理", "zh", "service", "您的工单已处理"),
+])
+def test_sms_unsubscribe_hint(content, lang, kind, expected):
+    from crmkit.delivery.outgoing import sms_text
+
+    assert sms_text(sms(content=content, lang=lang, kind=kind)) == expected
+
+
+def test_line_breaks_in_a_subject_or_name_cannot_add_headers():
+    with smtp_server() as (controller, inbox):
+        with email_transport(smtp_settings(controller.port)) as transport:
+            transport.send(out(subject="Hello\r\nBcc: victim@example.com", contact_name="Li\nX-Evil: 1",
+                               kind="service"))
+    [mail] = inbox.mails()
+    assert mail["Bcc"] is None and mail["X-Evil"] is None
+    assert mail["Subject"] == "Hello Bcc: victim@example.com"
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["li.lei@example.com"]]
+
+
+def test_a_connection_lost_after_the_whole_mail_was_handed_over_says_it_may_have_been_sent():
+    with smtp_server() as (controller, inbox):
+        with email_transport(smtp_settings(controller.port)) as transport:
+            with pytest.raises(DeliveryFailed) as info:
+                transport.send(out("M000001", address="drop@example.com"))
+            transport.send(out("M000002"))                 # on a new connection
+            assert transport.connections == 2
+    assert info.value.transient and info.value.maybe_sent
+    assert [e.rcpt_tos for e in inbox.envelopes] == [["drop@example.com"], ["li.lei@example.com"]]

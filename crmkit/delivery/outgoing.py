@@ -17,6 +17,7 @@ e-mail and SMS word it the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..exceptions import CrmkitError
@@ -102,6 +103,13 @@ class DeliveryFailed(CrmkitError):
     def __repr__(self) -> str:
         return f"DeliveryFailed({str(self.message)!r}, transient={self.transient}, code={self.code})"
 
+    def __reduce__(self):  # pickling keeps the keyword arguments (and a catalogued reason's key)
+        return (_failed, (self.message, self.transient, self.code, self.maybe_sent, self.fatal))
+
+
+def _failed(reason: str, transient: bool, code: int | None, maybe_sent: bool, fatal: bool) -> DeliveryFailed:
+    return DeliveryFailed(reason, transient=transient, code=code, maybe_sent=maybe_sent, fatal=fatal)
+
 
 class Transport:
     """Sends the messages of one channel; keeps what it may reuse (a connection) until :meth:`close`.
@@ -138,15 +146,16 @@ def unsubscribe_line(lang: str, url: str | None = None) -> str:
     return t("tx_unsub_url", lang).format(url=url) if url else t("tx_unsub_reply", lang)
 
 
-#: words that show an SMS already says how to unsubscribe (then no hint is added)
-_SMS_HINTS = ("退订", "stop", "unsubscribe")
+#: an SMS that already says how to unsubscribe gets no second hint
+_SMS_HINT = re.compile(r"退订|\bunsubscribe\b|\bopt[ -]?out\b|\breply\s+stop\b|\btext\s+stop\b", re.IGNORECASE)
 
 
 def sms_text(out: Outgoing) -> str:
     """The text of an SMS: a marketing one ends with the unsubscribe hint of its language
-    (zh ``回T退订``, en ``Reply STOP to unsubscribe``) unless the content already says how."""
+    (zh ``回T退订``, en ``Reply STOP to unsubscribe``) unless the content already says how
+    (退订, unsubscribe, opt out, reply STOP)."""
     content = out.content or ""
-    if not out.marketing or any(h in content.lower() for h in _SMS_HINTS):
+    if not out.marketing or _SMS_HINT.search(content):
         return content
     hint = t("tx_sms_stop", out.lang)
     return f"{content.rstrip()}{'' if out.lang == 'zh' else ' '}{hint}" if content.strip() else hint

@@ -30,10 +30,10 @@ import base64
 import smtplib
 import socket
 import ssl
-from email import policy
+from email import errors, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, make_msgid
 from urllib.parse import quote
 
 from ..i18n import msg
@@ -55,6 +55,33 @@ def is_ascii(text: str) -> bool:
     return text.isascii()
 
 
+def sender_address(sender: str) -> str | None:
+    """The one address of a From value (``Sales <sales@example.com>``), None when it holds none or several."""
+    if "\n" in sender or "\r" in sender:
+        return None
+    try:
+        header = policy.default.header_factory("From", sender)
+        addresses = header.addresses
+    except (ValueError, IndexError, TypeError):
+        return None
+    if len(addresses) != 1 or "@" not in addresses[0].addr_spec or _defects(header):
+        return None
+    return addresses[0].addr_spec
+
+
+def _defects(header) -> list:
+    """A header's defects, but a non-ASCII local part (fine with SMTPUTF8, RFC 6531)."""
+    return [d for d in header.defects if not isinstance(d, errors.NonASCIILocalPartDefect)]
+
+
+def _msgid_domain(address: str) -> str:
+    domain = address.rpartition("@")[2].strip()
+    try:
+        return domain.encode("idna").decode("ascii") if domain else "crmkit.invalid"
+    except UnicodeError:
+        return "crmkit.invalid"
+
+
 class SmtpTransport(Transport):
     """Sends e-mails through one SMTP server.
 
@@ -71,9 +98,12 @@ class SmtpTransport(Transport):
                  local_hostname: str | None = None):
         if security not in SECURITY:
             raise ValueError(f"security must be one of {SECURITY}, not {security!r}")
+        address = sender_address(sender)
+        if address is None:
+            raise ValueError(f"the sender must be one e-mail address, not {sender!r}")
         self.host, self.port, self.security = host, int(port), security
         self.sender = sender
-        self.sender_address = parseaddr(sender)[1]
+        self.sender_address = address
         self.user, self._password = user, password
         self.timeout = float(timeout)
         self.unsubscribe_url = unsubscribe_url
@@ -97,24 +127,25 @@ class SmtpTransport(Transport):
     def build(self, out: Outgoing) -> EmailMessage:
         """The mail for ``out`` (raises a permanent :class:`DeliveryFailed` for an address that is none)."""
         address = (out.address or "").strip()
-        if "@" not in address:
+        local, _, domain = address.rpartition("@")
+        if not local or not domain or any(ch.isspace() or ch in "<>,;" for ch in address):
             raise DeliveryFailed(msg("tx_bad_email", address=address or "-"), transient=False)
+        try:
+            return self._compose(out, local, domain)
+        except (ValueError, TypeError, IndexError) as exc:      # a header the e-mail library refuses
+            raise DeliveryFailed(msg("tx_bad_mail", detail=one_line(exc)), transient=False) from None
+
+    def _compose(self, out: Outgoing, local: str, domain: str) -> EmailMessage:
         mail = EmailMessage(policy=policy.default)
         mail["From"] = self.sender
-        name = (out.contact_name or out.customer_name or "").strip()
-        try:
-            local, _, domain = address.rpartition("@")
-            mail["To"] = Address(display_name=" ".join(name.split()), username=local, domain=domain) \
-                if name else address
-        except (ValueError, IndexError, TypeError):
-            raise DeliveryFailed(msg("tx_bad_email", address=address), transient=False) from None
-        if mail["To"].defects or not mail["To"].addresses:
-            raise DeliveryFailed(msg("tx_bad_email", address=address), transient=False)
+        name = " ".join((out.contact_name or out.customer_name or "").split())
+        mail["To"] = Address(display_name=name, username=local, domain=domain)
+        if _defects(mail["To"]) or len(mail["To"].addresses) != 1:
+            raise DeliveryFailed(msg("tx_bad_email", address=f"{local}@{domain}"), transient=False)
         mail["Subject"] = " ".join((out.subject or "").split())
         mail["Date"] = formatdate(localtime=True)
-        domain = self.sender_address.rpartition("@")[2] or "crmkit.invalid"
-        mail["Message-ID"] = make_msgid(idstring="crmkit", domain=domain)
-        mail["X-Crmkit-Message-Id"] = out.message_id
+        mail["Message-ID"] = make_msgid(idstring="crmkit", domain=_msgid_domain(self.sender_address))
+        mail["X-Crmkit-Message-Id"] = " ".join(str(out.message_id).split())
         body = out.content or ""
         if out.marketing:
             link = self.unsubscribe_link(out)
@@ -227,7 +258,7 @@ class SmtpTransport(Transport):
                 self._conn = self._connect()
             try:
                 self._transaction(self._conn, rcpt, data, international)
-                return Delivered(mail["Message-ID"])
+                return Delivered(str(mail["Message-ID"]))
             except _Dropped as dropped:
                 self._drop()
                 if dropped.before_data and reused and attempt == 1:

@@ -40,7 +40,6 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,7 +48,7 @@ from ..i18n import Msg, msg, using_lang
 from ..settings import defaults
 from .outgoing import CHANNELS, Delivered, DeliveryFailed, Outgoing, Transport
 from .render import render_value
-from .smtp import SECURITY, SmtpTransport
+from .smtp import SECURITY, SmtpTransport, sender_address
 from .webhooks import PLACEHOLDERS, PRESETS, WebhookTransport, expand_env, fill, parse_headers
 
 __all__ = ["CHANNELS", "Delivered", "DeliveryFailed", "Outgoing", "RateLimiter", "Transport", "check_settings",
@@ -113,7 +112,7 @@ def smtp_from_settings(settings: Mapping[str, object], env: Mapping[str, str] = 
     port = _number(settings, "smtp_port", int, low=1, high=65535)
     timeout = _number(settings, "smtp_timeout", float, low=0.1)
     sender = _text(settings, "smtp_from")
-    if sender is None or "@" not in parseaddr(sender)[1]:
+    if sender is None or sender_address(sender) is None:
         raise _bad("smtp_from", msg("tx_set_from", value=sender or "-"))
     user = _text(settings, "smtp_user")
     password = None
@@ -142,10 +141,9 @@ def smtp_from_settings(settings: Mapping[str, object], env: Mapping[str, str] = 
             raise _bad("unsubscribe_url", msg("tx_set_url", value=url))
     mailto = _text(settings, "unsubscribe_mailto")
     if mailto is not None:
-        mailto = mailto.removeprefix("mailto:").strip()
-        if "@" not in parseaddr(mailto)[1]:
-            raise _bad("unsubscribe_mailto", msg("tx_set_from", value=mailto))
-        mailto = parseaddr(mailto)[1]
+        mailto = sender_address(mailto.removeprefix("mailto:").strip())
+        if mailto is None:
+            raise _bad("unsubscribe_mailto", msg("tx_set_from", value=_text(settings, "unsubscribe_mailto")))
     import ssl
 
     try:
