@@ -1118,7 +1118,7 @@ TEXT.update({
 # --- crmkit send (crmkit.delivery.send, send_summary)
 TEXT.update({
     "send_title": ("Sending as of {as_of}", "消息发送（截至 {as_of}）"),
-    "send_dry": ("dry run: no server contacted, nothing written", "试运行：未连接任何服务器，未写入任何内容"),
+    "send_dry": (" (dry run: no server contacted, nothing written)", "（试运行：未连接任何服务器，未写入任何内容）"),
     "send_bar": ("Sending", "正在发送"),
     "send_nothing_due": ("No message is due.", "没有到期待发送的消息。"),
     "send_counts": ("Due {due}: sent {sent}, failed {failed}, suppressed {suppressed}, deferred {deferred}",
@@ -1132,6 +1132,8 @@ TEXT.update({
     "send_failed_one": ("failed", "发送失败"),
     "send_recovered": ("Outcomes of an interrupted run applied from the send log: {n} ({what})",
                        "已按发送日志补记上次中断运行的结果：{n} 条（{what}）"),
+    "send_recovered_dry": ("Outcomes of an interrupted run the send log would apply: {n} ({what})",
+                           "发送日志中可补记的上次中断运行结果：{n} 条（{what}）"),
     "send_left_sending": ("{n} messages may or may not have been sent: check and set them to sent or queued: {ids}",
                           "{n} 条消息可能已发出，也可能未发出：请核实后将其发送状态改为“已发送”或“待发送”：{ids}"),
     "send_next_window": ("Outside sending hours: the next window opens at {at}",

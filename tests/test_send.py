@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from smtp_inbox import listener, smtp_inbox
+from local_servers import listener, smtp_inbox, webhook
 
 from crmkit.cli import main
 from crmkit.delivery.outcomes import OutcomeLog, log_path
@@ -215,6 +215,39 @@ def test_dry_run_contacts_no_server_and_leaves_every_file_as_it_was(build, capsy
     assert "https://example.com/u/M000001" in first["unsubscribe"]
 
 
+def test_a_connection_lost_after_the_mail_was_handed_over_leaves_it_sending_for_a_person(inbox, build):
+    inbox.drop.add("c2@example.com")
+    ws = build(inbox.port)
+    res = send_messages(ws)
+    assert res.left_sending == ["M000002"] and res.exit_code == 1
+    assert res.sent == 1 and dict(res.deferred) == {"channel_unavailable": 4}     # the channel pauses for this run
+    assert messages_of(ws).loc["M000002", "status"] == "sending"
+    inbox.drop.clear()                                       # M6 goes to the same address: let it through
+    again = send_messages(ws)
+    assert again.sent == 4 and again.left_sending == ["M000002"]
+    assert inbox.by_id() == {f"M{n:06d}": 1 for n in range(1, 7)}                 # M2 arrived once, never again
+
+
+def test_sms_goes_through_the_webhook_and_a_failing_gateway_is_retried_then_paused(inbox, build):
+    msgs = [message(1, 1, channel="sms"), message(2, 2, channel="sms"), message(3, 3), message(4, 4, channel="sms")]
+    with webhook() as hook:
+        ws = build(inbox.port, messages=msgs, sms_webhook_url=hook.url, sms_webhook_id_field="data.id",
+                   send_max_attempts=2)
+        hook.status = 500
+        res = send_messages(ws)
+        assert (res.sent, res.failed, dict(res.deferred)) == (1, 1, {"channel_unavailable": 2})
+        assert len(hook.received) == 2                        # two attempts of M1, then the channel waits
+        m = messages_of(ws)
+        assert m.loc["M000001", "status"] == "failed" and m.loc["M000001", "attempts"] == 2
+        assert m.loc["M000003", "status"] == "sent"             # e-mail went on
+        hook.status = 200
+        res = send_messages(ws)
+        assert res.sent == 2
+        m = messages_of(ws)
+        assert m.loc["M000002", "provider_message_id"] == "gw-3" and m.loc["M000002", "address"] == "+8613800000002"
+        assert [b["message_id"] for b in hook.received[2:]] == ["M000002", "M000004"]
+
+
 # --------------------------------------------------------------------------- crash safety: the outcome log
 
 
@@ -256,6 +289,16 @@ def test_outcomes_in_the_log_are_applied_and_an_unsure_message_is_reported_not_r
     out = capsys.readouterr().out
     assert "1 messages may or may not have been sent" in out and "M000002" in out
     assert "M000002" not in inbox.by_id()                  # still never resent: a person decides
+
+
+def test_a_dry_run_says_what_the_log_would_recover_and_changes_nothing(inbox, build):
+    ws = build(inbox.port)
+    claim(ws, ["M000001", "M000002"], events=[("sending", {"id": "M000001", "attempt": 1})])
+    before = files(ws)
+    res = send_messages(ws, dry_run=True)
+    assert res.left_sending == ["M000001"] and res.recovered == 1 and res.would_send == 4
+    assert files(ws) == before and inbox.mails == []
+    assert "would apply" in res.text("en")
 
 
 def test_a_message_left_sending_without_any_log_is_never_resent(inbox, build):

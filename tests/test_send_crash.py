@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from smtp_inbox import smtp_inbox
+from local_servers import smtp_inbox
 
 from crmkit.delivery.outcomes import log_path
 from crmkit.delivery.send import send_messages

@@ -19,6 +19,9 @@
    its channel's transport (rate-limited per channel, every step fsynced in
    the outcome log before it is taken), then the outcomes are saved: ``sent``
    (sent_at, address, provider message id) or ``failed`` (failure reason).
+   The outcomes of one batch go in the same save as the claim of the next
+   (one workbook write per batch, not two: a save of a big campaigns.xlsx
+   takes a second or more); the log holds them in between.
 
 Choices made where the issue is silent:
 
@@ -104,8 +107,8 @@ def send_messages(workspace, *, as_of=None, dry_run: bool = False, limit: int | 
     at the end.  Returns a :class:`SendSummary`.  See the module text.
     """
     path = Path(getattr(workspace, "path", workspace))
+    ws = open_workspace(path)          # a missing or bad folder is refused before the lock makes .crmkit/ in it
     if dry_run:
-        ws = open_workspace(path)
         return _Run(ws, as_of, dry_run=True, limit=limit, transports=transports, env=env).dry()
     with workspace_lock(path, wait=wait):
         ws = open_workspace(path)
@@ -192,7 +195,7 @@ class _Run:
         for mid, ev in rec.failed.items():
             self._set(row[mid], status="failed", attempts=ev.get("attempt"), failure_reason=ev.get("reason"))
         for mid, n in rec.queued.items():
-            self._set(row[mid], status="queued", attempts=n)
+            self._set(row[mid], status="queued", attempts=n or None)
         if rec.applied:
             self.save()
         compact(self.ws.path, rec.unsure)
@@ -393,7 +396,7 @@ class _Run:
                 if not len(todo):
                     self.save()
             if len(todo):
-                self.loop(todo, planned=d)
+                self.loop(todo)
             still = self.frame["status"].astype("string") == "sending"
             self.summary.left_sending = sorted(
                 self.frame.loc[still.fillna(False).to_numpy(), "message_id"].astype("string").tolist())
@@ -401,14 +404,20 @@ class _Run:
             self.close_transports()
         return self.summary
 
-    def loop(self, todo: pd.DataFrame, *, planned: pd.DataFrame) -> None:
+    def loop(self, todo: pd.DataFrame) -> None:
+        """Claim, send and record ``todo`` batch by batch.
+
+        One save per batch: the save that marks a batch ``sending`` also holds
+        the outcomes of the batch before it (and, the first time, the
+        suppressions and cap deferrals); the last outcomes are saved at the end.
+        Whatever a kill keeps from being saved is in the outcome log.
+        """
         from .transports import RateLimiter
 
         size = max(1, int(self.setting("send_batch_size", 20)))
         limiter = RateLimiter.from_settings(self.settings)
         paused: dict[str, str] = {}    # channel -> why its other messages wait (a deferral code)
         rest = todo
-        pending_marks = True           # the suppressions and cap deferrals go with the first save
         bar = self._bar(len(todo))
         with OutcomeLog(self.ws.path, self.run_id) as log:
             while len(rest):
@@ -430,7 +439,6 @@ class _Run:
                 self.frame.loc[batch.index, "status"] = "sending"
                 self.frame.loc[batch.index, "attempts"] = [before[str(m)] + 1 for m in batch["message_id"]]
                 self.save()
-                pending_marks = False
                 for idx, m in batch.iterrows():
                     mid, ch = str(m["message_id"]), str(m["channel"])
                     if ch in paused:
@@ -447,9 +455,7 @@ class _Run:
                     self._apply(idx, m, out)
                     if bar is not None:
                         bar.update(1)
-                self.save()
-        if pending_marks:
-            self.save()
+        self.save()
         if bar is not None:
             bar.close()
 
@@ -477,7 +483,7 @@ class _Run:
         out = self.outgoing(m)
         transport = self.transports[out.channel]
         most = max(int(self.setting("send_max_attempts", 3)), before + 1)
-        delay = float(self.setting("send_retry_delay", 2.0))
+        delay = max(0.0, float(self.setting("send_retry_delay", 2.0)))
         n = before
         while True:
             n += 1

@@ -72,10 +72,11 @@ class SendSummary:
 
     def text(self, lang: str | None = None) -> str:
         lang = lang or self.lang
+        colon = "：" if lang == "zh" else ": "
         lines = [t("send_title", lang).format(as_of=f"{self.as_of:%Y-%m-%d %H:%M}")
-                 + (f" ({t('send_dry', lang)})" if self.dry_run else "")]
+                 + (t("send_dry", lang) if self.dry_run else "")]
         if self.recovered:
-            lines.append(t("send_recovered", lang).format(n=self.recovered, what=self._pairs(
+            lines.append(t("send_recovered_dry" if self.dry_run else "send_recovered", lang).format(n=self.recovered, what=self._pairs(
                 {MESSAGE_STATUS.label(k, lang): n for k, n in self.recovered_by.items()}, lang)))
         if not self.due:
             lines.append(t("send_nothing_due", lang))
@@ -86,10 +87,10 @@ class SendSummary:
         if self.dry_run and self.due:
             lines.append(t("send_would", lang).format(n=self.would_send))
         if self.suppressed:
-            lines.append(f"{t('send_suppressed', lang)}: " + self._pairs(
+            lines.append(t("send_suppressed", lang) + colon + self._pairs(
                 {reason_label(k, lang): n for k, n in self.suppressed.items()}, lang))
         if self.deferred:
-            lines.append(f"{t('send_deferred', lang)}: " + self._pairs(
+            lines.append(t("send_deferred", lang) + colon + self._pairs(
                 {t('send_deferred_' + k, lang): n for k, n in self.deferred.items()}, lang))
         if self.by_channel and self.due:
             parts = []
@@ -100,9 +101,9 @@ class SendSummary:
                 if counts:
                     parts.append(f"{CHANNEL.label(ch, lang)} " + self._pairs(counts, lang))
             if parts:
-                lines.append(f"{t('send_by_channel', lang)}: " + "; ".join(parts))
+                lines.append(t("send_by_channel", lang) + colon + ("；" if lang == "zh" else "; ").join(parts))
         for mid, reason in self.failures[:LISTED]:
-            lines.append(f"  {t('send_failed_one', lang)} {mid}: {reason}")
+            lines.append(f"  {t('send_failed_one', lang)} {mid}{colon}{reason}")
         if len(self.failures) > LISTED:
             lines.append(f"  ... (+{len(self.failures) - LISTED})")
         for p in self.preview:

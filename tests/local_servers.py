@@ -1,19 +1,23 @@
-"""A real SMTP server for the send tests: aiosmtpd on 127.0.0.1, on a free port, that counts what it receives.
+"""Real servers for the send tests, on 127.0.0.1 and a free port: SMTP (aiosmtpd) and an HTTP webhook.
 
 >>> with smtp_inbox() as inbox:
 ...     inbox.port, inbox.by_id()        # {"M000001": 1, ...} counted by X-Crmkit-Message-Id
+>>> with webhook() as hook:
+...     hook.url, hook.received          # the JSON bodies posted; hook.status = 500 makes it fail
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def free_port() -> int:
@@ -23,11 +27,13 @@ def free_port() -> int:
 
 
 class Inbox:
-    """The handler: keeps every mail it accepted; refuses the recipients in :attr:`refuse` with 550."""
+    """The handler: keeps every mail it accepted; refuses the recipients in :attr:`refuse` with 550; for
+    those in :attr:`drop`, takes the mail and hangs up before saying so (the sender cannot know)."""
 
     def __init__(self, *, delay: float = 0.0):
         self.mails: list = []
         self.refuse: set[str] = set()
+        self.drop: set[str] = set()
         self.delay = delay
         self.port = 0
         self._lock = threading.Lock()
@@ -44,6 +50,8 @@ class Inbox:
         mail = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self.mails.append(mail)
+        if set(envelope.rcpt_tos) & self.drop:
+            server.transport.close()
         return "250 OK queued"
 
     def by_id(self) -> Counter:
@@ -98,3 +106,47 @@ def listener() -> Iterator[tuple[int, callable]]:
         yield sock.getsockname()[1], contacted
     finally:
         sock.close()
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_POST(self):  # noqa: N802 - http.server's hook
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8"))
+        hook = self.server.hook
+        with hook.lock:
+            hook.received.append(body)
+            n = len(hook.received)
+        raw = json.dumps({"code": 0, "data": {"id": f"gw-{n}"}} if hook.status == 200 else {"error": "busy"}).encode()
+        self.send_response(hook.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+class Hook:
+    def __init__(self):
+        self.received: list[dict] = []
+        self.status = 200
+        self.lock = threading.Lock()
+        self.url = ""
+
+
+@contextlib.contextmanager
+def webhook() -> Iterator[Hook]:
+    """An SMS gateway: answers each JSON POST with HTTP :attr:`Hook.status` (an id in data.id when 200)."""
+    hook = Hook()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    server.daemon_threads = True
+    server.hook = hook
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/sms"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
