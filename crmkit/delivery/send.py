@@ -81,6 +81,7 @@ from ..workspace import open_workspace
 from .guards import address_of, blocked, marketing_count, over_cap, reason_label
 from .outcomes import OutcomeLog, compact, log_path, plan_recovery, read_events
 from .send_summary import PREVIEW, SendSummary
+from .transports import DeliveryFailed, Outgoing, RateLimiter, transports_from_settings
 
 #: the customer columns the guards and the transports read
 CONTACT_COLUMNS = ("unsubscribed", "marketing_consent", "email", "phone", "bounced_address", "name", "contact_name")
@@ -134,6 +135,7 @@ class _Run:
         self.transports = transports
         self.summary = SendSummary(as_of=self.as_of, dry_run=dry_run, lang=self.lang)
         self.frame = ws["messages"].copy()
+        self._titles: dict[str, str] | None = None      # subjects by campaign / rule, read on first use
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     # ------------------------------------------------------------------ helpers
@@ -150,8 +152,6 @@ class _Run:
 
     def open_transports(self) -> dict:
         if self.transports is None:
-            from .transports import transports_from_settings
-
             self.transports = transports_from_settings(self.settings, self.env, folder=self.ws.path)
         return self.transports
 
@@ -340,8 +340,6 @@ class _Run:
 
     def unsubscribe_of(self, out) -> str | None:
         """The List-Unsubscribe header the e-mail would carry (built as for sending; None: none)."""
-        from .transports import DeliveryFailed
-
         build = getattr(self.transports.get(out.channel), "build", None)
         if build is None:
             return None
@@ -352,9 +350,7 @@ class _Run:
 
     # ------------------------------------------------------------------ 4. sending
 
-    def outgoing(self, m: pd.Series):
-        from .transports import Outgoing
-
+    def outgoing(self, m: pd.Series) -> Outgoing:
         def text(v) -> str:
             return "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
 
@@ -370,7 +366,7 @@ class _Run:
         v = m.get("subject")
         if isinstance(v, str) and v.strip():
             return v.strip()
-        if not hasattr(self, "_titles"):
+        if self._titles is None:
             self._titles = {}
             camps = self.ws["campaigns"]
             for cid, subj, name in zip(camps["campaign_id"].astype("string"),
@@ -412,8 +408,6 @@ class _Run:
         suppressions and cap deferrals); the last outcomes are saved at the end.
         Whatever a kill keeps from being saved is in the outcome log.
         """
-        from .transports import RateLimiter
-
         size = max(1, int(self.setting("send_batch_size", 20)))
         limiter = RateLimiter.from_settings(self.settings)
         paused: dict[str, str] = {}    # channel -> why its other messages wait (a deferral code)
@@ -478,8 +472,6 @@ class _Run:
 
     def attempt(self, log: OutcomeLog, m: pd.Series, before: int, limiter) -> _Outcome:
         """Try one message until it is sent, fails for good, or may have gone (never twice after that)."""
-        from .transports import DeliveryFailed
-
         out = self.outgoing(m)
         transport = self.transports[out.channel]
         most = max(int(self.setting("send_max_attempts", 3)), before + 1)
