@@ -1109,7 +1109,6 @@ TEXT.update({
     "tx_set_json": ("not JSON: {detail}", "不是有效的 JSON：{detail}"),
     "tx_set_json_kind": ("a JSON object, e.g. {\"to\": \"{phone}\", \"text\": \"{content}\"}",
                          "应为 JSON 对象，如 {\"to\": \"{phone}\", \"text\": \"{content}\"}"),
-    "tx_set_template": ("{detail}; the fields of a webhook body are {known}", "{detail}；Webhook 请求体可用的字段为 {known}"),
     "tx_set_id_field": ("{value} is not a dotted path such as data.id", "{value} 不是 data.id 这样以点分隔的路径"),
     "tx_set_port_hint": ("port {port} is usually not the one for smtp_security {security} (usually {usual})",
                          "端口 {port} 通常不用于 smtp_security {security}（通常为 {usual}）"),

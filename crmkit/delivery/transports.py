@@ -59,7 +59,7 @@ SWITCH = {"email": "smtp_host", "sms": "sms_webhook_url", "wecom": "wecom_webhoo
 
 
 def _bad(key: str, detail: Msg | str) -> UsageError:
-    return UsageError(msg("e_setting_bad", key=key, detail=detail), sheet="Settings")
+    return UsageError(msg("e_setting_bad", key=key, detail=detail))
 
 
 def _text(settings: Mapping[str, object], key: str) -> str | None:
@@ -185,8 +185,7 @@ def webhook_from_settings(channel: str, settings: Mapping[str, object],
         try:
             fill(body, dict.fromkeys(PLACEHOLDERS, "x"))
         except TemplateError as exc:
-            raise _bad(prefix + "body", msg("tx_set_template", detail=exc.message,
-                                             known=tuple(PLACEHOLDERS))) from None
+            raise _bad(prefix + "body", exc.message) from None
     id_field = _text(settings, prefix + "id_field")
     if id_field is not None and not all(part.strip() for part in id_field.split(".")):
         raise _bad(prefix + "id_field", msg("tx_set_id_field", value=id_field))
