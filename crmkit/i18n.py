@@ -1110,6 +1110,10 @@ TEXT.update({
     "tx_set_json_kind": ("a JSON object, e.g. {\"to\": \"{phone}\", \"text\": \"{content}\"}",
                          "应为 JSON 对象，如 {\"to\": \"{phone}\", \"text\": \"{content}\"}"),
     "tx_set_id_field": ("{value} is not a dotted path such as data.id", "{value} 不是 data.id 这样以点分隔的路径"),
+    "tx_set_clear_password": ("none sends the SMTP password unencrypted to another machine; use starttls or tls",
+                              "none 会把 SMTP 密码以明文发往其他机器；请使用 starttls 或 tls"),
+    "tx_set_clear_webhook": ("http:// sends messages and headers unencrypted; use https://",
+                             "http:// 会以明文发送消息和请求头；请使用 https://"),
     "tx_set_port_hint": ("port {port} is usually not the one for smtp_security {security} (usually {usual})",
                          "端口 {port} 通常不用于 smtp_security {security}（通常为 {usual}）"),
 })

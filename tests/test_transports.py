@@ -362,6 +362,17 @@ def test_blank_channels_are_absent_and_check_settings_finds_nothing_wrong():
         assert transports["wecom"].url.endswith("key=abc") and transports["wecom"].preset == "wecom"
 
 
+def test_check_settings_warns_of_passwords_and_webhooks_sent_unencrypted_to_another_machine():
+    remote = {**smtp_settings(2525), "smtp_host": "mail.example.com", "smtp_user": "sales",
+              "sms_webhook_url": "http://sms.example.com/send", "wecom_webhook_url": "http://127.0.0.1:8080/hook"}
+    problems = check_settings(remote, {"CRMKIT_SMTP_PASSWORD": "pw"})
+    assert problems == ["setting smtp_security: none sends the SMTP password unencrypted to another machine; "
+                        "use starttls or tls",
+                        "setting sms_webhook_url: http:// sends messages and headers unencrypted; use https://"]
+    local = {**remote, "smtp_host": "localhost", "sms_webhook_url": "https://sms.example.com/send"}
+    assert check_settings(local, {"CRMKIT_SMTP_PASSWORD": "pw"}) == []
+
+
 def test_check_settings_lists_every_problem_in_chinese_too():
     settings = {**smtp_settings(2525, smtp_security="tls"), "smtp_port": 587,
                 "sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_body": "not json"}

@@ -224,7 +224,10 @@ def check_settings(settings: Mapping[str, object], env: Mapping[str, str] = os.e
                    folder: str | os.PathLike | None = None, lang: str | None = None) -> list[str]:
     """Every problem of the delivery Settings, one line each (in ``lang``; default the current language).
 
-    Empty when each configured channel can be built.  Contacts no server.
+    The errors :func:`transports_from_settings` would raise, for all channels,
+    then hints that do not stop sending: a port that does not match
+    ``smtp_security``, a password or webhook sent unencrypted to another
+    machine.  Empty when all is well.  Contacts no server.
     """
     problems: list[str] = []
     for channel in CHANNELS:
@@ -242,7 +245,26 @@ def check_settings(settings: Mapping[str, object], env: Mapping[str, str] = os.e
         if usual is not None and port in (465, 587) and port != usual:
             problems.append(_line(_bad("smtp_port", msg("tx_set_port_hint", port=port, security=security,
                                                         usual=usual)), lang))
+        if security == "none" and _text(settings, "smtp_user") and not _local(_text(settings, "smtp_host")):
+            problems.append(_line(_bad("smtp_security", msg("tx_set_clear_password")), lang))
+    for channel in ("sms", "wecom"):
+        url = _text(settings, f"{channel}_webhook_url")
+        if url is not None and urlsplit(url).scheme.lower() == "http" and not _local(urlsplit(url).hostname):
+            problems.append(_line(_bad(f"{channel}_webhook_url", msg("tx_set_clear_webhook")), lang))
     return problems
+
+
+def _local(host: str | None) -> bool:
+    """A name or address of this machine (where unencrypted traffic does not cross a network)."""
+    import ipaddress
+
+    host = (host or "").strip().strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _line(exc: CrmkitError, lang: str | None) -> str:
