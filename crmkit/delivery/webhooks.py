@@ -34,6 +34,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from ..exceptions import CrmkitError
 from ..i18n import msg
 from .outgoing import Delivered, DeliveryFailed, Outgoing, Transport, one_line, sms_text
 from .render import render_value
@@ -149,7 +150,10 @@ class WebhookTransport(Transport):
     def send(self, out: Outgoing) -> Delivered:
         import httpx
 
-        content = json.dumps(self.payload(out), ensure_ascii=False).encode("utf-8")
+        try:
+            content = json.dumps(self.payload(out), ensure_ascii=False).encode("utf-8")
+        except CrmkitError as exc:       # a filter of the body template fails for this message; nothing was sent
+            raise DeliveryFailed(exc.message, transient=False) from None
         url = self.url
         where = _safe_url(url)
         for _hop in range(4):
