@@ -1088,6 +1088,8 @@ TEXT.update({
     "tx_http_status": ("{host} answered HTTP {status}: {detail}", "{host} 返回 HTTP {status}：{detail}"),
     "tx_wecom_reply": ("{host} gave no WeCom robot reply (no errcode): {detail}",
                        "{host} 的返回不是企业微信机器人的格式（没有 errcode）：{detail}"),
+    "tx_wecom_long": ("the text is {size} bytes; a WeCom robot takes at most {most} (about 680 Chinese characters)",
+                      "内容为 {size} 字节；企业微信机器人最多接受 {most} 字节（约 680 个汉字）"),
     "tx_wecom_error": ("WeCom robot error {errcode}: {errmsg}", "企业微信机器人错误 {errcode}：{errmsg}"),
     # Settings problems (the detail of e_setting_bad)
     "tx_set_number": ("a number from {low} to {high}", "应为 {low} 到 {high} 之间的数字"),

@@ -515,6 +515,29 @@ def test_wecom_errcode_fails_with_errmsg_and_its_rate_limit_is_transient(hook_se
     assert busy.value.transient and "api freq out of limit" in busy.value.reason
 
 
+def test_a_text_too_long_for_the_wecom_robot_fails_before_it_is_sent(hook_server):
+    server, base = hook_server
+    with hook_transport("wecom", base + "/wecom") as transport:
+        transport.send(out(channel="wecom", address=None, kind="service", content="字" * 682))   # 2046 bytes
+        with pytest.raises(DeliveryFailed) as info:
+            transport.send(out(channel="wecom", address=None, kind="service", content="字" * 683))
+    assert len(server.received) == 1
+    assert not info.value.transient and not info.value.maybe_sent and "2049 bytes" in info.value.reason
+
+
+def test_a_relative_ca_file_is_read_from_the_workspace_folder(ca, tmp_path):
+    (tmp_path / "certs").mkdir()
+    ca.cert_pem.write_to_path(str(tmp_path / "certs" / "ca.pem"))
+    settings = smtp_settings(2525, smtp_security="starttls", smtp_ca_file="certs/ca.pem")
+    with transports_from_settings(settings, {}, folder=tmp_path)["email"]:
+        pass
+    with pytest.raises(UsageError, match="smtp_ca_file"):
+        transports_from_settings(settings, {}, folder=tmp_path / "elsewhere")
+    (tmp_path / "certs" / "bad.pem").write_text("not a certificate", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a PEM certificate file"):
+        transports_from_settings({**settings, "smtp_ca_file": "certs/bad.pem"}, {}, folder=tmp_path)
+
+
 def test_generic_sms_body_ends_marketing_texts_with_the_unsubscribe_hint(hook_server):
     server, base = hook_server
     with hook_transport("sms", base + "/sms") as transport:
