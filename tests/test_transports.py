@@ -661,3 +661,12 @@ def test_a_connection_lost_after_the_whole_mail_was_handed_over_says_it_may_have
             assert transport.connections == 2
     assert info.value.transient and info.value.maybe_sent
     assert [e.rcpt_tos for e in inbox.envelopes] == [["drop@example.com"], ["li.lei@example.com"]]
+
+
+def test_implicit_tls_against_a_plain_server_names_the_security_setting(ca_file):
+    with smtp_server() as (controller, inbox):
+        settings = smtp_settings(controller.port, smtp_security="tls", smtp_ca_file=str(ca_file), smtp_timeout=3.0)
+        with email_transport(settings) as transport, pytest.raises(DeliveryFailed) as info:
+            transport.send(out())
+    assert not info.value.transient and info.value.fatal and not inbox.envelopes
+    assert "TLS" in info.value.reason and "smtp_security (tls)" in info.value.reason
