@@ -6,12 +6,12 @@ One import for the send loop::
                                              transports_from_settings, check_settings)
 
     limiter = RateLimiter.from_settings(settings)
-    transports = transports_from_settings(settings)   # {"email": SmtpTransport, "sms": WebhookTransport ...}
+    transports = transports_from_settings(settings, folder=workspace_path)  # {"email": SmtpTransport, ...}
     try:
         limiter.wait("email")
         done = transports["email"].send(Outgoing(...))     # done.provider_message_id
     except DeliveryFailed as exc:
-        exc.reason, exc.transient, exc.maybe_sent, exc.fatal
+        exc.reason, exc.transient, exc.maybe_sent, exc.fatal   # maybe_sent: never resend blindly
     finally:
         for transport in transports.values():
             transport.close()
@@ -53,9 +53,6 @@ from .webhooks import PLACEHOLDERS, PRESETS, WebhookTransport, expand_env, fill,
 
 __all__ = ["CHANNELS", "Delivered", "DeliveryFailed", "Outgoing", "RateLimiter", "Transport", "check_settings",
            "transports_from_settings"]
-
-#: the key that switches each channel on
-SWITCH = {"email": "smtp_host", "sms": "sms_webhook_url", "wecom": "wecom_webhook_url"}
 
 
 def _bad(key: str, detail: Msg | str) -> UsageError:
