@@ -1087,6 +1087,8 @@ TEXT.update({
     "tx_http_status": ("{host} answered HTTP {status}: {detail}", "{host} 返回 HTTP {status}：{detail}"),
     "tx_wecom_reply": ("{host} gave no WeCom robot reply (no errcode): {detail}",
                        "{host} 的返回不是企业微信机器人的格式（没有 errcode）：{detail}"),
+    "tx_wecom_long": ("the text is {size} bytes; a WeCom robot takes at most {most} (about 680 Chinese characters)",
+                      "内容为 {size} 字节；企业微信机器人最多接受 {most} 字节（约 680 个汉字）"),
     "tx_wecom_error": ("WeCom robot error {errcode}: {errmsg}", "企业微信机器人错误 {errcode}：{errmsg}"),
     # Settings problems (the detail of e_setting_bad)
     "tx_set_number": ("a number from {low} to {high}", "应为 {low} 到 {high} 之间的数字"),
@@ -1108,8 +1110,11 @@ TEXT.update({
     "tx_set_json": ("not JSON: {detail}", "不是有效的 JSON：{detail}"),
     "tx_set_json_kind": ("a JSON object, e.g. {\"to\": \"{phone}\", \"text\": \"{content}\"}",
                          "应为 JSON 对象，如 {\"to\": \"{phone}\", \"text\": \"{content}\"}"),
-    "tx_set_template": ("{detail}; the fields of a webhook body are {known}", "{detail}；Webhook 请求体可用的字段为 {known}"),
     "tx_set_id_field": ("{value} is not a dotted path such as data.id", "{value} 不是 data.id 这样以点分隔的路径"),
+    "tx_set_clear_password": ("none sends the SMTP password unencrypted to another machine; use starttls or tls",
+                              "none 会把 SMTP 密码以明文发往其他机器；请使用 starttls 或 tls"),
+    "tx_set_clear_webhook": ("http:// sends messages and headers unencrypted; use https://",
+                             "http:// 会以明文发送消息和请求头；请使用 https://"),
     "tx_set_port_hint": ("port {port} is usually not the one for smtp_security {security} (usually {usual})",
                          "端口 {port} 通常不用于 smtp_security {security}（通常为 {usual}）"),
 })

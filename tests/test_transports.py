@@ -362,6 +362,17 @@ def test_blank_channels_are_absent_and_check_settings_finds_nothing_wrong():
         assert transports["wecom"].url.endswith("key=abc") and transports["wecom"].preset == "wecom"
 
 
+def test_check_settings_warns_of_passwords_and_webhooks_sent_unencrypted_to_another_machine():
+    remote = {**smtp_settings(2525), "smtp_host": "mail.example.com", "smtp_user": "sales",
+              "sms_webhook_url": "http://sms.example.com/send", "wecom_webhook_url": "http://127.0.0.1:8080/hook"}
+    problems = check_settings(remote, {"CRMKIT_SMTP_PASSWORD": "pw"})
+    assert problems == ["setting smtp_security: none sends the SMTP password unencrypted to another machine; "
+                        "use starttls or tls",
+                        "setting sms_webhook_url: http:// sends messages and headers unencrypted; use https://"]
+    local = {**remote, "smtp_host": "localhost", "sms_webhook_url": "https://sms.example.com/send"}
+    assert check_settings(local, {"CRMKIT_SMTP_PASSWORD": "pw"}) == []
+
+
 def test_check_settings_lists_every_problem_in_chinese_too():
     settings = {**smtp_settings(2525, smtp_security="tls"), "smtp_port": 587,
                 "sms_webhook_url": "http://127.0.0.1:9/sms", "sms_webhook_body": "not json"}
@@ -504,6 +515,29 @@ def test_wecom_errcode_fails_with_errmsg_and_its_rate_limit_is_transient(hook_se
     assert busy.value.transient and "api freq out of limit" in busy.value.reason
 
 
+def test_a_text_too_long_for_the_wecom_robot_fails_before_it_is_sent(hook_server):
+    server, base = hook_server
+    with hook_transport("wecom", base + "/wecom") as transport:
+        transport.send(out(channel="wecom", address=None, kind="service", content="字" * 682))   # 2046 bytes
+        with pytest.raises(DeliveryFailed) as info:
+            transport.send(out(channel="wecom", address=None, kind="service", content="字" * 683))
+    assert len(server.received) == 1
+    assert not info.value.transient and not info.value.maybe_sent and "2049 bytes" in info.value.reason
+
+
+def test_a_relative_ca_file_is_read_from_the_workspace_folder(ca, tmp_path):
+    (tmp_path / "certs").mkdir()
+    ca.cert_pem.write_to_path(str(tmp_path / "certs" / "ca.pem"))
+    settings = smtp_settings(2525, smtp_security="starttls", smtp_ca_file="certs/ca.pem")
+    with transports_from_settings(settings, {}, folder=tmp_path)["email"]:
+        pass
+    with pytest.raises(UsageError, match="smtp_ca_file"):
+        transports_from_settings(settings, {}, folder=tmp_path / "elsewhere")
+    (tmp_path / "certs" / "bad.pem").write_text("not a certificate", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a PEM certificate file"):
+        transports_from_settings({**settings, "smtp_ca_file": "certs/bad.pem"}, {}, folder=tmp_path)
+
+
 def test_generic_sms_body_ends_marketing_texts_with_the_unsubscribe_hint(hook_server):
     server, base = hook_server
     with hook_transport("sms", base + "/sms") as transport:
@@ -627,3 +661,12 @@ def test_a_connection_lost_after_the_whole_mail_was_handed_over_says_it_may_have
             assert transport.connections == 2
     assert info.value.transient and info.value.maybe_sent
     assert [e.rcpt_tos for e in inbox.envelopes] == [["drop@example.com"], ["li.lei@example.com"]]
+
+
+def test_implicit_tls_against_a_plain_server_names_the_security_setting(ca_file):
+    with smtp_server() as (controller, inbox):
+        settings = smtp_settings(controller.port, smtp_security="tls", smtp_ca_file=str(ca_file), smtp_timeout=3.0)
+        with email_transport(settings) as transport, pytest.raises(DeliveryFailed) as info:
+            transport.send(out())
+    assert not info.value.transient and info.value.fatal and not inbox.envelopes
+    assert "TLS" in info.value.reason and "smtp_security (tls)" in info.value.reason

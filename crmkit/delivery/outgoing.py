@@ -120,7 +120,11 @@ class Transport:
     channel: str = ""
 
     def send(self, out: Outgoing) -> Delivered:
-        """Deliver ``out`` or raise :class:`DeliveryFailed`."""
+        """Deliver ``out`` or raise :class:`DeliveryFailed` (nothing else: another exception is a bug).
+
+        A failure found before anything left the machine (a bad address, a
+        mail that cannot be written) is permanent with ``maybe_sent`` False.
+        """
         raise NotImplementedError
 
     def close(self) -> None:

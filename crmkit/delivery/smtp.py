@@ -251,7 +251,10 @@ class SmtpTransport(Transport):
         mail = self.build(out)
         rcpt = (out.address or "").strip()
         international = not (is_ascii(rcpt) and is_ascii(self.sender_address))
-        data = mail.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP)
+        try:
+            data = mail.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP)
+        except (ValueError, TypeError, UnicodeError) as exc:    # nothing left the machine
+            raise DeliveryFailed(msg("tx_bad_mail", detail=one_line(exc)), transient=False) from None
         reused = self._conn is not None
         for attempt in (1, 2):
             if self._conn is None:

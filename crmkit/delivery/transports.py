@@ -6,12 +6,12 @@ One import for the send loop::
                                              transports_from_settings, check_settings)
 
     limiter = RateLimiter.from_settings(settings)
-    transports = transports_from_settings(settings)   # {"email": SmtpTransport, "sms": WebhookTransport ...}
+    transports = transports_from_settings(settings, folder=workspace_path)  # {"email": SmtpTransport, ...}
     try:
         limiter.wait("email")
         done = transports["email"].send(Outgoing(...))     # done.provider_message_id
     except DeliveryFailed as exc:
-        exc.reason, exc.transient, exc.maybe_sent, exc.fatal
+        exc.reason, exc.transient, exc.maybe_sent, exc.fatal   # maybe_sent: never resend blindly
     finally:
         for transport in transports.values():
             transport.close()
@@ -54,12 +54,9 @@ from .webhooks import PLACEHOLDERS, PRESETS, WebhookTransport, expand_env, fill,
 __all__ = ["CHANNELS", "Delivered", "DeliveryFailed", "Outgoing", "RateLimiter", "Transport", "check_settings",
            "transports_from_settings"]
 
-#: the key that switches each channel on
-SWITCH = {"email": "smtp_host", "sms": "sms_webhook_url", "wecom": "wecom_webhook_url"}
-
 
 def _bad(key: str, detail: Msg | str) -> UsageError:
-    return UsageError(msg("e_setting_bad", key=key, detail=detail), sheet="Settings")
+    return UsageError(msg("e_setting_bad", key=key, detail=detail))
 
 
 def _text(settings: Mapping[str, object], key: str) -> str | None:
@@ -185,8 +182,7 @@ def webhook_from_settings(channel: str, settings: Mapping[str, object],
         try:
             fill(body, dict.fromkeys(PLACEHOLDERS, "x"))
         except TemplateError as exc:
-            raise _bad(prefix + "body", msg("tx_set_template", detail=exc.message,
-                                             known=tuple(PLACEHOLDERS))) from None
+            raise _bad(prefix + "body", exc.message) from None
     id_field = _text(settings, prefix + "id_field")
     if id_field is not None and not all(part.strip() for part in id_field.split(".")):
         raise _bad(prefix + "id_field", msg("tx_set_id_field", value=id_field))
@@ -225,7 +221,10 @@ def check_settings(settings: Mapping[str, object], env: Mapping[str, str] = os.e
                    folder: str | os.PathLike | None = None, lang: str | None = None) -> list[str]:
     """Every problem of the delivery Settings, one line each (in ``lang``; default the current language).
 
-    Empty when each configured channel can be built.  Contacts no server.
+    The errors :func:`transports_from_settings` would raise, for all channels,
+    then hints that do not stop sending: a port that does not match
+    ``smtp_security``, a password or webhook sent unencrypted to another
+    machine.  Empty when all is well.  Contacts no server.
     """
     problems: list[str] = []
     for channel in CHANNELS:
@@ -243,7 +242,26 @@ def check_settings(settings: Mapping[str, object], env: Mapping[str, str] = os.e
         if usual is not None and port in (465, 587) and port != usual:
             problems.append(_line(_bad("smtp_port", msg("tx_set_port_hint", port=port, security=security,
                                                         usual=usual)), lang))
+        if security == "none" and _text(settings, "smtp_user") and not _local(_text(settings, "smtp_host")):
+            problems.append(_line(_bad("smtp_security", msg("tx_set_clear_password")), lang))
+    for channel in ("sms", "wecom"):
+        url = _text(settings, f"{channel}_webhook_url")
+        if url is not None and urlsplit(url).scheme.lower() == "http" and not _local(urlsplit(url).hostname):
+            problems.append(_line(_bad(f"{channel}_webhook_url", msg("tx_set_clear_webhook")), lang))
     return problems
+
+
+def _local(host: str | None) -> bool:
+    """A name or address of this machine (where unencrypted traffic does not cross a network)."""
+    import ipaddress
+
+    host = (host or "").strip().strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _line(exc: CrmkitError, lang: str | None) -> str:

@@ -7,7 +7,8 @@ from a preset or from the user's template:
   ..., "mentioned_mobile_list": [phone]}}`` (the list only when there is a
   phone).  Success is HTTP 200 with ``errcode`` 0; another errcode fails with
   the robot's ``errmsg`` (45009, the robot's rate limit, and -1, busy, are
-  transient).
+  transient).  A text over 2048 bytes (UTF-8), which the robot refuses, fails
+  before it is sent.
 * ``generic`` — ``{"to": "{address}", "text": "{content}", "message_id":
   "{message_id}"}``, for SMS gateways.
 * a template (Settings ``<channel>_webhook_body``) is JSON with ``{field}``
@@ -34,6 +35,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from ..exceptions import CrmkitError
 from ..i18n import msg
 from .outgoing import Delivered, DeliveryFailed, Outgoing, Transport, one_line, sms_text
 from .render import render_value
@@ -44,6 +46,8 @@ PLACEHOLDERS = ("message_id", "customer_id", "address", "phone", "email", "subje
 GENERIC_BODY = {"to": "{address}", "text": "{content}", "message_id": "{message_id}"}
 #: WeCom robot errcodes worth trying again: -1 system busy, 45009 rate limit
 WECOM_TRANSIENT = (-1, 45009)
+#: the most a WeCom robot takes in a text message (bytes of UTF-8)
+WECOM_MAX_BYTES = 2048
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -140,6 +144,9 @@ class WebhookTransport(Transport):
         if self.body is not None:
             return fill(self.body, values)
         if self.preset == "wecom":
+            size = len(str(values["content"]).encode("utf-8"))
+            if size > WECOM_MAX_BYTES:
+                raise DeliveryFailed(msg("tx_wecom_long", size=size, most=WECOM_MAX_BYTES), transient=False)
             text: dict[str, object] = {"content": values["content"]}
             if values["phone"]:
                 text["mentioned_mobile_list"] = [values["phone"]]
@@ -149,7 +156,10 @@ class WebhookTransport(Transport):
     def send(self, out: Outgoing) -> Delivered:
         import httpx
 
-        content = json.dumps(self.payload(out), ensure_ascii=False).encode("utf-8")
+        try:
+            content = json.dumps(self.payload(out), ensure_ascii=False).encode("utf-8")
+        except CrmkitError as exc:       # a filter of the body template fails for this message; nothing was sent
+            raise DeliveryFailed(exc.message, transient=False) from None
         url = self.url
         where = _safe_url(url)
         for _hop in range(4):
