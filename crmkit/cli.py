@@ -521,6 +521,26 @@ def campaign_cmd(directory: Path, campaign_id: str, dry_run: bool, as_of: str | 
     return 0
 
 
+@cli.command("send")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Prepare every due message and check the guards; contact no server, "
+                                              "write nothing.")
+@click.option("--as-of", "as_of", default=None, help="Send what is due by this date/time (default: Settings as_of, "
+                                                     "else now).")
+@click.option("--limit", type=click.IntRange(1, None), default=None, metavar="N", help="Send at most N messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@speaks_workspace("directory")
+def send_cmd(directory: Path, dry_run: bool, as_of: str | None, limit: int | None, as_json: bool) -> int:
+    """Send the queued messages that are due (e-mail by SMTP, SMS and WeCom by webhook), each at most once;
+    exit 1 when some failed or may or may not have been sent."""
+    from .delivery.send import send_messages
+
+    res = send_messages(directory, as_of=as_of, dry_run=dry_run, limit=limit,
+                        progress=progress_enabled() and not as_json)
+    emit(res.as_dict(), as_json, res.text(current_lang()))
+    return res.exit_code
+
+
 def t_(key: str, lang: str) -> str:
     from .i18n import t
 

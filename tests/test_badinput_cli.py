@@ -114,8 +114,10 @@ CASES = (
     + [("import", b, lambda p: ["import", "{good source}", "--into", str(p)]) for b in WORKSPACE_BAD]
     + [("results", b, lambda p: ["results", str(p), "--into", "{good workspace}"]) for b in FILE_BAD]
     + [("results", b, lambda p: ["results", "{good results}", "--into", str(p)]) for b in WORKSPACE_BAD]
-    + [(cmd, b, (lambda c: lambda p: [c, str(p)])(cmd)) for cmd in ("dedupe", "run", "rfm", "report", "export")
+    + [(cmd, b, (lambda c: lambda p: [c, str(p)])(cmd)) for cmd in ("dedupe", "run", "rfm", "report", "export",
+                                                                     "send")
        for b in WORKSPACE_BAD]
+    + [("send", b, lambda p: ["send", str(p), "--dry-run"]) for b in WORKSPACE_BAD]
     + [("dedupe", b, lambda p: ["dedupe", str(p), "--apply"]) for b in WORKSPACE_BAD]
     + [("campaign", b, lambda p: ["campaign", str(p), "CP01"]) for b in WORKSPACE_BAD]
     # (templates --refresh adds a missing column back: that repair is its job, so that case is left out)

@@ -50,6 +50,7 @@ COMMANDS = {
     "dedupe": lambda ws, tmp: ["dedupe", str(ws), "--apply"],
     "run": lambda ws, tmp: ["run", str(ws)],
     "rfm": lambda ws, tmp: ["rfm", str(ws)],
+    "send": lambda ws, tmp: ["send", str(ws)],
 }
 ALWAYS_WRITES = ("import", "run", "rfm")
 
