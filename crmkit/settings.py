@@ -119,6 +119,10 @@ SPEC: tuple[Setting, ...] = (
             "首次重试前等待的秒数，之后每次加倍。"),
     Setting("send_batch_size", 20, "int", "Messages sent between two saves of the Messages sheet.",
             "每保存一次消息表之间发送的消息数。"),
+    Setting("cycle_at", None, "time", "While crmkit dashboard runs, run the daily cycle at this time (blank: never).",
+            "看板运行期间，每天在此时间自动运行每日任务（留空则不运行）。"),
+    Setting("cycle_reports", ("week", "month"), "list", "Reports the daily cycle writes when due: week; month.",
+            "每日任务到期时生成的报表：week（周报）; month（月报）。"),
 )
 
 SPEC_BY_KEY = {s.key: s for s in SPEC}

@@ -51,6 +51,8 @@ COMMANDS = {
     "run": lambda ws, tmp: ["run", str(ws)],
     "rfm": lambda ws, tmp: ["rfm", str(ws)],
     "send": lambda ws, tmp: ["send", str(ws)],
+    "campaign": lambda ws, tmp: ["campaign", str(ws), "CP01"],
+    "cycle": lambda ws, tmp: ["cycle", str(ws)],
 }
 ALWAYS_WRITES = ("import", "run", "rfm")
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..analytics import duplicates
 from ..console import clean_text
+from ..cycle import DailyCycle
 from ..exceptions import UsageError, WorkspaceNotFound
 from ..i18n import msg
 from ..schema import WORKBOOKS, workbook_file
@@ -416,6 +417,7 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
                             stderr=None if debug else subprocess.PIPE, start_new_session=True)
     server = DashboardServer(proc, port, workspace, None, config_dir, hosts)
     previous = None
+    daily = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -434,6 +436,7 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         if open_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(server.url)
+        daily = start_daily_cycle(workspace)
         if proc.stderr is not None:
             for _line in proc.stderr:  # drain Voila's log so its pipe never fills up
                 pass
@@ -442,9 +445,22 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         print("\n" + msg("dash_stopping").render(), flush=True)
         return 0
     finally:
+        if daily is not None:
+            daily.stop()
         server.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def start_daily_cycle(workspace: Path) -> DailyCycle | None:
+    """Start the daily cycle at Settings ``cycle_at`` (None when it is blank): for teams without cron."""
+    at = open_workspace(workspace).settings.get("cycle_at")
+    if at is None:
+        return None
+    daily = DailyCycle(workspace, at, report=lambda text: print(text, flush=True))
+    daily.start()
+    print(msg("dash_cycle_at", at=at.strftime("%H:%M")).render(), flush=True)
+    return daily
 
 
 def _raise_interrupt(signum, frame):

@@ -8,7 +8,6 @@ traceback.  ``--json`` prints exactly one JSON object on stdout.
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import os
 import sys
@@ -16,109 +15,12 @@ from pathlib import Path
 
 import click
 
-from .console import emit, say
-from .exceptions import CrmkitError
-from .i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
-from .schema import ENTITIES, IMPORTABLE
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-#: at most this many issues are listed in ``validate --json`` (the counts cover them all)
-JSON_ISSUES_LIMIT = 1000
-ISSUE_KEYS = ("file", "sheet", "row", "column", "value", "reason", "severity")
-
-
-def issues_payload(issues, limit: int = JSON_ISSUES_LIMIT) -> dict:
-    """The issues of a check as JSON: the first ``limit`` (file, sheet, row, column, value, reason,
-    severity), their total, and how many were left out."""
-    import pandas as pd
-
-    total = 0 if issues is None else len(issues)
-    rows = []
-    if total:
-        head = issues.head(limit)
-        for rec in head.to_dict("records"):
-            item = {}
-            for k in ISSUE_KEYS:
-                v = rec.get(k)
-                if v is not None and not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v):
-                    v = None
-                elif k == "row" and v is not None:
-                    try:
-                        v = int(v)
-                    except (TypeError, ValueError):
-                        v = str(v)
-                elif v is not None and not isinstance(v, (str, int, float, bool)):
-                    v = str(v)
-                item[k] = v
-            rows.append(item)
-    return {"issues": rows, "issues_total": total, "issues_truncated": max(0, total - len(rows))}
-
-
-def _workspace_lang(path: object) -> str | None:
-    """The Settings language of the workspace at ``path`` (a folder, or a file inside one), if it can be read.
-
-    Reads the Settings sheet of rules.xlsx alone (no lock, no cache): the command reads the workspace itself.
-    """
-    from .io.reading import find_sheet, open_reader, read_raw
-    from .io.typing import map_columns
-    from .settings import check_lang
-
-    if path is None:
-        return None
-    p = Path(path)
-    if not p.is_dir():
-        p = p.parent
-    rules = p / "rules.xlsx"
-    if not rules.is_file():
-        return None
-    try:
-        reader = open_reader(rules)
-        ent = ENTITIES["settings"]
-        name = find_sheet(reader.sheet_names, ent)
-        if name is None:
-            return None
-        raw = read_raw(rules, name, reader)
-        cols = {key: src for src, key in map_columns(raw.columns, ent).items()}
-        keys = raw[cols["key"]].astype("string").str.strip().str.lower()
-        value = raw.loc[(keys == "language").fillna(False).to_numpy(), cols["value"]]
-        return check_lang(value.iloc[0]) if len(value) else "en"
-    except Exception:  # noqa: BLE001 - a workspace whose Settings cannot be read: the default
-        return None
-
-
-def _set_lang_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        from .settings import check_lang
-
-        set_lang(check_lang(value))
-
-
-LANG_HELP = "Language of messages and prints (default: the workspace's Settings language)."
-
-
-def speaks_workspace(param: str):
-    """Show this command's messages in the language of the workspace named by argument ``param``,
-    unless ``--lang`` (before or after the command) chose one."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def inner(*args, **kwargs):
-            if not lang_is_set():
-                found = _workspace_lang(kwargs.get(param))
-                if found is not None:
-                    set_lang(found)
-            return fn(*args, **kwargs)
-
-        return click.option("--lang", type=click.Choice(["en", "zh"]), default=None, expose_value=False,
-                            is_eager=True, callback=_set_lang_option, help=LANG_HELP)(inner)
-
-    return wrap
-
-
-def progress_enabled() -> bool:
-    """Progress bars only on a terminal (stderr)."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
+from ..console import emit, say
+from ..exceptions import CrmkitError
+from ..i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
+from ..schema import ENTITIES, IMPORTABLE
+from .common import CONTEXT, issues_payload, progress_enabled, speaks_workspace, workspace_lang
+from .delivery import COMMANDS as DELIVERY_COMMANDS
 
 
 @click.group(context_settings=CONTEXT)
@@ -131,7 +33,7 @@ def progress_enabled() -> bool:
                    "for init, sample and demo: their --lang).")
 def cli(wait: float | None = None, lang: str | None = None) -> None:
     """crmkit: an Excel-first CRM. Validate, import, de-duplicate, automate, score and report."""
-    from .io.safety import set_default_wait
+    from ..io.safety import set_default_wait
 
     set_default_wait(wait)
     if lang is not None:
@@ -139,6 +41,10 @@ def cli(wait: float | None = None, lang: str | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- foundation
+
+for _command in DELIVERY_COMMANDS:
+    cli.add_command(_command)
+
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=True, dir_okay=True, path_type=Path))
@@ -153,9 +59,9 @@ def cli(wait: float | None = None, lang: str | None = None) -> None:
                    "else none (such numbers are kept as typed and flagged).")
 def init(directory: Path, lang: str, sample: bool, region: str | None) -> None:
     """Create a workspace in DIRECTORY (refuses to overwrite an existing one)."""
-    from .i18n import t
-    from .sample import generate_workspace
-    from .templates import check_new_workspace, init_workspace, phone_region_setting
+    from ..i18n import t
+    from ..sample import generate_workspace
+    from ..templates import check_new_workspace, init_workspace, phone_region_setting
 
     if not lang_is_set():
         set_lang(lang)
@@ -184,7 +90,7 @@ def init(directory: Path, lang: str, sample: bool, region: str | None) -> None:
 def sample(directory: Path, n_customers: int, seed: int, lang: str, orders_per_customer: float | None,
            force: bool) -> None:
     """Generate a realistic, reproducible sample workspace in DIRECTORY."""
-    from .sample import generate_workspace, summary_text
+    from ..sample import generate_workspace, summary_text
 
     if not lang_is_set():
         set_lang(lang)
@@ -202,7 +108,7 @@ def sample(directory: Path, n_customers: int, seed: int, lang: str, orders_per_c
 @click.option("--port", type=int, default=8866, show_default=True)
 def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -> None:
     """Build a sample workspace, run the rules and RFM, and (with --serve) open the dashboards."""
-    from .demo import run_demo
+    from ..demo import run_demo
 
     if not lang_is_set():
         set_lang(lang)
@@ -221,8 +127,8 @@ def demo(directory: Path, lang: str, n_customers: int, serve: bool, port: int) -
 def validate(path: Path, report: Path | None, as_json: bool, force: bool = False) -> int:
     """Check a workspace, a workbook or a file to import: required fields, types, enumerations,
     phones, e-mails, dates, IDs, references, duplicates and completeness."""
-    from .io.outputs import check_output_path
-    from .validate import validate_path, write_report
+    from ..io.outputs import check_output_path
+    from ..validate import validate_path, write_report
 
     where = path if path.is_dir() else None
     if report is not None:          # before the work: never over the workspace or the file checked
@@ -271,7 +177,7 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
             as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, any common encoding) into a workspace: header found below
     title rows, columns matched in English or Chinese (or by --map), values normalised, duplicates merged."""
-    from .importer import import_file
+    from ..importer import import_file
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,
                       progress=progress_enabled(), mapping=mapping, defaults=defaults, save_mapping=save_map,
@@ -279,31 +185,13 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
     payload = res.summary()
     text = res.text()
     if not dry_run:   # say which workbooks a real import wrote (none when nothing changed)
-        from .i18n import t
+        from ..i18n import t
 
         written = [str(p) for p in getattr(res, "written", None) or []]
         payload["written"] = written
         text += "\n" + (f"{t('import_written', res.lang)}: {', '.join(written)}" if written
                         else t("import_nothing_written", res.lang))
     emit(payload, as_json, text)
-    return res.exit_code
-
-
-@cli.command()
-@click.argument("source", type=click.Path(path_type=Path))
-@click.option("--into", "into", type=click.Path(path_type=Path), required=True, help="The workspace folder.")
-@click.option("--sheet", default=None, help="Sheet to read (default: the one whose header fits best).")
-@click.option("--as-of", "as_of", default=None, help="Time of the History rows (default: Settings as_of, else now).")
-@click.option("--dry-run", is_flag=True, help="Match every row and show the counts; write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@speaks_workspace("into")
-def results(source: Path, into: Path, sheet: str | None, as_of: str | None, dry_run: bool, as_json: bool) -> int:
-    """Import an e-mail or SMS service's event export (SOURCE: .csv or .xlsx, English or Chinese headers):
-    opens, clicks, conversions and revenue, bounces, unsubscribes and complaints go back to Messages."""
-    from .delivery.results import import_results
-
-    res = import_results(source, into, dry_run=dry_run, as_of=as_of, sheet=sheet)
-    emit(res.summary(), as_json, res.text())
     return res.exit_code
 
 
@@ -315,7 +203,7 @@ def results(source: Path, into: Path, sheet: str | None, as_of: str | None, dry_
 def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
     """Find duplicate customers (same phone, e-mail, or company and contact) and show which value each
     field would keep; --apply merges them (the oldest record stays, its blanks filled, notes appended)."""
-    from .merge import dedupe_workspace, groups_text
+    from ..merge import dedupe_workspace, groups_text
 
     res = dedupe_workspace(directory, apply=apply_)
     payload = res.summary()
@@ -333,8 +221,8 @@ def dedupe(directory: Path, apply_: bool, as_json: bool) -> None:
 @speaks_workspace("directory")
 def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
     """Score customers by RFM and write scores, segment and value tier into Customers."""
-    from .rfm import apply_rfm, summary_payload, summary_text
-    from .workspace import open_workspace
+    from ..rfm import apply_rfm, summary_payload, summary_text
+    from ..workspace import open_workspace
 
     ws = open_workspace(directory)
     when = ws.as_of(as_of)
@@ -360,9 +248,9 @@ def rfm(directory: Path, as_of: str | None, as_json: bool) -> None:
 def report(directory: Path, period: str | None, month: str | None, week: str | None, as_of: str | None,
            out: Path | None, force: bool, as_json: bool) -> None:
     """Write the weekly or monthly Excel report (KPIs against targets, charts, tables)."""
-    from .i18n import t
-    from .report import report_payload, write_report
-    from .workspace import open_workspace
+    from ..i18n import t
+    from ..report import report_payload, write_report
+    from ..workspace import open_workspace
 
     period = period or ("week" if week is not None else "month")
     ws = open_workspace(directory)
@@ -394,10 +282,10 @@ def report(directory: Path, period: str | None, month: str | None, week: str | N
 def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[str, ...], fmt: str | None,
                out: Path | None, unmasked: bool, as_of: str | None, as_json: bool, force: bool = False) -> None:
     """Export a filtered table of DIRECTORY to Excel or CSV, in the workspace language."""
-    from .exceptions import ExpressionError, UsageError
-    from .export import export
-    from .i18n import t
-    from .workspace import open_workspace
+    from ..exceptions import ExpressionError, UsageError
+    from ..export import export
+    from ..i18n import t
+    from ..workspace import open_workspace
 
     ws = open_workspace(directory)
     try:
@@ -419,11 +307,11 @@ def export_cmd(directory: Path, entity: str, where: str | None, columns: tuple[s
 @speaks_workspace("refresh")
 def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool) -> None:
     """Refresh a workspace to the current templates (--refresh DIR), or write the blank templates."""
-    from .i18n import t
-    from .templates import TEMPLATE_DIR, refresh_workspace, write_templates
+    from ..i18n import t
+    from ..templates import TEMPLATE_DIR, refresh_workspace, write_templates
 
     if refresh is not None:
-        from .workspace import open_workspace
+        from ..workspace import open_workspace
 
         lang = current_lang() if lang_is_set() else open_workspace(refresh).lang
         report = refresh_workspace(refresh, force=force)
@@ -432,7 +320,7 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
             what = [*(f"{t('sheet', lang)} {s}" for s in r["sheets"]),
                     *(f"{e}: {', '.join(cols)}" for e, cols in r["columns"].items())]
             lines.append(f"{wb}.xlsx: {t('refresh_added', lang)} " + ("; ".join(what) if what else "-"))
-        from .fields import field_problems
+        from ..fields import field_problems
 
         problems = field_problems(open_workspace(refresh))
         emit({"workspace": str(refresh), "workbooks": report,
@@ -463,10 +351,10 @@ def templates(refresh: Path | None, force: bool, out: Path | None, as_json: bool
 def run_cmd(directory: Path, as_of: str | None, dry_run: bool, summary: bool | None, plan: Path | None,
             as_json: bool, wait: float | None) -> int:
     """Run the automation rules of the workspace in DIRECTORY (derived fields first)."""
-    from .readiness import checklist_text, enabled_rules, setup_checklist
-    from .rules.engine import format_result, run_rules
-    from .rules.summary import summary_counts, summary_text, write_plan
-    from .workspace import open_workspace
+    from ..readiness import checklist_text, enabled_rules, setup_checklist
+    from ..rules.engine import format_result, run_rules
+    from ..rules.summary import summary_counts, summary_text, write_plan
+    from ..workspace import open_workspace
 
     ws = open_workspace(directory)
     lang = ws.lang
@@ -502,47 +390,8 @@ def run_cmd(directory: Path, as_of: str | None, dry_run: bool, summary: bool | N
     return 1 if result.errors else 0
 
 
-@cli.command("campaign")
-@click.argument("directory", type=click.Path(path_type=Path))
-@click.argument("campaign_id")
-@click.option("--dry-run", is_flag=True, help="Show the preview and what would be queued; write nothing.")
-@click.option("--as-of", "as_of", default=None, metavar="DATETIME",
-              help="Launch as of this time (default: Settings as_of, else now).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object: campaign_id, audience, suppressed, already, queued, samples, dry_run.")
-@speaks_workspace("directory")
-def campaign_cmd(directory: Path, campaign_id: str, dry_run: bool, as_of: str | None, as_json: bool) -> int:
-    """Queue the messages of campaign CAMPAIGN_ID for its audience (the guards and sending hours apply);
-    prints the audience size, the suppressions by reason and three sample messages, then what was queued."""
-    from .delivery.campaign import launch_campaign
-
-    plan = launch_campaign(directory, campaign_id, as_of=as_of, dry_run=dry_run)
-    emit(plan.to_dict(), as_json, plan.text(current_lang()))
-    return 0
-
-
-@cli.command("send")
-@click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Prepare every due message and check the guards; contact no server, "
-                                              "write nothing.")
-@click.option("--as-of", "as_of", default=None, help="Send what is due by this date/time (default: Settings as_of, "
-                                                     "else now).")
-@click.option("--limit", type=click.IntRange(1, None), default=None, metavar="N", help="Send at most N messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@speaks_workspace("directory")
-def send_cmd(directory: Path, dry_run: bool, as_of: str | None, limit: int | None, as_json: bool) -> int:
-    """Send the queued messages that are due (e-mail by SMTP, SMS and WeCom by webhook), each at most once;
-    exit 1 when some failed or may or may not have been sent."""
-    from .delivery.send import send_messages
-
-    res = send_messages(directory, as_of=as_of, dry_run=dry_run, limit=limit,
-                        progress=progress_enabled() and not as_json)
-    emit(res.as_dict(), as_json, res.text(current_lang()))
-    return res.exit_code
-
-
 def t_(key: str, lang: str) -> str:
-    from .i18n import t
+    from ..i18n import t
 
     return t(key, lang)
 
@@ -560,7 +409,7 @@ def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[s
     """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops).
 
     There is no login yet: requests naming another host than localhost are refused."""
-    from .dashboard.server import serve
+    from ..dashboard.server import serve
 
     return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts)
 
@@ -589,7 +438,7 @@ def _show_usage_error(exc: click.ClickException) -> None:
 
 def _interrupted() -> int:
     """Ctrl-C: one line, no traceback (a save is all-or-nothing: crmkit.io.journal)."""
-    from .i18n import t
+    from ..i18n import t
 
     with contextlib.suppress(Exception):
         click.echo(f"crmkit: {t('interrupted', _cli_lang())}", err=True)
@@ -630,7 +479,7 @@ def _main(argv: list[str] | None) -> int:
     except click.ClickException as exc:
         if not lang_is_set():       # a usage error comes before the command learnt its workspace
             found = next((lang for a in (argv if argv is not None else sys.argv[1:])
-                          if Path(a).exists() and (lang := _workspace_lang(a))), None)
+                          if Path(a).exists() and (lang := workspace_lang(a))), None)
             if found:
                 set_lang(found)
         if current_lang() == "en":
