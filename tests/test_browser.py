@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from dashboard_process import running_dashboard
 from test_dashboard import small_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,37 +36,10 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from crmkit.dashboard.server import free_port
-
     workspace = small_workspace(tmp_path_factory.mktemp("browser") / "crm")
-    port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "dashboard-server.log"  # Voila's log, for a failed run
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "crmkit", "dashboard", str(workspace), "--port", str(port),
-                             "--no-browser"], stdout=log, stderr=subprocess.STDOUT, cwd=workspace.parent,
-                            env=dict(os.environ, CRMKIT_DEBUG="1"))
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("crmkit dashboard did not start: " + log_path.read_text()[-3000:])
-        time.sleep(0.3)
-    yield SimpleNamespace(url=url, port=port, workspace=workspace, proc=proc)
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_dashboard(workspace, ARTIFACTS / "dashboard-server.log") as dash:   # Voila's log, for a failed run
+        yield dash
 
 
 @pytest.fixture(scope="module")

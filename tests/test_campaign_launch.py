@@ -8,16 +8,12 @@ Every test works on a copy of a sample workspace (``crmkit init DIR --sample``, 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from dashboard_process import running_dashboard
 
 from crmkit.cli import main
 from crmkit.delivery.campaign import launch_campaign, preview_campaign
@@ -296,28 +292,12 @@ def test_campaigns_dashboard_previews_and_launches_a_campaign(sample_en, tmp_pat
     from test_browser import ARGS, LOAD_TIMEOUT, screenshot
 
     from crmkit.dashboard.pages import campaign_options
-    from crmkit.dashboard.server import free_port
 
     expected = preview_campaign(sample_en, "CP04")
     assert expected.queued > 0
     before = len(campaign_messages(sample_en, "CP04"))
-    port = free_port()
-    log = open(tmp_path / "dashboard.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "crmkit", "dashboard", str(sample_en), "--port", str(port),
-                             "--no-browser"], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-                            env=dict(os.environ, CRMKIT_DEBUG="1"))
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "dashboard.log").read_text()
-            time.sleep(0.3)
+    with running_dashboard(sample_en, tmp_path / "dashboard.log") as dash:
+        url = dash.url
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -347,13 +327,6 @@ def test_campaigns_dashboard_previews_and_launches_a_campaign(sample_en, tmp_pat
             screenshot(page, "campaign-launch")
             page.goto("about:blank")
             browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     rows = campaign_messages(sample_en, "CP04")
     assert len(rows) - before >= expected.queued
     assert int(((rows["queued_at"] == AS_OF) & (rows["status"] == "queued")).sum()) == expected.queued
