@@ -25,6 +25,9 @@ STAGE_TITLES = {
     "append": "append 100 tasks + 100 messages",
     "report": "monthly report",
     "dashboard": "dashboard first render (overview)",
+    "campaign_preview": "preview every campaign (audience, guards, samples)",
+    "send": "send 1,000 e-mails to a local SMTP server",
+    "results_import": "results import of 100,000 events, dry run",
 }
 BASELINE_TITLES = {
     "baseline_fastexcel": "raw fastexcel read",
@@ -34,6 +37,7 @@ BASELINE_TITLES = {
     "baseline_rules_rowloop": "row-by-row rules loop",
     "baseline_voila": "bare Voila notebook",
     "baseline_voila_preheated": "bare notebook, preheated Voila",
+    "baseline_smtplib": "the same mails over one bare smtplib connection",
 }
 
 
@@ -114,6 +118,9 @@ COMPARISONS = (
     ("report", None, None),
     ("dashboard", "baseline_voila", _ratio_target(2.0)),
     ("dashboard", "baseline_voila_preheated", None),
+    ("campaign_preview", None, None),
+    ("send", "baseline_smtplib", None),
+    ("results_import", None, None),
 )
 
 

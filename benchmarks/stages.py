@@ -328,6 +328,147 @@ def append(ws: Path, opts: dict, clock: Clock) -> dict:
         shutil.rmtree(target, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- delivery
+
+#: e-mails the send stage and its baseline deliver to a local SMTP sink
+SEND_MAILS = 1_000
+
+
+@contextlib.contextmanager
+def _smtp_sink():
+    """An aiosmtpd server on 127.0.0.1 that counts what it receives (the stage's only peer)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        received = 0
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
+            Sink.received += 1
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ctl = Controller(Sink(), hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield port, Sink
+    finally:
+        ctl.stop()
+
+
+def _settings_rows(w, values: dict) -> None:
+    s = w["settings"].copy()
+    for key, value in values.items():
+        hit = (s["key"] == key).fillna(False)
+        if hit.any():
+            s.loc[hit, "value"] = str(value)
+        else:
+            s = pd.concat([s, pd.DataFrame({"key": [key], "value": [str(value)]})], ignore_index=True)
+    w.replace("settings", s)
+
+
+@stage("campaign_preview")
+def campaign_preview(ws: Path, opts: dict, clock: Clock) -> dict:
+    """Preview every campaign: audience (rule language over customers), guards, three rendered samples."""
+    from crmkit.delivery.campaign import preview_campaign
+    from crmkit.workspace import open_workspace
+
+    w = open_workspace(ws)
+    w.load_all()
+    ids = w["campaigns"]["campaign_id"].dropna().astype(str).tolist()
+    out = {}
+    with clock:
+        for cid in ids:
+            plan = preview_campaign(w, cid)
+            out[cid] = {"audience": plan.audience, "to_queue": plan.queued}
+    return {"campaigns": out}
+
+
+@stage("send")
+def send(ws: Path, opts: dict, clock: Clock) -> dict:
+    """crmkit send: 1,000 due e-mails to a local SMTP server, batches saved as sending / sent, outcome log."""
+    from crmkit.delivery.send import send_messages
+    from crmkit.workspace import open_workspace
+
+    target = fresh_copy(ws, "send")
+    try:
+        w = open_workspace(target)
+        now = w.as_of()
+        cust = w["customers"]
+        cust = cust[cust["email"].notna()]["customer_id"].head(SEND_MAILS).tolist()
+        n = len(cust)
+        msgs = pd.DataFrame({
+            "message_id": [f"MB{i:06d}" for i in range(n)], "customer_id": cust, "channel": ["email"] * n,
+            "kind": ["service"] * n, "subject": ["Your order / 您的订单"] * n,
+            "content": ["Thank you for your order. 感谢您的订购。"] * n, "status": ["queued"] * n,
+            "queued_at": [now - pd.Timedelta(hours=1)] * n, "scheduled_at": [now - pd.Timedelta(minutes=5)] * n})
+        w.append("messages", msgs)
+        with _smtp_sink() as (port, sink):
+            _settings_rows(w, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+                               "smtp_from": "bench@example.com", "send_rate_email": 0, "send_batch_size": 50,
+                               "send_window_start": "00:00", "send_window_end": "23:59"})
+            w.save()
+            with clock:
+                res = send_messages(target, as_of=now).as_dict()
+            received = sink.received
+        return {"queued": n, "sent": res.get("sent"), "received": received,
+                "messages_per_s": round(received / clock.seconds, 1) if clock.seconds else None,
+                "messages_sheet_rows": len(open_workspace(target)["messages"])}
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@stage("baseline_smtplib")
+def baseline_smtplib(ws: Path, opts: dict, clock: Clock) -> dict:
+    """The same 1,000 e-mails through one bare smtplib connection: no workbook, no guards, no log."""
+    import smtplib
+    from email.message import EmailMessage
+
+    with _smtp_sink() as (port, sink):
+        with clock:
+            with smtplib.SMTP("127.0.0.1", port) as smtp:
+                for i in range(SEND_MAILS):
+                    m = EmailMessage()
+                    m["From"], m["To"], m["Subject"] = "bench@example.com", f"c{i}@example.com", "Your order / 您的订单"
+                    m.set_content("Thank you for your order. 感谢您的订购。")
+                    smtp.send_message(m)
+        return {"received": sink.received}
+
+
+@stage("results_import")
+def results_import(ws: Path, opts: dict, clock: Clock) -> dict:
+    """crmkit results --dry-run: an event export of 100,000 rows matched onto the sent messages."""
+    import numpy as np
+
+    from crmkit.delivery.results import import_results
+    from crmkit.workspace import open_workspace
+
+    w = open_workspace(ws)
+    m = w["messages"]
+    sent = m[(m["status"] == "sent").fillna(False)]
+    if sent.empty:
+        return {"skipped": "no sent messages"}
+    rng = np.random.default_rng(7)
+    pick = sent.iloc[rng.integers(0, len(sent), 100_000)]
+    events = pd.DataFrame({
+        "Message ID": pick["message_id"].to_numpy(),
+        "Event": rng.choice(["delivered", "open", "click", "bounce", "unsubscribe"], 100_000, p=[.5, .3, .15, .03, .02]),
+        "Timestamp": (pick["sent_at"] + pd.to_timedelta(rng.integers(1, 5_000, 100_000), unit="m"))
+        .dt.strftime("%Y-%m-%d %H:%M").to_numpy()})
+    path = WORK / f"events-{os.getpid()}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    events.to_csv(path, index=False)
+    try:
+        with clock:
+            res = import_results(path, ws, dry_run=True).summary()
+        return {k: res[k] for k in ("source_rows", "matched", "already_known", "unmatched", "rejected")}
+    finally:
+        path.unlink(missing_ok=True)
+
+
 @stage("report")
 def report(ws: Path, opts: dict, clock: Clock) -> dict:
     """The monthly Excel report (crmkit.report), from the files."""
