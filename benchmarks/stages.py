@@ -359,17 +359,6 @@ def _smtp_sink():
         ctl.stop()
 
 
-def _settings_rows(w, values: dict) -> None:
-    s = w["settings"].copy()
-    for key, value in values.items():
-        hit = (s["key"] == key).fillna(False)
-        if hit.any():
-            s.loc[hit, "value"] = str(value)
-        else:
-            s = pd.concat([s, pd.DataFrame({"key": [key], "value": [str(value)]})], ignore_index=True)
-    w.replace("settings", s)
-
-
 @stage("campaign_preview")
 def campaign_preview(ws: Path, opts: dict, clock: Clock) -> dict:
     """Preview every campaign: audience (rule language over customers), guards, three rendered samples."""
@@ -407,7 +396,7 @@ def send(ws: Path, opts: dict, clock: Clock) -> dict:
             "queued_at": [now - pd.Timedelta(hours=1)] * n, "scheduled_at": [now - pd.Timedelta(minutes=5)] * n})
         w.append("messages", msgs)
         with _smtp_sink() as (port, sink):
-            _settings_rows(w, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+            w.set_settings({"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
                                "smtp_from": "bench@example.com", "send_rate_email": 0, "send_batch_size": 50,
                                "send_window_start": "00:00", "send_window_end": "23:59"})
             w.save()

@@ -334,6 +334,24 @@ class Workspace:
         if entity == "fields":
             self._custom = None
 
+    def set_settings(self, values: Mapping[str, object]) -> None:
+        """Put ``key = value`` rows into the Settings sheet, as a person would type them (written by :meth:`save`).
+
+        >>> ws.set_settings({"smtp_host": "smtp.example.com", "smtp_port": 587}); ws.save(["rules"])
+        """
+        s = self.table("settings").copy()
+        add = []
+        for key, value in values.items():
+            text = None if value is None else str(value)
+            hit = (s["key"].astype("string") == key).fillna(False).to_numpy()
+            if hit.any():
+                s.loc[hit, "value"] = text
+            else:
+                add.append({"key": key, "value": text})
+        if add:
+            s = pd.concat([s, pd.DataFrame(add)], ignore_index=True)
+        self.replace("settings", s)
+
     def append(self, entity: str, rows: pd.DataFrame) -> None:
         """Append new rows (canonical keys) to ``entity``."""
         if rows is None or rows.empty:

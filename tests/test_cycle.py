@@ -32,14 +32,7 @@ def sample(tmp_path_factory) -> Path:
 def set_settings(folder: Path, **values) -> None:
     """Put ``key = value`` rows into the Settings sheet, as a user would type them."""
     ws = open_workspace(folder)
-    s = ws["settings"].copy()
-    for key, value in values.items():
-        hit = (s["key"] == key).fillna(False)
-        if hit.any():
-            s.loc[hit, "value"] = str(value)
-        else:
-            s = pd.concat([s, pd.DataFrame({"key": [key], "value": [str(value)]})], ignore_index=True)
-    ws.replace("settings", s)
+    ws.set_settings(values)
     ws.save()
 
 
