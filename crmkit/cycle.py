@@ -4,7 +4,9 @@ One locked run (the workspace lock is held from the first check to the last
 write, so no form, import or second cycle slips in between):
 
 1. **Validate.**  Errors stop the cycle before it acts (exit 1): rules that
-   run on broken data would act on it.  Warnings do not stop it.
+   run on broken data would act on it.  Warnings do not stop it.  The
+   delivery Settings are checked too (a channel that is set up but cannot be
+   used): a cycle that would stop at sending does not start acting.
 2. **Rules** as of the cycle time (:func:`crmkit.rules.engine.run_rules`).
 3. **Send** the messages that are due (:func:`crmkit.delivery.send.send_messages`).
 4. **RFM**: scores, segments and value tiers written into Customers.
@@ -35,6 +37,8 @@ import pandas as pd
 
 from .console import clean_text
 from .delivery.send import send_messages
+from .delivery.transports import transports_from_settings
+from .exceptions import CrmkitError
 from .i18n import t
 from .io.journal import workspace_lock
 from .report import default_report_path, write_report
@@ -55,7 +59,8 @@ class CycleResult:
     send: dict | None = None
     rfm: dict | None = None
     reports: list[str] = field(default_factory=list)
-    failed_step: str | None = None       # "validate" when errors stopped the cycle
+    failed_step: str | None = None       # "validate" or "settings" when errors stopped the cycle
+    problem: str | None = None           # the Settings problem that stopped it
 
     @property
     def stopped(self) -> bool:
@@ -71,7 +76,8 @@ class CycleResult:
         return 0
 
     def as_dict(self) -> dict:
-        return {"as_of": self.as_of.isoformat(sep=" "), "stopped": self.failed_step, "validation": self.validation,
+        return {"as_of": self.as_of.isoformat(sep=" "), "stopped": self.failed_step, "problem": self.problem,
+                "validation": self.validation,
                 "run": self.run, "send": self.send, "rfm": self.rfm, "reports": self.reports}
 
     def text(self, lang: str | None = None) -> str:
@@ -81,9 +87,12 @@ class CycleResult:
         lines = [f"{t('cyc_title', lang)} {self.as_of:%Y-%m-%d %H:%M}",
                  f"  {t('cyc_validate', lang)}: {v['errors']} {t('cyc_errors', lang)}, "
                  f"{v['warnings']} {t('cyc_warnings', lang)}"]
+        if self.failed_step == "settings":
+            lines.append(f"  {t('cyc_stopped_settings', lang)}: {self.problem}")
+            return clean_text("\n".join(lines))
         if self.stopped:
             lines.append(f"  {t('cyc_stopped', lang)}")
-            return "\n".join(lines)
+            return clean_text("\n".join(lines))
         if self.run is not None:
             lines.append(f"  {t('cyc_rules', lang)}: {self.run['actions']} {t('cyc_actions', lang)}, "
                          f"{self.run['suppressed']} {t('run_suppressed', lang)}, "
@@ -95,6 +104,8 @@ class CycleResult:
                          f"{_total(s.get('suppressed'))} {t('run_suppressed', lang)}, "
                          f"{_total(s.get('deferred'))} {t('cyc_deferred', lang)}"
                          + (f", {len(s['left_sending'])} {t('cyc_left_sending', lang)}" if s.get("left_sending") else ""))
+            if s.get("next_window") and _total(s.get("deferred")):
+                lines.append(f"  {t('cyc_outside_hours', lang)} {pd.Timestamp(s['next_window']):%Y-%m-%d %H:%M}")
         if self.rfm is not None:
             lines.append(f"  RFM: {self.rfm['customers']} {t('cyc_customers', lang)}")
         lines.append(f"  {t('cyc_reports', lang)}: " + (", ".join(Path(p).name for p in self.reports)
@@ -120,6 +131,13 @@ def run_cycle(workspace: str | os.PathLike, *, as_of: object = None, wait: float
         result = CycleResult(when, lang, {"errors": int(rep.errors), "warnings": int(rep.warnings)})
         if not rep.ok:
             result.failed_step = "validate"
+            return result
+        try:            # the delivery Settings too: a cycle that would stop at sending does not start acting
+            for transport in transports_from_settings(ws.settings, os.environ, folder=path).values():
+                transport.close()
+        except CrmkitError as exc:
+            result.failed_step = "settings"
+            result.problem = exc.text(lang) if not exc.place else f"{exc.place}: {exc.text(lang)}"
             return result
         result.run = run_rules(ws, as_of=when, progress=progress).summary()
         result.send = send_messages(path, as_of=when, progress=progress).as_dict()
@@ -156,13 +174,14 @@ class DailyCycle(threading.Thread):
 
     def __init__(self, workspace: str | os.PathLike, at: _dt.time, *,
                  report: Callable[[str], None] = print, now: Callable[[], pd.Timestamp] | None = None,
-                 wait: float = 600):
+                 wait: float = 600, poll: float = 60):
         super().__init__(name="crmkit-daily-cycle", daemon=True)
         self.workspace = Path(workspace)
         self.at = at
         self.report = report
         self.now = now or (lambda: pd.Timestamp.now())
         self.wait = wait
+        self.poll = poll             # how often the clock is looked at while waiting (seconds)
         self.runs = 0
         self._stop_event = threading.Event()
 
@@ -176,15 +195,15 @@ class DailyCycle(threading.Thread):
         while not self._stop_event.is_set():
             left = (due - self.now()).total_seconds()
             if left > 0:
-                self._stop_event.wait(min(left, 60))
+                self._stop_event.wait(min(left, self.poll))
                 continue
-            from .exceptions import CrmkitError
-
             try:
                 res = run_cycle(self.workspace, wait=self.wait)
                 self.report(res.text())
             except CrmkitError as exc:
                 self.report(f"crmkit cycle: {exc}")
+            except Exception as exc:  # noqa: BLE001 - one bad day must not stop the timer for every later day
+                self.report(f"crmkit cycle: {type(exc).__name__}: {exc}")
             self.runs += 1
             due = self.next_time(max(due, self.now()))
 

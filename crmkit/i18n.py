@@ -251,6 +251,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "cyc_warnings": ("warnings", "个警告"),
     "cyc_stopped": ("stopped: fix the errors (crmkit validate lists them); no rule ran and nothing was sent",
                     "已停止：请先修正错误（crmkit validate 可列出）；未执行任何规则，也未发送任何消息"),
+    "cyc_stopped_settings": ("stopped before acting: a delivery setting cannot be used",
+                             "已在执行前停止：发送相关的设置无法使用"),
+    "cyc_outside_hours": ("outside sending hours: the deferred messages go when the window opens at",
+                          "当前不在发送时段：推迟的消息将在发送时段开始时发出，时间"),
     "cyc_rules": ("rules", "自动化规则"),
     "cyc_actions": ("actions", "个动作"),
     "cyc_send": ("sending", "消息发送"),
@@ -1194,6 +1198,11 @@ TEXT.update({
     "tx_set_env_unset": ("the environment variable {var} (the SMTP password) is not set; set it before running "
                          "crmkit, or leave smtp_user blank to send without login",
                          "环境变量 {var}（SMTP 密码）未设置；请在运行 crmkit 前设置，或将 smtp_user 留空以免登录发送"),
+    "tx_set_env_not_name": ("this is not the name of an environment variable (letters, digits and _): write the "
+                            "variable's name here, e.g. CRMKIT_SMTP_PASSWORD, and put the password in that variable, "
+                            "never in the workbook",
+                            "这里应填写环境变量的名称（字母、数字和下划线），如 CRMKIT_SMTP_PASSWORD；密码请放在该环境变量中，"
+                            "不要写进工作簿"),
     "tx_set_ca_missing": ("no such file: {path}", "找不到文件：{path}"),
     "tx_set_ca_bad": ("{path} is not a PEM certificate file: {detail}", "{path} 不是 PEM 证书文件：{detail}"),
     "tx_set_url": ("{value} is not an http:// or https:// address", "{value} 不是 http:// 或 https:// 地址"),

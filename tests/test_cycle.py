@@ -149,3 +149,45 @@ def test_the_daily_timer_runs_the_cycle_once_at_its_time_and_then_waits_for_the_
         daily.join(10)
     assert daily.runs == 1 and not daily.is_alive()
     assert len(reports) == 1 and "Daily cycle" in reports[0]
+
+
+def test_a_delivery_setting_that_cannot_be_used_stops_the_cycle_before_it_acts(crm, servers, capsys):
+    inbox, hook = servers
+    set_settings(crm, smtp_user="sales@example.com", smtp_password_env="CRMKIT_TEST_UNSET_PASSWORD")
+    before = contents(crm)
+    code = main(["cycle", str(crm), "--as-of", "2026-11-25 10:30", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["stopped"] == "settings" and "CRMKIT_TEST_UNSET_PASSWORD" in out["problem"]
+    assert out["run"] is None and contents(crm) == before and inbox.mails == []
+
+
+def test_a_cycle_outside_sending_hours_says_when_the_deferred_messages_go(crm, servers):
+    res = run_cycle(crm, as_of="2026-11-25 20:00")      # rules queue, nothing may go at 20:00
+    text = res.text("en")
+    assert res.send["sent"] == 0 and "outside sending hours" in text and "2026-11-26 09:00" in text
+
+
+def test_the_daily_timer_survives_a_cycle_that_breaks(crm, monkeypatch):
+    import crmkit.cycle as cycle_module
+
+    def broken(*args, **kw):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cycle_module, "run_cycle", broken)
+    clock = {"now": pd.Timestamp("2026-11-25 08:29:59")}
+    reports: list[str] = []
+    daily = DailyCycle(crm, dt.time(8, 30), report=reports.append, now=lambda: clock["now"], poll=0.05)
+    daily.start()
+    clock["now"] = pd.Timestamp("2026-11-25 08:30:01")
+    for _ in range(300):
+        if daily.runs:
+            break
+        threading.Event().wait(0.1)
+    clock["now"] = pd.Timestamp("2026-11-26 08:30:01")       # the next day's cycle still runs
+    for _ in range(300):
+        if daily.runs == 2:
+            break
+        threading.Event().wait(0.1)
+    daily.stop()
+    daily.join(10)
+    assert daily.runs == 2 and all("disk on fire" in r for r in reports)

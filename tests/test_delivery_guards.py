@@ -63,3 +63,13 @@ def test_the_daily_cap_counts_live_marketing_messages_of_that_day_only():
 def test_reasons_read_in_both_languages():
     assert reason_label("daily_cap", "en", cap=2) == "daily message cap reached (2)"
     assert reason_label("address_bounced", "zh") == "该地址曾退信"
+
+
+def test_the_marketing_guards_fail_closed_on_a_kind_or_an_unsubscribe_crmkit_does_not_know():
+    c = contacts(unsubscribed=["已退订", "x", "否", "no", None, ""], bounced_address=[None] * 6)
+    channel = pd.Series(["wecom"] * 6)
+    kind = pd.Series(["Promo", "marketing", "marketing", "营销", "service", "SERVICE "])
+    got = plain(blocked(channel, kind, c))
+    assert got == ["unsubscribed", "unsubscribed", None, None, None, None]
+    assert plain(blocked(channel, "Newsletter", contacts(unsubscribed=["TD"] * 6, bounced_address=[None] * 6))) \
+        == ["unsubscribed"] * 6

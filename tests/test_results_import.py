@@ -393,3 +393,21 @@ def test_the_column_named_event_wins_over_a_status_column_of_smtp_codes(ws_dir, 
                   "timestamp": [stamp(m0["sent_at"], 7)]}).to_csv(src, index=False)
     got = import_results(src, ws_dir).summary()
     assert (got["matched"], got["rejected"]) == (1, 0)
+
+
+def test_a_gateway_saying_failed_marks_no_address_a_bounce_does(ws_dir, tmp_path):
+    """失败 / failed may be the gateway's own trouble (rate limit, balance): never a mark on the address."""
+    from crmkit.delivery.results import import_results
+    from crmkit.schema import norm_token
+
+    assert RESULT_EVENT.lookup[norm_token("失败")] == RESULT_EVENT.lookup[norm_token("failed")] == "soft_bounce"
+    failed, bounced = message(ws_dir, 0), message(ws_dir, 1)
+    path = tmp_path / "gateway.csv"
+    pd.DataFrame({"服务商消息编号": [failed["provider_message_id"], bounced["provider_message_id"]],
+                  "事件": ["失败", "空号"],
+                  "时间": [stamp(failed["sent_at"], 5), stamp(bounced["sent_at"], 5)]}).to_csv(path, index=False)
+    import_results(path, ws_dir)
+    assert pd.isna(customer(ws_dir, failed["customer_id"])["bounced_address"])
+    assert message(ws_dir, 0)["status"] == "sent" and pd.isna(message(ws_dir, 0)["bounced_at"])
+    assert pd.notna(customer(ws_dir, bounced["customer_id"])["bounced_address"])
+    assert message(ws_dir, 1)["status"] == "failed"

@@ -670,3 +670,24 @@ def test_implicit_tls_against_a_plain_server_names_the_security_setting(ca_file)
             transport.send(out())
     assert not info.value.transient and info.value.fatal and not inbox.envelopes
     assert "TLS" in info.value.reason and "smtp_security (tls)" in info.value.reason
+
+
+def test_a_secret_in_the_webhook_path_never_reaches_a_failure_reason():
+    port = free_port()                                     # nobody listens there: the connection is refused
+    settings = {**BLANK, "sms_webhook_url": f"http://127.0.0.1:{port}/bot${{SMS_TOKEN}}/send?key=${{SMS_TOKEN}}",
+                "webhook_timeout": 2}
+    transport = transports_from_settings(settings, {"SMS_TOKEN": "SuperSecret123"})["sms"]
+    with transport, pytest.raises(DeliveryFailed) as info:
+        transport.send(out(channel="sms", address="+8613800000001"))
+    assert info.value.transient
+    for lang in ("en", "zh"):
+        text = tr(info.value.reason, lang)
+        assert "SuperSecret123" not in text and f"127.0.0.1:{port}" in text
+
+
+def test_a_password_typed_where_the_variable_name_belongs_is_not_echoed():
+    settings = smtp_settings(2525, smtp_user="sales", smtp_password_env="hunter2!secret")
+    with pytest.raises(UsageError) as info:
+        transports_from_settings(settings, {})
+    text = str(info.value)
+    assert "hunter2" not in text and "smtp_password_env" in text and "environment variable" in text

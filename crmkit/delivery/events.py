@@ -23,8 +23,10 @@ RESULT_EVENT = Enum("result_event", tuple(Choice(*row) for row in (
     ("conversion", "converted", "转化", ("conversion", "convert", "purchase", "order", "成交", "已转化",
                                          "下单", "购买")),
     ("hard_bounce", "hard bounce", "硬退信", ("bounce", "bounced", "hardbounce", "退信", "退回", "已退信",
-                                             "无法送达", "失败", "failed", "undeliverable")),
-    ("soft_bounce", "soft bounce", "软退信", ("softbounce", "deferred", "暂时退信", "延迟")),
+                                             "无法送达", "undeliverable", "空号")),
+    # "failed" says nothing about the address (a gateway's rate limit, its balance): never a mark on it
+    ("soft_bounce", "soft bounce", "软退信", ("softbounce", "deferred", "暂时退信", "延迟", "失败", "failed",
+                                             "发送失败")),
     ("unsubscribe", "unsubscribed", "退订", ("unsubscribe", "unsub", "opt-out", "optout", "已退订",
                                              "取消订阅")),
     ("complaint", "complaint", "投诉", ("spam", "spamreport", "spam report", "abuse", "举报",

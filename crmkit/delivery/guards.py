@@ -5,7 +5,10 @@ rule action, by a campaign launch and by ``crmkit send`` just before the
 network call (with the data as it is then):
 
 * a **marketing** message goes to no customer who unsubscribed or did not
-  consent (service messages, e.g. a ticket update, still go);
+  consent (service messages, e.g. a ticket update, still go).  Both fail
+  closed: a message whose kind is anything but ``service`` is marketing, an
+  Unsubscribed cell that is not blank and not "no" counts as unsubscribed, and
+  only a "yes" counts as consent;
 * a message needs an address for its channel: an e-mail for e-mail, a phone
   for SMS (a WeCom group robot needs none);
 * nothing goes to an address that bounced (Customers ``bounced_address``,
@@ -39,6 +42,18 @@ def truth(s: pd.Series) -> pd.Series:
         return pd.Series(s.to_numpy(dtype=bool, na_value=False), index=s.index)
     codes = s.astype("string").map(lambda v: YES_NO.lookup.get(norm_token(v)) if isinstance(v, str) else None)
     return (codes == "yes").fillna(False).astype(bool)
+
+
+def unless_no(s: pd.Series) -> pd.Series:
+    """True unless the cell is blank or says no: the reading of ``unsubscribed`` that fails closed.
+
+    An unsubscribe typed in words crmkit does not know (``已退订``, ``x``, ``TD``) still counts.
+    """
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(s.to_numpy(dtype=bool, na_value=False), index=s.index)
+    text = s.astype("string").str.strip()
+    codes = text.map(lambda v: YES_NO.lookup.get(norm_token(v)) if isinstance(v, str) else None)
+    return (text.notna() & (text != "") & (codes != "no").fillna(True)).fillna(False).astype(bool)
 
 
 def _text(s: pd.Series | None, index) -> pd.Series:
@@ -95,17 +110,18 @@ def blocked(channel: pd.Series, kind: pd.Series | str, contacts: pd.DataFrame) -
     idx = channel.index
     reason = pd.Series(pd.NA, index=idx, dtype="object")
     kind = pd.Series(kind, index=idx) if isinstance(kind, str) else kind.reindex(idx)
-    marketing = (kind.astype("string").fillna("marketing") == "marketing").to_numpy(dtype=bool)
+    # fail closed: anything but "service" (a typo, a word crmkit does not know) is held to the marketing guards
+    marketing = (kind.astype("string").str.strip().str.lower().fillna("marketing") != "service").to_numpy(dtype=bool)
 
     def block(mask, code: str) -> None:
         m = np.asarray(mask, dtype=bool) & reason.isna().to_numpy()
         reason[m] = code
 
-    def flag(col: str) -> np.ndarray:
+    def flag(col: str, read=truth) -> np.ndarray:
         s = contacts.get(col)
-        return np.zeros(len(idx), dtype=bool) if s is None else truth(s).to_numpy()
+        return np.zeros(len(idx), dtype=bool) if s is None else read(s).to_numpy()
 
-    block(marketing & flag("unsubscribed"), "unsubscribed")
+    block(marketing & flag("unsubscribed", unless_no), "unsubscribed")
     block(marketing & ~flag("marketing_consent"), "no_consent")
     address = address_of(channel, contacts)
     for chan, contact in CONTACT_OF.items():
@@ -116,11 +132,13 @@ def blocked(channel: pd.Series, kind: pd.Series | str, contacts: pd.DataFrame) -
 
 
 def is_marketing(messages: pd.DataFrame, marketing_rules: Iterable[str] = ()) -> pd.Series:
-    """Marketing messages: kind says so; rows without a kind count by origin (a campaign, or a marketing rule)."""
+    """Marketing messages: every kind but ``service``; rows without a kind count by origin (a campaign, or a
+    marketing rule)."""
     kind = messages["kind"].astype("string") if "kind" in messages.columns else \
         pd.Series(pd.NA, index=messages.index, dtype="string")
     by_origin = messages["campaign_id"].notna() | messages["rule_id"].isin(list(marketing_rules)).fillna(False)
-    return (kind == "marketing").fillna(by_origin).astype(bool)
+    kind = kind.str.strip().str.lower().replace("", pd.NA)
+    return (kind != "service").fillna(by_origin).astype(bool)
 
 
 def marketing_count(messages: pd.DataFrame, customer_ids: pd.Series, day: object,

@@ -37,6 +37,7 @@ may say ``${VAR}`` (a WeCom robot's key, a gateway's token).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -119,6 +120,8 @@ def smtp_from_settings(settings: Mapping[str, object], env: Mapping[str, str] = 
             raise _bad("smtp_password_env", msg("tx_set_env_name"))
         password = env.get(var)
         if not password:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):     # never echo what may be the password itself
+                raise _bad("smtp_password_env", msg("tx_set_env_not_name"))
             raise _bad("smtp_password_env", msg("tx_set_env_unset", var=var))
     ca_file = _text(settings, "smtp_ca_file")
     if ca_file is not None:

@@ -225,5 +225,12 @@ class WebhookTransport(Transport):
 
 
 def _safe_url(url: str) -> str:
-    """The URL without its query (a WeCom robot's key is a secret) for messages."""
-    return url.split("?", 1)[0]
+    """Scheme, host and port of the URL only, for messages: its path and query may hold a secret
+    (a WeCom robot's key, a gateway token in the path)."""
+    from urllib.parse import urlsplit
+
+    try:
+        u = urlsplit(url)
+        return f"{u.scheme}://{u.hostname}" + (f":{u.port}" if u.port else "")
+    except (TypeError, ValueError):
+        return "?"
