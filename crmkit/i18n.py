@@ -1256,4 +1256,17 @@ TEXT.update({
     "send_deferred_channel_error": ("channel cannot send as set up, waiting for Settings to be corrected",
                                     "该渠道按当前设置无法发送，等待修正设置"),
     "send_channel_error": ("{channel} stopped: {reason}", "{channel} 已停止发送：{reason}"),
+    "send_deferred_duplicate_id": ("message_id on more than one row", "消息编号重复"),
+    "send_deferred_no_id": ("no message_id", "缺少消息编号"),
+    "send_duplicate_ids": ("{n} message IDs are on more than one Messages row: none of those rows is sent; "
+                           "give each row its own message_id: {ids}",
+                           "{n} 个消息编号出现在多行消息记录中：这些行均未发送；请为每行设置不同的消息编号：{ids}"),
+    "send_restored": ("Already handed to the provider by an earlier run (per the send ledger), set back instead of "
+                      "sent again: {n} ({what})",
+                      "按发送台账，以下消息此前已交给服务商，已恢复其状态而不再重复发送：{n} 条（{what}）"),
+    "send_restored_dry": ("Already handed to the provider by an earlier run (per the send ledger), would be set back "
+                          "instead of sent again: {n} ({what})",
+                          "按发送台账，以下消息此前已交给服务商，将恢复其状态而不再重复发送：{n} 条（{what}）"),
+    "send_ledger_maybe": ("may have been delivered (send ledger): check, then set to sent",
+                          "可能已送达（发送台账）：请核实后改为“已发送”"),
 })

@@ -34,6 +34,16 @@ when read (the step it announced had not begun), and the next append starts
 on a new line.  :func:`compact` keeps the log small: at the start of a run,
 once the recovered outcomes are saved in the workbook, only the lines of the
 messages still ``sending`` are kept.
+
+**The sent ledger** ``.crmkit/sent-ledger.jsonl`` remembers for good every
+message handed to a provider, so that a workbook put back to an older version
+(a backup restored, a stale copy saved from Excel) never sends it again.
+Before :func:`compact` drops the lines of a message, it appends (fsynced) one
+ledger line for it when the log says it went (``sent``: provider id, address,
+time) or may have gone (last line ``sending`` / ``unknown``: ``maybe``).  The
+log already holds each of those facts, fsynced, before the workbook does, so
+the two files together always know every message that may have left; the
+ledger is only ever appended to.  :func:`sent_ledger` reads both.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +59,7 @@ from pathlib import Path
 from ..io.safety import fsync_dir, state_dir
 
 LOG_NAME = "send-log.jsonl"
+LEDGER_NAME = "sent-ledger.jsonl"
 #: the events after which the provider may hold the message (no automatic resend)
 UNSURE = ("sending", "unknown")
 
@@ -159,12 +171,127 @@ def plan_recovery(events: Iterable[dict], sending_ids: Iterable[str]) -> Recover
     return rec
 
 
+def ledger_path(workspace: str | os.PathLike) -> Path:
+    return state_dir(workspace) / LEDGER_NAME
+
+
+def gone(events: Iterable[dict]) -> dict[str, dict]:
+    """The messages the log says went (``state`` sent) or may have gone (``maybe``): id -> a ledger entry."""
+    out: dict[str, dict] = {}
+    for ev in events:
+        kind, mid = ev.get("event"), ev.get("id")
+        if mid is None or kind == "claim":
+            continue
+        mid = str(mid)
+        if out.get(mid, {}).get("state") == "sent":
+            continue                                  # once sent, always sent
+        if kind == "sent":
+            out[mid] = {"id": mid, "state": "sent", "channel": ev.get("channel"),
+                        "provider_message_id": ev.get("provider_message_id"), "address": ev.get("address"),
+                        "sent_at": ev.get("at")}
+        elif kind in UNSURE:
+            prev = out.get(mid, {})
+            out[mid] = {"id": mid, "state": "maybe", "channel": ev.get("channel") or prev.get("channel"),
+                        "sent_at": ev.get("at") or prev.get("sent_at")}
+        else:
+            out.pop(mid, None)                        # the attempt failed: nothing went out
+    return out
+
+
+#: ``{"id": "...", "state": "..."`` at the start of a ledger line (the writer puts these keys first)
+_LEDGER_LINE = re.compile(rb'^\{"id": ("[^"\\\n]*(?:\\.[^"\\\n]*)*"), "state": "(sent|maybe)"', re.M)
+
+
+def read_ledger(workspace: str | os.PathLike) -> dict[str, str]:
+    """id -> ``sent`` or ``maybe`` from the ledger file alone (fast: no full JSON parse of each line)."""
+    try:
+        raw = ledger_path(workspace).read_bytes()
+    except FileNotFoundError:
+        return {}
+    sent, maybe = set(), set()
+    for mid, state in _LEDGER_LINE.findall(raw):
+        (sent if state == b"sent" else maybe).add(mid)
+
+    def key(mid: bytes) -> str:
+        return json.loads(mid) if b"\\" in mid else mid[1:-1].decode("utf-8", "replace")
+
+    out = {key(m): "maybe" for m in maybe - sent}
+    out.update((key(m), "sent") for m in sent)
+    return out
+
+
+def ledger_entries(workspace: str | os.PathLike, ids: Iterable[str]) -> dict[str, dict]:
+    """The full ledger lines of ``ids`` (the last one of each; a ``sent`` line wins over ``maybe``)."""
+    want = {str(i) for i in ids}
+    out: dict[str, dict] = {}
+    if not want:
+        return out
+    try:
+        raw = ledger_path(workspace).read_bytes()
+    except FileNotFoundError:
+        return out
+    for line in raw.split(b"\n"):
+        m = _LEDGER_LINE.match(line)
+        if not m:
+            continue
+        key = json.loads(m.group(1))
+        if key not in want or out.get(key, {}).get("state") == "sent":
+            continue
+        try:
+            out[key] = json.loads(line.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return out
+
+
+def sent_ledger(workspace: str | os.PathLike) -> dict[str, dict]:
+    """Every message handed (or maybe handed) to a provider: the ledger and the current log together.
+
+    id -> entry (``state`` sent or maybe, channel, provider_message_id,
+    address, sent_at); full entries only for ids found in the log or asked
+    for later with :func:`ledger_entries`, a bare ``{"state": ...}`` else.
+    """
+    out: dict[str, dict] = {k: {"state": v} for k, v in read_ledger(workspace).items()}
+    for mid, entry in gone(read_events(log_path(workspace))).items():
+        if out.get(mid, {}).get("state") != "sent":
+            out[mid] = entry
+    return out
+
+
+def _append_ledger(workspace: str | os.PathLike, entries: Iterable[dict]) -> None:
+    """Append ``entries`` to the ledger, on disk before returning (a torn last line is closed first)."""
+    lines = [json.dumps(e, ensure_ascii=False, default=str).encode("utf-8") + b"\n" for e in entries]
+    if not lines:
+        return
+    path = ledger_path(workspace)
+    new = not path.exists()
+    with open(path, "ab") as fh:
+        if not new and fh.tell() and not _ends_with_newline(path):
+            fh.write(b"\n")
+        fh.write(b"".join(lines))
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        fsync_dir(path.parent)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
+
+
 def compact(workspace: str | os.PathLike, keep_ids: Iterable[str]) -> None:
-    """Rewrite the log with only the lines of ``keep_ids`` (removed when none); atomic."""
+    """Rewrite the log with only the lines of ``keep_ids`` (removed when none); atomic.
+
+    The messages whose lines go that went or may have gone are first
+    appended to the sent ledger.
+    """
     path = log_path(workspace)
     if not path.exists():
         return
     keep = {str(i) for i in keep_ids}
+    _append_ledger(workspace, [e for mid, e in gone(read_events(path)).items() if mid not in keep])
     if not keep:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

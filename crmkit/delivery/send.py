@@ -6,7 +6,11 @@
    workbook get the outcome the outcome log (:mod:`crmkit.delivery.outcomes`)
    recorded for them; those whose network call may have happened without a
    recorded outcome stay ``sending`` and are reported for a person to set to
-   sent or queued.  A ``sending`` message is never picked again.
+   sent or queued.  A ``sending`` message is never picked again.  A message
+   ``queued`` in the workbook that the sent ledger (``.crmkit/sent-ledger.jsonl``,
+   :mod:`crmkit.delivery.outcomes`) says was handed to a provider -- the
+   workbook is an older copy: a restored backup, a stale save -- is set back
+   to ``sent`` (``sending`` when it only may have gone) and never sent again.
 2. **Selects** the Messages ``queued`` whose ``scheduled_at`` (or
    ``queued_at`` when blank) has come, oldest first.
 3. Checks the **guards again** with the customers' data as it is now
@@ -52,9 +56,13 @@ Choices made where the issue is silent:
 * ``sent_at`` is the run's as-of time plus the time elapsed since the run
   began: the real time for a normal run, and a time coherent with a fixed
   as-of (a sample workspace, ``--as-of``) otherwise.
-* ``--limit N`` caps the messages attempted: the due list is cut after the
-  N-th message that would be sent; the messages after the cut are left
-  untouched (deferred, reason ``limit``).
+* ``--limit N`` caps the messages attempted: the messages that would be sent
+  after the N-th are left untouched (deferred, reason ``limit``); the
+  suppressions and cap deferrals of the whole due list still apply.
+* **Duplicate or blank message IDs.**  A due message whose ``message_id`` is
+  blank or on another Messages row too (a row copied in Excel) is not sent:
+  deferred (``no_id`` / ``duplicate_id``), the duplicated IDs listed for a
+  person to fix.  Recovery sets every row of a ``sending`` ID alike.
 * A dry run prepares every due message (address, subject, unsubscribe
   header), runs the guards, reads the outcome log without applying it, and
   contacts no server and writes nothing (no lock, no log).
@@ -79,7 +87,7 @@ from ..rules.params import parse_params
 from ..rules.schedule import WorkCalendar
 from ..workspace import open_workspace
 from .guards import address_of, blocked, marketing_count, over_cap, reason_label
-from .outcomes import OutcomeLog, compact, log_path, plan_recovery, read_events
+from .outcomes import OutcomeLog, compact, ledger_entries, log_path, plan_recovery, read_events, sent_ledger
 from .send_summary import PREVIEW, SendSummary
 from .transports import DeliveryFailed, Outgoing, RateLimiter, transports_from_settings
 
@@ -135,6 +143,7 @@ class _Run:
         self.transports = transports
         self.summary = SendSummary(as_of=self.as_of, dry_run=dry_run, lang=self.lang)
         self.frame = ws["messages"].copy()
+        self.restored_any = False                         # rows set back from the sent ledger (to be saved)
         self._titles: dict[str, str] | None = None      # subjects by campaign / rule, read on first use
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -177,6 +186,7 @@ class _Run:
         if not len(ids):
             if apply:
                 compact(self.ws.path, ())
+            self.restore_from_ledger()
             return
         rec = plan_recovery(read_events(log_path(self.ws.path)), ids.tolist())
         s = self.summary
@@ -185,9 +195,11 @@ class _Run:
         s.recovered_by = +s.recovered_by
         s.left_sending = sorted(rec.unsure)
         if not apply:
+            self.restore_from_ledger()
             return
-        row = pd.Series(self.frame.index, index=self.frame["message_id"].astype("string").to_numpy())
-        row = row[~row.index.duplicated()]
+        row: dict[str, list] = {}            # every row of an id: a copied row must not keep ``sending`` alone
+        for idx, mid in ids.items():
+            row.setdefault(str(mid), []).append(idx)
         for mid, ev in rec.sent.items():
             self._set(row[mid], status="sent", sent_at=pd.Timestamp(ev.get("at")), attempts=ev.get("attempt"),
                       address=ev.get("address"), provider_message_id=ev.get("provider_message_id"),
@@ -199,6 +211,48 @@ class _Run:
         if rec.applied:
             self.save()
         compact(self.ws.path, rec.unsure)
+        self.restore_from_ledger()
+
+    def restore_from_ledger(self) -> None:
+        """Queued rows whose ID the sent ledger holds go back to sent / sending (in the frame; saved later)."""
+        ledger = sent_ledger(self.ws.path)
+        if not ledger:
+            return
+        f = self.frame
+        ids = f["message_id"].astype("string")
+        queued = (f["status"].astype("string") == "queued").fillna(False).to_numpy()
+        hit = queued & ids.isin(list(ledger)).fillna(False).to_numpy() & self.id_problems().isna().to_numpy()
+        if not hit.any():
+            return
+        rows = f.index[hit]
+        found = [str(m) for m in ids[hit]]
+        full = ledger_entries(self.ws.path, [m for m in found if "channel" not in ledger[m]])
+        s = self.summary
+        for idx, mid in zip(rows, found, strict=True):
+            e = {**ledger[mid], **full.get(mid, {})}
+            if e.get("state") == "sent":
+                at = pd.Timestamp(e["sent_at"]) if e.get("sent_at") else None
+                self._set(idx, status="sent", failure_reason=None)
+                for col, v in (("sent_at", at), ("address", e.get("address")),
+                               ("provider_message_id", e.get("provider_message_id"))):
+                    if v is not None:
+                        self._set(idx, **{col: v})
+                s.restored["sent"] += 1
+            else:
+                self._set(idx, status="sending", failure_reason=t("send_ledger_maybe", self.lang))
+                s.restored["sending"] += 1
+        self.restored_any = True
+        s.left_sending = sorted(set(s.left_sending) | {m for m in found if ledger[m].get("state") != "sent"})
+
+    def id_problems(self) -> pd.Series:
+        """Rows of the frame whose message_id is blank (``no_id``) or on more than one row (``duplicate_id``)."""
+        ids = self.frame["message_id"].astype("string").str.strip()
+        blank = (ids.isna() | (ids == "")).fillna(True)
+        dup = ids.duplicated(keep=False).fillna(False) & ~blank
+        out = pd.Series(None, index=self.frame.index, dtype="object")
+        out[blank.to_numpy()] = "no_id"
+        out[dup.to_numpy()] = "duplicate_id"
+        return out
 
     def _set(self, idx, **values) -> None:
         for col, v in values.items():
@@ -257,7 +311,7 @@ class _Run:
     def daily_cap(self, d: pd.DataFrame) -> pd.Series:
         """True for the marketing messages beyond the daily cap (counting messages sent or sending that day)."""
         cap = int(self.setting("daily_message_cap", 2))
-        open_ = d["reason_"].isna() & (d["kind_"] == "marketing").fillna(False)
+        open_ = (d["plan_"] == "send") & d["reason_"].isna() & (d["kind_"] == "marketing").fillna(False)
         out = pd.Series(False, index=d.index)
         if not open_.any():
             return out
@@ -278,20 +332,22 @@ class _Run:
         d["plan_"] = "send"
         if not len(d):
             return d, d
+        problem = self.id_problems().reindex(d.index)
+        d.loc[problem.notna().to_numpy(), "plan_"] = problem[problem.notna()].to_numpy()
+        s.duplicate_ids = sorted({str(m).strip() for m, p in zip(d["message_id"], problem, strict=True)
+                                  if p == "duplicate_id"})
         if not self.in_window(self.as_of):
             s.next_window = self.calendar.next_send_time(self.as_of)
-            d["plan_"] = "outside_hours"
+            d.loc[(d["plan_"] == "send").to_numpy(), "plan_"] = "outside_hours"
             return d.iloc[0:0], d
-        d.loc[d["reason_"].notna().to_numpy(), "plan_"] = "suppress"
+        d.loc[(d["reason_"].notna() & (d["plan_"] == "send")).to_numpy(), "plan_"] = "suppress"
         d.loc[self.daily_cap(d).to_numpy(), "plan_"] = "daily_cap"
         transports = self.open_transports()
         unconfigured = ~d["channel"].astype("string").isin(list(transports)).fillna(False)
         d.loc[(unconfigured & (d["plan_"] == "send")).to_numpy(), "plan_"] = "not_configured"
         if self.limit is not None:
-            go = (d["plan_"] == "send").to_numpy()
-            if go.sum() > self.limit:
-                cut = np.flatnonzero(go)[self.limit]
-                d.iloc[cut:, d.columns.get_loc("plan_")] = "limit"
+            go = np.flatnonzero((d["plan_"] == "send").to_numpy())
+            d.iloc[go[self.limit:], d.columns.get_loc("plan_")] = "limit"   # only the messages to send are cut
         return d[(d["plan_"] == "send").to_numpy()], d
 
     def count_plan(self, d: pd.DataFrame) -> None:
@@ -389,8 +445,8 @@ class _Run:
             self.count_plan(d)
             if (d["plan_"].isin(["suppress", "daily_cap"])).any():
                 self.mark_planned(d)
-                if not len(todo):
-                    self.save()
+            if not len(todo) and (self.restored_any or d["plan_"].isin(["suppress", "daily_cap"]).any()):
+                self.save()
             if len(todo):
                 self.loop(todo)
             still = self.frame["status"].astype("string") == "sending"
@@ -480,7 +536,7 @@ class _Run:
         while True:
             n += 1
             limiter.wait(out.channel)
-            log.write("sending", id=out.message_id, attempt=n, at=self.now().isoformat())
+            log.write("sending", id=out.message_id, attempt=n, at=self.now().isoformat(), channel=out.channel)
             try:
                 got = transport.send(out)
             except DeliveryFailed as exc:
@@ -504,7 +560,7 @@ class _Run:
             at = self.now()
             pid = getattr(got, "provider_message_id", None)
             log.write("sent", id=out.message_id, attempt=n, at=at.isoformat(), provider_message_id=pid,
-                      address=out.address or None)
+                      address=out.address or None, channel=out.channel)
             return _Outcome("sent", n, provider_id=pid, at=at)
 
     def _apply(self, idx, m: pd.Series, out: _Outcome) -> None:

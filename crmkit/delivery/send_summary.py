@@ -32,6 +32,8 @@ class SendSummary:
     left_sending: list[str] = field(default_factory=list)    # may or may not have gone: a person decides
     recovered: int = 0                                       # outcomes applied from the outcome log
     recovered_by: Counter = field(default_factory=Counter)   # sent / failed / queued
+    restored: Counter = field(default_factory=Counter)       # queued rows set back from the sent ledger: sent / sending
+    duplicate_ids: list[str] = field(default_factory=list)   # due messages not sent: their ID is on several rows
     by_channel: dict[str, Counter] = field(default_factory=dict)
     next_window: pd.Timestamp | None = None
     failures: list[tuple[str, str]] = field(default_factory=list)   # (message id, reason)
@@ -59,6 +61,8 @@ class SendSummary:
             "left_sending": list(self.left_sending),
             "recovered": self.recovered,
             "recovered_by": dict(self.recovered_by),
+            "restored_from_ledger": dict(self.restored),
+            "duplicate_ids": list(self.duplicate_ids),
             "by_channel": {ch: {k: int(c.get(k, 0)) for k in keys if k != "would_send" or self.dry_run}
                            for ch, c in sorted(self.by_channel.items())},
             "next_window": None if self.next_window is None else pd.Timestamp(self.next_window).isoformat(),
@@ -78,6 +82,10 @@ class SendSummary:
         if self.recovered:
             lines.append(t("send_recovered_dry" if self.dry_run else "send_recovered", lang).format(n=self.recovered, what=self._pairs(
                 {MESSAGE_STATUS.label(k, lang): n for k, n in self.recovered_by.items()}, lang)))
+        if self.restored:
+            lines.append(t("send_restored_dry" if self.dry_run else "send_restored", lang).format(
+                n=sum(self.restored.values()), what=self._pairs(
+                    {MESSAGE_STATUS.label(k, lang): n for k, n in self.restored.items()}, lang)))
         if not self.due:
             lines.append(t("send_nothing_due", lang))
         else:
@@ -113,6 +121,9 @@ class SendSummary:
             lines.append(f"  {head}: {body[:80]}{'…' if len(body) > 80 else ''}")
             if p.get("unsubscribe"):
                 lines.append(f"      List-Unsubscribe: {p['unsubscribe']}")
+        if self.duplicate_ids:
+            shown = ", ".join(self.duplicate_ids[:LISTED]) + (" ..." if len(self.duplicate_ids) > LISTED else "")
+            lines.append(t("send_duplicate_ids", lang).format(n=len(self.duplicate_ids), ids=shown))
         for ch, reason in sorted(self.channel_errors.items()):
             lines.append(t("send_channel_error", lang).format(channel=CHANNEL.label(ch, lang), reason=reason))
         if self.left_sending:
