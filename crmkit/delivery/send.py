@@ -311,7 +311,7 @@ class _Run:
     def daily_cap(self, d: pd.DataFrame) -> pd.Series:
         """True for the marketing messages beyond the daily cap (counting messages sent or sending that day)."""
         cap = int(self.setting("daily_message_cap", 2))
-        open_ = (d["plan_"] == "send") & d["reason_"].isna() & (d["kind_"] == "marketing").fillna(False)
+        open_ = (d["plan_"] == "send") & d["reason_"].isna() & (d["kind_"].astype("string").str.strip().str.lower() != "service").fillna(True)
         out = pd.Series(False, index=d.index)
         if not open_.any():
             return out
