@@ -51,3 +51,28 @@ def _environment_restored():
     if dict(os.environ) != saved:
         os.environ.clear()
         os.environ.update(saved)
+
+
+# --------------------------------------------------------------------------- crmkit send (test_send*.py)
+
+@pytest.fixture
+def inbox():
+    """A real SMTP server on 127.0.0.1 (tests/local_servers.py) for the send tests."""
+    from local_servers import smtp_inbox
+
+    with smtp_inbox() as box:
+        yield box
+
+
+@pytest.fixture
+def build(make_workspace):
+    """``build(port, customers=None, messages=None, **settings)``: a workspace whose e-mail goes to ``port``
+    (the people, messages and Settings of tests/test_send.py)."""
+    from test_send import customer, message, settings_for
+
+    def make(port: int, customers=None, messages=None, **settings) -> Path:
+        customers = customers if customers is not None else [customer(i) for i in range(1, 5)]
+        messages = messages if messages is not None else [message(n, 1 + (n - 1) % 4) for n in range(1, 7)]
+        return make_workspace({"customers": pd.DataFrame(customers), "messages": pd.DataFrame(messages)},
+                              settings=settings_for(port, **settings))
+    return make

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from local_servers import listener, smtp_inbox, webhook
 
 from crmkit.cli import main
@@ -46,22 +45,6 @@ def settings_for(port: int, **kw) -> dict:
            "send_retry_delay": 0.01, "send_batch_size": 3, "daily_message_cap": 5}
     out.update(kw)
     return out
-
-
-@pytest.fixture
-def inbox():
-    with smtp_inbox() as box:
-        yield box
-
-
-@pytest.fixture
-def build(make_workspace):
-    def make(port: int, customers=None, messages=None, **settings) -> Path:
-        customers = customers if customers is not None else [customer(i) for i in range(1, 5)]
-        messages = messages if messages is not None else [message(n, 1 + (n - 1) % 4) for n in range(1, 7)]
-        return make_workspace({"customers": pd.DataFrame(customers), "messages": pd.DataFrame(messages)},
-                              settings=settings_for(port, **settings))
-    return make
 
 
 def messages_of(folder: Path) -> pd.DataFrame:

@@ -13,32 +13,14 @@ import shutil
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from local_servers import smtp_inbox
-from test_send import customer, message, messages_of, settings_for
+from test_send import customer, message, messages_of
 
 from crmkit.cli import main
 from crmkit.delivery.outcomes import OutcomeLog, ledger_path, log_path, read_ledger, sent_ledger
 from crmkit.delivery.send import send_messages
 from crmkit.io.safety import backups_of
 from crmkit.workspace import open_workspace
-
-
-@pytest.fixture
-def inbox():
-    with smtp_inbox() as box:
-        yield box
-
-
-@pytest.fixture
-def build(make_workspace):
-    def make(port: int, customers=None, messages=None, **settings) -> Path:
-        customers = customers if customers is not None else [customer(i) for i in range(1, 5)]
-        messages = messages if messages is not None else [message(n, 1 + (n - 1) % 4) for n in range(1, 7)]
-        return make_workspace({"customers": pd.DataFrame(customers), "messages": pd.DataFrame(messages)},
-                              settings=settings_for(port, **settings))
-    return make
 
 
 def restore_oldest_backup(ws: Path) -> None:
