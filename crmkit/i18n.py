@@ -1270,3 +1270,37 @@ TEXT.update({
     "send_ledger_maybe": ("may have been delivered (send ledger): check, then set to sent",
                           "可能已送达（发送台账）：请核实后改为“已发送”"),
 })
+
+TEXT.update({
+    # crmkit split (team mode: one workspace per member)
+    "readme_reference": ("Read-only reference (protected, no password): {sheets}. Changes made there are not "
+                         "merged back into the main workspace.",
+                         "只读参考表（已保护，无密码）：{sheets}。在其中所做的修改不会合并回主工作区。"),
+    "split_title": ("Split {main} into {out}: {n} workspaces", "已将 {main} 拆分到 {out}：共 {n} 个工作区"),
+    "split_folder": ("Folder", "文件夹"),
+    "split_no_owner": ("Customers without an owner, in no workspace: {n} ({ids})",
+                       "未设负责人的客户（未分入任何工作区）：{n} 个（{ids}）"),
+    "split_not_split": ("Customers whose owner got no workspace in this split: {n} ({ids})",
+                        "负责人本次未拆分出工作区的客户：{n} 个（{ids}）"),
+    "split_reference_note": (
+        "Rules, Routing, Team, Settings, Fields, Forms, ImportMap and Campaigns are read-only reference sheets "
+        "in each workspace (protected, no password): changes there are not merged back by crmkit merge.",
+        "各工作区中的规则、分配规则、团队、设置、自定义字段、表单、导入映射和营销活动为只读参考表（已保护，无密码）："
+        "在其中的修改不会被 crmkit merge 合并回主工作区。"),
+    "e_split_unknown": ("no member {name!r} in the Team sheet (members: {known})",
+                        "团队表中没有成员 {name!r}（现有成员：{known}）"),
+    "e_split_inside": ("the output folder is the workspace itself or inside it: choose a folder outside it",
+                       "输出文件夹就是工作区本身或位于其中：请选择工作区以外的文件夹"),
+    "e_split_not_folder": ("is a file, not a folder", "这是一个文件，不是文件夹"),
+    "e_split_not_empty": ("the folder is not empty and holds no crmkit split: choose an empty folder "
+                          "(nothing was written)",
+                          "该文件夹不为空，且不是 crmkit 拆分出的工作区：请选择空文件夹（未写入任何内容）"),
+    "e_split_other_owner": ("the folder holds the split of {owner}, not of {name}: choose another --out "
+                            "(nothing was written)",
+                            "该文件夹中是 {owner} 的拆分工作区，不是 {name} 的：请换一个 --out（未写入任何内容）"),
+    "e_split_exists": ("the folder already holds {name}'s split of {at}, whose edits may not be merged yet: "
+                       "merge it first (crmkit merge), or add --force to replace it (its workbooks are kept in "
+                       ".crmkit/backups); nothing was written",
+                       "该文件夹中已有 {name} 于 {at} 拆分的工作区，其中的修改可能尚未合并：请先合并（crmkit merge），"
+                       "或加 --force 覆盖（原工作簿保存在 .crmkit/backups 中）；未写入任何内容"),
+})

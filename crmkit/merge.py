@@ -87,16 +87,29 @@ def fold(frame: pd.DataFrame, labels: pd.Series, *, first_cols: Sequence[str] = 
 
 
 def as_text(s: pd.Series) -> pd.Series:
-    """Values as History text: dates ``2024-05-01`` (with time when there is one), yes/no, numbers."""
+    """Values as History text: dates ``2024-05-01`` (with time when there is one), yes/no, numbers.
+
+    A number is written to the 15 significant digits a spreadsheet keeps
+    (Excel and LibreOffice save no more), so the text of a value is the same
+    before and after a workbook was saved by one of them (``crmkit merge``
+    compares such texts); ``0.1 + 0.2`` is ``0.3``.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
         return out.astype("string")
     if pd.api.types.is_bool_dtype(s):
         return s.map({True: "yes", False: "no"}).astype("string")
     if pd.api.types.is_float_dtype(s):
-        return s.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v)))
-                     ).astype("string")
+        return s.map(_number_text).astype("string")
     return s.astype("string")
+
+
+def _number_text(v: float) -> str | None:
+    """``v`` to 15 significant digits: ``12`` for a whole number, else the shortest text of that value."""
+    if pd.isna(v):
+        return None
+    v = float(f"{float(v):.15g}")
+    return str(int(v)) if v.is_integer() else repr(v)
 
 
 def history_frame(at: pd.Timestamp, entity: str, record_ids: pd.Series, field: str, old: pd.Series,

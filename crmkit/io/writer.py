@@ -50,6 +50,9 @@ TYPE_WIDTHS = {"phone": 22, "email": 30, "longtext": 30, "text": 14, "person": 1
                "money": 14, "number": 12, "id": 11, "multi": 20}
 #: defined name of the Team sheet's names, the source of every person field's dropdown
 TEAM_NAMES = "team_names"
+#: what a person may still do on a protected (reference) sheet: look, filter, sort, widen columns
+PROTECTED_ALLOWS = {"autofilter": True, "sort": True, "format_columns": True, "select_locked_cells": True,
+                    "select_unlocked_cells": True}
 TEAM_ROWS = 1000        # the Team sheet's dropdown range reaches this row, so new members show up at once
 
 
@@ -165,8 +168,12 @@ class SheetWriter:
         return self._list_row[name]
 
     def write(self, ent: Entity, df: pd.DataFrame | None, *, fields: list[Field] | None = None,
-              extra_columns: Iterable[str] = (), validation_rows: int = 5000) -> None:
-        """Write one entity sheet: header, data, table, dropdowns, hints, formats."""
+              extra_columns: Iterable[str] = (), validation_rows: int = 5000, protect: bool = False) -> None:
+        """Write one entity sheet: header, data, table, dropdowns, hints, formats.
+
+        ``protect``: the sheet is protected without a password (read-only reference: Excel and WPS
+        refuse an edit and say so; filtering, sorting and widening columns still work).
+        """
         lang = self.lang
         fields = list(fields) if fields is not None else list(ent.input_fields)
         if df is not None:
@@ -242,6 +249,8 @@ class SheetWriter:
                 bulk.extend_table(ws, n, ncols)
         ws.set_row(0, 30 if lang == "en" else 24)
         ws.freeze_panes(1, 0)
+        if protect:
+            ws.protect("", PROTECTED_ALLOWS)
         for j, f in enumerate(fields):
             if f.derived:
                 ws.write_comment(0, j, t("derived_note", lang))
@@ -270,8 +279,10 @@ class SheetWriter:
             else:
                 ws.write_string(i, j, str(v), fmt)
 
-    def readme(self, workbook_key: str, entities: list[Entity], fields_of=None) -> None:
-        """A README sheet that explains every field, in the workbook's language."""
+    def readme(self, workbook_key: str, entities: list[Entity], fields_of=None,
+               protected: Iterable[Entity] = ()) -> None:
+        """A README sheet that explains every field, in the workbook's language (and which sheets are
+        read-only reference, when some are ``protected``)."""
         lang = self.lang
         ws = self.wb.add_worksheet(t("readme", lang))
         title = self.wb.add_format({"bold": True, "font_size": 14, "font_color": HEADER_COLOR})
@@ -281,6 +292,11 @@ class SheetWriter:
         ws.write(1, 0, t("wb_" + workbook_key, lang))
         ws.merge_range(2, 0, 2, 5, t("readme_intro", lang), self.wrap)
         ws.set_row(2, 60)
+        protected = list(protected)
+        if protected:
+            note = self.wb.add_format({"bold": True, "font_color": "#C00000"})
+            ws.write(3, 0, t("readme_reference", lang).format(
+                sheets=("、" if lang == "zh" else ", ").join(e.sheet_name(lang) for e in protected)), note)
         r = 4
         for ent in entities:
             ws.write(r, 0, f"{t('sheet', lang)}: {ent.sheet_name(lang)}", sheetf)
@@ -309,7 +325,7 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                    safe: bool = True, workspace: str | os.PathLike | None = None,
                    preserve: bool = True, keep_backups: int | None = None,
                    wait: float | None = None, fast: bool | None = None,
-                   team_names: Iterable[str] | None = None) -> Path:
+                   team_names: Iterable[str] | None = None, protect: Iterable[str] = ()) -> Path:
     """Write entity frames (keyed by entity key, in order) as one styled workbook.
 
     With ``safe`` (the default) the file is written through
@@ -331,12 +347,16 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     Person fields (Owner, Assignee, Manager) get a dropdown of the team:
     the Team sheet itself when it is among ``frames``, else ``team_names``
     (the workspace's Team names) copied into a hidden sheet.
+
+    The sheets of the entities in ``protect`` are protected, without a
+    password (a split's reference sheets: :mod:`crmkit.teamwork.split`).
     """
     import xlsxwriter
 
     path = Path(path)
     frames = frames_with_labels(frames, lang)   # log sheets: action, entity and field as labels
     ents = [ENTITIES[k] for k in frames]
+    protect = frozenset(protect)
 
     def produce(target: Path) -> None:
         wb = xlsxwriter.Workbook(str(target), {
@@ -359,10 +379,11 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
                 if df is not None:
                     extra = list(dict.fromkeys(list(extra) + [c for c in df.columns if not ent.has(c)
                                                               and (flds is None or c not in [f.key for f in flds])]))
-                sw.write(ent, df, fields=flds, extra_columns=extra)
+                sw.write(ent, df, fields=flds, extra_columns=extra, protect=key in protect)
             sw.finish()
             if readme:
-                sw.readme(workbook_key or ents[0].workbook, ents, fields_of=fields_of)
+                sw.readme(workbook_key or ents[0].workbook, ents, fields_of=fields_of,
+                          protected=[e for e in ents if e.key in protect])
         finally:
             wb.close()
         if sw is not None:

@@ -1,0 +1,281 @@
+"""``crmkit split``: one workspace per team member, holding only that member's records.
+
+>>> res = split_workspace("main", "reps")                    # every active rep and manager with records
+>>> res = split_workspace("main", "reps", owners=["Alex Chen"])
+>>> print(res.text("en")); res.as_dict()
+
+Each member's folder (``OUT/<name>/``) is a complete crmkit workspace, the
+same five workbooks written by the same writer as the main workspace (so the
+Owner dropdowns, enumeration lists, date formats and README sheets are the
+same), holding what the team scope of :mod:`crmkit.team` lets that member see:
+their customers and those customers' interactions, orders, deals, tasks,
+tickets and messages (a manager: the team's), with the History and RuleLog
+rows of those records.  The configuration (Rules, Routing, Team, Settings,
+Fields, Forms, ImportMap) and Campaigns go along whole, as reference sheets
+protected without a password: Excel and WPS refuse an edit there, and
+``crmkit merge`` never takes them back.
+
+``OUT/<name>/.crmkit/split-manifest.json`` (:mod:`crmkit.teamwork.manifest`)
+records the text of every record row as it was split: the base of the
+three-way merge.  The workbooks and the manifest of one member are written as
+one unit (:func:`crmkit.io.journal.save_files`): all of them or none.
+
+A folder that already holds a split is refused when it is another member's,
+and, when it is the same member's, unless ``force`` (the rep's edits may not
+be merged yet; the replaced workbooks are kept in ``.crmkit/backups``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import UsageError
+from ..i18n import msg, t
+from ..io.journal import Item, save_files, workspace_lock
+from ..io.writer import write_workbook
+from ..schema import ENTITIES, WORKBOOKS, workbook_file
+from ..team import members, scope_for, scoped_tables
+from ..workspace import open_workspace, team_names
+from .manifest import SplitManifest, manifest_path, row_texts, workspace_id
+
+#: the record tables of a member's workspace, as counted and kept in the manifest's base
+RECORDS = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "messages")
+#: the tables shown in the per-member table (messages are in the JSON only)
+SHOWN = ("customers", "interactions", "orders", "deals", "tasks", "tickets")
+#: sheets every member gets whole, protected: the configuration and the campaigns
+REFERENCE = (*WORKBOOKS["rules"], "campaigns")
+#: members a split is made for by default
+SPLIT_ROLES = ("rep", "manager")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+@dataclass
+class MemberSplit:
+    """One member's workspace: where it went and how many rows of each table it holds."""
+
+    name: str
+    role: str
+    folder: Path
+    counts: dict[str, int]
+    owners: list[str] | None         # the owners whose records it holds (None: everything, an admin)
+    split_id: str = ""
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, **self.counts, "folder": str(self.folder),
+                "owners": self.owners, "split_id": self.split_id}
+
+
+@dataclass
+class SplitResult:
+    """What :func:`split_workspace` wrote."""
+
+    main: Path
+    out: Path
+    lang: str
+    members: list[MemberSplit] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)     # rows of each record table in the main workspace
+    no_owner: list[str] = field(default_factory=list)        # customers without an owner: in no workspace
+    not_split: list[str] = field(default_factory=list)       # customers whose owner got no workspace here
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"main": str(self.main), "out": str(self.out), "lang": self.lang,
+                "members": [m.as_dict() for m in self.members], "main_totals": self.totals,
+                "customers_without_owner": len(self.no_owner), "customers_without_owner_ids": self.no_owner,
+                "customers_not_split": len(self.not_split), "customers_not_split_ids": self.not_split,
+                "seconds": round(self.seconds, 2)}
+
+    def text(self, lang: str) -> str:
+        role = ENTITIES["team"].field("role").enum
+        head = [ENTITIES["team"].field("name").header(lang), ENTITIES["team"].field("role").header(lang),
+                *(ENTITIES[k].sheet_name(lang) for k in SHOWN), t("split_folder", lang)]
+        rows = [[m.name, role.label(m.role, lang) if m.role in role.codes else m.role,
+                 *(str(m.counts.get(k, 0)) for k in SHOWN), str(m.folder)] for m in self.members]
+        lines = [t("split_title", lang).format(main=self.main, out=self.out, n=len(self.members)), ""]
+        lines += _aligned([head, *rows], numeric=range(2, 2 + len(SHOWN)))
+        lines.append("")
+        if self.no_owner:
+            lines.append(t("split_no_owner", lang).format(n=len(self.no_owner), ids=_some(self.no_owner)))
+        if self.not_split:
+            lines.append(t("split_not_split", lang).format(n=len(self.not_split), ids=_some(self.not_split)))
+        lines.append(t("split_reference_note", lang))
+        return "\n".join(lines)
+
+
+def member_folder(name: str) -> str:
+    """A folder name for member ``name`` that every file system takes (``Alex Chen`` -> ``Alex_Chen``)."""
+    s = unicodedata.normalize("NFC", str(name)).strip()
+    s = re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f]', "_", s)
+    s = re.sub(r"\s+", "_", s).strip("._") or "member"
+    if s.split(".")[0].upper() in _RESERVED:
+        s = "_" + s
+    return s[:80]
+
+
+def default_members(team: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Every active rep and manager of ``team`` who owns a record or leads someone, in Team order."""
+    out = []
+    for name, m in members(team).items():
+        if not m.active or m.role not in SPLIT_ROLES:
+            continue
+        scope = scope_for(team, name)
+        leads = scope.owners is not None and len(scope.owners - {name}) > 0
+        if leads or any(len(df) for k, df in scoped_tables(scope, tables).items() if k in RECORDS):
+            out.append(name)
+    return out
+
+
+def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Iterable[str] | None = None, *,
+                    force: bool = False) -> SplitResult:
+    """Write one workspace per member into ``out/<member>/`` (see the module text); returns the counts.
+
+    ``owners``: the members to split for (default :func:`default_members`); an
+    unknown name is a :class:`~crmkit.exceptions.UsageError` naming it.
+    Every target folder is checked before anything is written.
+    """
+    started = time.perf_counter()
+    ws = open_workspace(main)
+    main_path = ws.path
+    with workspace_lock(main_path):       # one consistent reading of the main workspace: the base
+        tables = ws.load_all()
+        wid = workspace_id(main_path, create=True)
+    lang = ws.lang
+    team = tables["team"]
+    known = members(team)
+    names = list(dict.fromkeys(str(n).strip() for n in owners)) if owners else default_members(team, tables)
+    for name in names:
+        if name not in known:
+            raise UsageError(msg("e_split_unknown", name=name, known=tuple(known)), file=str(ws.file("rules")),
+                             sheet=ENTITIES["team"].sheet_name(lang))
+    out = Path(out)
+    if out.resolve() == main_path.resolve() or main_path.resolve() in out.resolve().parents:
+        raise UsageError(msg("e_split_inside"), file=str(out))
+    folders = _folders(out, names)
+    for name in names:
+        check_target(folders[name], name, force=force)
+    res = SplitResult(main=main_path, out=out, lang=lang,
+                      totals={k: len(tables[k]) for k in RECORDS})
+    fields_of = _fields_of(ws)
+    reference = _reference_bytes(tables, lang, fields_of)
+    names_of_team = team_names(team)
+    covered: set[str] = set()
+    for name in names:
+        scope = scope_for(team, name)
+        scoped = scoped_tables(scope, tables)
+        folder = folders[name]
+        manifest = SplitManifest(
+            split_id=str(uuid.uuid4()), workspace_id=wid, main=str(main_path.resolve()), owner=name,
+            role=scope.role, owners=None if scope.owners is None else sorted(scope.owners),
+            split_at=pd.Timestamp.now().floor("s").isoformat(), lang=lang,
+            base={k: row_texts(scoped[k]) for k in RECORDS})
+        _write_member(folder, scoped, lang, fields_of, names_of_team, reference, manifest)
+        covered.update(scoped["customers"]["customer_id"].dropna().astype(str))
+        res.members.append(MemberSplit(name, scope.role, folder, {k: len(scoped[k]) for k in RECORDS},
+                                       manifest.owners, manifest.split_id))
+    cust = tables["customers"]
+    blank = cust["owner"].isna() | (cust["owner"].astype("string").str.strip() == "").fillna(True)
+    ids = cust["customer_id"].astype("string")
+    res.no_owner = [str(x) for x in ids[blank.to_numpy()].dropna()]
+    res.not_split = [str(x) for x in ids[~blank.to_numpy()].dropna() if str(x) not in covered]
+    res.seconds = time.perf_counter() - started
+    return res
+
+
+def check_target(folder: Path, name: str, *, force: bool = False) -> None:
+    """Refuse ``folder`` for ``name``'s split unless it is new, empty, or ``name``'s own split and ``force``."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(msg("e_split_not_folder"), file=str(folder))
+    if not manifest_path(folder).exists():
+        if folder.exists() and any(p.name not in (".crmkit", "reports") for p in folder.iterdir()):
+            raise UsageError(msg("e_split_not_empty"), file=str(folder))
+        return
+    found = SplitManifest.read(folder)
+    if found.owner != name:
+        raise UsageError(msg("e_split_other_owner", owner=found.owner, name=name), file=str(folder))
+    if not force:
+        raise UsageError(msg("e_split_exists", name=name, at=found.split_at), file=str(folder))
+
+
+# --------------------------------------------------------------------------- writing
+
+def _write_member(folder: Path, scoped: dict[str, pd.DataFrame], lang: str, fields_of, names_of_team: list[str],
+                  reference: bytes, manifest: SplitManifest) -> None:
+    """The five workbooks and the manifest of one member, as one unit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reports").mkdir(exist_ok=True)
+    items = []
+    for wb, keys in WORKBOOKS.items():
+        target = folder / workbook_file(wb)
+        if wb == "rules":
+            items.append(Item(target, data=reference))
+            continue
+        frames = {k: scoped[k] for k in keys}
+        items.append(Item(target, write=_writer(wb, frames, lang, fields_of, names_of_team)))
+    items.append(Item(manifest_path(folder), data=manifest.to_json().encode("utf-8"), workbook=False))
+    save_files(folder, items)
+
+
+def _writer(wb: str, frames: dict[str, pd.DataFrame], lang: str, fields_of, names_of_team: list[str]):
+    """Writes workbook ``wb`` of a member's workspace to a staging path, as :meth:`Workspace.save` does."""
+    def write(stage: Path) -> None:
+        write_workbook(stage, frames, lang, workbook_key=wb, workspace=stage.parent, fields_of=fields_of,
+                       keep_backups=0, preserve=False, team_names=names_of_team,
+                       protect=[k for k in frames if k in REFERENCE])
+    return write
+
+
+def _reference_bytes(tables: dict[str, pd.DataFrame], lang: str, fields_of) -> bytes:
+    """rules.xlsx of every member's workspace (the same for all): written once, protected."""
+    frames = {k: tables[k] for k in WORKBOOKS["rules"]}
+    with tempfile.TemporaryDirectory(prefix="crmkit-split-") as tmp:
+        path = Path(tmp) / workbook_file("rules")
+        write_workbook(path, frames, lang, workbook_key="rules", fields_of=fields_of, safe=False,
+                       protect=[k for k in frames if k in REFERENCE])
+        return path.read_bytes()
+
+
+def _fields_of(ws):
+    """The writer's columns of each entity: the workspace's fields (custom ones included), none derived."""
+    return lambda ent: [f for f in ws.fields(ent.key) if not f.derived]
+
+
+def _folders(out: Path, names: list[str]) -> dict[str, Path]:
+    """Each member's folder under ``out``; two names giving the same folder name get ``-2``, ``-3``..."""
+    taken: dict[str, int] = {}
+    found = {}
+    for name in names:
+        base = member_folder(name)
+        key = base.casefold()
+        taken[key] = taken.get(key, 0) + 1
+        found[name] = out / (base if taken[key] == 1 else f"{base}-{taken[key]}")
+    return found
+
+
+def _some(ids: list[str], n: int = 10) -> str:
+    return ", ".join(ids[:n]) + (" ..." if len(ids) > n else "")
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _aligned(rows: list[list[str]], numeric: Iterable[int] = ()) -> list[str]:
+    """Rows as lines of columns padded to a common width (CJK characters count double); numbers right-aligned."""
+    numeric = set(numeric)
+    widths = [max(_width(r[j]) for r in rows) for j in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [(" " * (widths[j] - _width(c)) + c) if j in numeric else (c + " " * (widths[j] - _width(c)))
+                 for j, c in enumerate(r)]
+        out.append("  ".join(cells).rstrip())
+    return out
