@@ -49,8 +49,8 @@ from ..exceptions import CrmkitError, ExpressionError
 from ..i18n import msg, t, tr
 from ..ids import IdAllocator
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
-from ..team import active_names, members
 from ..settings import defaults as default_settings
+from ..team import active_names, members
 from .compiler import Expression, compile_expression
 from .context import EvalContext, FieldSet
 from .params import parse_params
