@@ -108,3 +108,15 @@ def test_inactive_member_gets_no_new_assignments(make_workspace):
     assert all(o for o in owners)
     assert "Ola Old" not in owners
     assert set(owners[2:]) == {"Rex One"}                  # the round robin skips the inactive member
+
+
+def test_validate_warns_of_unknown_names_in_a_managers_team(make_workspace):
+    from crmkit.validate import validate_workspace
+
+    team = TEAM.copy()
+    team.loc[1, "team"] = "Rae Two; Zed Ghost"
+    res = validate_workspace(make_workspace({"team": team, "customers": customers()}))
+    issues = res.issues
+    hit = issues[(issues["field"] == "team")] if "field" in issues.columns else issues
+    assert len(hit) == 1
+    assert "Zed Ghost" in str(hit.iloc[0].to_dict())
