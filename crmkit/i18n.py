@@ -1287,8 +1287,6 @@ TEXT.update({
         "in each workspace (protected, no password): changes there are not merged back by crmkit merge.",
         "各工作区中的规则、分配规则、团队、设置、自定义字段、表单、导入映射和营销活动为只读参考表（已保护，无密码）："
         "在其中的修改不会被 crmkit merge 合并回主工作区。"),
-    "e_split_unknown": ("no member {name!r} in the Team sheet (members: {known})",
-                        "团队表中没有成员 {name!r}（现有成员：{known}）"),
     "e_split_inside": ("the output folder is the workspace itself or inside it: choose a folder outside it",
                        "输出文件夹就是工作区本身或位于其中：请选择工作区以外的文件夹"),
     "e_split_not_folder": ("is a file, not a folder", "这是一个文件，不是文件夹"),
@@ -1303,4 +1301,14 @@ TEXT.update({
                        ".crmkit/backups); nothing was written",
                        "该文件夹中已有 {name} 于 {at} 拆分的工作区，其中的修改可能尚未合并：请先合并（crmkit merge），"
                        "或加 --force 覆盖（原工作簿保存在 .crmkit/backups 中）；未写入任何内容"),
+})
+
+# --- team mode: roles and scopes (crmkit.team, crmkit.teamwork)
+TEXT.update({
+    "e_team_unknown": ("{name!r} is not on the Team sheet (members: {names})", "团队表中没有成员 {name!r}（现有成员：{names}）"),
+    "e_scoped_read_only": ("this workspace was opened as {user} and is read-only; open it without as_user to change it",
+                           "该工作区以 {user} 的身份打开，只能查看；如需修改，请不带 as_user 打开"),
+    "e_manifest_missing": ("not a rep workspace made by crmkit split: {path} is missing",
+                           "不是由 crmkit split 拆分出的成员工作区：缺少 {path}"),
+    "e_manifest_bad": ("the split manifest {path} cannot be read: {detail}", "无法读取拆分清单 {path}：{detail}"),
 })

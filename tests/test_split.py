@@ -206,7 +206,7 @@ def test_the_manifest_holds_the_base_text_of_every_row_of_the_rep_workspace(spli
         assert Path(man.main) == main.resolve()
         ws = open_workspace(m.folder)
         for key in RECORDS:
-            assert man.base[key] == row_texts(ws[key]), (m.name, key)
+            assert man.base[key] == row_texts(ws[key], key), (m.name, key)
             assert set(man.base[key]) == _ids(ws[key], key)
     assert len({SplitManifest.read(m.folder).split_id for m in split.members}) == len(split.members)
 
@@ -334,5 +334,5 @@ def test_a_rep_workspace_resaved_by_libreoffice_reads_back_the_manifests_base_te
     base = SplitManifest.read(rep).base
     again = open_workspace(rep)
     for key in RECORDS:
-        assert row_texts(again[key]) == base[key], key
+        assert row_texts(again[key], key) == base[key], key
     assert openpyxl.load_workbook(rep / "rules.xlsx")["Rules"].protection.sheet   # LibreOffice keeps protection

@@ -32,7 +32,6 @@ import re
 import tempfile
 import time
 import unicodedata
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ from ..i18n import msg, t
 from ..io.journal import Item, save_files, workspace_lock
 from ..io.writer import write_workbook
 from ..schema import ENTITIES, WORKBOOKS, workbook_file
-from ..team import members, scope_for, scoped_tables
+from ..team import REFERENCE, member, members, scope_for, scoped_tables
 from ..workspace import open_workspace, team_names
 from .manifest import SplitManifest, manifest_path, row_texts, workspace_id
 
@@ -52,8 +51,6 @@ from .manifest import SplitManifest, manifest_path, row_texts, workspace_id
 RECORDS = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "messages")
 #: the tables shown in the per-member table (messages are in the JSON only)
 SHOWN = ("customers", "interactions", "orders", "deals", "tasks", "tickets")
-#: sheets every member gets whole, protected: the configuration and the campaigns
-REFERENCE = (*WORKBOOKS["rules"], "campaigns")
 #: members a split is made for by default
 SPLIT_ROLES = ("rep", "manager")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -151,12 +148,10 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
         wid = workspace_id(main_path, create=True)
     lang = ws.lang
     team = tables["team"]
-    known = members(team)
-    names = list(dict.fromkeys(str(n).strip() for n in owners)) if owners else default_members(team, tables)
-    for name in names:
-        if name not in known:
-            raise UsageError(msg("e_split_unknown", name=name, known=tuple(known)), file=str(ws.file("rules")),
-                             sheet=ENTITIES["team"].sheet_name(lang))
+    if owners:      # each named member (an unknown name: UsageError naming it), as the Team sheet spells it
+        names = list(dict.fromkeys(_member_name(team, n, ws.file("rules"), lang) for n in owners))
+    else:
+        names = default_members(team, tables)
     out = Path(out)
     if out.resolve() == main_path.resolve() or main_path.resolve() in out.resolve().parents:
         raise UsageError(msg("e_split_inside"), file=str(out))
@@ -174,10 +169,10 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
         scoped = scoped_tables(scope, tables)
         folder = folders[name]
         manifest = SplitManifest(
-            split_id=str(uuid.uuid4()), workspace_id=wid, main=str(main_path.resolve()), owner=name,
-            role=scope.role, owners=None if scope.owners is None else sorted(scope.owners),
-            split_at=pd.Timestamp.now().floor("s").isoformat(), lang=lang,
-            base={k: row_texts(scoped[k]) for k in RECORDS})
+            owner=name, role=scope.role, owners=None if scope.owners is None else sorted(scope.owners),
+            workspace_id=wid, main=str(main_path.resolve()), lang=lang,
+            split_at=pd.Timestamp.now().floor("s").isoformat(),
+            base={k: row_texts(scoped[k], k) for k in RECORDS})
         _write_member(folder, scoped, lang, fields_of, names_of_team, reference, manifest)
         covered.update(scoped["customers"]["customer_id"].dropna().astype(str))
         res.members.append(MemberSplit(name, scope.role, folder, {k: len(scoped[k]) for k in RECORDS},
@@ -221,7 +216,7 @@ def _write_member(folder: Path, scoped: dict[str, pd.DataFrame], lang: str, fiel
             continue
         frames = {k: scoped[k] for k in keys}
         items.append(Item(target, write=_writer(wb, frames, lang, fields_of, names_of_team)))
-    items.append(Item(manifest_path(folder), data=manifest.to_json().encode("utf-8"), workbook=False))
+    items.append(Item(manifest_path(folder), data=manifest.data(), workbook=False))
     save_files(folder, items)
 
 
@@ -242,6 +237,15 @@ def _reference_bytes(tables: dict[str, pd.DataFrame], lang: str, fields_of) -> b
         write_workbook(path, frames, lang, workbook_key="rules", fields_of=fields_of, safe=False,
                        protect=[k for k in frames if k in REFERENCE])
         return path.read_bytes()
+
+
+def _member_name(team: pd.DataFrame, name: str, rules: Path, lang: str) -> str:
+    """The Team sheet's spelling of member ``name``; a :class:`UsageError` naming it when there is none."""
+    try:
+        return member(team, str(name)).name
+    except UsageError as exc:
+        exc.file, exc.sheet = str(rules), ENTITIES["team"].sheet_name(lang)
+        raise
 
 
 def _fields_of(ws):
