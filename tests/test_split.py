@@ -336,3 +336,26 @@ def test_a_rep_workspace_resaved_by_libreoffice_reads_back_the_manifests_base_te
     for key in RECORDS:
         assert row_texts(again[key], key) == base[key], key
     assert openpyxl.load_workbook(rep / "rules.xlsx")["Rules"].protection.sheet   # LibreOffice keeps protection
+
+
+def test_by_default_an_inactive_member_and_the_admin_get_no_workspace_but_may_be_named(main, tmp_path, tables):
+    work = tmp_path / "main"
+    shutil.copytree(main, work)
+    ws = open_workspace(work)
+    team = ws["team"].copy()
+    team["active"] = team["active"].astype("object")
+    team.loc[team["name"] == OTHER_REP, "active"] = False
+    extra = pd.DataFrame([{"name": "Robin Admin", "role": "admin", "email": "robin@example.com"},
+                          {"name": "Casey New", "role": "rep", "manager": MANAGER}])
+    ws.replace("team", pd.concat([team, extra], ignore_index=True))
+    ws.save(["rules"])
+    res = split_workspace(work, tmp_path / "reps")
+    assert [m.name for m in res.members] == [MANAGER, *REPS]     # no inactive, no admin, no rep without records
+    cust = tables["customers"]
+    theirs = set(cust.loc[(cust["owner"] == OTHER_REP).fillna(False).to_numpy(), "customer_id"])
+    assert theirs <= set(open_workspace(res.members[0].folder)["customers"]["customer_id"])   # the manager's
+    named = split_workspace(work, tmp_path / "named", ["taylor brooks", "Robin Admin"])
+    assert [(m.name, m.role) for m in named.members] == [(OTHER_REP, "rep"), ("Robin Admin", "admin")]
+    assert set(open_workspace(named.members[0].folder)["customers"]["customer_id"]) == theirs
+    assert named.members[1].counts["customers"] == len(tables["customers"])    # an admin's copy: everything
+    assert named.members[1].owners is None

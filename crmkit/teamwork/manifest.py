@@ -19,11 +19,12 @@ never merged into another team's workspace by mistake.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -54,12 +55,12 @@ def row_texts(df: pd.DataFrame, entity: str) -> dict[str, Cells]:
     if df is None or df.empty or id_field not in df.columns:
         return {}
     cols = list(df.columns)
-    texts = {c: as_text(df[c]).tolist() for c in cols}
+    texts = {c: as_text(df[c]).to_numpy(dtype=object, na_value=None).tolist() for c in cols}   # str or None
     out: dict[str, Cells] = {}
     for i, rid in enumerate(df[id_field].tolist()):
         if rid is None or (not isinstance(rid, str) and pd.isna(rid)) or not str(rid).strip():
             continue
-        out[str(rid).strip()] = {c: (None if pd.isna(texts[c][i]) else str(texts[c][i])) for c in cols}
+        out[str(rid).strip()] = {c: texts[c][i] for c in cols}
     return out
 
 
@@ -111,7 +112,9 @@ class SplitManifest:
 
     def data(self) -> bytes:
         """The manifest file's content (``crmkit split`` writes it in one unit with the rep's workbooks)."""
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # shallow: the base is plain dicts of text, which asdict() would deep-copy (seconds for 100k rows)
+        fields_ = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return json.dumps(fields_, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def write(self, rep_folder: str | os.PathLike) -> Path:
         """Write the manifest into ``rep_folder/.crmkit/`` atomically."""

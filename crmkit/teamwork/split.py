@@ -119,15 +119,22 @@ def member_folder(name: str) -> str:
     return s[:80]
 
 
-def default_members(team: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Every active rep and manager of ``team`` who owns a record or leads someone, in Team order."""
+def default_members(team: pd.DataFrame, tables: dict[str, pd.DataFrame],
+                    seen: dict[str, dict[str, pd.DataFrame]] | None = None) -> list[str]:
+    """Every active rep and manager of ``team`` who owns a record or leads someone, in Team order.
+
+    ``seen``, when given, receives each member's scoped tables (the split reuses them).
+    """
     out = []
     for name, m in members(team).items():
         if not m.active or m.role not in SPLIT_ROLES:
             continue
         scope = scope_for(team, name)
         leads = scope.owners is not None and len(scope.owners - {name}) > 0
-        if leads or any(len(df) for k, df in scoped_tables(scope, tables).items() if k in RECORDS):
+        scoped = scoped_tables(scope, tables)
+        if seen is not None:
+            seen[name] = scoped
+        if leads or any(len(scoped[k]) for k in RECORDS if k in scoped):
             out.append(name)
     return out
 
@@ -148,10 +155,11 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
         wid = workspace_id(main_path, create=True)
     lang = ws.lang
     team = tables["team"]
+    seen: dict[str, dict[str, pd.DataFrame]] = {}
     if owners:      # each named member (an unknown name: UsageError naming it), as the Team sheet spells it
         names = list(dict.fromkeys(_member_name(team, n, ws.file("rules"), lang) for n in owners))
     else:
-        names = default_members(team, tables)
+        names = default_members(team, tables, seen)
     out = Path(out)
     if out.resolve() == main_path.resolve() or main_path.resolve() in out.resolve().parents:
         raise UsageError(msg("e_split_inside"), file=str(out))
@@ -166,7 +174,7 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
     covered: set[str] = set()
     for name in names:
         scope = scope_for(team, name)
-        scoped = scoped_tables(scope, tables)
+        scoped = seen.pop(name, None) or scoped_tables(scope, tables)
         folder = folders[name]
         manifest = SplitManifest(
             owner=name, role=scope.role, owners=None if scope.owners is None else sorted(scope.owners),
