@@ -1282,6 +1282,12 @@ TEXT.update({
                        "未设负责人的客户（未分入任何工作区）：{n} 个（{ids}）"),
     "split_not_split": ("Customers whose owner got no workspace in this split: {n} ({ids})",
                         "负责人本次未拆分出工作区的客户：{n} 个（{ids}）"),
+    "split_unreadable": ("{n} cells of the split rows could not be read as their type and are blank in the "
+                         "members' workspaces (the main keeps them; fix them there with crmkit validate), "
+                         "first: {file}, sheet {sheet}, row {row}, column {column}: {value!r} ({reason})",
+                         "拆分的记录中有 {n} 个单元格无法按其类型读取，在成员工作区中为空（主工作区中保留原值，"
+                         "请用 crmkit validate 查找并修正），第一个：{file}，工作表 {sheet}，第 {row} 行，{column} 列："
+                         "{value!r}（{reason}）"),
     "split_reference_note": (
         "Rules, Routing, Team, Settings, Fields, Forms, ImportMap and Campaigns are read-only reference sheets "
         "in each workspace (protected, no password): changes there are not merged back by crmkit merge.",

@@ -125,6 +125,8 @@ CASES = (
     + [("templates", b, lambda p: ["templates", "--refresh", str(p)]) for b in WORKSPACE_BAD
        if b != "ws without the customer ID column"]
     + [("dashboard", b, lambda p: ["dashboard", str(p), "--no-browser", "--port", "8999"]) for b in WORKSPACE_BAD]
+    + [("split", b, lambda p: ["split", str(p), "--out", "{new folder}"]) for b in WORKSPACE_BAD]
+    + [("split", "text file", lambda p: ["split", "{good workspace}", "--out", str(p)])]
 )
 
 
@@ -143,7 +145,8 @@ def test_a_bad_path_gives_a_one_line_error_naming_the_place(bad, tmp_path, capsy
     good_ws = tmp_path / "good-ws"
     shutil.copytree(bad["good workspace"][0], good_ws, ignore=shutil.ignore_patterns(".crmkit"))
     args = [a.replace("{good workspace}", str(good_ws)).replace("{good source}", str(good_source))
-            .replace("{good results}", str(good_results)) for a in argv(path)]
+            .replace("{good results}", str(good_results)).replace("{new folder}", str(tmp_path / "new"))
+            for a in argv(path)]
     if command == "dashboard":
         import crmkit.dashboard.server as dash
 

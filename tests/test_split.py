@@ -359,3 +359,20 @@ def test_by_default_an_inactive_member_and_the_admin_get_no_workspace_but_may_be
     assert set(open_workspace(named.members[0].folder)["customers"]["customer_id"]) == theirs
     assert named.members[1].counts["customers"] == len(tables["customers"])    # an admin's copy: everything
     assert named.members[1].owners is None
+
+
+def test_a_cell_of_the_main_that_does_not_read_as_its_type_is_reported_with_its_place(main, tmp_path, capsys):
+    work = tmp_path / "main"
+    shutil.copytree(main, work)
+    book = openpyxl.load_workbook(work / "customers.xlsx")
+    sh = book["Customers"]
+    head = [c.value for c in sh[1]]
+    row = next(r for r in range(2, sh.max_row + 1) if sh.cell(r, head.index("Owner") + 1).value == "Alex Chen")
+    sh.cell(row, head.index("Next follow-up") + 1).value = "after the fair"
+    book.save(work / "customers.xlsx")
+    r = run(capsys, "split", work, "--out", tmp_path / "reps", "--owner", "Alex Chen", "--json")
+    assert r.exit_code == 0, r.output
+    bad = json.loads(r.stdout)["unreadable_cells"]
+    assert [(b["row"], b["value"]) for b in bad] == [(row, "after the fair")]
+    text = run(capsys, "split", work, "--out", tmp_path / "more", "--owner", "Alex Chen")
+    assert f"row {row}" in text.output and "after the fair" in text.output

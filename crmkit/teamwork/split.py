@@ -41,6 +41,7 @@ import pandas as pd
 from ..exceptions import UsageError
 from ..i18n import msg, t
 from ..io.journal import Item, save_files, workspace_lock
+from ..io.safety import write_failed
 from ..io.writer import write_workbook
 from ..schema import ENTITIES, WORKBOOKS, workbook_file
 from ..team import REFERENCE, member, members, scope_for, scoped_tables
@@ -83,6 +84,7 @@ class SplitResult:
     totals: dict[str, int] = field(default_factory=dict)     # rows of each record table in the main workspace
     no_owner: list[str] = field(default_factory=list)        # customers without an owner: in no workspace
     not_split: list[str] = field(default_factory=list)       # customers whose owner got no workspace here
+    unreadable: list[dict] = field(default_factory=list)     # cells of split rows that did not read as their type
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -90,6 +92,7 @@ class SplitResult:
                 "members": [m.as_dict() for m in self.members], "main_totals": self.totals,
                 "customers_without_owner": len(self.no_owner), "customers_without_owner_ids": self.no_owner,
                 "customers_not_split": len(self.not_split), "customers_not_split_ids": self.not_split,
+                "unreadable_cells": self.unreadable,
                 "seconds": round(self.seconds, 2)}
 
     def text(self, lang: str) -> str:
@@ -105,6 +108,9 @@ class SplitResult:
             lines.append(t("split_no_owner", lang).format(n=len(self.no_owner), ids=_some(self.no_owner)))
         if self.not_split:
             lines.append(t("split_not_split", lang).format(n=len(self.not_split), ids=_some(self.not_split)))
+        if self.unreadable:
+            first = self.unreadable[0]
+            lines.append(t("split_unreadable", lang).format(n=len(self.unreadable), **first))
         lines.append(t("split_reference_note", lang))
         return "\n".join(lines)
 
@@ -152,7 +158,6 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
     main_path = ws.path
     with workspace_lock(main_path):       # one consistent reading of the main workspace: the base
         tables = ws.load_all()
-        wid = workspace_id(main_path, create=True)
     lang = ws.lang
     team = tables["team"]
     seen: dict[str, dict[str, pd.DataFrame]] = {}
@@ -163,15 +168,19 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
     out = Path(out)
     if out.resolve() == main_path.resolve() or main_path.resolve() in out.resolve().parents:
         raise UsageError(msg("e_split_inside"), file=str(out))
+    if out.exists() and not out.is_dir():
+        raise UsageError(msg("e_split_not_folder"), file=str(out))
     folders = _folders(out, names)
     for name in names:
         check_target(folders[name], name, force=force)
     res = SplitResult(main=main_path, out=out, lang=lang,
                       totals={k: len(tables[k]) for k in RECORDS})
+    wid = workspace_id(main_path, create=True)
     fields_of = _fields_of(ws)
     reference = _reference_bytes(tables, lang, fields_of)
     names_of_team = team_names(team)
     covered: set[str] = set()
+    covered_rows: dict[str, set] = {k: set() for k in RECORDS}
     for name in names:
         scope = scope_for(team, name)
         scoped = seen.pop(name, None) or scoped_tables(scope, tables)
@@ -183,6 +192,8 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
             base={k: row_texts(scoped[k], k) for k in RECORDS})
         _write_member(folder, scoped, lang, fields_of, names_of_team, reference, manifest)
         covered.update(scoped["customers"]["customer_id"].dropna().astype(str))
+        for k in RECORDS:
+            covered_rows[k].update(scoped[k].index)
         res.members.append(MemberSplit(name, scope.role, folder, {k: len(scoped[k]) for k in RECORDS},
                                        manifest.owners, manifest.split_id))
     cust = tables["customers"]
@@ -190,6 +201,7 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
     ids = cust["customer_id"].astype("string")
     res.no_owner = [str(x) for x in ids[blank.to_numpy()].dropna()]
     res.not_split = [str(x) for x in ids[~blank.to_numpy()].dropna() if str(x) not in covered]
+    res.unreadable = _unreadable(tables, covered_rows)
     res.seconds = time.perf_counter() - started
     return res
 
@@ -214,8 +226,10 @@ def check_target(folder: Path, name: str, *, force: bool = False) -> None:
 def _write_member(folder: Path, scoped: dict[str, pd.DataFrame], lang: str, fields_of, names_of_team: list[str],
                   reference: bytes, manifest: SplitManifest) -> None:
     """The five workbooks and the manifest of one member, as one unit."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reports").mkdir(exist_ok=True)
+    try:
+        (folder / "reports").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failed(exc, folder, "cannot create the folder", kept=False) from None
     items = []
     for wb, keys in WORKBOOKS.items():
         target = folder / workbook_file(wb)
@@ -245,6 +259,17 @@ def _reference_bytes(tables: dict[str, pd.DataFrame], lang: str, fields_of) -> b
         write_workbook(path, frames, lang, workbook_key="rules", fields_of=fields_of, safe=False,
                        protect=[k for k in frames if k in REFERENCE])
         return path.read_bytes()
+
+
+def _unreadable(tables: dict[str, pd.DataFrame], rows: dict[str, set]) -> list[dict]:
+    """The cells of the split rows that did not read as their field's type (blank in the members' copies)."""
+    out = []
+    for k in RECORDS:
+        for p in tables[k].attrs.get("problems") or []:
+            if p.row in rows[k]:
+                out.append({"file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
+                            "value": None if p.value is None else str(p.value), "reason": p.reason})
+    return out
 
 
 def _member_name(team: pd.DataFrame, name: str, rules: Path, lang: str) -> str:
