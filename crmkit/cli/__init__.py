@@ -21,6 +21,7 @@ from ..i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
 from ..schema import ENTITIES, IMPORTABLE
 from .common import CONTEXT, issues_payload, progress_enabled, speaks_workspace, workspace_lang
 from .delivery import COMMANDS as DELIVERY_COMMANDS
+from .teamwork import COMMANDS as TEAMWORK_COMMANDS
 
 
 @click.group(context_settings=CONTEXT)
@@ -42,7 +43,7 @@ def cli(wait: float | None = None, lang: str | None = None) -> None:
 
 # --------------------------------------------------------------------------- foundation
 
-for _command in DELIVERY_COMMANDS:
+for _command in (*DELIVERY_COMMANDS, *TEAMWORK_COMMANDS):
     cli.add_command(_command)
 
 
