@@ -177,8 +177,8 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
     ws = open_workspace(main)          # a clear message when main is no workspace
     if rep.resolve() == main.resolve():
         raise UsageError(msg("e_merge_same"), file=str(rep))
-    man = mf.read(rep)
-    if str(man.workspace_id) != str(mf.workspace_id(main)):
+    man = mf.SplitManifest.read(rep)
+    if not man.workspace_id or man.workspace_id != mf.workspace_id(main):
         raise UsageError(msg("e_merge_foreign", main=str(main)), file=str(rep))
     lock = contextlib.nullcontext() if dry_run else workspace_lock(main)
     with lock:
