@@ -9,7 +9,6 @@ import click
 from ..console import emit
 from .common import speaks_workspace
 
-
 # --------------------------------------------------------------------------- crmkit merge
 
 @click.command("merge")

@@ -40,8 +40,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass
-from dataclasses import field as dc_field
 from pathlib import Path
 
 import numpy as np
@@ -54,106 +52,16 @@ from ..io.journal import workspace_lock
 from ..io.sources import SourceTable
 from ..io.typing import match_header
 from ..merge import as_text, history_frame
-from ..schema import ENTITIES
 from ..workspace import open_workspace
 from . import manifest as mf
 from . import merge_record as mr
+from .merge_report import CONFLICT_COLUMNS, EntityCounts, RepMergeResult
 
 #: The tables a rep workspace holds that merge back (reference sheets are read-only copies).
 MERGED = ("customers", "interactions", "orders", "deals", "tasks", "tickets")
 PREFER = ("main", "rep")
 _NA = "\x00"            # stands for a blank cell when texts are compared
 HISTORY_COLUMNS = ["at", "entity", "record_id", "field", "old", "new", "by"]
-CONFLICT_COLUMNS = ["entity", "record_id", "name", "field", "base", "main", "rep", "resolution"]
-
-
-@dataclass
-class EntityCounts:
-    """What the merge saw and did in one table (rows: applied + unchanged + conflicting + new + deleted)."""
-
-    applied: int = 0
-    unchanged: int = 0
-    conflicting: int = 0
-    new: int = 0
-    deleted: int = 0
-    cells_applied: int = 0
-    conflicts: int = 0
-    kept_main: int = 0
-    new_added: int = 0
-    new_matched: int = 0
-    new_rejected: int = 0
-
-    @property
-    def rows(self) -> int:
-        return self.applied + self.unchanged + self.conflicting + self.new + self.deleted
-
-    def as_dict(self) -> dict:
-        return {"rows": self.rows, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
-
-
-@dataclass
-class RepMergeResult:
-    """What merging a rep's workspace did (or, in a dry run, would do)."""
-
-    main: str
-    rep: str
-    owner: str
-    split_id: str
-    prefer: str | None = None
-    dry_run: bool = False
-    lang: str = "en"
-    by: str = ""
-    counts: dict[str, EntityCounts] = dc_field(default_factory=dict)
-    conflicts: pd.DataFrame = dc_field(default_factory=lambda: pd.DataFrame(columns=CONFLICT_COLUMNS))
-    deletions: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
-    reassigned: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
-    rejected: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
-    new_ids: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
-    history_rows: int = 0
-    written: list = dc_field(default_factory=list)
-    conflict_workbook: str | None = None
-    seconds: float = 0.0
-
-    def total(self, key: str) -> int:
-        return sum(getattr(c, key) for c in self.counts.values())
-
-    @property
-    def open_conflicts(self) -> int:
-        """Conflicts still waiting for a person (not resolved by ``prefer``)."""
-        if self.conflicts.empty:
-            return 0
-        return int((~self.conflicts["resolution"].isin(["rep", "main"])).sum())
-
-    @property
-    def exit_code(self) -> int:
-        """1 when a person must look: conflicts left open, rows the rep deleted, new rows rejected."""
-        return 1 if self.open_conflicts or self.total("deleted") or self.total("new_rejected") else 0
-
-    def summary(self) -> dict:
-        keys = ("applied", "unchanged", "conflicting", "new", "deleted", "cells_applied", "conflicts",
-                "kept_main", "new_added", "new_matched", "new_rejected")
-        out = {"main": self.main, "rep": self.rep, "owner": self.owner, "split_id": self.split_id,
-               "dry_run": self.dry_run, "prefer": self.prefer, "rows": self.total("rows")}
-        out.update({k: self.total(k) for k in keys})
-        out.update({"open_conflicts": self.open_conflicts, "reassigned": int(len(self.reassigned)),
-                    "history_rows": self.history_rows, "by_entity": {k: c.as_dict() for k, c in self.counts.items()},
-                    "conflict_list": _records(self.conflicts), "deleted_list": _records(self.deletions),
-                    "reassigned_list": _records(self.reassigned), "rejected_list": _records(self.rejected),
-                    "new_ids": _records(self.new_ids), "conflict_workbook": self.conflict_workbook,
-                    "written": self.written, "seconds": self.seconds, "exit_code": self.exit_code})
-        return out
-
-    def text(self) -> str:
-        from .merge_report import summary_text
-
-        return summary_text(self)
-
-
-def _records(df: pd.DataFrame, limit: int = 1000) -> list[dict]:
-    if df is None or df.empty:
-        return []
-    out = df.head(limit).astype(object).where(df.head(limit).notna(), None)
-    return out.to_dict("records")
 
 
 # --------------------------------------------------------------------------- the merge
@@ -353,9 +261,9 @@ class _State:
         M = texts(main.loc[mpos.reindex(mids[there]).to_numpy()], fields).set_axis(common[there])
         M = M.reindex(common)
         r, b, m = R.fillna(_NA), B.fillna(_NA), M.fillna(_NA)
-        rep_changed = (r != b).to_numpy()
-        main_changed = (m != b).to_numpy()
-        same = (r == m).to_numpy()
+        rep_changed = (r != b).to_numpy(dtype=bool)
+        main_changed = (m != b).to_numpy(dtype=bool)
+        same = (r == m).to_numpy(dtype=bool)
         invalid = np.zeros_like(rep_changed)
         if bad:
             pos = {row: i for i, row in enumerate(rrows)}

@@ -1,4 +1,4 @@
-"""What a rep merge says: the summary text of ``crmkit merge`` and the conflict workbook.
+"""What a rep merge says: its result and counts, the summary text of ``crmkit merge`` and the conflict workbook.
 
 The conflict workbook (``<rep folder>-conflicts.xlsx``, next to the rep
 folder) is written for the person who decides: a Summary sheet with the
@@ -13,6 +13,8 @@ next merge unless someone saved it since.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 
 import pandas as pd
@@ -22,9 +24,99 @@ from ..io.outputs import check_output_path, mark_output, record_output
 from ..io.safety import replace_file
 from ..schema import ENTITIES, field_label
 
+CONFLICT_COLUMNS = ["entity", "record_id", "name", "field", "base", "main", "rep", "resolution"]
+
 COUNT_KEYS = ("rows", "applied", "unchanged", "conflicting", "new", "deleted", "cells_applied", "conflicts",
               "kept_main", "new_added", "new_matched", "new_rejected")
 LIST_LIMIT = 20
+
+
+@dataclass
+class EntityCounts:
+    """What the merge saw and did in one table (rows: applied + unchanged + conflicting + new + deleted)."""
+
+    applied: int = 0
+    unchanged: int = 0
+    conflicting: int = 0
+    new: int = 0
+    deleted: int = 0
+    cells_applied: int = 0
+    conflicts: int = 0
+    kept_main: int = 0
+    new_added: int = 0
+    new_matched: int = 0
+    new_rejected: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.applied + self.unchanged + self.conflicting + self.new + self.deleted
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
+
+
+@dataclass
+class RepMergeResult:
+    """What merging a rep's workspace did (or, in a dry run, would do)."""
+
+    main: str
+    rep: str
+    owner: str
+    split_id: str
+    prefer: str | None = None
+    dry_run: bool = False
+    lang: str = "en"
+    by: str = ""
+    counts: dict[str, EntityCounts] = dc_field(default_factory=dict)
+    conflicts: pd.DataFrame = dc_field(default_factory=lambda: pd.DataFrame(columns=CONFLICT_COLUMNS))
+    deletions: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
+    reassigned: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
+    rejected: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
+    new_ids: pd.DataFrame = dc_field(default_factory=pd.DataFrame)
+    history_rows: int = 0
+    written: list = dc_field(default_factory=list)
+    conflict_workbook: str | None = None
+    seconds: float = 0.0
+
+    def total(self, key: str) -> int:
+        return sum(getattr(c, key) for c in self.counts.values())
+
+    @property
+    def open_conflicts(self) -> int:
+        """Conflicts still waiting for a person (not resolved by ``prefer``)."""
+        if self.conflicts.empty:
+            return 0
+        return int((~self.conflicts["resolution"].isin(["rep", "main"])).sum())
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a person must look: conflicts left open, rows the rep deleted, new rows rejected."""
+        return 1 if self.open_conflicts or self.total("deleted") or self.total("new_rejected") else 0
+
+    def summary(self) -> dict:
+        keys = ("applied", "unchanged", "conflicting", "new", "deleted", "cells_applied", "conflicts",
+                "kept_main", "new_added", "new_matched", "new_rejected")
+        out = {"main": self.main, "rep": self.rep, "owner": self.owner, "split_id": self.split_id,
+               "dry_run": self.dry_run, "prefer": self.prefer, "rows": self.total("rows")}
+        out.update({k: self.total(k) for k in keys})
+        out.update({"open_conflicts": self.open_conflicts, "reassigned": int(len(self.reassigned)),
+                    "history_rows": self.history_rows, "by_entity": {k: c.as_dict() for k, c in self.counts.items()},
+                    "conflict_list": _records(self.conflicts), "deleted_list": _records(self.deletions),
+                    "reassigned_list": _records(self.reassigned), "rejected_list": _records(self.rejected),
+                    "new_ids": _records(self.new_ids), "conflict_workbook": self.conflict_workbook,
+                    "written": self.written, "seconds": self.seconds, "exit_code": self.exit_code})
+        return out
+
+    def text(self) -> str:
+        return summary_text(self)
+
+
+def _records(df: pd.DataFrame, limit: int = 1000) -> list[dict]:
+    if df is None or df.empty:
+        return []
+    out = df.head(limit).astype(object).where(df.head(limit).notna(), None)
+    return out.to_dict("records")
+
 
 
 def _sheet(entity: str, lang: str) -> str:
