@@ -151,11 +151,9 @@ def texts(df: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
 
 def base_frame(rows: dict, fields: list[str]) -> pd.DataFrame:
     """A base (record id -> field -> text) as a frame indexed by record id, blank as NA."""
-    if not rows:
-        return pd.DataFrame(columns=fields, dtype="string")
-    df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=fields)
-    df = df.astype("string")
-    df.index = df.index.astype(str)
+    keys = list(rows)
+    data = {f: pd.array([rows[k].get(f) for k in keys], dtype="string") for f in fields}
+    df = pd.DataFrame(data, index=pd.Index([str(k) for k in keys], dtype=object), columns=fields)
     return df.where(df.notna() & (df != ""), pd.NA)
 
 
@@ -212,15 +210,17 @@ class _State:
             id_of[key] = item["id"]
         fields = [f for f in fields if f in rep.columns]
         base = base_frame(base_rows, fields)
+        orig = base if not self.record.get("entities", {}).get(entity) else \
+            base_frame(dict(self.man.base.get(entity, {})), fields)
         self.keymap[entity] = dict(id_of)
-        rkeys = pd.Index(keys.to_numpy())
+        rkeys = pd.Index(keys.to_numpy(dtype=object), dtype=object)
         common = rkeys.intersection(base.index)
         new_mask = ~pd.Series(rkeys.isin(base.index), index=rep.index)
         gone = base.index.difference(rkeys)
         main = self.ws[entity]
         if entity == "customers":
             self.names.update(zip(main["customer_id"].astype(str), main["name"].astype("string").fillna("")))
-        self._merge_common(entity, ent, rep, keys, common, base, main, fields, id_of, bad, counts)
+        self._merge_common(entity, ent, rep, keys, common, base, orig, main, fields, id_of, bad, counts)
         self._deleted(entity, ent, gone, id_of, base, counts)
         new_rows = rep[new_mask.to_numpy()]
         new_keys = keys[new_mask.to_numpy()]
@@ -245,15 +245,15 @@ class _State:
             out.attrs = dict(rep.attrs)
         return rep if out is None else out
 
-    def _merge_common(self, entity, ent, rep, keys, common, base, main, fields, id_of, bad, counts) -> None:
+    def _merge_common(self, entity, ent, rep, keys, common, base, orig, main, fields, id_of, bad, counts) -> None:
         if not len(common):
             return
         idf = ent.id_field
         rpos = pd.Series(rep.index, index=keys.to_numpy())
         rrows = rpos.reindex(common).to_numpy()
-        mids = pd.Index([id_of[k] for k in common])
+        mids = pd.Index([id_of[k] for k in common], dtype=object)
         mid_col = main[idf].astype("string") if len(main) else pd.Series(dtype="string")
-        mpos = pd.Series(main.index, index=mid_col.to_numpy())
+        mpos = pd.Series(main.index, index=pd.Index(mid_col.to_numpy(dtype=object), dtype=object))
         mpos = mpos[~mpos.index.duplicated()]
         there = mids.isin(mpos.index)
         R = texts(rep.loc[rrows], fields).set_axis(common)
@@ -337,7 +337,7 @@ class _State:
         # what the record keeps: the new base of every row the rep changed (open conflicts keep the old base)
         new_base = np.where(conflict & (resolution == "open") | invalid | missing[:, None], b.to_numpy(),
                             r.to_numpy())
-        orig = base_frame(dict(self.man.base.get(entity, {})), fields).reindex(common).fillna(_NA).to_numpy()
+        orig = orig.reindex(common).fillna(_NA).to_numpy()
         before = self.record.get("entities", {}).get(entity, {})
         differs = (new_base != orig).any(axis=1) | np.asarray(common.isin(list(before)))
         keep = self.record_rows.setdefault(entity, {})
