@@ -365,3 +365,52 @@ def test_the_merge_cli_runs_as_a_module(story):
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["new_added"] == 4
+
+
+def test_new_rows_that_break_the_data_contract_are_rejected_and_listed_with_their_interactions(story):
+    main, rep, s = story
+
+    def more(df):
+        return pd.concat([df, pd.DataFrame([{"customer_id": "C-BAD", "name": None, "source": "referral",
+                                             "owner": REP, "created_at": pd.Timestamp("2026-11-18")}])],
+                         ignore_index=True)
+
+    edit(rep, "customers", more)
+    edit(rep, "interactions", lambda df: pd.concat([df, pd.DataFrame([
+        {"customer_id": "C-BAD", "at": pd.Timestamp("2026-11-19 09:00"), "method": "phone", "content": "x"},
+        {"customer_id": "C-NOWHERE", "at": pd.Timestamp("2026-11-19 09:00"), "method": "phone", "content": "y"},
+    ])], ignore_index=True))
+    n_int = len(open_workspace(main)["interactions"])
+    res = merge_rep(main, rep)
+    rej = res.rejected
+    assert rej.loc[rej["entity"] == "customers", "rep_id"].tolist() == ["C-BAD"]
+    assert res.counts["customers"].new_rejected == 1 and res.counts["interactions"].new_rejected == 2
+    assert any("C-BAD" in str(r) for r in rej.loc[rej["entity"] == "interactions", "reason"])
+    assert len(open_workspace(main)["interactions"]) == n_int + 2       # the two good ones only
+    assert res.exit_code == 1
+    sm = res.summary()
+    assert sm["new"] == sm["new_added"] + sm["new_matched"] + sm["new_rejected"]
+    assert len(pd.read_excel(conflict_workbook_path(rep), sheet_name="Rejected new rows", engine="openpyxl")) == 3
+
+
+def test_a_rep_value_that_is_not_valid_for_its_field_is_listed_and_never_applied(story):
+    import openpyxl
+
+    main, rep, s = story
+    book = rep / "customers.xlsx"
+    wb = openpyxl.load_workbook(book)
+    sh = wb["Customers"]
+    head = [c.value for c in sh[1]]
+    col = head.index("Next follow-up") + 1 if "Next follow-up" in head else \
+        next(i for i, h in enumerate(head, 1) if h and "follow" in str(h).lower())
+    row = next(r for r in range(2, sh.max_row + 1) if sh.cell(r, 1).value == s.untouched)
+    sh.cell(row, col).value = "31/02/2026"
+    wb.save(book)
+    before = customer(main, s.untouched)["next_follow_up_at"]
+    res = merge_rep(main, rep, prefer="rep")
+    bad = res.conflicts[res.conflicts["record_id"] == s.untouched]
+    assert bad[["field", "rep", "resolution"]].to_dict("records") == [
+        {"field": "next_follow_up_at", "rep": "31/02/2026", "resolution": "invalid"}]
+    after = customer(main, s.untouched)["next_follow_up_at"]
+    assert after == before or (pd.isna(after) and pd.isna(before))
+    assert res.open_conflicts == 1 and res.exit_code == 1

@@ -4,8 +4,9 @@ Each trial copies the story of tests/test_repmerge.py (the sample workspace
 after the main side's edits, and Alex Chen's rep workspace after Alex's: rep
 edits, a conflict, a reassignment, a deletion, new customers with
 interactions and a task), starts ``python -m crmkit merge MAIN REP`` in a
-child process and kills it with SIGKILL after a random delay (two trials in
-three in the last part of the run, where the workbooks are saved).  Then:
+child process and kills it with SIGKILL after a random delay: one trial in
+three early, one late in the run, one a moment after the save has begun
+(its staging folder appeared).  Then:
 
 * the main workspace opens (finishing or undoing the interrupted save) and
   validates with no more errors than before;
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_repmerge import SAMPLE, REP, Story, main_edits, rep_edits, split_rep
+from test_repmerge import REP, SAMPLE, Story, main_edits, rep_edits, split_rep
 
 from crmkit.merge import as_text
 from crmkit.teamwork.manifest import SplitManifest
@@ -94,14 +95,22 @@ def trials(tmp: Path, n: int, seed: int) -> dict:
         main, rp = trial / "main", trial / "reps" / "alex"
         proc = subprocess.Popen([sys.executable, "-m", "crmkit", "merge", str(main), str(rp)], env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        delay = span * (rng.uniform(0.6, 1.0) if i % 3 else rng.uniform(0.05, 0.6))
+        if i % 3 == 0:              # once the save has begun: staging, journal, renames
+            started = time.monotonic()
+            while proc.poll() is None and not any((main / ".crmkit").glob("txn-*")) \
+                    and time.monotonic() - started < 4 * span:
+                time.sleep(0.002)
+            delay = rng.uniform(0.0, 0.4)
+        else:
+            delay = span * (rng.uniform(0.6, 1.0) if i % 3 == 1 else rng.uniform(0.05, 0.6))
         time.sleep(delay)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             figures["killed"] += 1
         else:
             figures["finished_before_kill"] += 1
-            span = max(0.5, min(span, delay) * 0.95)
+            if i % 3:
+                span = max(0.5, min(span, delay) * 0.95)
         proc.wait(timeout=600)
         got = tables(main)                        # opening finishes or undoes the interrupted save
         has_record = record_path(main, split_id).is_file()
