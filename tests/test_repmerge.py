@@ -414,3 +414,20 @@ def test_a_rep_value_that_is_not_valid_for_its_field_is_listed_and_never_applied
     after = customer(main, s.untouched)["next_follow_up_at"]
     assert after == before or (pd.isna(after) and pd.isna(before))
     assert res.open_conflicts == 1 and res.exit_code == 1
+
+
+def test_a_conflict_workbook_someone_saved_since_stops_the_next_merge_before_it_writes(story):
+    import openpyxl
+
+    from crmkit.exceptions import OutputPathError
+
+    main, rep, s = story
+    merge_rep(main, rep)
+    book = conflict_workbook_path(rep)
+    wb = openpyxl.load_workbook(book)
+    wb["Conflicts"]["I2"] = "take the rep's stage"
+    wb.save(book)
+    before = file_state(main)
+    with pytest.raises(OutputPathError):
+        merge_rep(main, rep, prefer="rep")
+    assert file_state(main) == before and customer(main, s.conflict)["stage"] == "negotiation"

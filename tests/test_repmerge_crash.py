@@ -5,8 +5,9 @@ after the main side's edits, and Alex Chen's rep workspace after Alex's: rep
 edits, a conflict, a reassignment, a deletion, new customers with
 interactions and a task), starts ``python -m crmkit merge MAIN REP`` in a
 child process and kills it with SIGKILL after a random delay: one trial in
-three early, one late in the run, one a moment after the save has begun
-(its staging folder appeared).  Then:
+four early, one late in the run, one a moment after the save has begun (its
+staging folder appeared), one just after it was decided (its journal
+appeared).  Then:
 
 * the main workspace opens (finishing or undoing the interrupted save) and
   validates with no more errors than before;
@@ -95,21 +96,23 @@ def trials(tmp: Path, n: int, seed: int) -> dict:
         main, rp = trial / "main", trial / "reps" / "alex"
         proc = subprocess.Popen([sys.executable, "-m", "crmkit", "merge", str(main), str(rp)], env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if i % 3 == 0:              # once the save has begun: staging, journal, renames
+        mode = i % 4
+        if mode >= 2:               # once the save has begun (staging), or once it is decided (journal)
+            want = "txn-*" if mode == 2 else "journal.json"
             started = time.monotonic()
-            while proc.poll() is None and not any((main / ".crmkit").glob("txn-*")) \
+            while proc.poll() is None and not any((main / ".crmkit").glob(want)) \
                     and time.monotonic() - started < 4 * span:
-                time.sleep(0.002)
-            delay = rng.uniform(0.0, 0.4)
+                time.sleep(0.001)
+            delay = rng.uniform(0.0, 0.4) if mode == 2 else rng.uniform(0.0, 0.01)
         else:
-            delay = span * (rng.uniform(0.6, 1.0) if i % 3 == 1 else rng.uniform(0.05, 0.6))
+            delay = span * (rng.uniform(0.6, 1.0) if mode == 1 else rng.uniform(0.05, 0.6))
         time.sleep(delay)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             figures["killed"] += 1
         else:
             figures["finished_before_kill"] += 1
-            if i % 3:
+            if mode < 2:
                 span = max(0.5, min(span, delay) * 0.95)
         proc.wait(timeout=600)
         got = tables(main)                        # opening finishes or undoes the interrupted save

@@ -49,19 +49,19 @@ from ..exceptions import UsageError
 from ..i18n import current_lang, lang_is_set, msg
 from ..importer import check_sheet_rows, plan_import
 from ..io.journal import workspace_lock
+from ..io.outputs import check_output_path, is_crmkit_output
 from ..io.sources import SourceTable
 from ..io.typing import match_header
 from ..merge import as_text, history_frame
 from ..workspace import open_workspace
 from . import manifest as mf
 from . import merge_record as mr
-from .merge_report import CONFLICT_COLUMNS, EntityCounts, RepMergeResult
+from .merge_report import CONFLICT_COLUMNS, EntityCounts, RepMergeResult, write_conflict_workbook
 
 #: The tables a rep workspace holds that merge back (reference sheets are read-only copies).
 MERGED = ("customers", "interactions", "orders", "deals", "tasks", "tickets")
 PREFER = ("main", "rep")
 _NA = "\x00"            # stands for a blank cell when texts are compared
-HISTORY_COLUMNS = ["at", "entity", "record_id", "field", "old", "new", "by"]
 
 
 # --------------------------------------------------------------------------- the merge
@@ -88,6 +88,9 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
     man = mf.SplitManifest.read(rep)
     if not man.workspace_id or man.workspace_id != mf.workspace_id(main):
         raise UsageError(msg("e_merge_foreign", main=str(main)), file=str(rep))
+    book = Path(conflicts_out) if conflicts_out is not None else conflict_workbook_path(rep)
+    if not dry_run:                    # before anything is merged: never over a file someone saved since
+        check_output_path(book, workspace=main, inputs=[rep], option="conflict workbook")
     lock = contextlib.nullcontext() if dry_run else workspace_lock(main)
     with lock:
         ws = open_workspace(main)
@@ -116,10 +119,9 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
         if not dry_run and (ws.dirty or changed):
             res.written = [str(p) for p in ws.save(extra={mr.path(main, man.split_id): mr.dumps(new_record)})]
     if not dry_run and (len(res.conflicts) or len(res.deletions) or len(res.rejected)):
-        from .merge_report import write_conflict_workbook
-
-        out = Path(conflicts_out) if conflicts_out is not None else conflict_workbook_path(rep)
-        res.conflict_workbook = str(write_conflict_workbook(out, res, workspace=main, inputs=[rep]))
+        res.conflict_workbook = str(write_conflict_workbook(book, res, workspace=main, inputs=[rep]))
+    elif not dry_run and book.is_file() and is_crmkit_output(book, main):
+        book.unlink()                  # an earlier merge's list, all settled now (nobody saved it since)
     res.seconds = round(time.perf_counter() - t0, 3)
     return res
 
