@@ -127,6 +127,15 @@ def _field(entity: str, key: str, lang: str) -> str:
     return field_label(key, lang, ENTITIES.get(entity))
 
 
+def shown(entity: str, key: str, value, lang: str):
+    """A cell's text as the user reads it: an enumeration's codes as their labels in ``lang``."""
+    ent = ENTITIES.get(entity)
+    f = ent.field(key) if ent is not None and ent.has(key) else None
+    if f is None or f.enum is None or f.type == "bool" or not isinstance(value, str):
+        return value
+    return ";".join(f.enum.label(x, lang) if x in f.enum.codes else x for x in value.split(";"))
+
+
 def _v(v) -> str:
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v).replace("\n", " / ")[:60]
 
@@ -151,9 +160,10 @@ def summary_text(res) -> str:
     if len(res.conflicts):
         lines.append(f"  {t('rm_conflicts', lang)}:")
         for r in res.conflicts.head(LIST_LIMIT).itertuples(index=False):
+            b, m, rp = (_v(shown(r.entity, r.field, x, lang)) for x in (r.base, r.main, r.rep))
             lines.append(f"    {_sheet(r.entity, lang)} {r.record_id} {_v(r.name)} | {_field(r.entity, r.field, lang)}: "
-                         f"{t('rm_base', lang)} {_v(r.base)!r}, {t('rm_main', lang)} {_v(r.main)!r}, "
-                         f"{t('rm_rep', lang)} {_v(r.rep)!r} -> {t('rm_res_' + r.resolution, lang)}")
+                         f"{t('rm_base', lang)} {b!r}, {t('rm_main', lang)} {m!r}, "
+                         f"{t('rm_rep', lang)} {rp!r} -> {t('rm_res_' + r.resolution, lang)}")
         _more(lines, len(res.conflicts), lang)
         if res.open_conflicts and res.prefer is None:
             lines.append("  " + t("rm_prefer_hint", lang))
@@ -214,7 +224,10 @@ def write_conflict_workbook(path: str | os.PathLike, res, *, workspace=None, inp
                 sh.write_string(i, 0, t("rm_c_" + k, lang))
                 sh.write_number(i, 1, int(s[k]))
             sh.set_column(0, 0, 40)
-            conf = res.conflicts.assign(
+            c0 = res.conflicts
+            conf = c0.assign(
+                **{k: [shown(e, f, v, lang) for e, f, v in zip(c0["entity"], c0["field"], c0[k])]
+                   for k in ("base", "main", "rep")},
                 entity=[_sheet(e, lang) for e in res.conflicts["entity"]],
                 field=[_field(e, f, lang) for e, f in zip(res.conflicts["entity"], res.conflicts["field"])],
                 resolution=[t("rm_res_" + r, lang) for r in res.conflicts["resolution"]])
