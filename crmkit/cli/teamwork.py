@@ -1,4 +1,4 @@
-"""The team-mode commands: ``split`` (one workspace per member) and, later, ``merge`` (issue 17)."""
+"""The team commands (issue 17): ``split`` a workspace per rep, ``merge`` a rep's workspace back."""
 
 from __future__ import annotations
 
@@ -34,4 +34,29 @@ def split_cmd(directory: Path, out: Path, owners: tuple[str, ...], force: bool, 
     return 0
 
 
-COMMANDS = [split_cmd]
+
+
+# --------------------------------------------------------------------------- crmkit merge
+
+@click.command("merge")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("rep_folder", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Work out the whole merge and show the counts and lists; write nothing.")
+@click.option("--prefer", type=click.Choice(["main", "rep"]), default=None,
+              help="Settle conflicts (a cell both sides changed differently): keep the main value, or take the "
+                   "rep's. Default: list them in the conflict workbook and apply neither.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts and the lists.")
+@speaks_workspace("directory")
+def merge_cmd(directory: Path, rep_folder: Path, dry_run: bool, prefer: str | None, as_json: bool) -> int:
+    """Merge the rep workspace REP_FOLDER (written by crmkit split) back into the workspace DIRECTORY, cell by
+    cell against the rows as they were split: the rep's edits are applied, the main side's kept, conflicts and
+    rows the rep deleted listed in <REP_FOLDER>-conflicts.xlsx, new rows imported with new IDs.  Exit 1 when
+    conflicts, deleted or rejected rows are left for a person."""
+    from ..teamwork.merge import merge_rep
+
+    res = merge_rep(directory, rep_folder, dry_run=dry_run, prefer=prefer)
+    emit(res.summary(), as_json, res.text())
+    return res.exit_code
+
+
+COMMANDS = (split_cmd, merge_cmd)
