@@ -376,3 +376,13 @@ def test_a_cell_of_the_main_that_does_not_read_as_its_type_is_reported_with_its_
     assert [(b["row"], b["value"]) for b in bad] == [(row, "after the fair")]
     text = run(capsys, "split", work, "--out", tmp_path / "more", "--owner", "Alex Chen")
     assert f"row {row}" in text.output and "after the fair" in text.output
+
+
+def test_reference_sheets_stay_protected_when_crmkit_rewrites_the_rules_workbook_of_a_rep(main, tmp_path):
+    rep = split_workspace(main, tmp_path / "reps", ["Alex Chen"]).members[0].folder
+    ws = open_workspace(rep)
+    ws.set_settings({"daily_message_cap": 3})
+    ws.save(["rules"])
+    book = openpyxl.load_workbook(rep / "rules.xlsx")
+    assert all(book[ENTITIES[k].en].protection.sheet for k in WORKBOOKS["rules"])
+    assert open_workspace(rep).settings["daily_message_cap"] == 3

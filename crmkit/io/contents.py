@@ -45,6 +45,7 @@ class WorkbookContent:
     has_comments: bool = False
     has_macros: bool = False
     strict: bool = False                # saved as "Strict Open XML Spreadsheet"
+    protected: list[str] = field(default_factory=list)   # names of the sheets under sheet protection
 
     @property
     def safe_to_update(self) -> bool:
@@ -105,9 +106,12 @@ def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
             found["a data model (Power Pivot)"] = None
         if has("customXml/"):
             found["custom XML parts (e.g. Power Query queries)"] = None
+        locked: set[str] = set()
         for n in names:
             if n.startswith("xl/worksheets/sheet") and n.endswith(".xml"):
                 xml = read_part(zf, n)
+                if b"<sheetProtection" in xml:
+                    locked.add(n)
                 if b"<f>" in xml or b"<f " in xml:
                     info.has_formulas = True
                 if b"<extLst" in xml:
@@ -122,6 +126,8 @@ def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
             found["the 'Strict Open XML' format"] = None
         info.sheets = [unescape(s.decode("utf-8", "replace")) for s in
                        (attr(tag, b"name") for tag in tags(wbxml, b"<sheet")) if s is not None]
+        if locked:
+            info.protected = _protected_sheets(zf, wbxml, locked)
         core = read_part(zf, "docProps/core.xml")
         desc = element_text(core, b"dc:description")
         created = element_text(core, b"dcterms:created")
@@ -131,6 +137,22 @@ def inspect_workbook(path: str | os.PathLike) -> WorkbookContent:
             and created and modified and created.strip() == modified.strip())
         info.unsafe = list(found)
     return info
+
+
+def _protected_sheets(zf: zipfile.ZipFile, wbxml: bytes, parts: set[str]) -> list[str]:
+    """The names of the sheets whose parts (``xl/worksheets/sheetN.xml``) are among ``parts``."""
+    target = {}
+    for tag in tags(read_part(zf, "xl/_rels/workbook.xml.rels"), b"<Relationship"):
+        rid, where = attr(tag, b"Id"), attr(tag, b"Target")
+        if rid and where:
+            where = where.decode("utf-8", "replace").lstrip("/")
+            target[rid] = where if where.startswith("xl/") else "xl/" + where
+    out = []
+    for tag in tags(wbxml, b"<sheet"):
+        name, rid = attr(tag, b"name"), attr(tag, b"r:id")
+        if name is not None and target.get(rid) in parts:
+            out.append(unescape(name.decode("utf-8", "replace")))
+    return out
 
 
 def check_safe_to_update(path: str | os.PathLike, content: WorkbookContent | None = None) -> WorkbookContent:

@@ -349,7 +349,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
     (the workspace's Team names) copied into a hidden sheet.
 
     The sheets of the entities in ``protect`` are protected, without a
-    password (a split's reference sheets: :mod:`crmkit.teamwork.split`).
+    password (a split's reference sheets: :mod:`crmkit.teamwork.split`), and
+    so are the sheets protected in the crmkit-written workbook being replaced.
     """
     import xlsxwriter
 
@@ -403,6 +404,8 @@ def write_workbook(path: str | os.PathLike, frames: Mapping[str, pd.DataFrame | 
         if content is not None and (content.unsafe or not content.written_by_crmkit):
             return update_workbook(path, frames, lang, workbook_key=workbook_key, fields_of=fields_of,
                                    workspace=workspace, keep_backups=keep_backups, wait=wait)
+        if content is not None and content.protected:     # a protected sheet stays protected (a split's reference)
+            protect = protect | {k for k in frames if ENTITIES[k].sheet_name(lang) in content.protected}
     replace_file(path, produce, workspace=workspace, wait=wait,
                  keep_backups=DEFAULT_BACKUPS if keep_backups is None else keep_backups)
     return path
