@@ -49,18 +49,21 @@ def manifest_path(rep_folder: str | os.PathLike) -> Path:
 def row_texts(df: pd.DataFrame, entity: str) -> dict[str, Cells]:
     """Record id -> field -> canonical text, for every row of a typed frame with an id.
 
-    Rows without an id are left out (the caller counts them as new rows).
+    Rows without an id are left out (the caller counts them as new rows).  Blank cells and the
+    derived columns (RFM scores ..., recomputed, never merged) are left out too: a field missing
+    from a row's cells is blank.
     """
     id_field = ENTITIES[entity].id_field
     if df is None or df.empty or id_field not in df.columns:
         return {}
-    cols = list(df.columns)
+    derived = {f.key for f in ENTITIES[entity].fields if f.derived}
+    cols = [c for c in df.columns if c not in derived]
     texts = {c: as_text(df[c]).to_numpy(dtype=object, na_value=None).tolist() for c in cols}   # str or None
     out: dict[str, Cells] = {}
     for i, rid in enumerate(df[id_field].tolist()):
         if rid is None or (not isinstance(rid, str) and pd.isna(rid)) or not str(rid).strip():
             continue
-        out[str(rid).strip()] = {c: texts[c][i] for c in cols}
+        out[str(rid).strip()] = {c: texts[c][i] for c in cols if texts[c][i] not in (None, "")}
     return out
 
 
