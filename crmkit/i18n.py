@@ -1324,3 +1324,14 @@ TEXT.update({
     "send_ledger_maybe": ("may have been delivered (send ledger): check, then set to sent",
                           "可能已送达（发送台账）：请核实后改为“已发送”"),
 })
+
+
+# --- team mode: roles and scopes (crmkit.team, crmkit.teamwork)
+TEXT.update({
+    "e_team_unknown": ("{name!r} is not on the Team sheet (members: {names})", "团队表中没有成员 {name!r}（现有成员：{names}）"),
+    "e_scoped_read_only": ("this workspace was opened as {user} and is read-only; open it without as_user to change it",
+                           "该工作区以 {user} 的身份打开，只能查看；如需修改，请不带 as_user 打开"),
+    "e_manifest_missing": ("not a rep workspace made by crmkit split: {path} is missing",
+                           "不是由 crmkit split 拆分出的成员工作区：缺少 {path}"),
+    "e_manifest_bad": ("the split manifest {path} cannot be read: {detail}", "无法读取拆分清单 {path}：{detail}"),
+})

@@ -698,6 +698,12 @@ TEAM = Entity("team", "Team", "团队", "rules", importable=True, synonyms=("成
     F("manager", "Manager", "直属主管", "person", synonyms=("主管", "上级")),
     F("email", "E-mail", "电子邮箱", "email", synonyms=("邮箱",)),
     F("capacity", "Capacity", "任务容量", "int", hint_en="Open tasks this person can carry.", hint_zh="可同时承担的待办任务数。"),
+    F("team", "Team members", "下属成员", "text", synonyms=("下属", "reps"),
+      hint_en="A manager's reps, separated by ; (reps whose Manager is this person count too).",
+      hint_zh="主管管理的销售代表姓名，用 ; 分隔（直属主管为此人的成员也算在内）。"),
+    F("active", "Active", "在职", "bool", enum=YES_NO, synonyms=("启用", "状态", "是否在职"),
+      hint_en="no = keeps their records but gets no new assignments and cannot sign in. Blank = yes.",
+      hint_zh="否 = 保留其名下记录，但不再分配新客户和任务，也不能登录。留空表示是。"),
 ))
 
 SETTINGS = Entity("settings", "Settings", "设置", "rules", synonyms=("配置", "参数"), fields=(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .exceptions import WorkbookError, WorkspaceNotFound
+from .exceptions import UsageError, WorkbookError, WorkspaceNotFound
 from .i18n import msg
 from .ids import next_ids
 from .io import cache
@@ -30,12 +30,13 @@ from .io.typing import NORMAL_FORM, coerce_frame, convert, empty_frame
 from .io.writer import write_workbook
 from .schema import ENTITIES, WORKBOOKS, Entity, Field, workbook_file
 from .settings import check_lang, parse_settings
+from .team import BY_CUSTOMER, BY_RECORD, REFERENCE, Scope, scope_for, scoped_tables
 
 
 class Workspace:
     """A crmkit workspace folder and its lazily loaded tables."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, as_user: str | None = None):
         self.path = Path(path)
         if not self.path.exists():
             raise WorkspaceNotFound(msg("e_ws_not_found"), file=str(self.path))
@@ -54,6 +55,33 @@ class Workspace:
         self._settings: dict | None = None
         self._custom: dict[str, tuple[Field, ...]] | None = None   # Fields sheet, parsed on first use
         self._pending: dict[str, dict[str, Future]] = {}   # sheets being read ahead (_reading_ahead)
+        self.scope: Scope | None = None                      # as_user: what that member may see
+        self._scoped: dict[str, pd.DataFrame] = {}
+        if as_user is not None:
+            self.scope = scope_for(self.table("team"), as_user)
+
+    @property
+    def user(self) -> str | None:
+        """The member this workspace was opened as (``open_workspace(DIR, as_user=...)``), else None."""
+        return None if self.scope is None else self.scope.user
+
+    def unscoped(self) -> Workspace:
+        """This workspace as a whole (a new, writable handle on the same folder)."""
+        return Workspace(self.path)
+
+    def _scoped_table(self, entity: str) -> pd.DataFrame:
+        """``entity`` as the member of :attr:`scope` sees it (:func:`crmkit.team.scoped_tables`)."""
+        if entity in REFERENCE:
+            return self._frames[entity]
+        if entity not in self._scoped:
+            needed = ("customers", *BY_CUSTOMER) + ((entity,) if entity in BY_RECORD else ())
+            frames = {k: self._raw_table(k) for k in dict.fromkeys(needed)}
+            self._scoped.update(scoped_tables(self.scope, frames))
+        return self._scoped[entity]
+
+    def _read_only(self) -> None:
+        if self.scope is not None:
+            raise UsageError(msg("e_scoped_read_only", user=self.scope.user))
 
     # ------------------------------------------------------------------ reading
 
@@ -263,7 +291,7 @@ class Workspace:
                     ((k, self.table(k)) for k in WORKBOOKS[wb])
                 for k, df in found:
                     if k in want:
-                        yield k, df
+                        yield k, (df if self.scope is None else self._scoped_table(k))
 
     def check(self) -> Workspace:
         """Read every workbook now, so that a broken one is reported at once (file, sheet, column)."""
@@ -275,7 +303,13 @@ class Workspace:
         return self
 
     def table(self, entity: str) -> pd.DataFrame:
-        """The typed frame of ``entity`` (e.g. "customers"); empty when the sheet is absent."""
+        """The typed frame of ``entity`` (e.g. "customers"); empty when the sheet is absent.
+
+        In a workspace opened ``as_user``, only the rows that member may see."""
+        frame = self._raw_table(entity)
+        return frame if self.scope is None else self._scoped_table(entity)
+
+    def _raw_table(self, entity: str) -> pd.DataFrame:
         if entity not in ENTITIES:
             raise KeyError(f"unknown entity {entity!r}; one of {', '.join(ENTITIES)}")
         if entity not in self._frames:
@@ -296,8 +330,12 @@ class Workspace:
     def problems(self) -> list:
         """Values that did not convert to their field's type, over the tables read so far."""
         out = []
-        for df in self._frames.values():
-            out.extend(df.attrs.get("problems", []))
+        for key, df in self._frames.items():
+            found = df.attrs.get("problems", [])
+            if self.scope is not None and found and key not in REFERENCE:
+                rows = set(self._scoped_table(key).index)     # only the rows this member sees
+                found = [p for p in found if p.row in rows]
+            out.extend(found)
         return out
 
     def as_of(self, override: object = None) -> pd.Timestamp:
@@ -320,6 +358,7 @@ class Workspace:
 
     def replace(self, entity: str, df: pd.DataFrame) -> None:
         """Put a changed frame in place; it is written by the next :meth:`save`."""
+        self._read_only()
         ent = self.entity(entity)
         self._load_all_of(ent.workbook)
         attrs = dict(self._frames.get(entity, pd.DataFrame()).attrs)
@@ -354,6 +393,7 @@ class Workspace:
 
     def append(self, entity: str, rows: pd.DataFrame) -> None:
         """Append new rows (canonical keys) to ``entity``."""
+        self._read_only()
         if rows is None or rows.empty:
             return
         cur = self.table(entity)
@@ -386,6 +426,7 @@ class Workspace:
         workspace (e.g. the rule state) to bytes written in the same unit.
         Rows typed with a blank ID get one first (:meth:`assign_blank_ids`).
         """
+        self._read_only()
         from .io.journal import Item, save_files
 
         todo = sorted(self._dirty if workbooks is None else set(workbooks))
@@ -470,7 +511,8 @@ class Workspace:
         return [f for f in self.fields(ent.key) if not f.derived]
 
     def __repr__(self) -> str:
-        return f"<Workspace {str(self.path)!r} lang={self.lang}>"
+        who = "" if self.scope is None else f" as_user={self.scope.user!r}"
+        return f"<Workspace {str(self.path)!r} lang={self.lang}{who}>"
 
 
 def team_names(team: pd.DataFrame | None) -> list[str]:
@@ -548,9 +590,17 @@ def _require_id_column(raw: pd.DataFrame, ent: Entity, path: Path, sheet: str) -
                         file=str(path), sheet=sheet, column=f.en)
 
 
-def open_workspace(path: str | os.PathLike) -> Workspace:
-    """Open the workspace folder at ``path`` (nothing is read until a table is used)."""
-    return Workspace(path)
+def open_workspace(path: str | os.PathLike, *, as_user: str | None = None) -> Workspace:
+    """Open the workspace folder at ``path`` (nothing is read until a table is used).
+
+    With ``as_user``, a read-only view of what that Team member may see
+    (:mod:`crmkit.team`): a rep's own customers and their records, a
+    manager's team, an admin everything.
+
+    >>> mine = open_workspace("sample_data", as_user="Alex Chen")
+    >>> mine["customers"]["owner"].unique()
+    """
+    return Workspace(path, as_user=as_user)
 
 
 def read_workbook_file(path: str | os.PathLike) -> dict[str, pd.DataFrame]:

@@ -8,7 +8,7 @@ The layers, from the bottom:
 base                  i18n (the catalogue), then exceptions
 facts                 schema, settings, normalize, phones, logsheets, ids, console
 io                    crmkit.io: reading, typing, writing, preserving, safe writes, cache
-workspace             fields (custom fields), workspace
+workspace             fields (custom fields), team (roles and scopes), workspace
 domain                validate, importer, dedupe, derived, rules, rfm, analytics, reports ...
 dashboard             crmkit.dashboard: server, page helpers, charts, widgets, forms page
 apps                  cli, demo, the package's lazy attributes
@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("facts", ("crmkit.schema", "crmkit.settings", "crmkit.normalize", "crmkit.phones", "crmkit.logsheets", "crmkit.ids",
                "crmkit.console")),
     ("io", ("crmkit.io",)),
-    ("workspace", ("crmkit.fields", "crmkit.workspace")),
+    ("workspace", ("crmkit.fields", "crmkit.team", "crmkit.workspace")),
     ("domain", ()),                       # everything not named elsewhere
     ("dashboard", ("crmkit.dashboard",)),
     ("apps", ("crmkit.cli", "crmkit.demo", "crmkit.__main__", "crmkit")),

@@ -50,6 +50,7 @@ from ..i18n import msg, t, tr
 from ..ids import IdAllocator
 from ..schema import ACTION, ENTITIES, ONCE, RULE_ENTITY, norm_token
 from ..settings import defaults as default_settings
+from ..team import active_names, members
 from .compiler import Expression, compile_expression
 from .context import EvalContext, FieldSet
 from .params import parse_params
@@ -429,14 +430,12 @@ class Runner:
         return out
 
     def team_names(self, role: str | None = "rep") -> list[str]:
-        team = self._team
-        names = team["name"].astype("string")
-        ok = names.notna()
-        if role is not None and "role" in team:
-            reps = ok & (team["role"] == role).fillna(False)
-            if reps.any():
-                return names[reps].tolist()
-        return names[ok].tolist()
+        """The active members of ``role`` (all active members when none has it): who may get new work."""
+        return (active_names(self._team, role) if role is not None else []) or active_names(self._team)
+
+    def inactive(self) -> set[str]:
+        """Members marked inactive: they keep their records but get no new assignments."""
+        return {m.name for m in members(self._team).values() if not m.active}
 
     def default_manager(self):
         team = self._team
@@ -462,6 +461,9 @@ class Runner:
         mode, _, names = spec.partition(":")
         m = norm_token(mode)
         pool = [x.strip() for x in re.split(r"[,，;；]", names) if x.strip()] if names else None
+        away = self.inactive()
+        if pool and away:
+            pool = [p for p in pool if p not in away] or None
         if m in ("roundrobin", "轮流", "轮询", "轮流分配"):
             pool = pool or self.team_names()
             if not pool:
@@ -487,6 +489,8 @@ class Runner:
                 out.append(p)
                 heapq.heappush(heap, (c + 1, i, p))
             return out
+        if spec in away:          # an inactive member named in Routing or a rule: the least-loaded active rep
+            return self.pick_owners("least_loaded", n)
         return [spec] * n
 
     def new_ids(self, entity: str, n: int) -> list[str]:

@@ -33,6 +33,7 @@ from ..i18n import t
 from ..io.typing import NORMAL_FORM, convert_column
 from ..schema import DATE_TYPES, ENTITIES, Field, field_label, norm_token
 from ..settings import defaults as settings_defaults
+from ..team import names_in
 
 ERROR = "error"
 WARNING = "warning"
@@ -309,6 +310,14 @@ def check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None =
             unknown = _not_in(vals, team["name"])
             if unknown.any():
                 found.append(_issues(vals[unknown], labels.get(f.key, f.header(lang)), f.key, WARNING,
+                                     t("r_person", lang)))
+        if entity_key == "team" and "team" in out.columns:      # a manager's Team members cell
+            known = set(team["name"].dropna().astype(str).str.strip())
+            cells = out["team"].astype("string")
+            unknown = cells.map(lambda v: not pd.isna(v) and any(n not in known for n in names_in(v))).astype(bool)
+            if unknown.any():
+                f = ENTITIES["team"].field("team")
+                found.append(_issues(cells[unknown], labels.get("team", f.header(lang)), "team", WARNING,
                                      t("r_person", lang)))
 
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()

@@ -1,0 +1,207 @@
+"""Who is on the team and what each member may see (issue 17: team mode).
+
+The Team sheet gives every member a role:
+
+- a **rep** (销售代表) sees and edits only the customers they own;
+- a **manager** (主管) sees their team: themselves, the reps named in their
+  ``team`` cell and every member whose ``manager`` is them (and so on down);
+- an **admin** (管理员) sees everything.
+
+An inactive member (``active`` = no) keeps their records but gets no new
+assignments and cannot sign in.
+
+:func:`scope_for` turns a name into a :class:`Scope`; :func:`scoped_tables`
+cuts a workspace's tables down to it.  One home for the rule, used by
+``open_workspace(DIR, as_user=NAME)``, ``crmkit split`` and the dashboards.
+
+>>> scope = scope_for(ws["team"], "Alex Chen")
+>>> scope.owners
+frozenset({'Alex Chen'})
+>>> mine = scoped_tables(scope, {"customers": ws["customers"], "tasks": ws["tasks"]})
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .exceptions import UsageError
+from .i18n import msg
+from .schema import ENTITIES
+
+#: tables shown whole to everyone: the team's configuration and its campaigns
+REFERENCE = ("rules", "routing", "team", "settings", "fields", "forms", "import_map", "campaigns")
+#: tables whose rows belong to a customer (or, without one, to their own owner / assignee)
+BY_CUSTOMER = ("interactions", "orders", "deals", "tasks", "tickets", "messages")
+#: log tables: a row is seen when the record it is about is seen
+BY_RECORD = ("history", "rule_log")
+#: the field naming the person a row without a customer belongs to
+PERSON_FIELD = {"tasks": "owner", "deals": "owner", "tickets": "assignee", "messages": "owner"}
+
+_SPLIT = re.compile(r"[;；,，、\n]")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One row of the Team sheet."""
+
+    name: str
+    role: str                      # rep, manager or admin
+    manager: str | None = None
+    team: tuple[str, ...] = ()     # the reps a manager's ``team`` cell names
+    active: bool = True
+    email: str | None = None
+
+
+def _text(v: object) -> str | None:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def names_in(cell: object) -> tuple[str, ...]:
+    """The names of a ``;``-separated cell (``"Alex; Sam"`` -> ``("Alex", "Sam")``)."""
+    s = _text(cell)
+    return tuple(x.strip() for x in _SPLIT.split(s) if x.strip()) if s else ()
+
+
+def members(team: pd.DataFrame | None) -> dict[str, Member]:
+    """Every named member of a Team frame, by name (the first row of a name repeated wins)."""
+    out: dict[str, Member] = {}
+    if team is None or "name" not in team.columns:
+        return out
+    cols = {c: team[c].tolist() if c in team.columns else [None] * len(team)
+            for c in ("name", "role", "manager", "team", "active", "email")}
+    for name, role, manager, group, active, email in zip(*cols.values()):
+        name = _text(name)
+        if name is None or name in out:
+            continue
+        out[name] = Member(name=name, role=_text(role) or "rep", manager=_text(manager), team=names_in(group),
+                           active=not (active is False or _text(active) in ("no", "false", "0")),
+                           email=_text(email))
+    return out
+
+
+def member(team: pd.DataFrame | None, name: str) -> Member:
+    """The member called ``name``; :class:`UsageError` naming the known members when there is none."""
+    found = members(team)
+    key = _text(name)
+    if key in found:
+        return found[key]
+    folded = {k.casefold(): m for k, m in found.items()}
+    if key and key.casefold() in folded:
+        return folded[key.casefold()]
+    raise UsageError(msg("e_team_unknown", name=name, names=", ".join(found) or "-"))
+
+
+def active_names(team: pd.DataFrame | None, role: str | None = None) -> list[str]:
+    """Names of the active members (of ``role`` when given), in Team order."""
+    return [m.name for m in members(team).values() if m.active and (role is None or m.role == role)]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one member may see: the owners whose records are theirs (None: everything)."""
+
+    user: str
+    role: str
+    owners: frozenset[str] | None
+
+    @property
+    def everything(self) -> bool:
+        return self.owners is None
+
+    def sees_owner(self, name: object) -> bool:
+        return self.owners is None or _text(name) in self.owners
+
+
+def team_of(team: pd.DataFrame | None, name: str) -> frozenset[str]:
+    """``name`` and everyone below them: the reps of their ``team`` cell and, transitively, every member
+    whose ``manager`` is one of them."""
+    found = members(team)
+    reports: dict[str, set[str]] = {}
+    for m in found.values():
+        if m.manager:
+            reports.setdefault(m.manager, set()).add(m.name)
+    seen = {name}
+    todo = [name]
+    while todo:
+        who = todo.pop()
+        below = set(reports.get(who, ()))
+        if who in found:
+            below.update(found[who].team)
+        for n in below - seen:
+            seen.add(n)
+            todo.append(n)
+    return frozenset(seen)
+
+
+def scope_for(team: pd.DataFrame | None, name: str) -> Scope:
+    """The :class:`Scope` of member ``name``: a rep's own records, a manager's team, an admin everything."""
+    m = member(team, name)
+    if m.role == "admin":
+        return Scope(m.name, m.role, None)
+    if m.role == "manager":
+        return Scope(m.name, m.role, team_of(team, m.name))
+    return Scope(m.name, m.role, frozenset({m.name}))
+
+
+def _in(series: pd.Series, values) -> pd.Series:
+    return series.astype("string").str.strip().isin(list(values)).fillna(False).astype(bool)
+
+
+def scoped_tables(scope: Scope, tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``tables`` cut down to what ``scope`` may see (all of them when it sees everything).
+
+    Customers: those its owners own.  Interactions, orders, deals, tasks,
+    tickets and messages: those of a visible customer; a row without a
+    customer, when its owner (assignee) is in the scope.  History and the rule
+    log: rows about a visible record.  The configuration tables (rules,
+    routing, team, settings, fields, forms, import map, campaigns) whole.
+    """
+    if scope.everything:
+        return dict(tables)
+    owners = scope.owners or frozenset()
+    out: dict[str, pd.DataFrame] = {}
+    visible: set[str] = set()
+
+    def keep(key: str, df: pd.DataFrame, mask: pd.Series) -> None:
+        kept = df[mask.to_numpy()]
+        out[key] = kept
+        id_field = ENTITIES[key].id_field
+        if id_field and id_field in kept.columns:
+            visible.update(kept[id_field].dropna().astype(str))
+
+    customers = tables.get("customers")
+    customer_ids: set[str] = set()
+    if customers is not None:
+        mask = _in(customers["owner"], owners) if "owner" in customers.columns else pd.Series(False, customers.index)
+        keep("customers", customers, mask)
+        customer_ids = set(out["customers"]["customer_id"].dropna().astype(str))
+    for key in BY_CUSTOMER:
+        df = tables.get(key)
+        if df is None:
+            continue
+        mask = pd.Series(False, index=df.index)
+        if "customer_id" in df.columns:
+            cid = df["customer_id"].astype("string").str.strip()
+            mask = cid.isin(customer_ids).fillna(False).astype(bool)
+            person = PERSON_FIELD.get(key)
+            if person in df.columns:
+                mask |= cid.isna() & _in(df[person], owners)
+        keep(key, df, mask)
+    for key in BY_RECORD:
+        df = tables.get(key)
+        if df is not None:
+            ids = df["record_id"] if "record_id" in df.columns else pd.Series(pd.NA, index=df.index)
+            keep(key, df, _in(ids, visible))
+    for key, df in tables.items():
+        if key not in out:
+            if key not in REFERENCE:
+                raise KeyError(f"no scope rule for table {key!r}")
+            out[key] = df
+    return out

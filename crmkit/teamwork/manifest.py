@@ -1,0 +1,131 @@
+"""The split manifest: what a rep workspace held when ``crmkit split`` wrote it.
+
+``REP/.crmkit/split-manifest.json`` is the base of the three-way merge
+(``crmkit merge``): for every row the split wrote, the canonical text of each
+cell (:func:`crmkit.merge.as_text`, the text History uses) and a fingerprint
+of the row.  Comparing canonical texts, not raw cells, means a workbook
+re-saved by Excel, WPS or LibreOffice (a date turned datetime, an integer
+turned float) does not look edited.
+
+``workspace_id`` names the main workspace the rep workspace came from (a
+random id kept in ``MAIN/.crmkit/workspace-id``), so a rep workspace is
+never merged into another team's workspace by mistake.
+
+>>> m = SplitManifest.read("reps/alex")
+>>> m.base["customers"]["C000123"]["phone"]
+'+8613800138000'
+>>> m.fingerprint("customers", "C000123")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import UsageError
+from ..i18n import msg
+from ..io.safety import replace_file, state_dir
+from ..merge import as_text
+from ..schema import ENTITIES
+
+MANIFEST_FILE = "split-manifest.json"
+WORKSPACE_ID_FILE = "workspace-id"
+FORMAT = 1
+
+Cells = dict[str, str | None]           # field -> canonical text (None: blank)
+
+
+def manifest_path(rep_folder: str | os.PathLike) -> Path:
+    return state_dir(rep_folder) / MANIFEST_FILE
+
+
+def row_texts(df: pd.DataFrame, entity: str) -> dict[str, Cells]:
+    """Record id -> field -> canonical text, for every row of a typed frame with an id.
+
+    Rows without an id are left out (the caller counts them as new rows).
+    """
+    id_field = ENTITIES[entity].id_field
+    if df is None or df.empty or id_field not in df.columns:
+        return {}
+    cols = list(df.columns)
+    texts = {c: as_text(df[c]).tolist() for c in cols}
+    out: dict[str, Cells] = {}
+    for i, rid in enumerate(df[id_field].tolist()):
+        if rid is None or (not isinstance(rid, str) and pd.isna(rid)) or not str(rid).strip():
+            continue
+        out[str(rid).strip()] = {c: (None if pd.isna(texts[c][i]) else str(texts[c][i])) for c in cols}
+    return out
+
+
+def row_fingerprint(cells: Cells) -> str:
+    """sha256 over a row's canonical texts (field order does not matter; blank fields do not count)."""
+    items = sorted((k, v) for k, v in cells.items() if v not in (None, ""))
+    return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def workspace_id(main: str | os.PathLike, *, create: bool = False) -> str | None:
+    """The id of the main workspace (``.crmkit/workspace-id``); made on first use when ``create``."""
+    path = state_dir(main) / WORKSPACE_ID_FILE
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        if text:
+            return text
+    except OSError:
+        pass
+    if not create:
+        return None
+    new = uuid.uuid4().hex
+    replace_file(path, lambda tmp: Path(tmp).write_text(new + "\n", encoding="utf-8"),
+                 workspace=main, keep_backups=0, verify=False)
+    return new
+
+
+@dataclass
+class SplitManifest:
+    """A rep workspace's record of its split (see the module text)."""
+
+    owner: str
+    role: str
+    owners: list[str] | None                     # None: everything (an admin's copy)
+    workspace_id: str
+    main: str                                    # the main folder at split time (informative)
+    lang: str
+    split_at: str                                # ISO time of the split
+    split_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    base: dict[str, dict[str, Cells]] = field(default_factory=dict)   # entity -> id -> cells
+    format: int = FORMAT
+
+    def fingerprint(self, entity: str, record_id: str) -> str | None:
+        cells = self.base.get(entity, {}).get(record_id)
+        return None if cells is None else row_fingerprint(cells)
+
+    def add_table(self, entity: str, df: pd.DataFrame) -> None:
+        """Record every row of ``df`` (typed, as written to the rep workspace) as the base of ``entity``."""
+        self.base[entity] = row_texts(df, entity)
+
+    def write(self, rep_folder: str | os.PathLike) -> Path:
+        """Write the manifest into ``rep_folder/.crmkit/`` atomically."""
+        data = json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        target = manifest_path(rep_folder)
+        return replace_file(target, lambda tmp: Path(tmp).write_text(data, encoding="utf-8"),
+                            workspace=rep_folder, keep_backups=0, verify=False)
+
+    @classmethod
+    def read(cls, rep_folder: str | os.PathLike) -> SplitManifest:
+        """The manifest of ``rep_folder``; :class:`UsageError` when it is missing or unreadable."""
+        path = manifest_path(rep_folder)
+        if not path.is_file():
+            raise UsageError(msg("e_manifest_missing", path=str(path)), file=str(path))
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("format") != FORMAT:
+                raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT}")
+            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise UsageError(msg("e_manifest_bad", path=str(path), detail=str(exc)), file=str(path)) from None
