@@ -839,8 +839,6 @@ TEXT.update({
 TEXT.update({
     "e_users_file": ("the password file cannot be read ({detail}); set the passwords again with crmkit user DIR "
                      "set-password NAME", "无法读取密码文件（{detail}）；请用 crmkit user DIR set-password NAME 重新设置密码"),
-    "e_user_unknown": ("{name!r} is not a member of the Team sheet (members: {names})",
-                       "{name!r} 不是团队表中的成员（成员：{names}）"),
     "e_user_inactive": ("{name} is an inactive member (Team sheet, active = no): inactive members cannot sign in",
                         "{name} 是停用成员（团队表 active = 否）：停用成员不能登录"),
     "e_password_short": ("the password is too short: at least {n} characters", "密码太短：至少 {n} 个字符"),

@@ -26,7 +26,7 @@ from .exceptions import DataError, UsageError
 from .i18n import msg
 from .io.journal import workspace_lock
 from .io.safety import replace_file, state_dir
-from .team import Member, members
+from .team import Member, member, members
 from .workspace import open_workspace
 
 USERS_FILE = "users.json"
@@ -77,15 +77,8 @@ def _write_users(workspace: Path, users: dict[str, dict]) -> None:
 
 
 def team_member(workspace: str | os.PathLike, name: str) -> Member:
-    """The Team member called ``name`` (exact name, else the one whose name matches ignoring case and spaces)."""
-    team = members(open_workspace(workspace)["team"])
-    if name in team:
-        return team[name]
-    key = " ".join(str(name).split()).casefold()
-    found = [m for n, m in team.items() if " ".join(n.split()).casefold() == key]
-    if len(found) == 1:
-        return found[0]
-    raise UsageError(msg("e_user_unknown", name=name, names=", ".join(sorted(team)) or "-"))
+    """The Team member called ``name`` (:func:`crmkit.team.member`: UsageError naming the members when unknown)."""
+    return member(open_workspace(workspace)["team"], name)
 
 
 def check_new_password(password: str) -> None:
@@ -109,7 +102,7 @@ def set_password(workspace: str | os.PathLike, name: str, password: str) -> Memb
     digest = _hasher().hash(password)
     with workspace_lock(path):
         users = read_users(path)
-        users[person.name] = {"hash": digest, "set_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        users[person.name] = {"hash": digest, "set_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
         _write_users(path, users)
     return person
 

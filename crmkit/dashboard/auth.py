@@ -10,7 +10,7 @@ websocket gets 403.
 * **Passwords**: the argon2 hashes of :mod:`crmkit.users` (``.crmkit/users.json``).
 * **Session**: a cookie signed with Voila's ``cookie_secret`` (kept in
   ``.crmkit/dashboard_cookie_secret``, mode 0600, so sessions survive a restart),
-  holding the name, the time of sign-in and the time the password was set.  It
+  holding the name, the time of sign-in and a fingerprint of the password hash.  It
   ends after ``session_hours`` (Settings ``dashboard_session_hours``, default
   8), on sign-out, and when the password is changed or removed.
 * **Rate limit**: 5 failed sign-ins for one name from one address within 10
@@ -74,6 +74,13 @@ def cookie_secret(workspace: str | os.PathLike) -> bytes:
     return secret.encode("ascii")
 
 
+def password_mark(entry: dict) -> str:
+    """A short fingerprint of a stored hash: a session names it, so a new password ends old sessions."""
+    import hashlib
+
+    return hashlib.sha256(str(entry.get("hash", "")).encode("utf-8")).hexdigest()[:16]
+
+
 class LoginThrottle:
     """Failed sign-ins per (name, address): ``limit`` failures within ``window`` seconds lock for ``lockout``."""
 
@@ -126,6 +133,7 @@ class TeamIdentityProvider(IdentityProvider):
         kwargs.pop("login_handler_class", None)       # Voila passes its own; ours is in get_handlers
         kwargs["token"] = ""
         super().__init__(**kwargs)
+        self.clock = time.time             # a test moves it on to see a session expire
         self.throttle = LoginThrottle(self.max_failures, self.failure_window, self.lockout_seconds)
 
     # --- what Jupyter Server asks
@@ -170,10 +178,10 @@ class TeamIdentityProvider(IdentityProvider):
             name, issued, set_at = str(data["name"]), float(data["at"]), str(data["set"])
         except (ValueError, KeyError, TypeError):
             return None
-        if not (0 <= time.time() - issued < self.session_hours * 3600):
+        if not (0 <= self.clock() - issued < self.session_hours * 3600):
             return None
         entry = read_users(self.workspace_path).get(name)
-        if entry is None or str(entry.get("set_at", "")) != set_at:   # removed or changed password: signed out
+        if entry is None or password_mark(entry) != set_at:   # removed or changed password: signed out
             return None
         return User(username=name, name=name, display_name=name)
 
@@ -195,7 +203,7 @@ class TeamIdentityProvider(IdentityProvider):
             return None, "login_throttled" if self.throttle.wait_left(name, address) > 0 else "login_failed"
         self.throttle.succeeded(name, address)
         entry = read_users(self.workspace_path).get(name, {})
-        value = json.dumps({"name": name, "at": time.time(), "set": str(entry.get("set_at", ""))})
+        value = json.dumps({"name": name, "at": self.clock(), "set": password_mark(entry)})
         options = {"httponly": True, "samesite": "Lax", "path": handler.base_url, "expires_days": None}
         if self.secure_cookie or (self.secure_cookie is None and handler.request.protocol == "https"):
             options["secure"] = True
