@@ -123,9 +123,6 @@ SPEC: tuple[Setting, ...] = (
             "看板运行期间，每天在此时间自动运行每日任务（留空则不运行）。"),
     Setting("cycle_reports", ("week", "month"), "list", "Reports the daily cycle writes when due: week; month.",
             "每日任务到期时生成的报表：week（周报）; month（月报）。"),
-    Setting("dashboard_session_hours", 8.0, "float",
-            "crmkit dashboard --team: hours a sign-in lasts before the member signs in again.",
-            "crmkit dashboard --team：登录后多少小时需要重新登录。"),
 )
 
 SPEC_BY_KEY = {s.key: s for s in SPEC}

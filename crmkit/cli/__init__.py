@@ -408,14 +408,16 @@ def t_(key: str, lang: str) -> str:
                    "a rep sees only their own records, a manager their team, an admin everything.")
 @click.option("--secure-cookie", is_flag=True,
               help="With --team behind an HTTPS reverse proxy: send the session cookie over HTTPS only.")
+@click.option("--session-hours", type=click.FloatRange(0.05, 24 * 30), default=None, metavar="HOURS",
+              help="With --team: hours a sign-in lasts (default 8).")
 @click.option("--no-browser", is_flag=True, help="Do not open the landing page in a web browser.")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also answer requests for this host name (repeatable; Settings dashboard_allow_hosts). "
                    "By default only localhost, 127.0.0.1 and [::1] are answered (with --team and --host "
                    "another address: any name).")
 @speaks_workspace("directory")
-def dashboard(directory: Path, port: int, host: str, team: bool, secure_cookie: bool, no_browser: bool,
-              allow_hosts: tuple[str, ...]) -> int:
+def dashboard(directory: Path, port: int, host: str, team: bool, secure_cookie: bool, session_hours: float | None,
+              no_browser: bool, allow_hosts: tuple[str, ...]) -> int:
     """Serve the five dashboards and the forms of DIRECTORY with Voila (Ctrl-C stops).
 
     Without --team there is no login: the server listens on 127.0.0.1 only and refuses requests
@@ -424,7 +426,7 @@ def dashboard(directory: Path, port: int, host: str, team: bool, secure_cookie: 
 
     check_binding(host, team)
     return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts, host=host,
-                 team=team, secure_cookie=True if secure_cookie else None)
+                 team=team, secure_cookie=True if secure_cookie else None, session_hours=session_hours)
 
 
 def _show_usage_error(exc: click.ClickException) -> None:

@@ -11,7 +11,7 @@ websocket gets 403.
 * **Session**: a cookie signed with Voila's ``cookie_secret`` (kept in
   ``.crmkit/dashboard_cookie_secret``, mode 0600, so sessions survive a restart),
   holding the name, the time of sign-in and a fingerprint of the password hash.  It
-  ends after ``session_hours`` (Settings ``dashboard_session_hours``, default
+  ends after ``session_hours`` (``crmkit dashboard --session-hours``, default
   8), on sign-out, and when the password is changed or removed.
 * **Rate limit**: 5 failed sign-ins for one name from one address within 10
   minutes lock that name at that address for 10 minutes (a right password is
@@ -53,7 +53,6 @@ TEAM_ENV = "CRMKIT_TEAM"
 SECRET_FILE = "dashboard_cookie_secret"
 COOKIE = "crmkit-session"
 SESSION_HOURS = 8.0
-SESSION_SETTING = "dashboard_session_hours"
 
 
 def cookie_secret(workspace: str | os.PathLike) -> bytes:

@@ -211,25 +211,23 @@ def check_binding(host: str, team: bool) -> str:
     return host
 
 
-def team_config(folder: Path, workspace: Path, *, secure_cookie: bool | None = None) -> None:
+def team_config(folder: Path, workspace: Path, *, secure_cookie: bool | None = None,
+                session_hours: float | None = None) -> None:
     """Add team mode to the Voila configuration ``folder`` (:func:`host_guard_config`): crmkit's
     identity provider (:class:`crmkit.dashboard.auth.TeamIdentityProvider`), the signed-in member's
     header passed to the kernels, and the cookie secret of the workspace (read by the config file
     from ``.crmkit/``, never on a command line)."""
-    from .auth import SECRET_FILE, SESSION_SETTING, USER_HEADER, cookie_secret
+    from .auth import SECRET_FILE, USER_HEADER, cookie_secret
 
     cookie_secret(workspace)     # made now, 0600
-    hours = None
-    with contextlib.suppress(Exception):
-        hours = open_workspace(workspace).settings.get(SESSION_SETTING)
     lines = [
         "c.Voila.identity_provider_class = 'crmkit.dashboard.auth.TeamIdentityProvider'",
         f"c.VoilaConfiguration.http_header_envs = [{USER_HEADER!r}]",
         f"c.TeamIdentityProvider.workspace = {str(workspace)!r}",
         f"c.Voila.cookie_secret = open({str(workspace / '.crmkit' / SECRET_FILE)!r}, 'rb').read().strip()",
     ]
-    if isinstance(hours, (int, float)) and hours == hours and hours > 0:
-        lines.append(f"c.TeamIdentityProvider.session_hours = {float(hours)!r}")
+    if session_hours is not None:
+        lines.append(f"c.TeamIdentityProvider.session_hours = {float(session_hours)!r}")
     if secure_cookie is not None:
         lines.append(f"c.TeamIdentityProvider.secure_cookie = {bool(secure_cookie)!r}")
     (folder / "voila.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -425,7 +423,8 @@ def _hosts_of(workspace: Path, allow_hosts, *, host: str = HOST, team: bool = Fa
     return allowed_hosts(allow_hosts, settings)
 
 
-def _configure(workspace: Path, hosts, *, team: bool, secure_cookie: bool | None) -> Path:
+def _configure(workspace: Path, hosts, *, team: bool, secure_cookie: bool | None,
+               session_hours: float | None = None) -> Path:
     """The Voila configuration folder of one server (the Host check, and team mode when asked)."""
     config_dir = host_guard_config(hosts)
     if team:
@@ -436,13 +435,14 @@ def _configure(workspace: Path, hosts, *, team: bool, secure_cookie: bool | None
 
             shutil.rmtree(config_dir, ignore_errors=True)
             raise UsageError(msg("e_dash_no_users", workspace=str(workspace)))
-        team_config(config_dir, workspace, secure_cookie=secure_cookie)
+        team_config(config_dir, workspace, secure_cookie=secure_cookie, session_hours=session_hours)
     return config_dir
 
 
 def start(directory: str | os.PathLike, port: int | None = None, *, log: str | os.PathLike | None = None,
           wait: bool = True, timeout: float = 60.0, allow_hosts=(), host: str = HOST, team: bool = False,
-          secure_cookie: bool | None = None, preheat: bool = True) -> DashboardServer:
+          secure_cookie: bool | None = None, session_hours: float | None = None,
+          preheat: bool = True) -> DashboardServer:
     """Start Voila in the background on ``host:port`` (127.0.0.1 and a free port by default).
 
     Requests whose Host header is not a loopback name or one of ``allow_hosts`` (see
@@ -458,7 +458,8 @@ def start(directory: str | os.PathLike, port: int | None = None, *, log: str | o
     port = free_port() if port is None else int(port)
     if port_in_use(port):
         raise UsageError(msg("e_dash_port", port=port, host=host))
-    config_dir = _configure(workspace, hosts, team=team, secure_cookie=secure_cookie)
+    config_dir = _configure(workspace, hosts, team=team, secure_cookie=secure_cookie,
+                            session_hours=session_hours)
     log_path = Path(log) if log is not None else None
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the child's exit
     proc = subprocess.Popen(voila_command(port, host=host, preheat=preheat), env=voila_env(workspace, config_dir, team=team),
@@ -474,7 +475,8 @@ def start(directory: str | os.PathLike, port: int | None = None, *, log: str | o
 
 
 def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = False, allow_hosts=(), *,
-          host: str = HOST, team: bool = False, secure_cookie: bool | None = None) -> int:
+          host: str = HOST, team: bool = False, secure_cookie: bool | None = None,
+          session_hours: float | None = None) -> int:
     """Serve the dashboards of the workspace ``directory`` until Ctrl-C (blocks).
 
     Prints the URL of the landing page; opens it in the browser when asked.  Only requests for a
@@ -489,7 +491,8 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
     # Voila runs in its own session: Ctrl-C reaches this process only, which then stops Voila;
     # SIGTERM does the same (so a stopped `crmkit dashboard` never leaves Voila running).
     debug = bool(os.environ.get("CRMKIT_DEBUG"))  # Voila's own log on stderr, for troubleshooting
-    config_dir = _configure(workspace, hosts, team=team, secure_cookie=secure_cookie)
+    config_dir = _configure(workspace, hosts, team=team, secure_cookie=secure_cookie,
+                            session_hours=session_hours)
     proc = subprocess.Popen(voila_command(port, host=host), env=voila_env(workspace, config_dir, team=team),
                             cwd=str(notebook_dir()), stdout=None if debug else subprocess.DEVNULL,
                             stderr=None if debug else subprocess.PIPE, start_new_session=True)
@@ -509,7 +512,7 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         print(clean_text(msg("dash_for", workspace=str(workspace)).render() + f"\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
               + f"\n  表单录入 / Forms: {server.url_of('form')}"
-              + "\n" + (msg("dash_team_login", hosts=", ".join(hosts), hours=_session_hours(workspace)) if team
+              + "\n" + (msg("dash_team_login", hosts=", ".join(hosts), hours=f"{session_hours or _default_hours():g}") if team
                          else msg("dash_no_login", hosts=", ".join(hosts))).render()
               + "\n" + msg("dash_ctrl_c").render()), flush=True)
         if open_browser:
@@ -542,14 +545,10 @@ def start_daily_cycle(workspace: Path) -> DailyCycle | None:
     return daily
 
 
-def _session_hours(workspace: Path) -> str:
-    from .auth import SESSION_HOURS, SESSION_SETTING
+def _default_hours() -> float:
+    from .auth import SESSION_HOURS
 
-    hours = None
-    with contextlib.suppress(Exception):
-        hours = open_workspace(workspace).settings.get(SESSION_SETTING)
-    ok = isinstance(hours, (int, float)) and hours == hours and hours > 0
-    return f"{float(hours) if ok else SESSION_HOURS:g}"
+    return SESSION_HOURS
 
 
 def _raise_interrupt(signum, frame):
