@@ -5,7 +5,9 @@ Voila on 127.0.0.1 over that folder with crmkit's own template (Voila's lab
 template without the FontAwesome CDN link, plus a bilingual landing page) and
 ``CRMKIT_WORKSPACE`` pointing at the workspace, and blocks until Ctrl-C.
 :func:`start` does the same in the background and returns a handle, for tests
-and benchmarks.
+and benchmarks.  ``team=True`` (``crmkit dashboard --team``) adds sign-in
+(:mod:`crmkit.dashboard.auth`) and lets the server bind another address than
+127.0.0.1 (:func:`check_binding`).
 
 >>> serve("sample_data", port=8866, open_browser=False)   # blocks
 >>> with start("sample_data") as server:                    # background
@@ -149,7 +151,7 @@ PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManag
 
 #: Host headers the server answers by default: the loopback names (any loopback IP address is
 #: accepted as well).  Anything else is refused with 403, so that a web page on another site cannot
-#: reach the dashboards through a name that resolves to 127.0.0.1 (DNS rebinding).  There is no login.
+#: reach the dashboards through a name that resolves to 127.0.0.1 (DNS rebinding).  Without --team there is no login.
 LOCAL_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
 HOSTS_SETTING = "dashboard_allow_hosts"
 
