@@ -110,6 +110,7 @@ def set_password(workspace: str | os.PathLike, name: str, password: str) -> Memb
 def remove_user(workspace: str | os.PathLike, name: str) -> bool:
     """Remove the password of ``name`` (that member can no longer sign in); False when there was none."""
     path = Path(workspace).resolve()
+    open_workspace(path)                   # a folder that is no workspace is refused, not given a .crmkit/
     with workspace_lock(path):
         users = read_users(path)
         if name not in users:

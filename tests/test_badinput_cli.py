@@ -125,6 +125,9 @@ CASES = (
     + [("templates", b, lambda p: ["templates", "--refresh", str(p)]) for b in WORKSPACE_BAD
        if b != "ws without the customer ID column"]
     + [("dashboard", b, lambda p: ["dashboard", str(p), "--no-browser", "--port", "8999"]) for b in WORKSPACE_BAD]
+    # (user reads only the Team sheet: a damaged customers workbook is not its to report)
+    + [("user", b, lambda p: ["user", str(p), "list"]) for b in WORKSPACE_BAD[:4]]
+    + [("user", b, lambda p: ["user", str(p), "remove", "Alex Chen"]) for b in WORKSPACE_BAD[:4]]
 )
 
 
