@@ -346,7 +346,8 @@ def _history(entity: str, record_id: str, row: pd.Series, ent, at: pd.Timestamp,
 
 
 def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
-           allow_duplicate: bool = False, run_rules: bool = True, lock_wait: float = 15) -> SubmitResult:
+           allow_duplicate: bool = False, run_rules: bool = True, lock_wait: float = 15,
+           as_user: str | None = None) -> SubmitResult:
     """Validate and save one form submission, then run the rules for the new record.
 
     ``values`` maps field keys (or headers) to Python values (text, numbers,
@@ -355,6 +356,12 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
     the same (pass ``allow_duplicate=True`` to create it anyway).  The
     workspace is read afresh under the workspace lock, so a page left open
     never overwrites newer data.
+
+    ``as_user`` (team mode, the signed-in member): the submission is theirs whatever
+    ``submitted_by`` says (History ``by``); a person field (owner ...) must be in their scope
+    (:func:`crmkit.team.scope_for`) and a blank owner becomes them; a follow-up or ticket must
+    name a customer of their scope; a new customer resembling one outside their scope is refused
+    without naming it.
     """
     from .io.journal import workspace_lock
     from .schema import match_header
@@ -369,6 +376,12 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
         now = fresh.as_of(as_of)
         res = SubmitResult(False, form.name, form.entity)
         who = (submitted_by or "").strip()
+        scope = None
+        if as_user is not None:
+            from .team import scope_for
+
+            scope = scope_for(fresh["team"], as_user)
+            who = scope.user
         allowed = submitters(fresh, form)
         if not who or (allowed and norm_token(who) not in {norm_token(a) for a in allowed}):
             res.errors["_form"] = t("form_not_allowed", lang).format(name=who or "?")
@@ -406,6 +419,15 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
                 if f.type == "person" and name is not None and f.key not in res.errors \
                         and norm_token(name) not in members:
                     res.errors[f.key] = t("form_unknown_owner", lang).format(name=name)
+        if scope is not None and not scope.everything:
+            for f in ent.fields:
+                name = text.get(f.key)
+                if f.type != "person" or f.key in res.errors:
+                    continue
+                if name is None and f.key == "owner":
+                    text[f.key] = who                      # a rep's new record is theirs
+                elif name is not None and not any(norm_token(name) == norm_token(o) for o in scope.owners):
+                    res.errors[f.key] = t("form_out_of_scope", lang).format(name=name)
         auto = {"customers": {"created_at": now.strftime("%Y-%m-%d")},
                 "interactions": {"at": now.strftime("%Y-%m-%d %H:%M:%S"), "owner": who},
                 "tickets": {"created_at": now.strftime("%Y-%m-%d %H:%M:%S"), "status": "open"}}[form.entity]
@@ -427,7 +449,10 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
         # a follow-up or ticket belongs to an existing customer
         if form.entity in ("interactions", "tickets") and "customer_id" not in res.errors:
             cid = normalised["customer_id"].iloc[0]
-            if pd.notna(cid) and not (fresh["customers"]["customer_id"].astype(str) == str(cid)).any():
+            known = fresh["customers"]
+            if scope is not None and not scope.everything:       # another rep's customer is no customer here
+                known = known[known["owner"].astype("string").isin(list(scope.owners)).fillna(False)]
+            if pd.notna(cid) and not (known["customer_id"].astype(str) == str(cid)).any():
                 res.errors["customer_id"] = t("form_no_customer", lang).format(id=cid)
         if res.errors:
             return res
@@ -436,6 +461,11 @@ def submit(ws, form_name: str, values: dict, submitted_by: str, *, as_of=None,
             combined = pd.concat([existing, normalised])
             dups = _find_duplicates(combined, record_id, fresh.settings.get("dedupe_keys"),
                                     fresh.settings.get("phone_region"))
+            if len(dups) and scope is not None and not scope.everything:
+                mine = dups["owner"].astype("string").isin(list(scope.owners)).fillna(False).to_numpy()
+                if not mine.all():                 # never shown: refused, to be sorted out by a manager
+                    res.errors["_form"] = t("form_duplicate_elsewhere", lang)
+                    return res
             if len(dups):
                 res.duplicates = dups
                 return res

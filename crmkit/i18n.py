@@ -835,6 +835,58 @@ TEXT.update({
 })
 
 
+# --- team mode: dashboard passwords and sign-in (issue 17, items 4-5)
+TEXT.update({
+    "e_users_file": ("the password file cannot be read ({detail}); set the passwords again with crmkit user DIR "
+                     "set-password NAME", "无法读取密码文件（{detail}）；请用 crmkit user DIR set-password NAME 重新设置密码"),
+    "e_user_inactive": ("{name} is an inactive member (Team sheet, active = no): inactive members cannot sign in",
+                        "{name} 是停用成员（团队表 active = 否）：停用成员不能登录"),
+    "e_password_short": ("the password is too short: at least {n} characters", "密码太短：至少 {n} 个字符"),
+    "e_password_long": ("the password is too long: at most {n} characters", "密码太长：最多 {n} 个字符"),
+    "e_password_mismatch": ("the two passwords differ; nothing was changed", "两次输入的密码不一致；未做任何修改"),
+    "user_password_prompt": ("New dashboard password for {name}:", "{name} 的新看板密码："),
+    "user_password_again": ("Repeat the password:", "再输入一次密码："),
+    "user_password_set": ("Password set for {name} ({role}).", "已为 {name}（{role}）设置密码。"),
+    "user_removed": ("Password of {name} removed: they can no longer sign in.", "已删除 {name} 的密码：其不能再登录。"),
+    "user_not_stored": ("{name} has no password; nothing was changed.", "{name} 没有密码；未做任何修改。"),
+    "user_active": ("active", "在职"),
+    "user_has_password": ("password", "密码"),
+    "user_yes": ("yes", "是"),
+    "user_no": ("no", "否"),
+    "user_none": ("The Team sheet has no members.", "团队表中没有成员。"),
+    "e_dash_host_team": ("--host {host} serves the dashboards to other computers: add --team (members sign in with "
+                         "the passwords of crmkit user DIR set-password)",
+                         "--host {host} 会让其他电脑访问看板：请加上 --team（成员使用 crmkit user DIR set-password "
+                         "设置的密码登录）"),
+    "e_dash_no_users": ("--team: no member of {workspace} has a password yet; set one with crmkit user DIR "
+                        "set-password NAME", "--team：{workspace} 中还没有成员设置密码；请用 crmkit user DIR "
+                        "set-password NAME 设置"),
+    "dash_team_login": ("Team mode: members sign in with their password; sessions last {hours} h. "
+                        "Host names answered: {hosts}",
+                        "团队模式：成员用自己的密码登录；登录有效期 {hours} 小时。接受的主机名：{hosts}"),
+    "login_title": ("Sign in", "登录"),
+    "login_intro": ("crmkit dashboards of {workspace}: sign in with your name and the password your administrator "
+                    "set.", "crmkit 看板（工作区 {workspace}）：请用姓名和管理员为您设置的密码登录。"),
+    "login_name": ("Name", "姓名"),
+    "login_password": ("Password", "密码"),
+    "login_submit": ("Sign in", "登录"),
+    "login_failed": ("Wrong name or password.", "姓名或密码错误。"),
+    "login_throttled": ("Too many failed attempts: wait {minutes} minutes and try again.",
+                        "失败次数过多：请等待 {minutes} 分钟后再试。"),
+    "login_signed_out": ("You are signed out.", "您已退出登录。"),
+    "login_signed_in_as": ("Signed in as {name} ({role})", "当前用户：{name}（{role}）"),
+    "login_sign_out": ("Sign out", "退出登录"),
+    "e_scope_role": ("{user} ({role}) may not {action}: only managers and admins may",
+                     "{user}（{role}）无权{action}：仅主管和管理员可以"),
+    "scope_launch": ("launch a campaign", "启动营销活动"),
+    "e_dash_not_signed_in": ("not signed in: sign in again on the landing page", "未登录：请回到首页重新登录"),
+    "e_scope_task": ("task {task} is not among your records", "任务 {task} 不在您的记录范围内"),
+    "form_out_of_scope": ("{name} is not in your team", "{name} 不在您的团队中"),
+    "form_duplicate_elsewhere": ("This looks like a customer another owner already has: ask your manager; nothing "
+                                 "was saved", "该客户与其他负责人的已有客户相似：请联系主管；未保存"),
+})
+
+
 # --- merge: survivorship, match rules, merges listed (issue 14, items 1-4)
 TEXT.update({
     "info": ("note", "提示"),

@@ -20,8 +20,9 @@ import pytest
 
 
 @contextlib.contextmanager
-def running_dashboard(workspace: Path, log_path: Path, *, timeout: float = 120) -> Iterator[SimpleNamespace]:
-    """Start ``crmkit dashboard WORKSPACE`` on a free port, wait until it answers, stop it at the end.
+def running_dashboard(workspace: Path, log_path: Path, *, timeout: float = 120,
+                      args: tuple[str, ...] = ()) -> Iterator[SimpleNamespace]:
+    """Start ``crmkit dashboard WORKSPACE [args]`` on a free port, wait until it answers, stop it at the end.
 
     Voila's own log goes to ``log_path``; a server that does not start fails the test with its tail.
     """
@@ -30,7 +31,7 @@ def running_dashboard(workspace: Path, log_path: Path, *, timeout: float = 120) 
     port = free_port()
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([sys.executable, "-m", "crmkit", "dashboard", str(workspace), "--port", str(port),
-                             "--no-browser"], stdout=log, stderr=subprocess.STDOUT, cwd=Path(workspace).parent,
+                             "--no-browser", *args], stdout=log, stderr=subprocess.STDOUT, cwd=Path(workspace).parent,
                             env=dict(os.environ, CRMKIT_DEBUG="1"))
     url = f"http://127.0.0.1:{port}/"
     try:

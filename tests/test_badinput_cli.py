@@ -127,6 +127,9 @@ CASES = (
     + [("dashboard", b, lambda p: ["dashboard", str(p), "--no-browser", "--port", "8999"]) for b in WORKSPACE_BAD]
     + [("split", b, lambda p: ["split", str(p), "--out", "{new folder}"]) for b in WORKSPACE_BAD]
     + [("split", "text file", lambda p: ["split", "{good workspace}", "--out", str(p)])]
+    # (user reads only the Team sheet: a damaged customers workbook is not its to report)
+    + [("user", b, lambda p: ["user", str(p), "list"]) for b in WORKSPACE_BAD[:4]]
+    + [("user", b, lambda p: ["user", str(p), "remove", "Alex Chen"]) for b in WORKSPACE_BAD[:4]]
 )
 
 

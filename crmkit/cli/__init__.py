@@ -22,6 +22,7 @@ from ..schema import ENTITIES, IMPORTABLE
 from .common import CONTEXT, issues_payload, progress_enabled, speaks_workspace, workspace_lang
 from .delivery import COMMANDS as DELIVERY_COMMANDS
 from .teamwork import COMMANDS as TEAMWORK_COMMANDS
+from .users import COMMANDS as USER_COMMANDS
 
 
 @click.group(context_settings=CONTEXT)
@@ -43,7 +44,7 @@ def cli(wait: float | None = None, lang: str | None = None) -> None:
 
 # --------------------------------------------------------------------------- foundation
 
-for _command in (*DELIVERY_COMMANDS, *TEAMWORK_COMMANDS):
+for _command in (*DELIVERY_COMMANDS, *TEAMWORK_COMMANDS, *USER_COMMANDS):
     cli.add_command(_command)
 
 
@@ -400,19 +401,33 @@ def t_(key: str, lang: str) -> str:
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--port", type=click.IntRange(1, 65535), default=8866, show_default=True,
-              help="Port on 127.0.0.1 to serve the dashboards on.")
+              help="Port to serve the dashboards on.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="Address to listen on. Anything but a loopback address (e.g. 0.0.0.0) needs --team.")
+@click.option("--team", is_flag=True,
+              help="Team mode: members sign in with the password set by `crmkit user DIR set-password NAME`; "
+                   "a rep sees only their own records, a manager their team, an admin everything.")
+@click.option("--secure-cookie", is_flag=True,
+              help="With --team behind an HTTPS reverse proxy: send the session cookie over HTTPS only.")
+@click.option("--session-hours", type=click.FloatRange(0.05, 24 * 30), default=None, metavar="HOURS",
+              help="With --team: hours a sign-in lasts (default 8).")
 @click.option("--no-browser", is_flag=True, help="Do not open the landing page in a web browser.")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also answer requests for this host name (repeatable; Settings dashboard_allow_hosts). "
-                   "By default only localhost, 127.0.0.1 and [::1] are answered. There is no login.")
+                   "By default only localhost, 127.0.0.1 and [::1] are answered (with --team and --host "
+                   "another address: any name).")
 @speaks_workspace("directory")
-def dashboard(directory: Path, port: int, no_browser: bool, allow_hosts: tuple[str, ...]) -> int:
-    """Serve the five dashboards of DIRECTORY with Voila on 127.0.0.1 (Ctrl-C stops).
+def dashboard(directory: Path, port: int, host: str, team: bool, secure_cookie: bool, session_hours: float | None,
+              no_browser: bool, allow_hosts: tuple[str, ...]) -> int:
+    """Serve the five dashboards and the forms of DIRECTORY with Voila (Ctrl-C stops).
 
-    There is no login yet: requests naming another host than localhost are refused."""
-    from ..dashboard.server import serve
+    Without --team there is no login: the server listens on 127.0.0.1 only and refuses requests
+    naming another host than localhost."""
+    from ..dashboard.server import check_binding, serve
 
-    return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts)
+    check_binding(host, team)
+    return serve(directory, port=port, open_browser=not no_browser, allow_hosts=allow_hosts, host=host,
+                 team=team, secure_cookie=True if secure_cookie else None, session_hours=session_hours)
 
 
 def _show_usage_error(exc: click.ClickException) -> None:

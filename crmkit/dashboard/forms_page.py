@@ -31,8 +31,7 @@ from ..i18n import t
 from ..normalize import mask_contact
 from ..schema import ENTITIES, Field, norm_token
 from ..settings import check_lang
-from ..workspace import open_workspace
-from .context import preheated, wait_for_request, warm_up
+from .context import open_scoped, preheated, signed_in_user, wait_for_request, warm_up
 from .widgets import language_switch
 
 
@@ -55,10 +54,15 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     pickers, ratings a 1-5 selector; labels are in the workspace language.
     Submitting calls :func:`submit` and shows field messages next to the
     widgets, duplicate candidates, or what the rules did.
+
+    In team mode (``crmkit dashboard --team``) the page is the signed-in member's: the
+    submitter is them (not a choice), the person lists and the customer list hold only their
+    scope, and :func:`submit` checks the same again (``as_user``).
     """
     import ipywidgets as w
 
-    ws = open_workspace(workspace)
+    user = signed_in_user()
+    ws = open_scoped(workspace, user)
     asked = (prefill or {}).get("lang")
     try:
         lang = check_lang(asked) if asked else ws.lang     # ?lang=zh|en from the index page's switch
@@ -71,16 +75,19 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
     now = ws.as_of(as_of)
     prefill = dict(prefill or {})
     allowed = submitters(ws, form)
+    scope = getattr(ws, "scope", None) if user else None
+    if user is not None:
+        allowed = [n for n in allowed if n == user]
 
-    who = w.Dropdown(options=[("", None)] + [(n, n) for n in allowed], description="",
-                     layout=w.Layout(width="260px"))
+    who = w.Dropdown(options=([] if user else [("", None)]) + [(n, n) for n in allowed], description="",
+                     layout=w.Layout(width="260px"), disabled=user is not None)
     who.add_class("crmkit-submitter")
     defaults = {k: default_text(v, now, "") for k, v in form.defaults}
     inputs: dict[str, object] = {}
     errors: dict[str, object] = {}
     rows = []
     for f in fields:
-        widget = _widget_for(w, ws, f, lang)
+        widget = _widget_for(w, ws, f, lang, scope)
         initial = prefill.get(f.key, defaults.get(f.key))
         _set_initial(widget, f, initial)
         widget.add_class(f"crmkit-field-{f.key}")
@@ -120,7 +127,7 @@ def form_app(workspace, form_name: str | None = None, *, prefill: dict | None = 
         status.value = f"<i>{_esc(t('form_saving', lang))}</i>"
         try:
             result = submit(ws.path, form.name, collect(), who.value or "", as_of=as_of,
-                            allow_duplicate=allow_duplicate)
+                            allow_duplicate=allow_duplicate, as_user=user)
             show(result)
         except FileLockedError:
             status.value = f"<div style='color:#c00'><b>{_esc(t('form_busy', lang))}</b></div>"
@@ -217,10 +224,11 @@ def _esc(s: object) -> str:
     return html.escape("" if s is None else str(s))
 
 
-def _widget_for(w, ws, f: Field, lang: str):
+def _widget_for(w, ws, f: Field, lang: str, scope=None):
     lay = w.Layout(width="320px")
     if f.type == "person":
-        return w.Dropdown(options=[("", None)] + [(n, n) for n in team_names(ws)], layout=lay)
+        names = [n for n in team_names(ws) if scope is None or scope.sees_owner(n)]
+        return w.Dropdown(options=[("", None)] + [(n, n) for n in names], layout=lay)
     if f.type == "bool":
         return w.Checkbox(value=False, indent=False)
     if f.type == "enum" and f.enum is not None:

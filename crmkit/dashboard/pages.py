@@ -103,6 +103,8 @@ def default_rep(ctx: Context) -> str | None:
     options = [v for _, v in owner_options(ctx, ctx.lang, include_all=False)]
     if not options:
         return None
+    if ctx.role == "rep" and ctx.user in options:       # team mode: a rep's own day
+        return ctx.user
     team = ctx.ws["team"]
     reps = team.loc[team["role"].astype("string") == "rep", "name"].astype(str).tolist() if "role" in team else []
     tasks = ctx.ws["tasks"]
@@ -111,6 +113,20 @@ def default_rep(ctx: Context) -> str | None:
         if name in busy and name in options:
             return name
     return reps[0] if reps and reps[0] in options else options[0]
+
+
+def mark_done(ctx: Context, task_id: str, owner: str | None) -> bool:
+    """Mark ``task_id`` done from the My day page: in team mode only a task of the visitor's scope,
+    recorded in History as done by the signed-in member (the write goes to the whole workspace)."""
+    from ..exceptions import UsageError
+    from ..i18n import msg
+    from ..tasks import mark_task_done
+
+    if ctx.user is not None:
+        tasks = ctx.ws["tasks"]
+        if not (tasks["task_id"].astype("string") == str(task_id)).fillna(False).any():
+            raise UsageError(msg("e_scope_task", task=task_id))
+    return mark_task_done(ctx.path, task_id, by=ctx.user or owner)
 
 
 def customer_names(customers: pd.DataFrame) -> pd.Series:

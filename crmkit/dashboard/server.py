@@ -5,7 +5,9 @@ Voila on 127.0.0.1 over that folder with crmkit's own template (Voila's lab
 template without the FontAwesome CDN link, plus a bilingual landing page) and
 ``CRMKIT_WORKSPACE`` pointing at the workspace, and blocks until Ctrl-C.
 :func:`start` does the same in the background and returns a handle, for tests
-and benchmarks.
+and benchmarks.  ``team=True`` (``crmkit dashboard --team``) adds sign-in
+(:mod:`crmkit.dashboard.auth`) and lets the server bind another address than
+127.0.0.1 (:func:`check_binding`).
 
 >>> serve("sample_data", port=8866, open_browser=False)   # blocks
 >>> with start("sample_data") as server:                    # background
@@ -149,7 +151,7 @@ PREHEAT_OPTIONS = ["--preheat_kernel=True", "--pool_size=1", "--VoilaKernelManag
 
 #: Host headers the server answers by default: the loopback names (any loopback IP address is
 #: accepted as well).  Anything else is refused with 403, so that a web page on another site cannot
-#: reach the dashboards through a name that resolves to 127.0.0.1 (DNS rebinding).  There is no login.
+#: reach the dashboards through a name that resolves to 127.0.0.1 (DNS rebinding).  Without --team there is no login.
 LOCAL_HOSTNAMES = ("localhost", "127.0.0.1", "::1")
 HOSTS_SETTING = "dashboard_allow_hosts"
 
@@ -191,6 +193,48 @@ def allowed_hosts(extra=(), settings: dict | None = None) -> tuple[str, ...]:
     return tuple(names)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` serves this computer only (127.0.0.1, ::1, localhost)."""
+    import ipaddress
+
+    name = str(host).strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, team: bool) -> str:
+    """``host`` when the server may bind it: any non-loopback address needs team mode (logins)."""
+    if not is_loopback(host) and not team:
+        raise UsageError(msg("e_dash_host_team", host=host))
+    return host
+
+
+def team_config(folder: Path, workspace: Path, *, secure_cookie: bool | None = None,
+                session_hours: float | None = None) -> None:
+    """Add team mode to the Voila configuration ``folder`` (:func:`host_guard_config`): crmkit's
+    identity provider (:class:`crmkit.dashboard.auth.TeamIdentityProvider`), the signed-in member's
+    header passed to the kernels, and the cookie secret of the workspace (read by the config file
+    from ``.crmkit/``, never on a command line)."""
+    from .auth import SECRET_FILE, USER_HEADER, cookie_secret
+
+    cookie_secret(workspace)     # made now, 0600
+    lines = [
+        "c.Voila.identity_provider_class = 'crmkit.dashboard.auth.TeamIdentityProvider'",
+        f"c.VoilaConfiguration.http_header_envs = [{USER_HEADER!r}]",
+        f"c.TeamIdentityProvider.workspace = {str(workspace)!r}",
+        f"c.Voila.cookie_secret = open({str(workspace / '.crmkit' / SECRET_FILE)!r}, 'rb').read().strip()",
+    ]
+    if session_hours is not None:
+        lines.append(f"c.TeamIdentityProvider.session_hours = {float(session_hours)!r}")
+    if secure_cookie is not None:
+        lines.append(f"c.TeamIdentityProvider.secure_cookie = {bool(secure_cookie)!r}")
+    (folder / "voila.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def host_guard_config(hosts=LOCAL_HOSTNAMES) -> Path:
     """A folder holding a ``voila.json`` that makes Voila check the Host header of every request.
 
@@ -210,8 +254,8 @@ def host_guard_config(hosts=LOCAL_HOSTNAMES) -> Path:
     return folder
 
 
-def voila_command(port: int, *, preheat: bool = True) -> list[str]:
-    """The Voila command line serving the dashboards on ``127.0.0.1:port``.
+def voila_command(port: int, *, preheat: bool = True, host: str = HOST) -> list[str]:
+    """The Voila command line serving the dashboards on ``host:port`` (127.0.0.1 unless told).
 
     ``preheat`` (the default) keeps one warmed-up kernel ready per dashboard
     (about 150 MB each, no workspace data), so a first visit does not wait for
@@ -220,7 +264,7 @@ def voila_command(port: int, *, preheat: bool = True) -> list[str]:
     preheat = preheat and os.environ.get("CRMKIT_PREHEAT", "1").strip().lower() not in ("0", "off", "no", "false")
     return [
         sys.executable, "-m", "voila", str(notebook_dir()),
-        "--no-browser", f"--port={port}", f"--Voila.ip={HOST}",
+        "--no-browser", f"--port={port}", f"--Voila.ip={host}",
         f"--template={TEMPLATE}", "--VoilaConfiguration.classic_tree=True",
         "--theme=light", "--VoilaConfiguration.show_tracebacks=False",
     ] + (PREHEAT_OPTIONS if preheat else [])
@@ -265,11 +309,17 @@ def plotly_static_root() -> Path | None:
         return None
 
 
-def voila_env(workspace: Path, config_dir: Path | None = None) -> dict[str, str]:
+def voila_env(workspace: Path, config_dir: Path | None = None, *, team: bool = False) -> dict[str, str]:
     """The environment of the Voila process: the workspace, crmkit's template folder and, first on
-    the configuration path, ``config_dir`` (:func:`host_guard_config`)."""
+    the configuration path, ``config_dir`` (:func:`host_guard_config`).  ``team``: every kernel
+    shows only the signed-in member's records (``CRMKIT_TEAM=1``, :mod:`crmkit.dashboard.auth`)."""
     env = dict(os.environ)
     env[ENV_VAR] = str(workspace)
+    env.pop("HTTP_X_CRMKIT_USER", None)       # only a request names the user
+    if team:
+        env["CRMKIT_TEAM"] = "1"
+    else:
+        env.pop("CRMKIT_TEAM", None)
     if config_dir is not None:
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
             [str(config_dir)] + ([env["JUPYTER_CONFIG_PATH"]] if env.get("JUPYTER_CONFIG_PATH") else []))
@@ -307,17 +357,22 @@ class DashboardServer:
     """A running Voila server (see :func:`start`)."""
 
     def __init__(self, process: subprocess.Popen, port: int, workspace: Path, log: Path | None,
-                 config_dir: Path | None = None, hosts: tuple[str, ...] = LOCAL_HOSTNAMES):
+                 config_dir: Path | None = None, hosts: tuple[str, ...] = LOCAL_HOSTNAMES, *,
+                 host: str = HOST, team: bool = False):
         self.process = process
         self.port = port
         self.workspace = workspace
         self.log = log
         self.config_dir = config_dir
         self.hosts = hosts
+        self.host = host
+        self.team = team
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}/"
+        name = self.host if is_loopback(self.host) or self.host not in ("0.0.0.0", "::", "") else HOST
+        name = f"[{name}]" if ":" in name else name
+        return f"http://{name}:{self.port}/"
 
     def url_of(self, dashboard: str) -> str:
         """URL of one dashboard, by key (``overview``) or notebook name."""
@@ -361,34 +416,57 @@ class DashboardServer:
         return f"<DashboardServer {self.url} workspace={str(self.workspace)!r}>"
 
 
-def _hosts_of(workspace: Path, allow_hosts) -> tuple[str, ...]:
+def _hosts_of(workspace: Path, allow_hosts, *, host: str = HOST, team: bool = False) -> tuple[str, ...]:
     settings = {}
     with contextlib.suppress(Exception):      # the workspace was checked already
         settings = open_workspace(workspace).settings
+    if team and not is_loopback(host) and not allow_hosts and not settings.get(HOSTS_SETTING):
+        allow_hosts = ("*",)      # every request needs a session: people may type the machine's address
     return allowed_hosts(allow_hosts, settings)
 
 
+def _configure(workspace: Path, hosts, *, team: bool, secure_cookie: bool | None,
+               session_hours: float | None = None) -> Path:
+    """The Voila configuration folder of one server (the Host check, and team mode when asked)."""
+    config_dir = host_guard_config(hosts)
+    if team:
+        from ..users import read_users
+
+        if not read_users(workspace):
+            import shutil
+
+            shutil.rmtree(config_dir, ignore_errors=True)
+            raise UsageError(msg("e_dash_no_users", workspace=str(workspace)))
+        team_config(config_dir, workspace, secure_cookie=secure_cookie, session_hours=session_hours)
+    return config_dir
+
+
 def start(directory: str | os.PathLike, port: int | None = None, *, log: str | os.PathLike | None = None,
-          wait: bool = True, timeout: float = 60.0, allow_hosts=()) -> DashboardServer:
-    """Start Voila in the background on ``127.0.0.1:port`` (a free port when None).
+          wait: bool = True, timeout: float = 60.0, allow_hosts=(), host: str = HOST, team: bool = False,
+          secure_cookie: bool | None = None, session_hours: float | None = None,
+          preheat: bool = True) -> DashboardServer:
+    """Start Voila in the background on ``host:port`` (127.0.0.1 and a free port by default).
 
     Requests whose Host header is not a loopback name or one of ``allow_hosts`` (see
-    :func:`allowed_hosts`) are refused with 403.
+    :func:`allowed_hosts`) are refused with 403.  ``team``: members sign in
+    (:mod:`crmkit.dashboard.auth`) and see only their scope; a non-loopback ``host`` needs it.
     """
+    check_binding(host, team)
     try:
         workspace = check_workspace(directory)
     except WorkspaceNotFound:
         raise
-    hosts = _hosts_of(workspace, allow_hosts)
+    hosts = _hosts_of(workspace, allow_hosts, host=host, team=team)
     port = free_port() if port is None else int(port)
     if port_in_use(port):
-        raise UsageError(msg("e_dash_port", port=port, host=HOST))
+        raise UsageError(msg("e_dash_port", port=port, host=host))
+    config_dir = _configure(workspace, hosts, team=team, secure_cookie=secure_cookie,
+                            session_hours=session_hours)
     log_path = Path(log) if log is not None else None
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the child's exit
-    config_dir = host_guard_config(hosts)
-    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace, config_dir), stdout=out,
-                            stderr=subprocess.STDOUT, cwd=str(notebook_dir()), start_new_session=True)
-    server = DashboardServer(proc, port, workspace, log_path, config_dir, hosts)
+    proc = subprocess.Popen(voila_command(port, host=host, preheat=preheat), env=voila_env(workspace, config_dir, team=team),
+                            stdout=out, stderr=subprocess.STDOUT, cwd=str(notebook_dir()), start_new_session=True)
+    server = DashboardServer(proc, port, workspace, log_path, config_dir, hosts, host=host, team=team)
     if wait:
         try:
             server.wait_ready(timeout)
@@ -398,24 +476,29 @@ def start(directory: str | os.PathLike, port: int | None = None, *, log: str | o
     return server
 
 
-def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = False, allow_hosts=()) -> int:
+def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = False, allow_hosts=(), *,
+          host: str = HOST, team: bool = False, secure_cookie: bool | None = None,
+          session_hours: float | None = None) -> int:
     """Serve the dashboards of the workspace ``directory`` until Ctrl-C (blocks).
 
     Prints the URL of the landing page; opens it in the browser when asked.  Only requests for a
-    loopback name or one of ``allow_hosts`` are answered (:func:`allowed_hosts`); there is no login.
+    loopback name or one of ``allow_hosts`` are answered (:func:`allowed_hosts`).  Without ``team``
+    there is no login and ``host`` must be a loopback address; with it members sign in.
     """
+    check_binding(host, team)
     workspace = check_workspace(directory)
-    hosts = _hosts_of(workspace, allow_hosts)
+    hosts = _hosts_of(workspace, allow_hosts, host=host, team=team)
     if port_in_use(port):
-        raise UsageError(msg("e_dash_port", port=port, host=HOST))
+        raise UsageError(msg("e_dash_port", port=port, host=host))
     # Voila runs in its own session: Ctrl-C reaches this process only, which then stops Voila;
     # SIGTERM does the same (so a stopped `crmkit dashboard` never leaves Voila running).
     debug = bool(os.environ.get("CRMKIT_DEBUG"))  # Voila's own log on stderr, for troubleshooting
-    config_dir = host_guard_config(hosts)
-    proc = subprocess.Popen(voila_command(port), env=voila_env(workspace, config_dir), cwd=str(notebook_dir()),
-                            stdout=None if debug else subprocess.DEVNULL,
+    config_dir = _configure(workspace, hosts, team=team, secure_cookie=secure_cookie,
+                            session_hours=session_hours)
+    proc = subprocess.Popen(voila_command(port, host=host), env=voila_env(workspace, config_dir, team=team),
+                            cwd=str(notebook_dir()), stdout=None if debug else subprocess.DEVNULL,
                             stderr=None if debug else subprocess.PIPE, start_new_session=True)
-    server = DashboardServer(proc, port, workspace, None, config_dir, hosts)
+    server = DashboardServer(proc, port, workspace, None, config_dir, hosts, host=host, team=team)
     previous = None
     daily = None
     if threading.current_thread() is threading.main_thread():
@@ -431,7 +514,8 @@ def serve(directory: str | os.PathLike, port: int = 8866, open_browser: bool = F
         print(clean_text(msg("dash_for", workspace=str(workspace)).render() + f"\n  {server.url}\n"
               + "\n".join(f"  {d.zh} / {d.en}: {server.url_of(d.key)}" for d in DASHBOARDS)
               + f"\n  表单录入 / Forms: {server.url_of('form')}"
-              + "\n" + msg("dash_no_login", hosts=", ".join(hosts)).render()
+              + "\n" + (msg("dash_team_login", hosts=", ".join(hosts), hours=f"{session_hours or _default_hours():g}") if team
+                         else msg("dash_no_login", hosts=", ".join(hosts))).render()
               + "\n" + msg("dash_ctrl_c").render()), flush=True)
         if open_browser:
             with contextlib.suppress(Exception):
@@ -461,6 +545,12 @@ def start_daily_cycle(workspace: Path) -> DailyCycle | None:
     daily.start()
     print(msg("dash_cycle_at", at=at.strftime("%H:%M")).render(), flush=True)
     return daily
+
+
+def _default_hours() -> float:
+    from .auth import SESSION_HOURS
+
+    return SESSION_HOURS
 
 
 def _raise_interrupt(signum, frame):

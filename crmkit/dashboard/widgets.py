@@ -61,7 +61,7 @@ def owner_options(ctx: Context, lang: str, *, include_all: bool = True) -> list[
         df = ctx.ws[ent]
         if col in df:   # distinct values first: a few owners over 100,000 rows
             names.extend(sorted({str(v) for v in df[col].dropna().unique()} - set(names)))
-    seen = list(dict.fromkeys(n for n in names if n.strip()))
+    seen = list(dict.fromkeys(n for n in names if n.strip() and ctx.sees_owner(n)))   # team mode: the scope only
     opts = [(n, n) for n in seen]
     return ([(_t("dash_all_owners", lang), ALL)] if include_all else []) + opts
 
@@ -243,15 +243,29 @@ def header(ctx: Context, dashboard: str):
     title = w.HTML()
     switch = language_switch(ctx.lang)
     switch.add_class("crmkit-lang")
-    box = w.HBox([title, switch], layout=w.Layout(justify_content="space-between", align_items="center",
-                                                  width="100%"))
+    who = w.HTML()
+    who.add_class("crmkit-user")
+    right = w.HBox([who, switch], layout=w.Layout(align_items="center", grid_gap="12px"))
+    box = w.HBox([title, right if ctx.user else switch],
+                 layout=w.Layout(justify_content="space-between", align_items="center", width="100%"))
 
     def update(lang: str) -> None:
         name = next((d.title(lang) for d in DASHBOARDS if d.key == dashboard), dashboard)
         set_html(title, title_html(f"{name} · crmkit", subtitle(ctx)))
+        if ctx.user:
+            set_html(who, user_html(ctx.user, ctx.role, lang))
 
     update(ctx.lang)
     return box, switch, update
+
+
+def user_html(user: str, role: str | None, lang: str) -> str:
+    """Team mode: who is signed in, and the sign-out link (pages live at ``voila/render/``)."""
+    from ..schema import ROLE
+
+    label = ROLE.label(role, lang) if role else ""
+    return (f'<span class="crmkit-signed-in">{esc(_t("login_signed_in_as", lang).format(name=user, role=label))}</span>'
+            f' · <a class="crmkit-sign-out" href="../../logout">{esc(_t("login_sign_out", lang))}</a>')
 
 
 def section(key: str, lang: str) -> str:
