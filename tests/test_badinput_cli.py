@@ -121,6 +121,9 @@ CASES = (
     + [("dedupe", b, lambda p: ["dedupe", str(p), "--apply"]) for b in WORKSPACE_BAD]
     + [("campaign", b, lambda p: ["campaign", str(p), "CP01"]) for b in WORKSPACE_BAD]
     + [("cycle", b, lambda p: ["cycle", str(p)]) for b in WORKSPACE_BAD]
+    + [("merge", b, lambda p: ["merge", str(p), "{good workspace}"]) for b in WORKSPACE_BAD]
+    + [("merge", b, lambda p: ["merge", "{good workspace}", str(p)]) for b in ("missing", "empty folder", "text file",
+                                                                             "good workspace")]
     # (templates --refresh adds a missing column back: that repair is its job, so that case is left out)
     + [("templates", b, lambda p: ["templates", "--refresh", str(p)]) for b in WORKSPACE_BAD
        if b != "ws without the customer ID column"]

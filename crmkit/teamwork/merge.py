@@ -85,15 +85,17 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
     ws = open_workspace(main)          # a clear message when main is no workspace
     if rep.resolve() == main.resolve():
         raise UsageError(msg("e_merge_same"), file=str(rep))
-    man = mf.SplitManifest.read(rep)
-    if not man.workspace_id or man.workspace_id != mf.workspace_id(main):
-        raise UsageError(msg("e_merge_foreign", main=str(main)), file=str(rep))
     book = Path(conflicts_out) if conflicts_out is not None else conflict_workbook_path(rep)
-    if not dry_run:                    # before anything is merged: never over a file someone saved since
-        check_output_path(book, workspace=main, inputs=[rep], option="conflict workbook")
     lock = contextlib.nullcontext() if dry_run else workspace_lock(main)
     with lock:
         ws = open_workspace(main)
+        for k in (*MERGED, "history"):  # a broken main workbook is named before anything else
+            ws[k]
+        man = mf.SplitManifest.read(rep)
+        if not man.workspace_id or man.workspace_id != mf.workspace_id(main):
+            raise UsageError(msg("e_merge_foreign", main=str(main)), file=str(rep))
+        if not dry_run:                # before anything is merged: never over a file someone saved since
+            check_output_path(book, workspace=main, inputs=[rep], option="conflict workbook")
         rws = open_workspace(rep)
         lang = current_lang() if lang_is_set() else ws.lang
         by = f"merge:{man.owner}"
