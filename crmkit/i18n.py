@@ -876,8 +876,9 @@ TEXT.update({
     "login_signed_out": ("You are signed out.", "您已退出登录。"),
     "login_signed_in_as": ("Signed in as {name} ({role})", "当前用户：{name}（{role}）"),
     "login_sign_out": ("Sign out", "退出登录"),
-    "e_scope_role": ("{user} ({role}) may not {action}: only managers and admins may",
-                     "{user}（{role}）无权{action}：仅主管和管理员可以"),
+    "e_scope_role": ("{user} ({role}) may not {action}: a campaign reaches customers of the whole workspace, "
+                     "so only admins may",
+                     "{user}（{role}）无权{action}：营销活动面向整个工作区的客户，仅管理员可以"),
     "scope_launch": ("launch a campaign", "启动营销活动"),
     "e_dash_not_signed_in": ("not signed in: sign in again on the landing page", "未登录：请回到首页重新登录"),
     "e_scope_task": ("task {task} is not among your records", "任务 {task} 不在您的记录范围内"),

@@ -171,6 +171,10 @@ def scoped_tables(scope: Scope, tables: Mapping[str, pd.DataFrame]) -> dict[str,
 
     def keep(key: str, df: pd.DataFrame, mask: pd.Series) -> None:
         kept = df[mask.to_numpy()]
+        found = df.attrs.get("problems")
+        if found:       # pandas carries attrs along: only the problems of the rows kept
+            rows = set(kept.index)
+            kept.attrs = {**df.attrs, "problems": [p for p in found if getattr(p, "row", None) in rows]}
         out[key] = kept
         id_field = ENTITIES[key].id_field
         if id_field and id_field in kept.columns:

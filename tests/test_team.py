@@ -120,3 +120,25 @@ def test_validate_warns_of_unknown_names_in_a_managers_team(make_workspace):
     hit = issues[(issues["field"] == "team")] if "field" in issues.columns else issues
     assert len(hit) == 1
     assert "Zed Ghost" in str(hit.iloc[0].to_dict())
+
+
+def test_a_rep_sees_no_bad_cell_of_another_reps_customer(make_workspace):
+    """The cells that did not read as their type travel with the rows: a rep's Data quality page and
+    validation list only their own."""
+    import openpyxl
+
+    from crmkit.validate import validate_workspace
+
+    folder = make_workspace({"team": TEAM, "customers": customers()})
+    book = openpyxl.load_workbook(folder / "customers.xlsx")
+    sheet = book["Customers"]
+    col = next(c.column for c in sheet[1] if str(c.value).startswith("Created"))
+    sheet.cell(2, col, "not a date")                        # Rex's customer C1
+    sheet.cell(3, col, "SECRET-RAE-+8613800000002")         # Rae's customer C2
+    book.save(folder / "customers.xlsx")
+    rex = open_workspace(folder, as_user="Rex One")
+    assert [p.value for p in rex["customers"].attrs["problems"]] == ["not a date"]
+    assert [p.value for p in rex.problems()] == ["not a date"]
+    shown = validate_workspace(rex).issues
+    assert not shown.astype(str).apply(lambda c: c.str.contains("SECRET")).any().any()
+    assert shown.astype(str).apply(lambda c: c.str.contains("not a date")).any().any()

@@ -170,6 +170,9 @@ def test_unknown_and_inactive_members_cannot_sign_in(provider, team_ws):
     from crmkit.workspace import open_workspace
 
     assert provider.sign_in(FakeHandler(), "Mallory", "alex-secret-1") == (None, "login_failed")
+    signed = FakeHandler()
+    assert provider.sign_in(signed, "Alex Chen", "alex-secret-1")[0] is not None
+    assert provider.get_user(FakeHandler(signed.jar)).username == "Alex Chen"
     # Alex is set inactive after the password was set: refused although the password is right
     ws = open_workspace(team_ws)
     team = ws["team"].copy()
@@ -178,6 +181,8 @@ def test_unknown_and_inactive_members_cannot_sign_in(provider, team_ws):
     ws.replace("team", team)
     ws.save()
     assert provider.sign_in(FakeHandler(), "Alex Chen", "alex-secret-1") == (None, "login_failed")
+    # and the session Alex already had ends with it, at the next request
+    assert provider.get_user(FakeHandler(signed.jar)) is None
 
 
 def test_a_forged_user_header_is_replaced_or_removed(provider):

@@ -43,7 +43,10 @@ from traitlets import Float, Int, Unicode
 
 from ..i18n import t
 from ..io.safety import state_dir
+from ..schema import workbook_file
+from ..team import members
 from ..users import check_password, read_users, team_member
+from ..workspace import open_workspace
 
 #: the request header Voila passes to the kernel (as ``HTTP_X_CRMKIT_USER``)
 USER_HEADER = "X-Crmkit-User"
@@ -134,6 +137,7 @@ class TeamIdentityProvider(IdentityProvider):
         super().__init__(**kwargs)
         self.clock = time.time             # a test moves it on to see a session expire
         self.throttle = LoginThrottle(self.max_failures, self.failure_window, self.lockout_seconds)
+        self._team_seen: tuple[object, dict] = (None, {})     # (rules.xlsx stamp, members) for still_active
 
     # --- what Jupyter Server asks
     @property
@@ -182,7 +186,21 @@ class TeamIdentityProvider(IdentityProvider):
         entry = read_users(self.workspace_path).get(name)
         if entry is None or password_mark(entry) != set_at:   # removed or changed password: signed out
             return None
+        if not self.still_active(name):                         # made inactive (or left the Team sheet)
+            return None
         return User(username=name, name=name, display_name=name)
+
+    def still_active(self, name: str) -> bool:
+        """Whether ``name`` is still an active Team member, read again whenever rules.xlsx changes."""
+        try:
+            rules = self.workspace_path / workbook_file("rules")
+            stamp = (rules.stat().st_mtime_ns, rules.stat().st_size)
+            if self._team_seen[0] != stamp:
+                self._team_seen = (stamp, members(open_workspace(self.workspace_path)["team"]))
+            m = self._team_seen[1].get(name)
+        except Exception:  # noqa: BLE001 - an unreadable Team sheet signs nobody in
+            return False
+        return m is not None and m.active
 
     def sign_in(self, handler, name: str, password: str) -> tuple[User | None, str]:
         """Check a sign-in; returns (user, "") or (None, the reason shown: ``login_failed`` / ``login_throttled``)."""

@@ -58,8 +58,9 @@ class Context:
         return self.scope is None or self.scope.sees_owner(str(name))
 
     def may_launch(self) -> bool:
-        """Whether this visitor may launch a campaign: without team mode anyone, else managers and admins."""
-        return self.scope is None or self.scope.role in ("manager", "admin")
+        """Whether this visitor may launch a campaign: without team mode anyone, else admins only (a
+        campaign's audience is the whole workspace, wider than a manager's team)."""
+        return self.scope is None or self.scope.everything
 
     def check_may_launch(self) -> None:
         from ..i18n import t
