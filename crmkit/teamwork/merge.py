@@ -23,8 +23,9 @@ merge would take is checked on the row as it would be after the merge
 the rep's scope: owners and customers of the split); one that fails is
 **rejected**: not applied (not even with ``prefer="rep"``) and listed with
 the new rows rejected.  The manifest is taken only when the main workspace
-recorded that very split (:func:`crmkit.teamwork.manifest.checked_manifest`).  Rows of the rep
-whose ID is not in the base are **new**: they are imported as an import
+recorded that very split (:func:`crmkit.teamwork.manifest.checked_manifest`).
+
+Rows of the rep whose ID is not in the base are **new**: they are imported as an import
 would (:func:`crmkit.importer.plan_import`: checked, matched by ID and by the
 duplicate keys of :mod:`crmkit.dedupe`, given main IDs), customers first, so
 that the ``customer_id`` of a new interaction, task ... is rewritten to its
