@@ -1370,6 +1370,18 @@ TEXT.update({
     "e_manifest_missing": ("not a rep workspace made by crmkit split: {path} is missing",
                            "不是由 crmkit split 拆分出的成员工作区：缺少 {path}"),
     "e_manifest_bad": ("the split manifest {path} cannot be read: {detail}", "无法读取拆分清单 {path}：{detail}"),
+    "e_split_unrecorded": ("this split is not recorded in {main} (.crmkit/splits): the rep folder was not written by "
+                           "crmkit split of this workspace, or its record was removed; nothing was merged",
+                           "{main} 中没有此次拆分的记录（.crmkit/splits）：该文件夹不是由本工作区的 crmkit split "
+                           "生成的，或其记录已被删除；未合并任何内容"),
+    "e_split_record_bad": ("the record of this split in the main workspace cannot be read ({record}): restore it "
+                           "from a backup; nothing was merged",
+                           "主工作区中此次拆分的记录无法读取（{record}）：请从备份恢复；未合并任何内容"),
+    "e_split_changed": ("the split manifest was changed since the split (it no longer matches the record the split "
+                        "kept in the main workspace): merge refuses it; split the rep's records again; nothing was "
+                        "merged",
+                        "拆分清单在拆分后被修改过（与拆分时在主工作区保存的记录不一致）：拒绝合并；请重新拆分该销售代表的"
+                        "记录；未合并任何内容"),
 })
 
 
@@ -1382,13 +1394,21 @@ TEXT.update({
                         "此销售代表工作区拆分自其他工作区，而非 {main}；未合并任何内容"),
     "r_merge_parent_rejected": ("its customer {id} is a new row that was rejected",
                                 "其所属客户 {id} 是被拒绝的新记录"),
+    "r_merge_out_of_scope": ("{value} is outside {owner}'s scope (owners of this split: {owners}): a rep cannot "
+                             "give a record away; a manager or admin reassigns it in the main workspace",
+                             "{value} 不在 {owner} 的范围内（本次拆分的负责人：{owners}）：销售代表不能把记录转给他人；"
+                             "请由主管或管理员在主工作区中重新分配"),
+    "r_merge_ref_out_of_scope": ("customer {value} is not one of this rep workspace's customers: not applied",
+                                 "客户 {value} 不属于此销售代表工作区的客户：未合并"),
     "rm_title": ("Merge of {rep} ({owner}) into {main}", "合并 {rep}（{owner}）到 {main}"),
-    "rm_rows": ("{rows} rows = {applied} applied + {unchanged} unchanged + {conflicting} with conflicts + "
-                "{new} new + {deleted} deleted",
-                "共 {rows} 行 = 已合并 {applied} + 无变化 {unchanged} + 有冲突 {conflicting} + 新增 {new} + "
-                "已删除 {deleted}"),
-    "rm_cells": ("cells applied: {cells}; main changes kept: {kept}; conflicts: {conflicts} ({open} open)",
-                 "已合并单元格：{cells}；保留主工作区的修改：{kept}；冲突：{conflicts}（待处理 {open}）"),
+    "rm_rows": ("{rows} rows = {applied} applied + {unchanged} unchanged + {conflicting} with conflicts or "
+                "rejected edits + {new} new + {deleted} deleted",
+                "共 {rows} 行 = 已合并 {applied} + 无变化 {unchanged} + 有冲突或被拒绝的修改 {conflicting} + "
+                "新增 {new} + 已删除 {deleted}"),
+    "rm_cells": ("cells applied: {cells}; main changes kept: {kept}; conflicts: {conflicts} ({open} open); "
+                 "edits rejected: {rejected}",
+                 "已合并单元格：{cells}；保留主工作区的修改：{kept}；冲突：{conflicts}（待处理 {open}）；"
+                 "被拒绝的修改：{rejected}"),
     "rm_new": ("new rows: {new} = {added} added with new IDs + {matched} matched an existing record + "
                "{rejected} rejected",
                "新增行：{new} = 新建 {added}（已分配新编号）+ 并入已有记录 {matched} + 拒绝 {rejected}"),
@@ -1399,7 +1419,7 @@ TEXT.update({
                       "拆分后已重新分配负责人的客户（销售代表的修改仍已合并）"),
     "rm_deleted": ("deleted in the rep workspace (never deleted here: a person decides)",
                    "销售代表工作区中删除的记录（此处不会删除，需人工决定）"),
-    "rm_rejected": ("new rows rejected", "被拒绝的新增行"),
+    "rm_rejected": ("rejected (new rows and edits not applied)", "被拒绝的内容（未合并的新增行和修改）"),
     "rm_conflicts": ("conflicts", "冲突"),
     "rm_workbook": ("conflict workbook: {path}", "冲突工作簿：{path}"),
     "rm_nothing": ("nothing to merge: the main workspace already holds every change of this rep workspace",
@@ -1408,7 +1428,7 @@ TEXT.update({
     # the conflict workbook
     "rm_sheet_conflicts": ("Conflicts", "冲突"),
     "rm_sheet_deleted": ("Deleted by the rep", "销售代表删除的记录"),
-    "rm_sheet_rejected": ("Rejected new rows", "被拒绝的新增行"),
+    "rm_sheet_rejected": ("Rejected rows and edits", "被拒绝的行和修改"),
     "rm_sheet_reassigned": ("Reassigned", "已重新分配"),
     "rm_name": ("Customer", "客户名称"),
     "rm_base": ("Base (as split)", "拆分时的值"),
@@ -1438,4 +1458,5 @@ TEXT.update({
     "rm_c_new_added": ("New rows added", "新建的行"),
     "rm_c_new_matched": ("New rows matching an existing record", "并入已有记录的新增行"),
     "rm_c_new_rejected": ("New rows rejected", "被拒绝的新增行"),
+    "rm_c_cells_rejected": ("Edited cells rejected", "被拒绝的修改单元格"),
 })

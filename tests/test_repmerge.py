@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 
 from crmkit.cli import main as cli_main
+from crmkit.exceptions import UsageError
 from crmkit.team import scope_for, scoped_tables
-from crmkit.teamwork.manifest import SplitManifest, workspace_id
+from crmkit.teamwork.manifest import SplitManifest, record_split, workspace_id
 from crmkit.teamwork.merge import MERGED, conflict_workbook_path, merge_rep
 from crmkit.teamwork.merge_record import path as record_path
 from crmkit.validate import validate_path
@@ -51,6 +52,7 @@ def split_rep(main: Path, folder: Path, owner: str) -> Path:
     for k in MERGED:
         man.add_table(k, ws[k])
     man.write(folder)
+    record_split(main, folder)          # as crmkit split does: the main workspace keeps the manifest's sha256
     return folder
 
 
@@ -192,7 +194,7 @@ def test_a_conflict_is_listed_not_applied_then_applied_with_prefer_rep(story):
     book = conflict_workbook_path(rep)
     assert res.conflict_workbook == str(book) and book.parent == rep.parent
     sheets = pd.read_excel(book, sheet_name=None, engine="openpyxl")
-    assert list(sheets) == ["Summary", "Conflicts", "Deleted by the rep", "Rejected new rows", "Reassigned"]
+    assert list(sheets) == ["Summary", "Conflicts", "Deleted by the rep", "Rejected rows and edits", "Reassigned"]
     row = sheets["Conflicts"].iloc[0]
     assert (row["Record ID"], row["Field"], row["Main workspace now"], row["Rep workspace"]) == (
         s.conflict, "Stage", "negotiation", "proposal")
@@ -390,7 +392,7 @@ def test_new_rows_that_break_the_data_contract_are_rejected_and_listed_with_thei
     assert res.exit_code == 1
     sm = res.summary()
     assert sm["new"] == sm["new_added"] + sm["new_matched"] + sm["new_rejected"]
-    assert len(pd.read_excel(conflict_workbook_path(rep), sheet_name="Rejected new rows", engine="openpyxl")) == 3
+    assert len(pd.read_excel(conflict_workbook_path(rep), sheet_name="Rejected rows and edits", engine="openpyxl")) == 3
 
 
 def test_a_rep_value_that_is_not_valid_for_its_field_is_listed_and_never_applied(story):
@@ -431,3 +433,153 @@ def test_a_conflict_workbook_someone_saved_since_stops_the_next_merge_before_it_
     with pytest.raises(OutputPathError):
         merge_rep(main, rep, prefer="rep")
     assert file_state(main) == before and customer(main, s.conflict)["stage"] == "negotiation"
+
+
+# --------------------------------------------------------------------------- edits of existing rows are checked
+
+def set_cells(book: Path, sheet: str, changes: dict[tuple[str, str], object]) -> None:
+    """Change cells of a rep workbook as a person in Excel would: (row ID, header without the *) -> value."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book)
+    sh = wb[sheet]
+    head = [str(c.value or "").rstrip(" *") for c in sh[1]]
+    rows = {sh.cell(r, 1).value: r for r in range(2, sh.max_row + 1)}
+    for (rid, header), value in changes.items():
+        sh.cell(rows[rid], head.index(header) + 1).value = value
+    wb.save(book)
+
+
+def test_a_reps_edits_that_break_the_data_contract_or_leave_the_scope_are_rejected_not_applied(story):
+    main, rep, s = story
+    c = open_workspace(rep)["customers"].sort_values("customer_id")
+    blank_name, bad_mail, stranger, to_sam, plus = c["customer_id"].tolist()[5:10]
+    inter = open_workspace(rep)["interactions"]
+    mine = inter[inter["customer_id"] == plus]["interaction_id"].tolist() + \
+        inter[inter["customer_id"].isin([blank_name, bad_mail])]["interaction_id"].tolist()
+    to_nowhere, to_other = mine[:2]
+    set_cells(rep / "customers.xlsx", "Customers", {
+        (blank_name, "Customer name"): None, (bad_mail, "E-mail"): "not-an-email",
+        (bad_mail, "Notes"): "a good edit of the same row", (stranger, "Owner"): "Mallory Nobody",
+        (to_sam, "Owner"): "Sam Patel", (plus, "Phone"): "8613800138000"})
+    m = open_workspace(main)["customers"]
+    sams = m[(m["owner"] == "Sam Patel") & (m["customer_id"] != s.sam_id)]["customer_id"].tolist()
+    set_cells(rep / "customers.xlsx", "Interactions", {(to_nowhere, "Customer ID"): "C99999",
+                                                         (to_other, "Customer ID"): sams[0]})
+    before = {k: customer(main, k) for k in (blank_name, bad_mail, stranger, to_sam)}
+    i0 = open_workspace(main)["interactions"].set_index("interaction_id")["customer_id"]
+    res = merge_rep(main, rep, prefer="rep")        # --prefer rep does not apply them either
+    for cid, field in ((blank_name, "name"), (bad_mail, "email"), (stranger, "owner"), (to_sam, "owner")):
+        assert customer(main, cid)[field] == before[cid][field], (cid, field)
+    assert customer(main, bad_mail)["notes"] == "a good edit of the same row"
+    assert customer(main, plus)["phone"] == "8613800138000"         # a warning is applied, as an import would
+    i1 = open_workspace(main)["interactions"].set_index("interaction_id")["customer_id"]
+    assert i1[to_nowhere] == i0[to_nowhere] and i1[to_other] == i0[to_other]
+    rej = res.rejected[res.rejected["rep_id"].isin([blank_name, bad_mail, stranger, to_sam, to_nowhere, to_other])]
+    got = {(r["rep_id"], r["column"]): r for r in rej.to_dict("records")}
+    assert set(got) == {(blank_name, "Customer name"), (bad_mail, "E-mail"), (stranger, "Owner"), (to_sam, "Owner"),
+                        (to_nowhere, "Customer ID"), (to_other, "Customer ID")}
+    assert got[(bad_mail, "E-mail")]["value"] == "not-an-email"
+    assert got[(bad_mail, "E-mail")]["sheet"] == "Customers" and got[(bad_mail, "E-mail")]["row"] >= 2
+    assert got[(bad_mail, "E-mail")]["file"].endswith("customers.xlsx")
+    assert "required" in got[(blank_name, "Customer name")]["reason"].lower()
+    assert "scope" in got[(to_sam, "Owner")]["reason"] and "Sam Patel" in got[(to_sam, "Owner")]["reason"]
+    assert "scope" in got[(stranger, "Owner")]["reason"]
+    assert got[(to_other, "Customer ID")]["value"] == sams[0]
+    assert res.counts["customers"].cells_rejected == 4 and res.counts["interactions"].cells_rejected == 2
+    assert res.exit_code == 1 and validate_path(main).errors == 0
+    sm = res.summary()
+    assert sm["rows"] == sm["applied"] + sm["unchanged"] + sm["conflicting"] + sm["new"] + sm["deleted"]
+    assert len(pd.read_excel(conflict_workbook_path(rep), sheet_name="Rejected rows and edits",
+                             engine="openpyxl")) == len(res.rejected)
+    h = history(main)
+    assert not ((h["record_id"] == to_sam) & (h["field"] == "owner")).any()
+    # still listed by the next merge (the rep has to fix them), still not applied
+    again = merge_rep(main, rep)
+    assert again.total("cells_rejected") == 6 and again.total("cells_applied") == 0
+    assert customer(main, to_sam)["owner"] == REP
+
+
+def test_a_managers_split_may_move_a_customer_within_the_team(tmp_path):
+    from crmkit.teamwork.split import split_workspace
+
+    main = tmp_path / "main"
+    shutil.copytree(SAMPLE, main)
+    team = open_workspace(main)["team"]
+    mgr = team[team["role"] == "manager"].iloc[0]
+    scope = scope_for(team, mgr["name"])
+    reps = sorted(n for n in scope.owners if n != mgr["name"])
+    folder = split_workspace(main, tmp_path / "reps", [mgr["name"]]).members[0].folder
+    c = open_workspace(folder)["customers"]
+    cid = c[c["owner"] == reps[0]]["customer_id"].iloc[0]
+    set_cells(folder / "customers.xlsx", "Customers", {(cid, "Owner"): reps[-1] if len(reps) > 1 else mgr["name"]})
+    res = merge_rep(main, folder)
+    assert res.total("cells_rejected") == 0 and res.total("cells_applied") == 1
+    assert customer(main, cid)["owner"] != reps[0]
+
+
+# --------------------------------------------------------------------------- the manifest is checked against main
+
+def test_a_manifest_the_rep_edited_is_refused(story):
+    main, rep, s = story
+    path = rep / ".crmkit" / "split-manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["base"]["customers"][s.sam_id] = {}          # take over a customer of Sam's
+    path.write_text(json.dumps(data), encoding="utf-8")
+    before = file_state(main)
+    with pytest.raises(UsageError, match="changed since the split"):
+        merge_rep(main, rep)
+    assert file_state(main) == before
+    assert cli_main(["merge", str(main), str(rep)]) == 2
+
+
+def test_a_rep_folder_whose_split_main_never_recorded_is_refused(story, capsys):
+    main, rep, s = story
+    record = main / ".crmkit" / "splits" / f"{SplitManifest.read(rep).split_id}.json"
+    assert record.is_file()
+    record.unlink()
+    before = file_state(main)
+    assert cli_main(["--lang", "zh", "merge", str(main), str(rep)]) == 2
+    err = capsys.readouterr().err
+    assert "没有此次拆分的记录" in err and len([x for x in err.splitlines() if x.strip()]) == 1
+    assert file_state(main) == before
+
+
+def test_split_records_each_manifest_in_main(tmp_path):
+    import hashlib
+
+    from crmkit.teamwork.split import split_workspace
+
+    main = tmp_path / "main"
+    shutil.copytree(SAMPLE, main)
+    res = split_workspace(main, tmp_path / "reps", [REP, "Sam Patel"])
+    for m in res.members:
+        rec = json.loads((main / ".crmkit" / "splits" / f"{m.split_id}.json").read_text(encoding="utf-8"))
+        data = (m.folder / ".crmkit" / "split-manifest.json").read_bytes()
+        assert rec["sha256"] == hashlib.sha256(data).hexdigest()
+        assert (rec["owner"], rec["owners"], rec["split_id"]) == (m.name, m.owners, m.split_id)
+        assert rec["split_at"] == SplitManifest.read(m.folder).split_at
+    assert merge_rep(main, res.members[0].folder).exit_code == 0
+
+
+@pytest.mark.parametrize("content, words", [
+    ("[1, 2]", "JSON object"), ('{"format": 1, "owner": "Alex Chen"}', "missing"),
+    ('{"format": 1, "owner": "A", "role": "rep", "owners": "A", "workspace_id": "x", "main": "", "lang": "en", '
+     '"split_at": "t", "split_id": "s", "base": []}', "wrong shape"), ("{not json", "cannot be read")])
+def test_a_manifest_of_the_wrong_shape_is_one_clear_line(story, capsys, content, words):
+    main, rep, s = story
+    (rep / ".crmkit" / "split-manifest.json").write_text(content, encoding="utf-8")
+    assert cli_main(["merge", str(main), str(rep)]) == 2
+    err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert len(err) == 1 and "cannot be read" in err[0] and words in err[0] and "split-manifest.json" in err[0]
+    assert cli_main(["--lang", "zh", "merge", str(main), str(rep)]) == 2
+    assert "无法读取拆分清单" in capsys.readouterr().err
+
+
+def test_a_file_given_as_the_rep_folder_is_said_to_be_no_folder(story, tmp_path, capsys):
+    main, rep, s = story
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert cli_main(["merge", str(main), str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert "not a folder" in err and "afile" in err and "manifest" not in err

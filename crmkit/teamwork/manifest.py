@@ -11,6 +11,13 @@ turned float) does not look edited.
 random id kept in ``MAIN/.crmkit/workspace-id``), so a rep workspace is
 never merged into another team's workspace by mistake.
 
+The manifest is a plain file in the rep's folder, which the rep can edit: the
+split also records it in the main workspace, ``MAIN/.crmkit/splits/<split
+id>.json`` (owner, owners, time and the sha256 of the manifest's bytes:
+:func:`record_split`), and ``crmkit merge`` takes a manifest only when that
+record matches it (:func:`checked_manifest`).  A rep cannot widen the base
+(add another rep's customer) or the scope by editing the manifest.
+
 >>> m = SplitManifest.read("reps/alex")
 >>> m.base["customers"]["C000123"]["phone"]
 '+8613800138000'
@@ -23,6 +30,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +45,26 @@ from ..schema import ENTITIES
 
 MANIFEST_FILE = "split-manifest.json"
 WORKSPACE_ID_FILE = "workspace-id"
+SPLITS_DIR = "splits"
 FORMAT = 1
+#: the keys a manifest must hold (the others have defaults)
+REQUIRED = ("owner", "role", "owners", "workspace_id", "main", "lang", "split_at", "split_id", "base")
 
 Cells = dict[str, str | None]           # field -> canonical text (None: blank)
 
 
 def manifest_path(rep_folder: str | os.PathLike) -> Path:
     return state_dir(rep_folder) / MANIFEST_FILE
+
+
+def file_key(split_id: str) -> str:
+    """``split_id`` as a safe file-name part (the manifest is the rep's file: its id is not trusted as a path)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(split_id))[:120] or "split"
+
+
+def split_record_path(main: str | os.PathLike, split_id: str) -> Path:
+    """Where the main workspace ``main`` records the split ``split_id``: ``.crmkit/splits/<split_id>.json``."""
+    return state_dir(main) / SPLITS_DIR / f"{file_key(split_id)}.json"
 
 
 def row_texts(df: pd.DataFrame, entity: str) -> dict[str, Cells]:
@@ -129,13 +150,94 @@ class SplitManifest:
     @classmethod
     def read(cls, rep_folder: str | os.PathLike) -> SplitManifest:
         """The manifest of ``rep_folder``; :class:`UsageError` when it is missing or unreadable."""
-        path = manifest_path(rep_folder)
-        if not path.is_file():
-            raise UsageError(msg("e_manifest_missing", path=str(path)), file=str(path))
+        return cls.parse(read_bytes(rep_folder), manifest_path(rep_folder))
+
+    @classmethod
+    def parse(cls, data: bytes, path: str | os.PathLike) -> SplitManifest:
+        """The manifest of the bytes ``data`` (read from ``path``); :class:`UsageError` when they are not one."""
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            if raw.get("format") != FORMAT:
-                raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT}")
+            raw = json.loads(data.decode("utf-8"))
+            _check_shape(raw)
             return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise UsageError(msg("e_manifest_bad", path=str(path), detail=str(exc)), file=str(path)) from None
+
+
+def read_bytes(rep_folder: str | os.PathLike) -> bytes:
+    """The manifest file's bytes; :class:`UsageError` when the folder holds none."""
+    path = manifest_path(rep_folder)
+    if not path.is_file():
+        raise UsageError(msg("e_manifest_missing", path=str(path)), file=str(path))
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(msg("e_manifest_bad", path=str(path), detail=exc.strerror or str(exc)),
+                         file=str(path)) from None
+
+
+def _check_shape(raw) -> None:
+    """A ValueError saying what is wrong when ``raw`` (parsed JSON) is not a manifest's shape."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"a JSON object was expected, not {type(raw).__name__}")
+    if raw.get("format") != FORMAT:
+        raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT}")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise ValueError("missing " + ", ".join(missing))
+    texts = ("owner", "role", "workspace_id", "split_at", "split_id")
+    bad = [k for k in texts if not isinstance(raw[k], str) or not raw[k].strip()]
+    if raw["owners"] is not None and not (isinstance(raw["owners"], list)
+                                          and all(isinstance(x, str) for x in raw["owners"])):
+        bad.append("owners")
+    base = raw["base"]
+    if not (isinstance(base, dict) and all(isinstance(rows, dict) and all(
+            isinstance(cells, dict) and all(isinstance(v, str) or v is None for v in cells.values())
+            for cells in rows.values()) for rows in base.values())):
+        bad.append("base")
+    if bad:
+        raise ValueError("wrong shape: " + ", ".join(bad))
+
+
+def record_split(main: str | os.PathLike, rep_folder: str | os.PathLike | None = None, *,
+                 manifest: SplitManifest | None = None, data: bytes | None = None) -> Path:
+    """Record a split in the main workspace ``main`` (``.crmkit/splits/<split_id>.json``), atomically.
+
+    Either ``rep_folder`` (its manifest file as written) or ``manifest`` and
+    ``data`` (the bytes :meth:`SplitManifest.data` gave, before they are
+    written: ``crmkit split``).  The record holds the owner, owners, time of
+    the split and the sha256 of the manifest's bytes, which
+    :func:`checked_manifest` compares at merge time.
+    """
+    if data is None:
+        data = read_bytes(rep_folder)
+    if manifest is None:
+        manifest = SplitManifest.parse(data, manifest_path(rep_folder))
+    record = {"split_id": manifest.split_id, "owner": manifest.owner, "owners": manifest.owners,
+              "role": manifest.role, "split_at": manifest.split_at, "workspace_id": manifest.workspace_id,
+              "sha256": hashlib.sha256(data).hexdigest()}
+    text = json.dumps(record, ensure_ascii=False, indent=1)
+    return replace_file(split_record_path(main, manifest.split_id),
+                        lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
+                        workspace=main, keep_backups=0, verify=False)
+
+
+def checked_manifest(main: str | os.PathLike, rep_folder: str | os.PathLike) -> SplitManifest:
+    """The manifest of ``rep_folder`` when the main workspace ``main`` recorded that very split (see the
+    module text); a :class:`UsageError` when it did not, or when the manifest was changed since."""
+    data = read_bytes(rep_folder)
+    path = manifest_path(rep_folder)
+    man = SplitManifest.parse(data, path)
+    if not man.workspace_id or man.workspace_id != workspace_id(main):
+        raise UsageError(msg("e_merge_foreign", main=str(main)), file=str(rep_folder))
+    rec_path = split_record_path(main, man.split_id)
+    try:
+        rec = json.loads(rec_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(msg("e_split_unrecorded", main=str(main)), file=str(path)) from None
+    except (OSError, ValueError):
+        rec = None
+    if not isinstance(rec, dict) or rec.get("split_id") != man.split_id:
+        raise UsageError(msg("e_split_record_bad", record=str(rec_path)), file=str(path))
+    if rec.get("sha256") != hashlib.sha256(data).hexdigest():
+        raise UsageError(msg("e_split_changed"), file=str(path))
+    return man

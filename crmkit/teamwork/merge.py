@@ -17,8 +17,15 @@ changed.  Per cell:
   ``main`` (then kept, and the conflict counts as resolved).
 
 A rep value that does not convert to its field's type (a date typed as
-``31/02``) is never applied: it is listed as a conflict.  Rows of the rep
-whose ID is not in the base are **new**: they are imported as an import
+``31/02``) is never applied: it is listed as a conflict.  A rep edit the
+merge would take is checked on the row as it would be after the merge
+(:mod:`crmkit.teamwork.merge_checks`: the checks of ``crmkit validate``, and
+the rep's scope: owners and customers of the split); one that fails is
+**rejected**: not applied (not even with ``prefer="rep"``) and listed with
+the new rows rejected.  The manifest is taken only when the main workspace
+recorded that very split (:func:`crmkit.teamwork.manifest.checked_manifest`).
+
+Rows of the rep whose ID is not in the base are **new**: they are imported as an import
 would (:func:`crmkit.importer.plan_import`: checked, matched by ID and by the
 duplicate keys of :mod:`crmkit.dedupe`, given main IDs), customers first, so
 that the ``customer_id`` of a new interaction, task ... is rewritten to its
@@ -56,6 +63,7 @@ from ..merge import as_text, history_frame
 from ..workspace import open_workspace
 from . import manifest as mf
 from . import merge_record as mr
+from .merge_checks import screen_edits
 from .merge_report import CONFLICT_COLUMNS, EntityCounts, RepMergeResult, write_conflict_workbook
 
 #: The tables a rep workspace holds that merge back (reference sheets are read-only copies).
@@ -76,7 +84,9 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
     conflict workbook (:func:`conflict_workbook_path`, or ``conflicts_out``)
     when there are conflicts, deleted or rejected rows, unless ``dry_run``.
     Raises :class:`~crmkit.exceptions.UsageError` for a rep folder without a
-    split manifest or split from another workspace.
+    split manifest, split from another workspace, or whose manifest the main
+    workspace has no record of or was changed since the split
+    (:func:`crmkit.teamwork.manifest.checked_manifest`).
     """
     t0 = time.perf_counter()
     if prefer is not None and prefer not in PREFER:
@@ -91,9 +101,9 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
         ws = open_workspace(main)
         for k in (*MERGED, "history"):  # a broken main workbook is named before anything else
             ws[k]
-        man = mf.SplitManifest.read(rep)
-        if not man.workspace_id or man.workspace_id != mf.workspace_id(main):
-            raise UsageError(msg("e_merge_foreign", main=str(main)), file=str(rep))
+        if rep.exists() and not rep.is_dir():
+            raise UsageError(msg("e_ws_not_folder"), file=str(rep))
+        man = mf.checked_manifest(main, rep)   # split from this workspace, recorded there, unchanged since
         if not dry_run:                # before anything is merged: never over a file someone saved since
             check_output_path(book, workspace=main, inputs=[rep], option="conflict workbook")
         rws = open_workspace(rep)
@@ -276,10 +286,13 @@ class _State:
                     invalid[pos[row], fields.index(f)] = True
         missing = ~np.asarray(there)
         rep_changed |= invalid
-        conflict = rep_changed & main_changed & ~same
+        # an edit the merge would take that is out of the rep's scope or breaks the data contract: rejected
+        rejected = self._screen(entity, rep, rrows, main, mpos, mids, fields,
+                                rep_changed & ~same & ~invalid & ~missing[:, None], R)
+        conflict = rep_changed & main_changed & ~same & ~rejected
         conflict[missing, :] = rep_changed[missing, :]
         conflict |= invalid & rep_changed
-        apply = rep_changed & ~main_changed & ~invalid
+        apply = rep_changed & ~main_changed & ~invalid & ~rejected
         apply[missing, :] = False
         kept = main_changed & ~rep_changed
         kept[missing, :] = False
@@ -293,12 +306,13 @@ class _State:
         resolution[invalid & rep_changed] = "invalid"
         resolution[conflict & missing[:, None]] = "missing_in_main"
         # counts per row
-        has_conf = conflict.any(axis=1)
+        has_conf = conflict.any(axis=1) | rejected.any(axis=1)      # a person looks at the row
         has_apply = apply.any(axis=1)
         counts.conflicting += int(has_conf.sum())
         counts.applied += int((has_apply & ~has_conf).sum())
         counts.unchanged += int((~has_apply & ~has_conf).sum())
         counts.cells_applied += int(apply.sum())
+        counts.cells_rejected += int(rejected.sum())
         counts.conflicts += int(conflict.sum())
         counts.kept_main += int(kept.sum())
         # apply the rep's values, with History
@@ -339,7 +353,7 @@ class _State:
                                         "base_owner": B.iat[i, j], "main_owner": M.iat[i, j],
                                         "rep_owner": R.iat[i, j], "cells_applied": int(apply[i].sum())})
         # what the record keeps: the new base of every row the rep changed (open conflicts keep the old base)
-        new_base = np.where(conflict & (resolution == "open") | invalid | missing[:, None], b.to_numpy(),
+        new_base = np.where(conflict & (resolution == "open") | invalid | rejected | missing[:, None], b.to_numpy(),
                             r.to_numpy())
         orig = orig.reindex(common).fillna(_NA).to_numpy()
         before = self.record.get("entities", {}).get(entity, {})
@@ -348,6 +362,27 @@ class _State:
         for i in np.flatnonzero(differs):
             keep[common[i]] = {"id": mids[i], "base": {f: (None if v == _NA else v)
                                                        for f, v in zip(fields, new_base[i])}}
+
+    def _screen(self, entity, rep, rrows, main, mpos, mids, fields, cand, R) -> np.ndarray:
+        """Which of the cells ``cand`` the merge must not take (:mod:`.merge_checks`); each one is listed as
+        rejected."""
+        out = np.zeros_like(cand)
+        rows = np.flatnonzero(cand.any(axis=1))
+        if not len(rows):
+            return out
+        ent = self.ws.entity(entity)
+        allowed = {t: set(self.keymap.get(t, {}).values()) for _, t in ent.references if t in self.keymap}
+        found = screen_edits(self.ws, entity, main.loc[mpos.reindex(mids[rows]).to_numpy()].reindex(columns=fields),
+                             rep.loc[rrows[rows], fields], cand[rows], fields, owner=str(self.man.owner),
+                             owners=self.man.owners, allowed=allowed, lang=self.res.lang)
+        file, sheet = str(self.rws.file(ent.workbook)), ent.sheet_name(self.rws.lang)
+        heads = {f.key: f.header(self.rws.lang) for f in self.ws.fields(entity)}
+        for (k, j), reason in sorted(found.items()):
+            i = rows[k]
+            out[i, j] = True
+            self._reject(entity, file, sheet, rrows[i], R.index[i], heads.get(fields[j], fields[j]), R.iat[i, j],
+                         reason, None)
+        return out
 
     def _customer_of(self, entity, main, mpos, mids) -> list[str]:
         """The customer name of each record (for the lists)."""

@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..io.safety import state_dir
+from .manifest import file_key
 
 VERSION = 1
 
 
 def path(main: str | os.PathLike, split_id: str) -> Path:
     """The record file of the split ``split_id`` in the main workspace ``main``."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(split_id))[:120] or "split"
-    return state_dir(main) / f"merge-{safe}.json"
+    return state_dir(main) / f"merge-{file_key(split_id)}.json"
 
 
 def read(main: str | os.PathLike, split_id: str) -> dict:

@@ -3,7 +3,7 @@
 The conflict workbook (``<rep folder>-conflicts.xlsx``, next to the rep
 folder) is written for the person who decides: a Summary sheet with the
 counts, Conflicts (sheet, record, customer, field, base, main, rep,
-resolution), the rows the rep deleted, the new rows rejected and the
+resolution), the rows the rep deleted, the new rows and edits rejected and the
 customers reassigned since the split.  Headers and values are in the
 workspace's language; every cell is written as text or a number, never as a
 formula.  It is an output file (:mod:`crmkit.io.outputs`): replaced by the
@@ -27,7 +27,7 @@ from ..schema import ENTITIES, field_label
 CONFLICT_COLUMNS = ["entity", "record_id", "name", "field", "base", "main", "rep", "resolution"]
 
 COUNT_KEYS = ("rows", "applied", "unchanged", "conflicting", "new", "deleted", "cells_applied", "conflicts",
-              "kept_main", "new_added", "new_matched", "new_rejected")
+              "kept_main", "new_added", "new_matched", "new_rejected", "cells_rejected")
 LIST_LIMIT = 20
 
 
@@ -46,6 +46,7 @@ class EntityCounts:
     new_added: int = 0
     new_matched: int = 0
     new_rejected: int = 0
+    cells_rejected: int = 0          # edits of existing rows not applied: invalid, or outside the rep's scope
 
     @property
     def rows(self) -> int:
@@ -90,12 +91,13 @@ class RepMergeResult:
 
     @property
     def exit_code(self) -> int:
-        """1 when a person must look: conflicts left open, rows the rep deleted, new rows rejected."""
-        return 1 if self.open_conflicts or self.total("deleted") or self.total("new_rejected") else 0
+        """1 when a person must look: conflicts left open, rows the rep deleted, new rows or edits rejected."""
+        return 1 if (self.open_conflicts or self.total("deleted") or self.total("new_rejected")
+                     or self.total("cells_rejected")) else 0
 
     def summary(self) -> dict:
         keys = ("applied", "unchanged", "conflicting", "new", "deleted", "cells_applied", "conflicts",
-                "kept_main", "new_added", "new_matched", "new_rejected")
+                "kept_main", "new_added", "new_matched", "new_rejected", "cells_rejected")
         out = {"main": self.main, "rep": self.rep, "owner": self.owner, "split_id": self.split_id,
                "dry_run": self.dry_run, "prefer": self.prefer, "rows": self.total("rows")}
         out.update({k: self.total(k) for k in keys})
@@ -148,7 +150,8 @@ def summary_text(res) -> str:
              "  " + t("rm_rows", lang).format(**{k: s[k] for k in ("rows", "applied", "unchanged", "conflicting",
                                                                     "new", "deleted")}),
              "  " + t("rm_cells", lang).format(cells=s["cells_applied"], kept=s["kept_main"],
-                                               conflicts=s["conflicts"], open=s["open_conflicts"])]
+                                               conflicts=s["conflicts"], open=s["open_conflicts"],
+                                               rejected=s["cells_rejected"])]
     if s["new"]:
         lines.append("  " + t("rm_new", lang).format(new=s["new"], added=s["new_added"], matched=s["new_matched"],
                                                      rejected=s["new_rejected"]))
@@ -185,7 +188,7 @@ def summary_text(res) -> str:
                          f"{_v(r.column)} {_v(r.reason)}")
         _more(lines, len(res.rejected), lang)
     if not (s["cells_applied"] or s["new_added"] or s["new_matched"] or s["conflicts"] or s["deleted"]
-            or s["new_rejected"]):
+            or s["new_rejected"] or s["cells_rejected"]):
         lines.append("  " + t("rm_nothing", lang))
     if res.history_rows:
         lines.append("  " + t("rm_history", lang).format(n=res.history_rows))

@@ -18,7 +18,10 @@ protected without a password: Excel and WPS refuse an edit there, and
 ``OUT/<name>/.crmkit/split-manifest.json`` (:mod:`crmkit.teamwork.manifest`)
 records the text of every record row as it was split: the base of the
 three-way merge.  The workbooks and the manifest of one member are written as
-one unit (:func:`crmkit.io.journal.save_files`): all of them or none.
+one unit (:func:`crmkit.io.journal.save_files`): all of them or none.  Just
+before, the split is recorded in the main workspace
+(``MAIN/.crmkit/splits/<split id>.json``, :func:`crmkit.teamwork.manifest.record_split`):
+``crmkit merge`` takes only a manifest that record matches byte for byte.
 
 A folder that already holds a split is refused when it is another member's,
 and, when it is the same member's, unless ``force`` (the rep's edits may not
@@ -46,7 +49,7 @@ from ..io.writer import write_workbook
 from ..schema import ENTITIES, WORKBOOKS, workbook_file
 from ..team import REFERENCE, member, members, scope_for, scoped_tables
 from ..workspace import open_workspace, team_names
-from .manifest import SplitManifest, manifest_path, row_texts, workspace_id
+from .manifest import SplitManifest, manifest_path, record_split, row_texts, workspace_id
 
 #: the record tables of a member's workspace, as counted and kept in the manifest's base
 RECORDS = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "messages")
@@ -190,7 +193,10 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
             workspace_id=wid, main=str(main_path.resolve()), lang=lang,
             split_at=pd.Timestamp.now().floor("s").isoformat(),
             base={k: row_texts(scoped[k], k) for k in RECORDS})
-        _write_member(folder, scoped, lang, fields_of, names_of_team, reference, manifest)
+        data = manifest.data()
+        # recorded in main first (a record without its folder is harmless; a folder without one is refused)
+        record_split(main_path, manifest=manifest, data=data)
+        _write_member(folder, scoped, lang, fields_of, names_of_team, reference, data)
         covered.update(scoped["customers"]["customer_id"].dropna().astype(str))
         for k in RECORDS:
             covered_rows[k].update(scoped[k].index)
@@ -224,7 +230,7 @@ def check_target(folder: Path, name: str, *, force: bool = False) -> None:
 # --------------------------------------------------------------------------- writing
 
 def _write_member(folder: Path, scoped: dict[str, pd.DataFrame], lang: str, fields_of, names_of_team: list[str],
-                  reference: bytes, manifest: SplitManifest) -> None:
+                  reference: bytes, manifest: bytes) -> None:
     """The five workbooks and the manifest of one member, as one unit."""
     try:
         (folder / "reports").mkdir(parents=True, exist_ok=True)
@@ -238,7 +244,7 @@ def _write_member(folder: Path, scoped: dict[str, pd.DataFrame], lang: str, fiel
             continue
         frames = {k: scoped[k] for k in keys}
         items.append(Item(target, write=_writer(wb, frames, lang, fields_of, names_of_team)))
-    items.append(Item(manifest_path(folder), data=manifest.data(), workbook=False))
+    items.append(Item(manifest_path(folder), data=manifest, workbook=False))
     save_files(folder, items)
 
 
