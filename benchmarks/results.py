@@ -28,6 +28,10 @@ STAGE_TITLES = {
     "campaign_preview": "preview every campaign (audience, guards, samples)",
     "send": "send 1,000 e-mails to a local SMTP server",
     "results_import": "results import of 100,000 events, dry run",
+    "split": "crmkit split into every rep and the manager",
+    "merge": "crmkit merge of one rep (1% edited each side, 20 new customers)",
+    "merge_again": "the same merge again (a no-op)",
+    "scoped_open": "a rep's dashboard reads (as_user, cached)",
 }
 BASELINE_TITLES = {
     "baseline_fastexcel": "raw fastexcel read",
@@ -38,6 +42,7 @@ BASELINE_TITLES = {
     "baseline_voila": "bare Voila notebook",
     "baseline_voila_preheated": "bare notebook, preheated Voila",
     "baseline_smtplib": "the same mails over one bare smtplib connection",
+    "baseline_unscoped_open": "the same reads, whole workspace",
 }
 
 
@@ -101,6 +106,14 @@ def _append_untouched(section: dict, res: dict):
     return "customers.xlsx" not in changed, "customers.xlsx untouched (mtime, bytes)"
 
 
+def _merge_noop(section: dict, res: dict):
+    extra = res.get("extra") or {}
+    if extra.get("applied") is None:
+        return None, "applies, adds and writes nothing"
+    return (extra["applied"] == 0 and extra.get("new_added") == 0 and not extra.get("written")
+            and not extra.get("history_rows")), "applies, adds and writes nothing"
+
+
 #: (stage, baseline or None, target check or None)
 COMPARISONS = (
     ("generate", None, None),
@@ -121,6 +134,10 @@ COMPARISONS = (
     ("campaign_preview", None, None),
     ("send", "baseline_smtplib", None),
     ("results_import", None, None),
+    ("split", None, None),
+    ("merge", None, None),
+    ("merge_again", None, _merge_noop),
+    ("scoped_open", "baseline_unscoped_open", None),
 )
 
 

@@ -39,10 +39,11 @@ IMPORT_ROWS = 100_000
 #: stage -> baseline it is compared with (None: reported without a ratio)
 STAGE_ORDER = ("generate", "load", "load_cached", "validate", "validate_cached", "import_dry", "import", "rfm",
                "rules_dry", "rules_write", "append",
-               "report", "dashboard", "campaign_preview", "send", "results_import")
+               "report", "dashboard", "campaign_preview", "send", "results_import",
+               "split", "merge", "merge_again", "scoped_open")
 BASELINES = ("baseline_fastexcel", "baseline_openpyxl", "baseline_import_fastexcel", "baseline_rfm_iterrows",
              "baseline_rules_rowloop", "baseline_voila", "baseline_voila_preheated",
-             "baseline_smtplib")
+             "baseline_smtplib", "baseline_unscoped_open")
 #: stages that write into a scratch copy are slower to set up; all run in fresh children anyway
 NEEDS_IMPORT_FILE = {"import_dry", "import", "baseline_import_fastexcel"}
 #: stages run only up to this many customers unless --full: importing with writes rewrites

@@ -573,6 +573,153 @@ def _timed_get(url: str, clock: Clock) -> dict:
             "outputs": text.count("application/vnd.voila.cell-output+json")}
 
 
+# --------------------------------------------------------------------------- team mode (issue 17)
+
+#: what a signed-in rep's dashboard reads
+DASHBOARD_TABLES = ("customers", "tasks", "orders", "history")
+#: new customers (one interaction each) a rep adds before the merge
+MERGE_NEW = 20
+
+
+def _a_rep(ws: Path) -> str:
+    """The first active rep of the Team sheet who owns a customer (the member the team stages act as)."""
+    from crmkit.team import members
+    from crmkit.workspace import open_workspace
+
+    w = open_workspace(ws)
+    owners = set(w["customers"]["owner"].dropna().astype(str).tolist())
+    return next(m.name for m in members(w["team"]).values() if m.role == "rep" and m.active and m.name in owners)
+
+
+def _size_mb(paths) -> float:
+    return round(sum(p.stat().st_size for p in paths) / 1e6, 2)
+
+
+@stage("split")
+def split(ws: Path, opts: dict, clock: Clock) -> dict:
+    """crmkit split into the default members (every rep and the manager), from the .xlsx files (no cache)."""
+    from crmkit.teamwork.manifest import manifest_path
+    from crmkit.teamwork.split import split_workspace
+
+    _cache(False)
+    target = fresh_copy(ws, "split")
+    out = target.parent / f"{target.name}-members"
+    try:
+        with clock:
+            res = split_workspace(target, out)
+        biggest = max(res.members, key=lambda m: sum(m.counts.values()))
+        return {"members": len(res.members), "customers_per_member": {m.name: m.counts["customers"]
+                                                                      for m in res.members},
+                "biggest_member": biggest.name, "biggest_rows": sum(biggest.counts.values()),
+                "biggest_manifest_mb": _size_mb([manifest_path(biggest.folder)]),
+                "biggest_xlsx_mb": _size_mb(biggest.folder.glob("*.xlsx")),
+                "all_members_mb": _size_mb(p for p in out.rglob("*") if p.is_file())}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _edited_rep(ws: Path, tag: str) -> tuple[Path, Path, Path, dict]:
+    """A scratch main workspace, one rep's split of it, and the scripted edits on both sides (untimed).
+
+    The rep (through the workspace API on the rep folder): the notes of 1% of their customers, 20 new
+    customers with one interaction each, one interaction deleted.  The main side: the notes of another 1%
+    of that rep's customers.  Returns (main, out, rep folder, what was done).
+    """
+    from crmkit.teamwork.split import split_workspace
+    from crmkit.workspace import open_workspace
+
+    _cache(False)
+    target = fresh_copy(ws, tag)
+    out = target.parent / f"{target.name}-members"
+    rep = _a_rep(target)
+    folder = split_workspace(target, out, [rep]).members[0].folder
+    r = open_workspace(folder)
+    now = r.as_of()
+    cust = r["customers"].copy()
+    ids = sorted(cust["customer_id"].dropna().astype(str).tolist())
+    n = max(1, len(ids) // 100)
+    rep_ids, main_ids = set(ids[:n]), set(ids[n:2 * n])
+    cust.loc[cust["customer_id"].astype(str).isin(rep_ids).to_numpy(), "notes"] = "Benchmark: edited by the rep"
+    new_ids = [f"C-BENCH-{i:03d}" for i in range(1, MERGE_NEW + 1)]
+    new = pd.DataFrame({"customer_id": new_ids, "name": [f"Benchmark New Customer {i:03d}" for i in range(1, MERGE_NEW + 1)],
+                        "source": "referral", "owner": rep, "stage": "lead", "created_at": now})
+    r.replace("customers", pd.concat([cust, new], ignore_index=True))
+    inter = r["interactions"]
+    deleted = str(inter["interaction_id"].iloc[0])
+    added = pd.DataFrame({"interaction_id": None, "customer_id": new_ids, "at": now, "method": "phone",
+                          "content": "First call (benchmark)", "owner": rep})
+    r.replace("interactions", pd.concat([inter.iloc[1:], added], ignore_index=True))
+    r.save()
+    m = open_workspace(target)
+    mcust = m["customers"].copy()
+    mcust.loc[mcust["customer_id"].astype(str).isin(main_ids).to_numpy(), "notes"] = "Benchmark: edited in main"
+    m.replace("customers", mcust)
+    m.save()
+    return target, out, folder, {"rep": rep, "rep_customers": len(ids), "rep_edited": n, "main_edited": n,
+                                 "new_customers": MERGE_NEW, "new_interactions": MERGE_NEW,
+                                 "deleted_interaction": deleted}
+
+
+def _merge_counts(res) -> dict:
+    s = res.summary()
+    keys = ("rows", "applied", "unchanged", "conflicting", "new_added", "deleted", "cells_applied", "history_rows")
+    return {**{k: s[k] for k in keys}, "written": sorted(Path(p).name for p in res.written)}
+
+
+@stage("merge")
+def merge(ws: Path, opts: dict, clock: Clock) -> dict:
+    """crmkit merge of one rep's workspace after scripted edits on both sides (see _edited_rep)."""
+    from crmkit.teamwork.merge import merge_rep
+
+    target, out, folder, done = _edited_rep(ws, "merge")
+    try:
+        with clock:
+            res = merge_rep(target, folder)
+        return {**done, **_merge_counts(res)}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+
+
+@stage("merge_again")
+def merge_again(ws: Path, opts: dict, clock: Clock) -> dict:
+    """The second merge of the same rep folder (the first one untimed): applies and writes nothing."""
+    from crmkit.teamwork.merge import merge_rep
+
+    target, out, folder, done = _edited_rep(ws, "mergeagain")
+    try:
+        merge_rep(target, folder)
+        with clock:
+            res = merge_rep(target, folder)
+        return {"rep": done["rep"], **_merge_counts(res)}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def _dashboard_read(ws: Path, clock: Clock, as_user: str | None) -> dict:
+    from crmkit.workspace import open_workspace
+
+    _fill_cache(ws)
+    with clock:
+        w = open_workspace(ws, as_user=as_user)
+        rows = {k: len(w[k]) for k in DASHBOARD_TABLES}
+    return {"user": as_user, **rows}
+
+
+@stage("scoped_open")
+def scoped_open(ws: Path, opts: dict, clock: Clock) -> dict:
+    """open_workspace(DIR, as_user=<a rep>), then customers, tasks, orders and history (workbooks cached)."""
+    return _dashboard_read(ws, clock, _a_rep(ws))
+
+
+@stage("baseline_unscoped_open")
+def baseline_unscoped_open(ws: Path, opts: dict, clock: Clock) -> dict:
+    """The same reads on the whole workspace (no as_user)."""
+    return _dashboard_read(ws, clock, None)
+
+
 # --------------------------------------------------------------------------- baselines
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -78,13 +79,15 @@ def row_texts(df: pd.DataFrame, entity: str) -> dict[str, Cells]:
     if df is None or df.empty or id_field not in df.columns:
         return {}
     derived = {f.key for f in ENTITIES[entity].fields if f.derived}
-    cols = [c for c in df.columns if c not in derived]
-    texts = {c: as_text(df[c]).to_numpy(dtype=object, na_value=None).tolist() for c in cols}   # str or None
+    # the columns with a value somewhere (a blank column adds nothing to any row), as lists of str or None
+    cols = [c for c in df.columns if c not in derived and not df[c].isna().all()]
+    columns = [as_text(df[c]).to_numpy(dtype=object, na_value=None).tolist() for c in cols]
+    rows = zip(*columns) if columns else itertools.repeat(())
     out: dict[str, Cells] = {}
-    for i, rid in enumerate(df[id_field].tolist()):
+    for rid, row in zip(df[id_field].tolist(), rows):
         if rid is None or (not isinstance(rid, str) and pd.isna(rid)) or not str(rid).strip():
             continue
-        out[str(rid).strip()] = {c: texts[c][i] for c in cols if texts[c][i] not in (None, "")}
+        out[str(rid).strip()] = {c: v for c, v in zip(cols, row) if v is not None and v != ""}
     return out
 
 
