@@ -76,3 +76,17 @@ def build(make_workspace):
         return make_workspace({"customers": pd.DataFrame(customers), "messages": pd.DataFrame(messages)},
                               settings=settings_for(port, **settings))
     return make
+
+
+# --------------------------------------------------------------------------- the browser tests
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (test_browser.py's CHROMIUM and ARGS), one per test module."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()

@@ -42,16 +42,6 @@ def served(tmp_path_factory):
         yield dash
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 def open_page(browser, served, path: str, *, plots: int = 0):
     """Open a page, record every request, wait until Voila and the widgets have rendered."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dashboard_process import running_dashboard
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, LOAD_TIMEOUT, leave, rendered
+from test_browser import ARTIFACTS, CHROMIUM, LOAD_TIMEOUT, leave, rendered
 from test_dashboard import small_workspace
 
 from crmkit.users import set_password
@@ -57,16 +57,6 @@ def served(tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     with running_dashboard(workspace, ARTIFACTS / "team-dashboard-server.log", args=("--team",)) as dash:
         yield dash
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def signed_in(browser, served, name: str, *, headers: dict | None = None):
