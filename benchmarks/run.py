@@ -312,9 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         old = store["sizes"].get(label)
         if args.stages and old and old.get("generator") == section["generator"]:
             # a partial run (--stages) updates the stages it ran and keeps the others
+            note = _update_note(section)          # the stages this run measured, before the merge
             for bucket in ("stages", "baselines"):
                 section[bucket] = {**old.get(bucket, {}), **section[bucket]}
-            section["updates"] = old.get("updates", []) + [_update_note(section)]
+            section["updates"] = old.get("updates", []) + [note]
             section["date"], section["elapsed_s"] = old.get("date"), old.get("elapsed_s")
         store["sizes"][label] = section
         store_path.parent.mkdir(parents=True, exist_ok=True)

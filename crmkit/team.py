@@ -160,10 +160,17 @@ def _in(series: pd.Series, values) -> pd.Series:
     makes a pyarrow scalar of every wanted value first, which took seconds for
     the ~100,000 visible IDs a History column is checked against.
     """
+    if len(series) == 0:
+        return pd.Series(False, index=series.index, dtype=bool)
+    wanted = values if isinstance(values, pa.Array) else _texts(values)
     text = pa.array(series.astype("string").str.strip(), type=pa.string())
-    wanted = pa.array([v for v in values if isinstance(v, str)], type=pa.string())
     hit = pc.is_in(text, value_set=wanted).fill_null(False)
     return pd.Series(np.asarray(hit, dtype=bool), index=series.index)
+
+
+def _texts(values) -> pa.Array:
+    """The texts among ``values`` as one pyarrow array (the value set of :func:`_in`, built once per set)."""
+    return pa.array([v for v in values if isinstance(v, str)], type=pa.string())
 
 
 def scoped_tables(scope: Scope, tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -179,7 +186,6 @@ def scoped_tables(scope: Scope, tables: Mapping[str, pd.DataFrame]) -> dict[str,
         return dict(tables)
     owners = scope.owners or frozenset()
     out: dict[str, pd.DataFrame] = {}
-    visible: set[str] = set()
 
     def keep(key: str, df: pd.DataFrame, mask: pd.Series) -> None:
         kept = df[mask.to_numpy()]
@@ -188,16 +194,22 @@ def scoped_tables(scope: Scope, tables: Mapping[str, pd.DataFrame]) -> dict[str,
             rows = set(kept.index)
             kept.attrs = {**df.attrs, "problems": [p for p in found if getattr(p, "row", None) in rows]}
         out[key] = kept
-        id_field = ENTITIES[key].id_field
-        if id_field and id_field in kept.columns:
-            visible.update(kept[id_field].dropna().astype(str).tolist())
+
+    def visible() -> pa.Array:
+        """The IDs of the records kept so far (customers and their rows), as a value set for :func:`_in`."""
+        ids: set[str] = set()
+        for key, kept in out.items():
+            id_field = ENTITIES[key].id_field
+            if id_field and id_field in kept.columns:
+                ids.update(kept[id_field].dropna().astype(str).tolist())
+        return _texts(ids)
 
     customers = tables.get("customers")
-    customer_ids: set[str] = set()
+    customer_ids = _texts(())
     if customers is not None:
         mask = _in(customers["owner"], owners) if "owner" in customers.columns else pd.Series(False, customers.index)
         keep("customers", customers, mask)
-        customer_ids = set(out["customers"]["customer_id"].dropna().astype(str).tolist())
+        customer_ids = _texts(set(out["customers"]["customer_id"].dropna().astype(str).tolist()))
     for key in BY_CUSTOMER:
         df = tables.get(key)
         if df is None:
@@ -209,11 +221,14 @@ def scoped_tables(scope: Scope, tables: Mapping[str, pd.DataFrame]) -> dict[str,
             if person in df.columns:
                 mask |= df["customer_id"].astype("string").isna() & _in(df[person], owners)
         keep(key, df, mask)
+    record_ids = None          # History and RuleLog have no ID of their own: the set is the same for both
     for key in BY_RECORD:
         df = tables.get(key)
         if df is not None:
             ids = df["record_id"] if "record_id" in df.columns else pd.Series(pd.NA, index=df.index)
-            keep(key, df, _in(ids, visible))
+            if len(df) and record_ids is None:
+                record_ids = visible()
+            keep(key, df, _in(ids, record_ids) if len(df) else pd.Series(False, index=df.index))
     for key, df in tables.items():
         if key not in out:
             if key not in REFERENCE:

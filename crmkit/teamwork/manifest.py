@@ -83,11 +83,11 @@ def row_texts(df: pd.DataFrame, entity: str) -> dict[str, Cells]:
     cols = [c for c in df.columns if c not in derived and not df[c].isna().all()]
     columns = [as_text(df[c]).to_numpy(dtype=object, na_value=None).tolist() for c in cols]
     rows = zip(*columns) if columns else itertools.repeat(())
+    ids = df[id_field].astype("string").str.strip().to_numpy(dtype=object, na_value=None).tolist()
     out: dict[str, Cells] = {}
-    for rid, row in zip(df[id_field].tolist(), rows):
-        if rid is None or (not isinstance(rid, str) and pd.isna(rid)) or not str(rid).strip():
-            continue
-        out[str(rid).strip()] = {c: v for c, v in zip(cols, row) if v is not None and v != ""}
+    for rid, row in zip(ids, rows):
+        if rid:                       # neither blank nor missing
+            out[rid] = {c: v for c, v in zip(cols, row) if v is not None and v != ""}
     return out
 
 
