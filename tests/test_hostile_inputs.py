@@ -110,3 +110,25 @@ def test_a_hostile_input_ends_cleanly_with_a_located_message(case: Hostile, comm
         assert any(n and n in lines[0] for n in names), shown
     if command != "run-write":
         assert snapshot(path) == before, "a hostile input was changed"
+
+
+def test_random_bytes_the_reader_takes_for_an_empty_sheet_are_refused(tmp_path):
+    """Some random bytes in a sheet's part read as an empty sheet (about 1 in 200 draws of 2 KB): such a
+    workbook is refused, never taken for one without rows.  ``tests/data/garbage-sheet-part.bin`` is such a
+    draw; a truly empty sheet still reads as empty."""
+    import openpyxl
+    from hostile import base_book, rezip, sheet_part
+
+    from crmkit.exceptions import WorkbookError
+    from crmkit.io.reading import open_reader, read_raw
+
+    base = base_book(tmp_path)
+    garbage = (Path(__file__).resolve().parent / "data" / "garbage-sheet-part.bin").read_bytes()
+    book = rezip(base, tmp_path / "garbage.xlsx", {sheet_part(base): garbage})
+    reader = open_reader(book)
+    with pytest.raises(WorkbookError, match="not a worksheet"):
+        read_raw(book, reader.sheet_names[0], reader)
+    empty = openpyxl.Workbook()
+    empty.active.title = "Customers"
+    empty.save(tmp_path / "empty.xlsx")
+    assert read_raw(tmp_path / "empty.xlsx", "Customers").empty

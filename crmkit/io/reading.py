@@ -76,11 +76,61 @@ def read_raw(path: str | os.PathLike, sheet: str, reader=None) -> pd.DataFrame:
     except Exception as exc:
         raise WorkbookError(msg("e_cannot_read_sheet", detail=short_error(exc)), file=str(path), sheet=sheet) from exc
     df.index = pd.RangeIndex(2, 2 + len(df), name="_row")
+    if not len(df.columns) and not sheet_part_is_xml(path, sheet):
+        raise WorkbookError(msg("e_cannot_read_sheet", detail="not a worksheet"), file=str(path), sheet=sheet)
     if len(df.columns):
         blank = df.isna().all(axis=1)
         if blank.any():
             df = df[~blank]
     return df
+
+
+def sheet_part_is_xml(path: str | os.PathLike, sheet: str) -> bool:
+    """Whether the part holding ``sheet`` of an .xlsx/.xlsm starts as a worksheet's XML.
+
+    Asked only of a sheet that read as empty: the reader takes some random
+    bytes in a sheet's part for an empty sheet, and an empty sheet must never
+    stand for one that could not be read (a later save would write it empty).
+    Other formats, and parts that cannot be found, count as XML.
+    """
+    import re
+
+    p = Path(path)
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return True
+    try:
+        with zipfile.ZipFile(p) as z:
+            book = z.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            rid = None
+            for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
+                name = re.search(r'\bname="([^"]*)"', tag)
+                if name and _xml_unescape(name.group(1)) == sheet:
+                    rid = re.search(r'\br:id="([^"]*)"|\b\w+:id="([^"]*)"', tag)
+                    break
+            if rid is None:
+                return True
+            rid = rid.group(1) or rid.group(2)
+            target = None
+            for tag in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                if re.search(rf'\bId="{re.escape(rid)}"', tag):
+                    target = re.search(r'\bTarget="([^"]*)"', tag)
+                    break
+            if target is None:
+                return True
+            name = target.group(1).lstrip("/")
+            name = name if name.startswith("xl/") else "xl/" + name
+            with z.open(name) as fh:
+                head = fh.read(4096)
+    except (KeyError, OSError, zipfile.BadZipFile, RuntimeError):
+        return True
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    return text.startswith(b"<") and b"worksheet" in head
+
+
+def _xml_unescape(text: str) -> str:
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+            .replace("&apos;", "'").replace("&amp;", "&"))
 
 
 def read_sheet(path: str | os.PathLike, entity: Entity | str, *, sheet: str | None = None,
