@@ -312,6 +312,12 @@ ORDER_CHANNEL = _enum(
     ("store", "retail store", "门店", ("线下门店", "shop")),
 )
 
+PRODUCT_STATUS = _enum(
+    "product_status",
+    ("active", "on sale", "在售", ("active", "selling", "上架", "正常")),
+    ("discontinued", "discontinued", "停售", ("停产", "下架", "inactive")),
+)
+
 TASK_STATUS = _enum(
     "task_status",
     ("open", "open", "待办", ("未完成", "进行中", "todo")),
@@ -473,7 +479,7 @@ FORM_ENTITY = _enum(
 
 ENUMS: dict[str, Enum] = {e.name: e for e in (
     YES_NO, CUSTOMER_TYPE, SOURCE, INTENT_LEVEL, STAGE, INDUSTRY, SIZE, CHANNEL, PREFERRED_CHANNEL,
-    METHOD, ORDER_CHANNEL, TASK_STATUS, TASK_PRIORITY, TICKET_TYPE, TICKET_PRIORITY, TICKET_STATUS,
+    METHOD, ORDER_CHANNEL, PRODUCT_STATUS, TASK_STATUS, TASK_PRIORITY, TICKET_TYPE, TICKET_PRIORITY, TICKET_STATUS,
     MESSAGE_STATUS, MESSAGE_KIND, RULE_ENTITY, ACTION, ONCE, ROLE, OUTCOME, VALUE_TIER, RFM_SEGMENT,
     CUSTOM_ENTITY, CUSTOM_FIELD_TYPE, FORM_ENTITY,
 )}
@@ -573,6 +579,32 @@ ORDERS = Entity("orders", "Orders", "订单", "customers", id_field="order_id", 
       hint_en="Order value; a return is a negative amount.", hint_zh="订单金额；退货填负数。"),
     F("product", "Product", "产品", "text", synonyms=("产品名称", "商品")),
     F("channel", "Sales channel", "销售渠道", "enum", enum=ORDER_CHANNEL, synonyms=("渠道",)),
+    F("product_id", "Product ID", "产品编号", "id", synonyms=("产品ID", "商品编号", "sku"),
+      hint_en="An ID from the Products sheet.", hint_zh="产品表中的产品编号。"),
+    F("quantity", "Quantity", "数量", "number", synonyms=("购买数量", "qty"),
+      hint_en="Units of the product on this order line.", hint_zh="本订单行的产品数量。"),
+    F("unit_price", "Unit price", "成交单价", "money", synonyms=("单价", "售价", "price"),
+      hint_en="Price per unit on this order (may differ from the list price).",
+      hint_zh="本订单的成交单价（可与标价不同）。"),
+))
+
+#: The product catalogue (seed 001: 产品/服务信息库 with name, spec, price, stock).
+PRODUCTS = Entity("products", "Products", "产品", "customers", id_field="product_id", id_prefix="P", id_width=4,
+                  importable=True, synonyms=("product", "产品信息", "产品库", "产品目录", "商品", "catalogue"), fields=(
+    F("product_id", "Product ID", "产品编号", "id", True, synonyms=("产品ID", "商品编号", "sku")),
+    F("name", "Product name", "产品名称", "text", True, synonyms=("名称", "商品名称", "product")),
+    F("category", "Category", "产品类别", "text", synonyms=("类别", "分类", "产品分类")),
+    F("spec", "Specification", "规格", "text", synonyms=("规格型号", "型号", "spec")),
+    F("unit_price", "Unit price", "单价", "money", synonyms=("价格", "售价", "标价", "price", "list price")),
+    F("unit_cost", "Unit cost", "成本单价", "money", synonyms=("成本", "成本价", "cost"),
+      hint_en="What one unit costs you; margin = price - cost.", hint_zh="每件成本；毛利 = 售价 - 成本。"),
+    F("stock", "Stock", "库存", "number", synonyms=("库存数量", "现有库存", "inventory")),
+    F("reorder_level", "Reorder level", "补货点", "number", synonyms=("库存预警线", "安全库存", "reorder point"),
+      hint_en="Stock at or below this is low: the low-stock rule notifies the owner.",
+      hint_zh="库存低于或等于此值即为库存不足，低库存规则会提醒负责人。"),
+    F("status", "Status", "状态", "enum", enum=PRODUCT_STATUS, synonyms=("库存状态", "销售状态")),
+    F("owner", "Owner", "负责人", "person", synonyms=("产品负责人", "采购负责人"),
+      hint_en="Who restocks it: a name from the Team sheet.", hint_zh="负责补货的成员：团队表中的姓名。"),
 ))
 
 DEALS = Entity("deals", "Deals", "商机", "customers", id_field="deal_id", id_prefix="D", id_width=5, importable=True,
@@ -786,13 +818,13 @@ IMPORT_MAP = Entity("import_map", "ImportMap", "导入映射", "rules", synonyms
 del F
 
 ENTITIES: dict[str, Entity] = {e.key: e for e in (
-    CUSTOMERS, INTERACTIONS, ORDERS, DEALS, TASKS, TICKETS, CAMPAIGNS, MESSAGES,
+    CUSTOMERS, INTERACTIONS, ORDERS, DEALS, PRODUCTS, TASKS, TICKETS, CAMPAIGNS, MESSAGES,
     RULES, ROUTING, TEAM, SETTINGS, RULE_LOG, HISTORY, FIELDS, FORMS, IMPORT_MAP,
 )}
 
 #: Workbook key -> entity keys, in sheet order.  The file is ``<key>.xlsx``.
 WORKBOOKS: dict[str, tuple[str, ...]] = {
-    "customers": ("customers", "interactions", "orders", "deals"),
+    "customers": ("customers", "interactions", "orders", "deals", "products"),
     "tasks": ("tasks", "tickets"),
     "campaigns": ("campaigns", "messages"),
     "rules": ("rules", "routing", "team", "settings", "fields", "forms", "import_map"),

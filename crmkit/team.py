@@ -36,7 +36,7 @@ from .i18n import msg
 from .schema import ENTITIES
 
 #: tables shown whole to everyone: the team's configuration and its campaigns
-REFERENCE = ("rules", "routing", "team", "settings", "fields", "forms", "import_map", "campaigns")
+REFERENCE = ("rules", "routing", "team", "settings", "fields", "forms", "import_map", "campaigns", "products")
 #: tables whose rows belong to a customer (or, without one, to their own owner / assignee)
 BY_CUSTOMER = ("interactions", "orders", "deals", "tasks", "tickets", "messages")
 #: log tables: a row is seen when the record it is about is seen
