@@ -18,7 +18,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-__all__ = ["ORDER_COLUMNS", "connect", "as_relation", "workspace_orders"]
+__all__ = ["ORDER_COLUMNS", "connect", "as_relation", "workspace_orders", "counted_orders"]
 
 #: The canonical order columns a relation carries (those of the Orders sheet).
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "product", "channel",
@@ -48,3 +48,26 @@ def as_relation(orders: pd.DataFrame | duckdb.DuckDBPyRelation,
 def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
     """The workspace's orders as a DuckDB relation with the columns of :data:`ORDER_COLUMNS` it has."""
     return as_relation(ws["orders"], con)
+
+
+def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object) -> duckdb.DuckDBPyRelation:
+    """The orders that count as of ``as_of``: the order rule of :mod:`crmkit.rfm`, in one place.
+
+    Rows without customer or date, and rows dated after ``as_of`` (they have
+    not happened yet), are left out.  Each kept row has ``customer_id``,
+    ``order_date`` (a timestamp), ``day`` (its calendar date), ``amount`` (a
+    blank amount counts as 0) and ``purchase`` (true unless the amount is
+    negative: a negative amount is a return, which lowers spend but is not a
+    purchase).
+
+    >>> rel = as_relation(pd.DataFrame({"customer_id": ["C1", "C1", None], "amount": [5.0, -2.0, 1.0],
+    ...     "order_date": pd.to_datetime(["2026-01-02", "2026-01-03", "2026-01-04"])}))
+    >>> counted_orders(rel, "2026-12-31").aggregate("count(*), sum(amount), count_if(purchase)").fetchall()
+    [(2, 3.0, 1)]
+    """
+    stamp = pd.Timestamp(as_of).isoformat(sep=" ")
+    return rel.filter(f"customer_id IS NOT NULL AND order_date IS NOT NULL "
+                      f"AND CAST(order_date AS TIMESTAMP) <= TIMESTAMP '{stamp}'").project(
+        "CAST(customer_id AS VARCHAR) AS customer_id, CAST(order_date AS TIMESTAMP) AS order_date, "
+        "CAST(order_date AS DATE) AS day, coalesce(CAST(amount AS DOUBLE), 0.0) AS amount, "
+        "coalesce(CAST(amount AS DOUBLE), 0.0) >= 0 AS purchase")
