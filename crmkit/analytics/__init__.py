@@ -13,8 +13,9 @@ rate whose denominator is 0 is NaN (not 0: there was nothing to measure).
 The numbers are grouped by subject, one module each: :mod:`.periods`,
 :mod:`.pipeline` (funnel, cycle time, follow-up cadence), :mod:`.work` (tasks,
 tickets), :mod:`.campaigns`, :mod:`.quality` (completeness, duplicates),
-:mod:`.sales` (segments, tiers, revenue, trend) and :mod:`.kpis` (the manager
-KPIs and filtered views).  This package's namespace is the one import an
+:mod:`.sales` (segments, tiers, revenue, trend), :mod:`.kpis` (the manager
+KPIs and filtered views), :mod:`.cohorts` (cohort retention, repeat-purchase
+curve) and :mod:`.proportions` (confidence intervals and tests of rates).  This package's namespace is the one import an
 analyst needs.
 """
 
@@ -38,6 +39,13 @@ from .pipeline import (
 from .quality import completeness, customer_completeness, duplicates
 from .sales import revenue_by_channel, segments, trend, value_tiers
 from .work import task_list, tasks_by_owner, ticket_sla
+
+# isort: split
+# analyst guides: cohorts and retention, campaign rates with confidence intervals
+from .campaigns import RATES as CAMPAIGN_RATES
+from .campaigns import campaign_results, compare_campaigns
+from .cohorts import COHORT_PERIODS, cohort_retention, repeat_purchase_curve, retention_matrix
+from .proportions import proportion_difference, wilson_interval, z_quantile
 
 __all__ = [
     "FUNNEL_STAGES",
@@ -72,4 +80,15 @@ __all__ = [
     "period_tables",
     "scope_workspace",
     "WorkspaceScope",
+    # analyst guides: cohorts and retention, campaign rates with confidence intervals
+    "CAMPAIGN_RATES",
+    "campaign_results",
+    "compare_campaigns",
+    "COHORT_PERIODS",
+    "cohort_retention",
+    "retention_matrix",
+    "repeat_purchase_curve",
+    "wilson_interval",
+    "proportion_difference",
+    "z_quantile",
 ]

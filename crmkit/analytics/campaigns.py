@@ -1,4 +1,9 @@
-"""Campaign KPIs: reach, open, click and conversion rates, cost and ROI, against targets."""
+"""Campaign KPIs: reach, open, click and conversion rates, cost and ROI, against targets, with intervals.
+
+:func:`campaign_kpis` counts and rates per campaign; :func:`campaign_results`
+adds a Wilson confidence interval to each rate and :func:`compare_campaigns`
+tests whether two campaigns' rates differ (:mod:`.proportions`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ import numpy as np
 import pandas as pd
 
 from .common import col_of, dt_column, ratio
+from .proportions import proportion_difference, wilson_interval
 
 #: The message counts per campaign, in column order.
 COUNTS = ("target", "queued", "sent", "opened", "clicked", "converted", "bounced", "unsubscribed")
+
+#: Each campaign rate as (numerator count, denominator count): the one definition of the rates.
+RATES = {"reach": ("sent", "target"), "open_rate": ("opened", "sent"), "conversion": ("clicked", "opened")}
 
 
 def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Mapping | None = None,
@@ -82,9 +91,8 @@ def campaign_kpis(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Map
         out[c] = g[c].to_numpy().astype("int64")
     out["revenue"] = g["revenue"].to_numpy().astype("float64")
     out["cost"] = pd.to_numeric(col_of(campaigns, "cost", "campaigns"), errors="coerce").to_numpy(dtype="float64")
-    out["reach"] = ratio(out["sent"], out["target"])
-    out["open_rate"] = ratio(out["opened"], out["sent"])
-    out["conversion"] = ratio(out["clicked"], out["opened"])
+    for rate, (num, den) in RATES.items():
+        out[rate] = ratio(out[num], out[den])
     out["roi"] = ratio(out["revenue"] - out["cost"].fillna(0), out["cost"].fillna(0))
     for rate, tkey in (("reach", "target_reach"), ("open_rate", "target_open"), ("conversion", "target_conversion")):
         own = pd.to_numeric(col_of(campaigns, tkey, "campaigns"), errors="coerce").to_numpy(dtype="float64")
@@ -101,6 +109,74 @@ def campaign_totals(kpis: pd.DataFrame) -> dict[str, float]:
     """Totals over a :func:`campaign_kpis` frame: counts summed, rates recomputed from the sums."""
     t = {c: float(kpis[c].sum()) for c in (*COUNTS, "revenue")}
     cost = float(kpis["cost"].fillna(0).sum())
-    t.update(cost=cost, reach=ratio(t["sent"], t["target"]), open_rate=ratio(t["opened"], t["sent"]),
-             conversion=ratio(t["clicked"], t["opened"]), roi=ratio(t["revenue"] - cost, cost))
+    t.update(cost=cost, **{rate: ratio(t[num], t[den]) for rate, (num, den) in RATES.items()},
+             roi=ratio(t["revenue"] - cost, cost))
     return t
+
+
+def campaign_results(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: Mapping | None = None,
+                     as_of: object = None, *, confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`campaign_kpis` with a confidence interval for each rate.
+
+    For each rate of :data:`RATES` (``reach = sent / target``,
+    ``open_rate = opened / sent``, ``conversion = clicked / opened``) two more
+    columns, ``<rate>_low`` and ``<rate>_high``: the Wilson score interval
+    (:func:`~crmkit.analytics.proportions.wilson_interval`) at
+    ``confidence`` (default 95 %), NaN where the rate cannot be measured.  A
+    rate of 3 / 10 and one of 300 / 1,000 are both 30 %; the intervals tell
+    that the first could well be 10 % or 60 %.
+
+    >>> camps = pd.DataFrame({"campaign_id": ["CP1"], "name": ["Spring"], "channel": ["email"]})
+    >>> msgs = pd.DataFrame({"campaign_id": ["CP1"] * 4, "status": ["sent", "sent", "sent", "failed"],
+    ...                      "opened_at": pd.to_datetime(["2026-03-01", "2026-03-02", None, None])})
+    >>> r = campaign_results(camps, msgs)
+    >>> row = r.iloc[0]
+    >>> [round(float(row[c]), 3) for c in ("target", "sent", "reach", "reach_low", "reach_high")]
+    [4.0, 3.0, 0.75, 0.301, 0.954]
+    """
+    out = campaign_kpis(campaigns, messages, settings, as_of)
+    for rate, (num, den) in RATES.items():
+        low, high = wilson_interval(out[num].to_numpy(), out[den].to_numpy(), confidence)
+        at = out.columns.get_loc(rate) + 1
+        out.insert(at, f"{rate}_low", low)
+        out.insert(at + 1, f"{rate}_high", high)
+    return out
+
+
+def compare_campaigns(results: pd.DataFrame, a: str, b: str, rate: str = "conversion", *,
+                      confidence: float = 0.95) -> pd.Series:
+    """Is campaign ``a``'s ``rate`` different from campaign ``b``'s?  The difference, its interval and a p-value.
+
+    ``results``: a :func:`campaign_kpis` or :func:`campaign_results` frame;
+    ``a``, ``b``: campaign IDs; ``rate``: ``"reach"``, ``"open_rate"`` or
+    ``"conversion"`` (numerator and denominator as in :data:`RATES`).
+
+    Returns a Series: ``campaign_a``, ``campaign_b``, ``rate``, ``successes_a``,
+    ``trials_a``, ``successes_b``, ``trials_b``, ``rate_a``, ``rate_b``,
+    ``difference`` (``rate_a - rate_b``), ``low``/``high`` (Newcombe's hybrid
+    score interval of the difference at ``confidence``), ``z`` and
+    ``p_value`` (two-sided pooled two-proportion z-test, equal to Pearson's
+    chi-square test of the 2 x 2 table without continuity correction), and
+    ``test`` (the name of that test).  The campaigns are taken as
+    independent samples: a customer in both audiences counts in both.
+
+    >>> kpis = pd.DataFrame({"campaign_id": ["CP1", "CP2"], "opened": [100, 100], "clicked": [30, 20]})
+    >>> r = compare_campaigns(kpis, "CP1", "CP2")
+    >>> round(r["difference"], 2), round(r["p_value"], 3)
+    (0.1, 0.102)
+    """
+    if rate not in RATES:
+        raise ValueError(f"rate must be one of {', '.join(RATES)}, not {rate!r}")
+    num, den = RATES[rate]
+    ids = results["campaign_id"].astype("string")
+    rows = {}
+    for key in (a, b):
+        hit = results[(ids == str(key)).fillna(False).to_numpy()]
+        if hit.empty:
+            raise KeyError(f"no campaign {key!r} in the results")
+        rows[key] = (int(hit[num].iloc[0]), int(hit[den].iloc[0]))
+    (ka, na), (kb, nb) = rows[a], rows[b]
+    diff = proportion_difference(ka, na, kb, nb, confidence)
+    return pd.Series({"campaign_a": a, "campaign_b": b, "rate": rate, "successes_a": ka, "trials_a": na,
+                      "successes_b": kb, "trials_b": nb, **diff,
+                      "test": "two-proportion z-test (pooled), two-sided"}, dtype="object")
