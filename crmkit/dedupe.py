@@ -398,6 +398,13 @@ def find_duplicates(customers: pd.DataFrame, keys: Iterable[str] | str | None = 
     Placeholders and values held by more than ``max_shared`` customers (default
     :data:`DEFAULT_MAX_SHARED`) match nothing; members of a group agree on
     company and contact (see the module notes).
+
+    >>> customers = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "name": ["Acme", "Acme Co., Ltd.", "Beta"],
+    ...     "contact_name": ["Ann", None, "Bo"], "phone": ["138 0013 8001", "+86-13800138001", "13900139000"]})
+    >>> find_duplicates(customers)[["group", "customer_id", "key", "match_value"]]
+       group customer_id    key     match_value
+    0      1          C1  phone  +8613800138001
+    1      1          C2  phone  +8613800138001
     """
     if customers is None or len(customers) == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in DUPLICATE_COLUMNS})

@@ -1,7 +1,9 @@
 """RFM scoring, the classic named segments and the four value tiers (DESIGN §5).
 
 >>> scores = rfm_scores(ws["orders"], ws.as_of(), customers=ws["customers"])
+>>> scores = workspace_scores(ws)          # the same for a workspace: its as-of date and thresholds
 >>> segment_summary(scores)
+>>> tier_summary(scores)
 
 What is measured, per customer, as of a date
 --------------------------------------------

@@ -84,6 +84,11 @@ class Enum:
         return [c.label(lang) for c in self.choices]
 
     def label(self, code: str, lang: str) -> str:
+        """The label of ``code`` in ``lang`` (an unknown code is returned as it is).
+
+        >>> STAGE.label("won", "zh"), STAGE.label("won", "en")
+        ('成交', 'won')
+        """
         for c in self.choices:
             if c.code == code:
                 return c.label(lang)

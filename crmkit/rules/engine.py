@@ -865,6 +865,10 @@ def run_rules(ws, *, as_of=None, dry_run: bool = False, records: Mapping[str, li
     customer typed in a form).  ``dry_run`` plans everything and writes
     nothing.  A real run holds the workspace lock (waiting up to ``wait``
     seconds for another run; None: ``$CRMKIT_WAIT``, else refuse at once).
+
+    >>> result = run_rules(open_workspace("sample_data"), dry_run=True)
+    >>> result.counts()                       # actions per rule: done, suppressed, failed
+    >>> result.actions                        # one row per planned action (plan_frame: with labels)
     """
     as_of = ws.as_of(as_of) if hasattr(ws, "as_of") else pd.Timestamp(as_of)
     path = getattr(ws, "path", None)

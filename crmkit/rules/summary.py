@@ -116,7 +116,10 @@ def summary_text(result, lang: str = "en", *, examples: int = 1, max_examples: i
 
 
 def plan_frame(result, lang: str = "en") -> pd.DataFrame:
-    """Every planned action, one row each, with headers and action / outcome labels in ``lang``."""
+    """Every planned action, one row each, with headers and action / outcome labels in ``lang``.
+
+    >>> plan_frame(run_rules(ws, dry_run=True), "zh").head()     # 规则编号, 规则名称, ... 对象
+    """
     a = result.actions
     names = {r.rule_id: r.name for r in result.rules}
 

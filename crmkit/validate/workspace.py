@@ -121,7 +121,13 @@ def format_issue(rec: Mapping, lang: str = "en") -> str:
 
 
 def validate_workspace(ws) -> ValidationReport:
-    """Validate every user sheet of a workspace (a :class:`~crmkit.workspace.Workspace` or a path)."""
+    """Validate every user sheet of a workspace (a :class:`~crmkit.workspace.Workspace` or a path).
+
+    >>> report = validate_workspace("sample_data")
+    >>> report.errors, report.warnings
+    (0, 2)
+    >>> report.issues[["sheet", "row", "column", "severity", "reason"]]   # one row per problem, with its place
+    """
     if not isinstance(ws, Workspace):
         ws = open_workspace(ws)
     with ws.reading_ahead(CHECKED_ENTITIES):   # each table is checked while the sheets after it are read
