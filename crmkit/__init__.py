@@ -7,6 +7,31 @@
 
 The submodules (``crmkit.rfm``, ``crmkit.analytics``, ``crmkit.rules`` ...)
 are imported on first use, so ``import crmkit`` stays fast.
+
+Entry points
+------------
+* ``crmkit.open_workspace`` — open a workspace folder: typed tables
+  (``ws["customers"]``, ``ws["orders"]`` ...), ``ws.settings``, ``ws.as_of()``.
+* ``crmkit.validate.validate_workspace`` — check every sheet against the data
+  contract; each issue names file, sheet, row, column and reason.
+* ``crmkit.importer.import_file`` — import a messy CSV or Excel file (mapping,
+  cleaning, duplicate checks).
+* ``crmkit.dedupe.find_duplicates`` — duplicate customers;
+  ``crmkit.merge.dedupe_workspace`` merges them.
+* ``crmkit.rules.run_rules`` — the automation rules, as a dry run
+  (``dry_run=True``) or for real; ``crmkit.rules.summary.plan_frame`` is the plan.
+* ``crmkit.rfm.workspace_scores`` — RFM scores, segments and value tiers.
+* ``crmkit.analytics`` — every number of the dashboards and reports, plus
+  ``crmkit.analytics.cohort_retention``, ``crmkit.analytics.repeat_purchase_curve``,
+  ``crmkit.analytics.campaign_results`` and ``crmkit.analytics.compare_campaigns``.
+* ``crmkit.orderstore.workspace_orders`` — the orders as one DuckDB relation,
+  wherever they are stored.
+* ``crmkit.report.write_report`` — the weekly or monthly Excel report.
+* ``crmkit.export.export`` — a filtered table to Excel or CSV.
+* ``crmkit.sample.generate_workspace`` — a realistic sample workspace.
+
+The command line (``crmkit --help``) runs the same functions; the guide
+notebooks in the repository's ``guides/`` folder show them at work.
 """
 
 from __future__ import annotations

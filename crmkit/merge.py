@@ -495,7 +495,11 @@ def merge_duplicates(ws, groups: pd.DataFrame | None = None, *, by: str = "dedup
 
 
 def dedupe_workspace(path: str | os.PathLike, *, apply: bool = False, by: str = "dedupe") -> DedupeResult:
-    """Find duplicate customers in the workspace at ``path``; with ``apply`` merge them and save."""
+    """Find duplicate customers in the workspace at ``path``; with ``apply`` merge them and save.
+
+    >>> dedupe_workspace("my-crm").groups               # look first: nothing written
+    >>> dedupe_workspace("my-crm", apply=True).merged   # merge, under the workspace lock
+    """
     from .io.journal import workspace_lock
     from .workspace import open_workspace
 
