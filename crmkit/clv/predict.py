@@ -133,9 +133,17 @@ def p_alive(model: CLVModel, frequency: object, recency: object, T: object) -> n
     return expit(-_log_odds_dead(model.bgnbd, x, t_x, age))
 
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(128)
-_NODES, _WEIGHTS = (_NODES + 1.0) / 2.0, _WEIGHTS / 2.0
-_CHUNK = 16_384
+def _tanh_sinh(h: float = 1 / 8, reach: float = 3.2) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of tanh-sinh quadrature on (0, 1) (exact to ~1e-8 despite end-point singularities)."""
+    s = np.arange(-reach, reach + h / 2, h)
+    u = 0.5 * (1.0 + np.tanh(np.pi / 2 * np.sinh(s)))
+    w = h * (np.pi / 4) * np.cosh(s) / np.cosh(np.pi / 2 * np.sinh(s)) ** 2
+    keep = (u > 0) & (u < 1)
+    return u[keep], w[keep]
+
+
+_NODES, _WEIGHTS = _tanh_sinh()
+_CHUNK = 32_768
 
 
 def _purchases_if_alive_quadrature(m: BGNBDParams, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -145,21 +153,23 @@ def _purchases_if_alive_quadrature(m: BGNBDParams, t: float, x: np.ndarray, T: n
     probability Beta(a, b+x), independently, and a customer with (lambda, p)
     buys ``(1 - exp(-lambda p t)) / p`` times in ``t``; so
     ``E = E_p[(1 - ((alpha+T)/(alpha+T+p t))^(r+x)) / p]``, integrated over
-    the Beta quantiles with 128 Gauss-Legendre nodes (relative error < 1e-6 on
-    CDNOW).
+    the Beta quantiles by tanh-sinh quadrature (50 nodes; relative error about
+    1e-8 against the closed form on CDNOW).  Distinct (x, T) are computed once.
     """
-    out = np.empty_like(x)
-    ux, inv = np.unique(x, return_inverse=True)
+    pairs, inv = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    ux, xinv = np.unique(pairs[:, 0], return_inverse=True)
     quant = betaincinv(m.a, m.b + ux[:, None], _NODES[None, :])
-    for lo in range(0, len(x), _CHUNK):
+    out = np.empty(len(pairs))
+    for lo in range(0, len(pairs), _CHUNK):
         sl = slice(lo, lo + _CHUNK)
-        p = quant[inv[sl]]
-        k = (m.r + x[sl])[:, None]
-        rate = (t / (m.alpha + T[sl]))[:, None]
+        p = quant[xinv[sl]]
+        k = (m.r + pairs[sl, 0])[:, None]
+        rate = (t / (m.alpha + pairs[sl, 1]))[:, None]
         safe = np.where(p > 0, p, 1.0)
         f = np.where(p > 0, -np.expm1(-k * np.log1p(p * rate)) / safe, k * rate)
         out[sl] = f @ _WEIGHTS
-    return out
+    return out[inv]
 
 
 def _conditional_purchases(m: BGNBDParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
