@@ -21,6 +21,9 @@ Entry points
 * ``crmkit.rules.run_rules`` — the automation rules, as a dry run
   (``dry_run=True``) or for real; ``crmkit.rules.summary.plan_frame`` is the plan.
 * ``crmkit.rfm.workspace_scores`` — RFM scores, segments and value tiers.
+* ``crmkit.clv.workspace_clv`` — customer lifetime value (BG/NBD and
+  Gamma-Gamma): P(alive), expected purchases and spend, CLV, a call list;
+  ``crmkit.clv.summary``, ``crmkit.clv.fit`` and ``crmkit.clv.predict`` step by step.
 * ``crmkit.analytics`` — every number of the dashboards and reports, plus
   ``crmkit.analytics.cohort_retention``, ``crmkit.analytics.repeat_purchase_curve``,
   ``crmkit.analytics.campaign_results`` and ``crmkit.analytics.compare_campaigns``.

@@ -9,7 +9,7 @@ import re
 import crmkit
 
 #: what an analyst looks for first (issue 18: "help(crmkit) lists the main entry points")
-MAIN = ("open_workspace", "validate", "importer", "dedupe", "rules", "rfm", "analytics", "report", "orderstore")
+MAIN = ("open_workspace", "validate", "importer", "dedupe", "rules", "rfm", "clv", "analytics", "report", "orderstore")
 
 
 def entry_points() -> list[str]:
