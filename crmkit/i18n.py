@@ -1501,3 +1501,17 @@ TEXT.update({
     "rm_c_new_rejected": ("New rows rejected", "被拒绝的新增行"),
     "rm_c_cells_rejected": ("Edited cells rejected", "被拒绝的修改单元格"),
 })
+
+
+# --- analyst toolkit: cohorts, repeat purchases and campaign intervals (crmkit.analytics, issue 18 item 3)
+TEXT.update({
+    "e_cohort_period": ("unknown cohort period {period}: use month, quarter or week",
+                        "未知的群组周期 {period}：请用 month、quarter 或 week"),
+    "e_repeat_curve": ("the repeat-purchase curve needs purchase numbers of 2 or more (2nd, 3rd ...), a step of 1 day "
+                       "or more and max_days of 0 or more", "复购曲线需要：购买次数不小于 2（第 2 次、第 3 次……），"
+                       "步长至少 1 天，max_days 不小于 0"),
+    "e_confidence": ("confidence must be between 0 and 1 (e.g. 0.95), not {value}",
+                     "置信水平必须在 0 和 1 之间（如 0.95），不能是 {value}"),
+    "e_successes": ("the successes must be between 0 and the number of trials", "成功次数必须在 0 和试验次数之间"),
+    "e_campaign_rate": ("unknown campaign rate {rate}: use {known}", "未知的营销活动比率 {rate}：请用 {known}"),
+})

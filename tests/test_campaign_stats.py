@@ -21,6 +21,7 @@ from test_analytics import CAMPAIGNS, MESSAGES
 
 from crmkit import analytics as an
 from crmkit.analytics import campaigns, proportions
+from crmkit.exceptions import UsageError
 from crmkit.settings import defaults
 
 
@@ -49,9 +50,9 @@ def test_wilson_interval_edges_and_arrays():
     assert an.z_quantile(0.90) == pytest.approx(1.644854, abs=1e-6)
     l90, h90 = an.wilson_interval(10, 100, confidence=0.90)
     assert 0.0552 < l90 < 0.1 < h90 < 0.1744
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         an.wilson_interval(5, 4)
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         an.wilson_interval(1, 4, confidence=95)
 
 
@@ -108,9 +109,9 @@ def test_compare_campaigns_reads_counts_of_the_chosen_rate():
     assert "z-test" in r["test"]
     conv = an.compare_campaigns(kpis, "A", "B")               # conversion: clicked / opened
     assert (conv["successes_a"], conv["trials_a"]) == (9, 30) and conv["rate_b"] == pytest.approx(0.1)
-    with pytest.raises(KeyError):
+    with pytest.raises(UsageError):
         an.compare_campaigns(kpis, "A", "Z")
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         an.compare_campaigns(kpis, "A", "B", rate="roi")
 
 

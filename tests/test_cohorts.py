@@ -12,6 +12,7 @@ import pytest
 from crmkit import analytics as an
 from crmkit import open_workspace, orderstore
 from crmkit.analytics import cohorts
+from crmkit.exceptions import UsageError
 from crmkit.rfm import rfm_scores
 
 AS_OF = pd.Timestamp("2026-03-31 18:00")
@@ -65,7 +66,7 @@ def test_quarters_and_weeks():
     # ISO weeks start on Monday: Jan 5 is a Monday; Jan 20 is in the week of Jan 19
     assert rows(w) == [("2026-01-05", 0, 1, 1), ("2026-01-05", 1, 1, 0), ("2026-01-05", 2, 1, 1),
                        ("2026-01-19", 0, 1, 1)]
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         an.cohort_retention(ORDERS, AS_OF, period="day")
 
 
@@ -94,7 +95,7 @@ def test_repeat_purchase_curve_by_hand():
     assert got["customers"].tolist() == [4, 3, 3, 3, 3] * 2
     assert got["reached"].tolist() == [0, 0, 2, 2, 2, 0, 0, 0, 0, 1]
     assert got["share"].tolist() == pytest.approx([0, 0, 2 / 3, 2 / 3, 2 / 3, 0, 0, 0, 0, 1 / 3])
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         an.repeat_purchase_curve(ORDERS, AS_OF, purchases=(1,))
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..exceptions import UsageError
+from ..i18n import msg
 from .common import col_of, dt_column, ratio
 from .proportions import proportion_difference, wilson_interval
 
@@ -166,14 +168,14 @@ def compare_campaigns(results: pd.DataFrame, a: str, b: str, rate: str = "conver
     (0.1, 0.102)
     """
     if rate not in RATES:
-        raise ValueError(f"rate must be one of {', '.join(RATES)}, not {rate!r}")
+        raise UsageError(msg("e_campaign_rate", rate=repr(rate), known=", ".join(RATES)))
     num, den = RATES[rate]
     ids = results["campaign_id"].astype("string")
     rows = {}
     for key in (a, b):
         hit = results[(ids == str(key)).fillna(False).to_numpy()]
         if hit.empty:
-            raise KeyError(f"no campaign {key!r} in the results")
+            raise UsageError(msg("e_campaign_unknown", id=key, known=", ".join(ids.dropna().astype(str))))
         rows[key] = (int(hit[num].iloc[0]), int(hit[den].iloc[0]))
     (ka, na), (kb, nb) = rows[a], rows[b]
     diff = proportion_difference(ka, na, kb, nb, confidence)

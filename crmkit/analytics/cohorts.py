@@ -35,6 +35,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..exceptions import UsageError
+from ..i18n import msg
 from ..orderstore import as_relation, counted_orders
 
 __all__ = ["COHORT_PERIODS", "cohort_retention", "retention_matrix", "repeat_purchase_curve"]
@@ -88,7 +90,7 @@ def cohort_retention(orders: pd.DataFrame | duckdb.DuckDBPyRelation, as_of: obje
     4 2026-02-01       1          1       0    0.0
     """
     if period not in COHORT_PERIODS:
-        raise ValueError(f"period must be one of {', '.join(COHORT_PERIODS)}, not {period!r}")
+        raise UsageError(msg("e_cohort_period", period=repr(period)))
     rel, as_of = _counted(orders, as_of, con)
     counts = rel.query("counted", f"""
         WITH bought AS (SELECT DISTINCT customer_id, date_trunc('{period}', day) AS p FROM counted WHERE purchase),
@@ -178,11 +180,9 @@ def repeat_purchase_curve(orders: pd.DataFrame | duckdb.DuckDBPyRelation, as_of:
     2         2    14          3        1  0.333333
     3         2    21          3        2  0.666667
     """
-    if step <= 0 or max_days < 0:
-        raise ValueError("step must be positive and max_days not negative")
     ns = sorted({int(n) for n in purchases})
-    if not ns or ns[0] < 2:
-        raise ValueError("purchases are the numbers of the repeat purchases: 2, 3 ...")
+    if step < 1 or max_days < 0 or not ns or ns[0] < 2:
+        raise UsageError(msg("e_repeat_curve"))
     rel, as_of = _counted(orders, as_of, con)
     found = rel.query("counted", f"""
         WITH days AS (SELECT DISTINCT customer_id, day FROM counted WHERE purchase),

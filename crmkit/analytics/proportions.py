@@ -25,6 +25,9 @@ import math
 import numpy as np
 from scipy import stats
 
+from ..exceptions import UsageError
+from ..i18n import msg
+
 __all__ = ["wilson_interval", "proportion_difference", "z_quantile"]
 
 
@@ -35,7 +38,7 @@ def z_quantile(confidence: float = 0.95) -> float:
     1.96
     """
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+        raise UsageError(msg("e_confidence", value=repr(confidence)))
     return float(stats.norm.ppf(1 - (1 - confidence) / 2))
 
 
@@ -60,7 +63,7 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     k = np.asarray(successes, dtype="float64")
     n = np.asarray(trials, dtype="float64")
     if np.any(k < 0) or np.any(k > n):
-        raise ValueError("successes must be between 0 and trials")
+        raise UsageError(msg("e_successes"))
     z = z_quantile(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         safe = np.where(n > 0, n, 1.0)
