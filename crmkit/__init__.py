@@ -34,7 +34,7 @@ Entry points
 * ``crmkit.sample.generate_workspace`` — a realistic sample workspace.
 
 The command line (``crmkit --help``) runs the same functions; the guide
-notebooks in the repository's ``guides/`` folder show them at work.
+notebooks in the repository's ``notebooks/guides/`` folder show them at work.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 - :mod:`.forms_page`: the data-entry pages of the Forms sheet.
 
 The notebooks in ``crmkit/dashboard/notebooks/`` are shipped in the wheel and
-are the only copy (the repository's top-level ``notebooks/`` points at them).
+are the only copy (the repository's top-level ``notebooks/`` links to each).
 They hold layout and widgets only; every number they show comes from a
 function of the domain modules (:mod:`crmkit.analytics`, :mod:`crmkit.rfm`, ...).
 """
