@@ -13,8 +13,9 @@ rate whose denominator is 0 is NaN (not 0: there was nothing to measure).
 The numbers are grouped by subject, one module each: :mod:`.periods`,
 :mod:`.pipeline` (funnel, cycle time, follow-up cadence), :mod:`.work` (tasks,
 tickets), :mod:`.campaigns`, :mod:`.quality` (completeness, duplicates),
-:mod:`.sales` (segments, tiers, revenue, trend) and :mod:`.kpis` (the manager
-KPIs and filtered views).  This package's namespace is the one import an
+:mod:`.sales` (segments, tiers, revenue, trend), :mod:`.kpis` (the manager
+KPIs and filtered views) and :mod:`.products` (revenue and margin by product
+and category, top products per segment, cross-sell lists, low stock).  This package's namespace is the one import an
 analyst needs.
 """
 
@@ -34,6 +35,15 @@ from .pipeline import (
     stage_durations,
     stage_stints,
     weakest_step,
+)
+from .products import (
+    category_revenue,
+    cross_sell,
+    low_stock,
+    low_stock_mask,
+    product_pairs,
+    product_revenue,
+    top_products_by_segment,
 )
 from .quality import completeness, customer_completeness, duplicates
 from .sales import revenue_by_channel, segments, trend, value_tiers
@@ -72,4 +82,12 @@ __all__ = [
     "period_tables",
     "scope_workspace",
     "WorkspaceScope",
+    # product catalogue (crmkit.analytics.products)
+    "product_revenue",
+    "category_revenue",
+    "top_products_by_segment",
+    "cross_sell",
+    "product_pairs",
+    "low_stock",
+    "low_stock_mask",
 ]
