@@ -43,8 +43,6 @@ from ..rules.defaults import default_routing, default_rules, default_team
 from ..schema import ENTITIES
 from ..settings import check_lang, settings_frame
 from .campaigns import campaigns, messages
-from .products import order_lines
-from .products import products as product_catalogue
 from .draw import (
     DEFAULT_AS_OF,
     DEFAULT_ORDERS_PER_CUSTOMER,
@@ -56,6 +54,8 @@ from .draw import (
     positions,
     typed_frame,
 )
+from .products import order_lines
+from .products import products as product_catalogue
 from .scenarios import MIN_FULL, MIN_PLANTED, add_duplicates, plant
 from .words import (
     CONTENTS,
