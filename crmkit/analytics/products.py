@@ -352,13 +352,13 @@ def low_stock_mask(products: pd.DataFrame) -> pd.Series:
 def low_stock(products: pd.DataFrame) -> pd.DataFrame:
     """The products of :func:`low_stock_mask`, with ``short_by`` (reorder level - stock), most short first.
 
-    Columns: product_id, name, category, stock, reorder_level, short_by, owner.
+    Columns: product_id, name, spec, category, stock, reorder_level, short_by, owner.
 
     >>> low_stock(pd.DataFrame({"product_id": ["P1", "P2"], "stock": [1, 9], "reorder_level": [4, 2]}))[
     ...     ["product_id", "short_by"]].values.tolist()
     [['P1', 3.0]]
     """
-    cols = ["product_id", "name", "category", "stock", "reorder_level", "short_by", "owner"]
+    cols = ["product_id", "name", "spec", "category", "stock", "reorder_level", "short_by", "owner"]
     sub = products[low_stock_mask(products)].reindex(columns=[c for c in cols if c != "short_by"])
     sub["short_by"] = (pd.to_numeric(sub["reorder_level"], errors="coerce")
                        - pd.to_numeric(sub["stock"], errors="coerce")).astype("float64")
