@@ -163,14 +163,7 @@ def category_revenue(orders, products: pd.DataFrame | None = None, *, as_of=None
     label = per["category"].astype("object").where(per["category"].notna()
                                                    & (per["category"].astype("string").str.strip() != ""), None)
     label = label.where(label.notna(), t("no_category", lang)).where(~none, t("no_product", lang))
-    cat = _catalogue(products)
-    cat_of = dict(zip(cat["product_id"], cat["category"]))
-    lines = _lines(orders, as_of).project("customer_id, purchase, product_id").df()
-    line_cat = lines["product_id"].map(lambda p: cat_of.get(p) if isinstance(p, str) else None)
-    line_cat = line_cat.where(line_cat.notna() & (line_cat.astype("string").str.strip() != ""), None)
-    line_cat = line_cat.where(line_cat.notna(), t("no_category", lang)).where(lines["product_id"].notna(),
-                                                                             t("no_product", lang))
-    buyers = lines[lines["purchase"]].groupby(line_cat[lines["purchase"]])["customer_id"].nunique()
+    buyers = _category_buyers(_lines(orders, as_of), products, lang)
     g = per.assign(category=label, margin_q=per["margin"], revenue_q=np.where(per["cost"].notna(),
                                                                             per["margin"] + per["cost"], 0.0))
     out = g.groupby("category", sort=False).agg(
@@ -183,6 +176,23 @@ def category_revenue(orders, products: pd.DataFrame | None = None, *, as_of=None
     out = out.assign(_last=last).sort_values(["_last", "revenue"], ascending=[True, False], kind="stable")
     return out[["category", "products", "orders", "customers", "units", "revenue", "returns", "cost", "margin",
                 "margin_pct"]].reset_index(drop=True)
+
+
+def _category_buyers(lines: duckdb.DuckDBPyRelation, products: pd.DataFrame | None, lang: str) -> pd.Series:
+    """Distinct buyers per category label (counted in SQL: a customer buying twice in a category counts once)."""
+    cat = _catalogue(products)
+    cat = cat[cat["category"].notna() & (cat["category"].astype("string").str.strip() != "")]
+    values = ", ".join(f"({_sql_text(p)}, {_sql_text(str(c).strip())})" for p, c in zip(cat["product_id"],
+                                                                                       cat["category"]))
+    mapping = f"(VALUES {values})" if values else "(SELECT NULL::VARCHAR, NULL::VARCHAR WHERE false)"
+    got = lines.query("o", (
+        f"SELECT CASE WHEN o.product_id IS NULL THEN 0 WHEN m.category IS NULL THEN 1 ELSE 2 END AS kind, "
+        f"m.category AS category, count(DISTINCT o.customer_id) AS buyers "
+        f"FROM o LEFT JOIN {mapping} AS m(pid, category) ON o.product_id = m.pid WHERE o.purchase "
+        f"GROUP BY ALL")).df()
+    label = got["category"].astype("object").where(got["kind"] == 2, None)
+    label = label.where(got["kind"] != 1, t("no_category", lang)).where(got["kind"] != 0, t("no_product", lang))
+    return got.groupby(label.to_numpy())["buyers"].sum()
 
 
 # --------------------------------------------------------------------------- segments
