@@ -73,7 +73,7 @@ def check_rows(ws, src: SourceTable, entity: str, cols: SourceColumns, settings,
     out, issues = validate_frame(cols.frame, entity, settings=settings, fields=fields, existing=existing,
                                  labels=labels, lang=lang, check_required=False, check_unique=False)
     if entity == "orders":      # an order line with quantity and unit price but no amount: amount = their product
-        filled = fill_line_amounts(out)
+        filled = fill_line_amounts(out, cols.frame)
         if filled.any():
             issues = issues[~(issues["field"].eq("amount") & issues["row"].isin(out.index[filled]))]
             col = labels.get("amount", ENTITIES["orders"].field("amount").header(lang))

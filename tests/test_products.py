@@ -440,3 +440,15 @@ def test_the_products_view_says_why_it_is_empty_when_no_order_names_a_product(ma
     ws = open_workspace(folder)
     view = product_view(ws, ws["orders"], AS_OF, "zh")
     assert "订单尚未关联产品" in view.note and "没有库存低于补货点的产品" in view.low_stock_html
+
+
+def test_import_never_fills_over_an_amount_that_is_not_a_number(tmp_path):
+    ws_dir = _sample_copy(tmp_path)
+    src = tmp_path / "orders.csv"
+    src.write_text("Customer ID,Order date,Product ID,Quantity,Unit price,Amount\n"
+                   "C00001,2026-11-01,P0001,2,2980,abc\n"
+                   "C00001,2026-11-01,P0001,2,2980\n", encoding="utf-8")
+    res = import_file(src, ws_dir, entity="orders", at=AS_OF, dry_run=True)
+    amount = res.issues[res.issues["field"] == "amount"].set_index("row")
+    assert amount.loc[2, "severity"] == "error" and amount.loc[3, "severity"] == "info"
+    assert res.rejected == 1 and res.imported == 1

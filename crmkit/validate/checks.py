@@ -265,7 +265,7 @@ def check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None =
             found.append(_issues(s[bad], col, f.key, severity, reason))
             failed[f.key] = failed[f.key].append(s.index[bad]) if f.key in failed else s.index[bad]
 
-    blank_amount = _order_line_issues(out, entity_key, labels, lang, found)
+    blank_amount = _order_line_issues(out, entity_key, labels, lang, found, failed.get("amount"))
     _non_negative_issues(out, entity_key, labels, lang, found)
 
     # required values
@@ -387,16 +387,21 @@ def amount_disagrees(frame: pd.DataFrame) -> pd.Series:
     return off.fillna(False).astype(bool)
 
 
-def fill_line_amounts(frame: pd.DataFrame) -> pd.Series:
+def fill_line_amounts(frame: pd.DataFrame, source: pd.DataFrame | None = None) -> pd.Series:
     """Fill a blank amount of an order line from ``quantity x unit_price`` (in place); returns the rows filled.
 
     ``crmkit import`` does this before it checks required values, so an order
     list with quantity and unit price but no total imports complete.
+    ``source`` (the rows as read) tells a blank amount from one that did not
+    convert: only a blank one is filled (a bad value stays reported).
     """
-    if "amount" not in frame.columns or "quantity" not in frame.columns or "unit_price" not in frame.columns:
+    if "quantity" not in frame.columns or "unit_price" not in frame.columns:
         return pd.Series(False, index=frame.index)
+    if "amount" not in frame.columns:
+        frame["amount"] = pd.Series(float("nan"), index=frame.index)
     expected = line_amount(frame)
-    blank = nz.is_blank(frame["amount"]) if _is_texty(frame["amount"]) else frame["amount"].isna()
+    given = source["amount"] if source is not None and "amount" in source.columns else frame["amount"]
+    blank = nz.is_blank(given) if _is_texty(given) else given.isna()
     fill = (blank & expected.notna()).astype(bool)
     if fill.any():
         if _is_texty(frame["amount"]):
@@ -406,11 +411,12 @@ def fill_line_amounts(frame: pd.DataFrame) -> pd.Series:
 
 
 def _order_line_issues(out: pd.DataFrame, entity_key: str, labels: Mapping[str, str], lang: str,
-                       found: list[pd.DataFrame]) -> pd.Series | None:
+                       found: list[pd.DataFrame], unconverted: pd.Index | None = None) -> pd.Series | None:
     """Warnings for amounts that disagree with quantity x unit price; errors for a blank amount the line gives.
 
     Returns the rows whose amount is blank though quantity and unit price are
-    there (their "required" error is this one, with the amount to type).
+    there (their "required" error is this one, with the amount to type);
+    ``unconverted`` rows hold an amount that is not a number (reported already).
     """
     if entity_key != "orders" or "quantity" not in out.columns or "unit_price" not in out.columns:
         return None
@@ -425,6 +431,8 @@ def _order_line_issues(out: pd.DataFrame, entity_key: str, labels: Mapping[str, 
     amount = out["amount"] if "amount" in out.columns else pd.Series(None, index=out.index, dtype="object")
     blank = (nz.is_blank(amount) if _is_texty(amount) else amount.isna()) & expected.notna()
     blank = blank.astype(bool)
+    if unconverted is not None:
+        blank &= ~out.index.isin(unconverted)
     if blank.any():
         iss = _issues(pd.Series([None] * int(blank.sum()), index=out.index[blank]), col, "amount", ERROR, "")
         iss["reason"] = [t("r_amount_blank_line", lang).format(expected=f"{e:,.2f}") for e in expected[blank]]
