@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .i18n import t
+from .import_merge import INFO
 from .io.sources import SourceTable
 from .schema import ENTITIES, Field, norm_token
-from .validate.checks import ERROR, WARNING, empty_issues, validate_frame
+from .validate.checks import ERROR, SOFT_REFERENCES, WARNING, empty_issues, fill_line_amounts, validate_frame
 
 
 @dataclass
@@ -67,9 +68,19 @@ def check_rows(ws, src: SourceTable, entity: str, cols: SourceColumns, settings,
     fields, labels = cols.fields, cols.labels
     refs = dict(ENTITIES[entity].references)
     wanted = {refs[k] for k in cols.field_keys if k in refs} | {"team"}
+    wanted |= {target for k, target in SOFT_REFERENCES.get(entity, ()) if k in cols.field_keys}
     existing = {k: ws[k] for k in sorted(wanted)}
     out, issues = validate_frame(cols.frame, entity, settings=settings, fields=fields, existing=existing,
                                  labels=labels, lang=lang, check_required=False, check_unique=False)
+    if entity == "orders":      # an order line with quantity and unit price but no amount: amount = their product
+        filled = fill_line_amounts(out, cols.frame)
+        if filled.any():
+            issues = issues[~(issues["field"].eq("amount") & issues["row"].isin(out.index[filled]))]
+            col = labels.get("amount", ENTITIES["orders"].field("amount").header(lang))
+            issues = pd.concat([issues, pd.DataFrame({
+                "row": out.index[filled].astype("int64"), "column": col, "field": "amount",
+                "value": out.loc[filled, "amount"].astype(float).to_numpy(), "severity": INFO,
+                "reason": t("r_amount_filled", lang)})], ignore_index=True)
     out, issues = _keep_bad_values(entity, out, issues, fields, labels, lang)
     long = _long_text(out, fields, labels, lang)
     if len(long):

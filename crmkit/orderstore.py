@@ -50,7 +50,8 @@ def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb
     return as_relation(ws["orders"], con)
 
 
-def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object) -> duckdb.DuckDBPyRelation:
+def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object,
+                   extra: tuple[str, ...] = ()) -> duckdb.DuckDBPyRelation:
     """The orders that count as of ``as_of``: the order rule of :mod:`crmkit.rfm`, in one place.
 
     Rows without customer or date, and rows dated after ``as_of`` (they have
@@ -58,7 +59,8 @@ def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object) -> duckdb.DuckDB
     ``order_date`` (a timestamp), ``day`` (its calendar date), ``amount`` (a
     blank amount counts as 0) and ``purchase`` (true unless the amount is
     negative: a negative amount is a return, which lowers spend but is not a
-    purchase).
+    purchase).  ``extra`` names more columns of ``rel`` to keep as they are
+    (e.g. ``("product_id", "quantity")`` for the product analytics).
 
     >>> rel = as_relation(pd.DataFrame({"customer_id": ["C1", "C1", None], "amount": [5.0, -2.0, 1.0],
     ...     "order_date": pd.to_datetime(["2026-01-02", "2026-01-03", "2026-01-04"])}))
@@ -70,4 +72,4 @@ def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object) -> duckdb.DuckDB
                       f"AND CAST(order_date AS TIMESTAMP) <= TIMESTAMP '{stamp}'").project(
         "CAST(customer_id AS VARCHAR) AS customer_id, CAST(order_date AS TIMESTAMP) AS order_date, "
         "CAST(order_date AS DATE) AS day, coalesce(CAST(amount AS DOUBLE), 0.0) AS amount, "
-        "coalesce(CAST(amount AS DOUBLE), 0.0) >= 0 AS purchase")
+        "coalesce(CAST(amount AS DOUBLE), 0.0) >= 0 AS purchase" + "".join(f", {c}" for c in extra))

@@ -380,6 +380,7 @@ RULE_ENTITY = _enum(
     ("deals", "deals", "商机", ("deal",)),
     ("tickets", "tickets", "工单", ("ticket",)),
     ("orders", "orders", "订单", ("order",)),
+    ("products", "products", "产品", ("product", "商品")),
 )
 
 ACTION = _enum(

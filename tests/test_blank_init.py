@@ -28,7 +28,7 @@ def test_init_writes_no_team_no_routing_and_only_disabled_example_rules(tmp_path
     assert len(ws["team"]) == 0
     assert len(ws["routing"]) == 0
     rules = ws["rules"]
-    assert len(rules) == 19                                   # the default rules are there, as examples
+    assert len(rules) == 20                                   # the default rules are there, as examples (R13: low stock)
     assert not rules["enabled"].fillna(False).astype(bool).any()
 
 

@@ -158,6 +158,10 @@ def test_overview_shows_the_kpis_of_crmkit_analytics(browser, served):
         assert same(shown[kpi], float(value)), kpi
     rows = page.locator("#crmkit-overdue-by-owner").get_attribute("data-rows")
     assert int(rows) == len(an.tasks_by_owner(ws["tasks"], ws.as_of()))
+    # the products view: crmkit.analytics.products over the same orders
+    by_product = an.product_revenue(ws["orders"], ws["products"], as_of=ws.as_of())
+    assert int(page.locator("#crmkit-products").get_attribute("data-rows")) == len(by_product)
+    assert int(page.locator("#crmkit-low-stock").get_attribute("data-rows")) == len(an.low_stock(ws["products"]))
     assert_clean(page, requests, served)
     # the four charts load plotly's widget module from the server once, not 5 MB each in their state
     assert sum(u.endswith("/plotly-widgetbundle.js") for u in requests) == 1

@@ -62,6 +62,16 @@ def small_workspace(folder: Path, lang: str = "en", **settings) -> Path:
                        TS("2026-01-10"), TS("2026-10-20"), TS("2026-11-12"), TS("2026-11-15"), TS("2026-02-10")],
         "amount": [12000.0, 8000.0, 15000.0, 3000.0, 4500.0, 60000.0, 2000.0, 9000.0, 5000.0, 30000.0],
         "channel": ["direct", "direct", "online", "online", "online", "direct", "partner", "direct", "online", "direct"],
+        # order lines of the catalogue below (amount = quantity x unit price)
+        "product_id": ["P1", "P1", "P1", "P2", "P2", "P1", "P2", "P3", "P2", "P1"],
+        "quantity": [12.0, 8.0, 15.0, 6.0, 9.0, 60.0, 4.0, 6.0, 10.0, 30.0],
+        "unit_price": [1000.0, 1000.0, 1000.0, 500.0, 500.0, 1000.0, 500.0, 1500.0, 500.0, 1000.0],
+    })
+    products = pd.DataFrame({
+        "product_id": ["P1", "P2", "P3"], "name": ["Licence", "Scanner", "Printer"],
+        "category": ["Software", "Hardware", "Hardware"], "unit_price": [1000.0, 500.0, 1500.0],
+        "unit_cost": [200.0, 300.0, 900.0], "stock": [None, 3.0, 20.0], "reorder_level": [None, 5.0, 5.0],
+        "status": ["active", "active", "active"], "owner": [alex, jordan, jordan],
     })
     deals = pd.DataFrame({
         "deal_id": ["D1", "D2"], "customer_id": ["C007", "C003"], "name": ["Granite line", "Cedar pilot"],
@@ -124,6 +134,7 @@ def small_workspace(folder: Path, lang: str = "en", **settings) -> Path:
     return write_workspace(folder, {
         "customers": customers, "interactions": interactions, "orders": orders, "deals": deals, "tasks": tasks,
         "tickets": tickets, "campaigns": campaigns, "messages": messages, "rule_log": rule_log,
+        "products": products,
     }, lang=lang, settings=s)
 
 

@@ -126,7 +126,7 @@ def test_a_chart_with_data_is_still_drawn(ws):
     assert not charts.is_empty_chart(charts.conversion_chart(conv, "en"))
 
 
-@pytest.mark.parametrize("name, n_charts", [("overview", 4), ("campaigns", 2), ("customers_rfm", 3),
+@pytest.mark.parametrize("name, n_charts", [("overview", 5), ("campaigns", 2), ("customers_rfm", 3),
                                             ("data_quality", 1)])
 def test_every_dashboard_on_a_blank_workspace_shows_no_data_yet_in_each_chart(name, n_charts, tmp_path, monkeypatch):
     """The notebook itself, run in a kernel against a new (blank) workspace: no error, an empty state per chart."""

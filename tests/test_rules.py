@@ -243,8 +243,8 @@ def test_every_default_rule_applies_to_some_sample_customers():
     from crmkit.sample import generate_tables
 
     tables = generate_tables(200, seed=7)
-    keep = {k: v for k, v in tables.items() if k in ("customers", "interactions", "orders", "deals", "tasks",
-                                                      "tickets", "campaigns", "messages", "team", "routing")}
+    keep = {k: v for k, v in tables.items() if k in ("customers", "interactions", "orders", "deals", "products",
+                                                      "tasks", "tickets", "campaigns", "messages", "team", "routing")}
     res = run_rules(InMemoryWorkspace(keep, settings={"as_of": AS_OF}))
     assert res.errors == []
     by_rule = res.summary()["by_rule"]

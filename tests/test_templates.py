@@ -72,7 +72,7 @@ def test_rules_template_ships_default_rules_as_disabled_examples_and_settings_bu
     ws = crmkit.open_workspace(_copy_templates(lang))
     rules = ws["rules"]
     scenarios = {r[:3] for r in rules["rule_id"]}
-    assert scenarios == {f"R{n:02d}" for n in range(1, 13)}
+    assert scenarios == {f"R{n:02d}" for n in range(1, 14)}     # the twelve seed scenarios and R13 (low stock)
     assert not rules["enabled"].fillna(False).astype(bool).any()     # examples: a team switches them on
     assert len(ws["team"]) == 0 and len(ws["routing"]) == 0            # no made-up team in a new workspace
     assert ws.settings["daily_message_cap"] == 2

@@ -272,7 +272,7 @@ def test_checking_each_table_as_it_is_read_gives_the_report_of_the_loaded_worksp
     whole = validate_workspace(loaded)
     pd.testing.assert_frame_equal(streamed.issues, whole.issues)
     assert streamed.sheets == whole.sheets
-    assert list(streamed.sheets) == ["customers", "interactions", "orders", "deals", "tasks", "tickets",
+    assert list(streamed.sheets) == ["customers", "interactions", "orders", "deals", "products", "tasks", "tickets",
                                      "campaigns", "messages", "rules", "routing", "team"]
     assert streamed.completeness == whole.completeness and streamed.duplicates == whole.duplicates == 1
     pd.testing.assert_frame_equal(streamed.incomplete, whole.incomplete)

@@ -149,7 +149,7 @@ def test_log_sheets_hold_chinese_labels_and_read_back_as_codes(zh_ws, capsys):
     actions = {r[head.index("动作")] for r in rule_log[1:]}
     entities = {r[head.index("对象")] for r in rule_log[1:]}
     assert "发送消息" in actions and "queue_message" not in actions
-    assert entities <= {"客户", "商机", "工单", "任务", "订单", "跟进记录"}
+    assert entities <= {"客户", "商机", "工单", "任务", "订单", "跟进记录", "产品"}     # 产品: R13, low stock
     history = list(book["变更历史"].iter_rows(values_only=True))
     head = [str(h).rstrip(" *") for h in history[0]]
     fields = {r[head.index("字段")] for r in history[1:]}

@@ -31,7 +31,7 @@ def test_zh_rules_use_chinese_headers_labels_and_tags():
         words = {w for w in __import__("re").findall(r"[A-Za-z_]+", when)}
         assert words <= {"and", "or", "not", "in", "is_blank", "days_since", "days_until", "has_tag", "contains",
                          "days_since_message", "changed_to", "days_until_anniversary", "opened_since", "clicked",
-                         "cadence_days", "R", "A", "B", "technical", "support", "tech"}, when
+                         "cadence_days", "low_stock", "R", "A", "B", "technical", "support", "tech"}, when
 
 
 @pytest.mark.parametrize("rule", default_rules("zh").itertuples(index=False), ids=lambda r: r.rule_id)

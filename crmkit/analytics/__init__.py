@@ -15,8 +15,10 @@ The numbers are grouped by subject, one module each: :mod:`.periods`,
 tickets), :mod:`.campaigns`, :mod:`.quality` (completeness, duplicates),
 :mod:`.sales` (segments, tiers, revenue, trend), :mod:`.kpis` (the manager
 KPIs and filtered views), :mod:`.cohorts` (cohort retention, repeat-purchase
-curve) and :mod:`.proportions` (confidence intervals and tests of rates).  This package's namespace is the one import an
-analyst needs.
+curve), :mod:`.proportions` (confidence intervals and tests of rates) and
+:mod:`.products` (revenue and margin by product and category, top products per
+segment, cross-sell lists, low stock).  This package's namespace is the one
+import an analyst needs.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ from .pipeline import (
     stage_durations,
     stage_stints,
     weakest_step,
+)
+from .products import (
+    category_revenue,
+    cross_sell,
+    low_stock,
+    low_stock_mask,
+    product_pairs,
+    product_revenue,
+    top_products_by_segment,
 )
 from .quality import completeness, customer_completeness, duplicates
 from .sales import revenue_by_channel, segments, trend, value_tiers
@@ -91,4 +102,12 @@ __all__ = [
     "wilson_interval",
     "proportion_difference",
     "z_quantile",
+    # product catalogue (crmkit.analytics.products)
+    "product_revenue",
+    "category_revenue",
+    "top_products_by_segment",
+    "cross_sell",
+    "product_pairs",
+    "low_stock",
+    "low_stock_mask",
 ]

@@ -1,4 +1,4 @@
-"""The default rule set: the twelve seed scenarios of DESIGN §4, as Rules rows.
+"""The default rule set: the twelve seed scenarios of DESIGN §4 and the low-stock alert (R13), as Rules rows.
 
 One scenario may need several rows (one action per row); their ids share the
 scenario number (R01A, R01B, ...).  Names and message texts exist in both
@@ -130,6 +130,13 @@ DEFAULT_RULES: tuple[tuple, ...] = (
      ("Follow-up cadence by stage: task when overdue", "按阶段跟进周期：逾期创建跟进任务"),
      ('title="Follow up {name} ({stage})"; due=1d; to=owner',
       'title="跟进 {name}（{stage}）"; due=1d; to=owner')),
+    # beyond the twelve seed scenarios of DESIGN §4: the product catalogue's low-stock alert (seed 001).
+    # Once a week: the owner hears of a product when it runs low and again each week it stays low, not every run.
+    ("R13", 130, "products", "notify", "per_week",
+     "low_stock()",
+     ("Low stock: notify the product's owner", "库存不足：提醒产品负责人"),
+     ('to=owner; text="Low stock: {name} ({spec}) has {stock} left, reorder level {reorder_level}"',
+      'to=owner; text="库存不足：{name}（{spec}）仅剩 {stock}，补货点 {reorder_level}"')),
 )
 
 

@@ -58,7 +58,7 @@ from .schedule import WorkCalendar
 from .summary import totals_lines, written_lines
 
 STATE_FILE = "rules_state.json"
-RULE_ENTITIES = ("customers", "deals", "tickets", "orders")
+RULE_ENTITIES = ("customers", "deals", "tickets", "orders", "products")
 LOG_COLUMNS = ["rule_id", "rule_name", "entity", "record_id", "customer_id", "action", "outcome", "detail", "target"]
 
 
@@ -230,12 +230,12 @@ class RuleRun:
 
     def owner(self) -> pd.Series:
         ent = self.rule.entity
-        own = {"customers": "owner", "deals": "owner", "tickets": "assignee"}.get(ent)
+        own = {"customers": "owner", "deals": "owner", "tickets": "assignee", "products": "owner"}.get(ent)
         if own is not None:
             s = self.column(own).astype("object")
         else:
             s = pd.Series(pd.NA, index=self.rows, dtype="object")
-        if ent != "customers":
+        if ent != "customers" and ENTITIES[ent].has("customer_id"):    # a product has no customer to fall back on
             s = s.where(filled(s), self.column("customer_owner").astype("object"))
         return s.where(filled(s), None)
 
@@ -302,7 +302,7 @@ class Runner:
         t0 = time.perf_counter()
         self.frames: dict[str, pd.DataFrame] = {"customers": add_derived(ws, self.as_of)}
         self.timings = {"derived": time.perf_counter() - t0, "evaluate": 0.0, "evaluate_cpu": 0.0, "actions": 0.0}
-        for key in ("deals", "tickets", "orders", "tasks", "messages"):
+        for key in ("deals", "tickets", "orders", "products", "tasks", "messages"):
             self.frames[key] = ws[key].copy()
         self.base_len = {k: len(v) for k, v in self.frames.items()}
         self.modified: dict[str, set[str]] = {}

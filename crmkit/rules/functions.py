@@ -26,6 +26,7 @@ from dataclasses import field as dc_field
 import numpy as np
 import pandas as pd
 
+from ..analytics.products import low_stock_mask
 from ..exceptions import ExpressionError
 from ..i18n import msg, word
 from ..schema import STAGE, Field, norm_token
@@ -267,6 +268,17 @@ def changed_to(ctx, field, value):
         prev_eq = prev.astype("string") == str(target)
     prev_eq = pd.Series(prev_eq, index=ctx.index).fillna(False).astype(bool)
     return cur_eq & ~prev_eq
+
+
+# --------------------------------------------------------------------------- products
+
+@function("low_stock", args=0,
+          doc="True where a product on sale has stock at or below its reorder level (blank stock or level: never).")
+def low_stock(ctx):
+    cols = {k: ctx.frame[k] for k in ("stock", "reorder_level", "status") if k in ctx.frame.columns}
+    if "stock" not in cols or "reorder_level" not in cols:
+        raise ExpressionError(msg("e_x_low_stock"))
+    return low_stock_mask(pd.DataFrame(cols, index=ctx.index))
 
 
 # --------------------------------------------------------------------------- messages

@@ -54,6 +54,8 @@ from .draw import (
     positions,
     typed_frame,
 )
+from .products import order_lines
+from .products import products as product_catalogue
 from .scenarios import MIN_FULL, MIN_PLANTED, add_duplicates, plant
 from .words import (
     CONTENTS,
@@ -114,6 +116,10 @@ def generate_tables(customers: int = 500, *, seed: int = 7, lang: str = "en",
     tables["routing"] = default_routing(lang)
     tables["team"] = default_team(lang)
     tables["settings"] = settings_frame(lang, g.settings(tables["orders"]))
+    # the catalogue and the order lines last, from their own random stream: every earlier value stays
+    names = lang_pick(PRODUCTS, lang)
+    tables["products"] = product_catalogue(lang, names, tables["team"]["name"].tolist())
+    tables["orders"] = order_lines(tables["orders"], tables["products"], names, seed=seed, as_of=clock.as_of)
     for key, df in tables.items():
         excel_guard(ENTITIES[key].sheet_name(lang), len(df))
     return {k: tables[k] for k in ENTITIES if k in tables}

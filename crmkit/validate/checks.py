@@ -40,8 +40,20 @@ WARNING = "warning"
 ISSUE_COLUMNS = ["row", "column", "field", "value", "severity", "reason"]
 
 #: entities validate_workspace checks (the log sheets are written by crmkit only)
-CHECKED_ENTITIES = ("customers", "interactions", "orders", "deals", "tasks", "tickets", "campaigns",
+CHECKED_ENTITIES = ("customers", "interactions", "orders", "deals", "products", "tasks", "tickets", "campaigns",
                     "messages", "rules", "routing", "team")
+
+#: References that warn instead of refusing: an order's product need not be in the Products sheet
+#: (the catalogue may be incomplete; the order still counts).  entity -> ((field, target entity), ...)
+SOFT_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {"orders": (("product_id", "products"),)}
+
+#: Numbers that cannot be negative: (entity, field) -> severity.  Negative stock (oversold, on back
+#: order) is possible but deserves a look; a negative price, cost or reorder level is a typing error.
+NON_NEGATIVE: dict[tuple[str, str], str] = {
+    ("products", "unit_price"): ERROR, ("products", "unit_cost"): ERROR,
+    ("products", "reorder_level"): ERROR, ("products", "stock"): WARNING,
+    ("orders", "unit_price"): ERROR,
+}
 
 
 def empty_issues() -> pd.DataFrame:
@@ -253,6 +265,9 @@ def check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None =
             found.append(_issues(s[bad], col, f.key, severity, reason))
             failed[f.key] = failed[f.key].append(s.index[bad]) if f.key in failed else s.index[bad]
 
+    blank_amount = _order_line_issues(out, entity_key, labels, lang, found, failed.get("amount"))
+    _non_negative_issues(out, entity_key, labels, lang, found)
+
     # required values
     if check_required:
         skip = set(skip_required)
@@ -266,6 +281,9 @@ def check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None =
                 if f.key in failed:
                     # a value that failed to convert is already reported: not "missing"
                     blank &= ~out.index.isin(failed[f.key])
+                if f.key == "amount" and blank_amount is not None:
+                    blank &= ~blank_amount      # reported with the amount the line gives
+
             if blank.any():
                 found.append(_issues(pd.Series([None] * int(blank.sum()), index=out.index[blank]),
                                      labels.get(f.key, f.header(lang)), f.key, ERROR, t("r_required", lang)))
@@ -300,6 +318,18 @@ def check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None =
             found.append(_issues(vals[dangling], labels.get(f.key, f.header(lang)), f.key, ERROR,
                                  t("r_ref", lang).format(entity=ENTITIES[target].sheet_name(lang))))
 
+    # soft references: a warning with the place, the record is kept and counts
+    for fkey, target in SOFT_REFERENCES.get(entity_key, ()):
+        tdf = existing.get(target)
+        tid = ENTITIES[target].id_field
+        if fkey not in out.columns or tdf is None or tid not in tdf.columns:
+            continue
+        vals = out[fkey].astype("string")
+        dangling = _not_in(vals, tdf[tid])
+        if dangling.any():
+            found.append(_issues(vals[dangling], labels.get(fkey, ENTITIES[entity_key].field(fkey).header(lang)),
+                                 fkey, WARNING, t("r_ref_soft", lang).format(entity=ENTITIES[target].sheet_name(lang))))
+
     # people should be team members (a warning: the team may simply be incomplete)
     team = existing.get("team")
     if team is not None and "name" in team.columns and team["name"].notna().any():
@@ -322,6 +352,113 @@ def check_frame(df: pd.DataFrame, entity_key: str, *, settings: Mapping | None =
 
     issues = pd.concat(found, ignore_index=True) if found else empty_issues()
     return out, issues, contacts
+
+
+# --------------------------------------------------------------------------- order lines and numbers
+
+def line_amount(frame: pd.DataFrame) -> pd.Series:
+    """``quantity x unit_price`` of each order line, rounded to cents (NaN where either is blank).
+
+    >>> line_amount(pd.DataFrame({"quantity": [3, None], "unit_price": [19.99, 5.0]})).tolist()
+    [59.97, nan]
+    """
+    if "quantity" not in frame.columns or "unit_price" not in frame.columns:
+        return pd.Series(float("nan"), index=frame.index)
+    q = pd.to_numeric(frame["quantity"], errors="coerce").astype("float64")
+    p = pd.to_numeric(frame["unit_price"], errors="coerce").astype("float64")
+    return (q * p).round(2)
+
+
+def amount_disagrees(frame: pd.DataFrame) -> pd.Series:
+    """Order lines whose amount is not ``quantity x unit_price`` beyond rounding.
+
+    Rounding allowed: one cent plus half a cent per unit (a unit price rounded
+    to cents).  A return may be written with a positive quantity and a negative
+    amount (or both negative): ``-(quantity x unit_price)`` agrees too.  Lines
+    without quantity, unit price or amount are never flagged.
+    """
+    expected = line_amount(frame)
+    if "amount" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    amount = pd.to_numeric(frame["amount"], errors="coerce").astype("float64")
+    q = pd.to_numeric(frame["quantity"], errors="coerce").astype("float64").abs()
+    tol = 0.01 + 0.005 * q
+    off = ((amount - expected).abs() > tol) & ((amount + expected).abs() > tol)
+    return off.fillna(False).astype(bool)
+
+
+def fill_line_amounts(frame: pd.DataFrame, source: pd.DataFrame | None = None) -> pd.Series:
+    """Fill a blank amount of an order line from ``quantity x unit_price`` (in place); returns the rows filled.
+
+    ``crmkit import`` does this before it checks required values, so an order
+    list with quantity and unit price but no total imports complete.
+    ``source`` (the rows as read) tells a blank amount from one that did not
+    convert: only a blank one is filled (a bad value stays reported).
+    """
+    if "quantity" not in frame.columns or "unit_price" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    if "amount" not in frame.columns:
+        frame["amount"] = pd.Series(float("nan"), index=frame.index)
+    expected = line_amount(frame)
+    given = source["amount"] if source is not None and "amount" in source.columns else frame["amount"]
+    blank = nz.is_blank(given) if _is_texty(given) else given.isna()
+    fill = (blank & expected.notna()).astype(bool)
+    if fill.any():
+        if _is_texty(frame["amount"]):
+            frame["amount"] = frame["amount"].astype("object")
+        frame.loc[fill, "amount"] = expected[fill]
+    return fill
+
+
+def _order_line_issues(out: pd.DataFrame, entity_key: str, labels: Mapping[str, str], lang: str,
+                       found: list[pd.DataFrame], unconverted: pd.Index | None = None) -> pd.Series | None:
+    """Warnings for amounts that disagree with quantity x unit price; errors for a blank amount the line gives.
+
+    Returns the rows whose amount is blank though quantity and unit price are
+    there (their "required" error is this one, with the amount to type);
+    ``unconverted`` rows hold an amount that is not a number (reported already).
+    """
+    if entity_key != "orders" or "quantity" not in out.columns or "unit_price" not in out.columns:
+        return None
+    ent = ENTITIES["orders"]
+    col = labels.get("amount", ent.field("amount").header(lang))
+    expected = line_amount(out)
+    off = amount_disagrees(out)
+    if off.any():
+        iss = _issues(out["amount"][off], col, "amount", WARNING, "")
+        iss["reason"] = [t("r_amount_line", lang).format(expected=f"{e:,.2f}") for e in expected[off]]
+        found.append(iss)
+    amount = out["amount"] if "amount" in out.columns else pd.Series(None, index=out.index, dtype="object")
+    blank = (nz.is_blank(amount) if _is_texty(amount) else amount.isna()) & expected.notna()
+    blank = blank.astype(bool)
+    if unconverted is not None:
+        blank &= ~out.index.isin(unconverted)
+    if blank.any():
+        iss = _issues(pd.Series([None] * int(blank.sum()), index=out.index[blank]), col, "amount", ERROR, "")
+        iss["reason"] = [t("r_amount_blank_line", lang).format(expected=f"{e:,.2f}") for e in expected[blank]]
+        found.append(iss)
+    return blank
+
+
+def _non_negative_issues(out: pd.DataFrame, entity_key: str, labels: Mapping[str, str], lang: str,
+                         found: list[pd.DataFrame]) -> None:
+    """Negative prices, costs, reorder levels (errors) and stock (a warning), and cost above price."""
+    ent = ENTITIES[entity_key]
+    for (ek, fkey), severity in NON_NEGATIVE.items():
+        if ek != entity_key or fkey not in out.columns:
+            continue
+        vals = pd.to_numeric(out[fkey], errors="coerce")
+        neg = (vals < 0).fillna(False).astype(bool)
+        if neg.any():
+            found.append(_issues(out[fkey][neg], labels.get(fkey, ent.field(fkey).header(lang)), fkey, severity,
+                                 t("r_negative" if severity == ERROR else "r_negative_stock", lang)))
+    if entity_key == "products" and {"unit_price", "unit_cost"} <= set(out.columns):
+        price = pd.to_numeric(out["unit_price"], errors="coerce")
+        cost = pd.to_numeric(out["unit_cost"], errors="coerce")
+        below = ((cost > price) & (price >= 0)).fillna(False).astype(bool)
+        if below.any():
+            found.append(_issues(out["unit_cost"][below], labels.get("unit_cost", ent.field("unit_cost").header(lang)),
+                                 "unit_cost", WARNING, t("r_cost_above_price", lang)))
 
 
 # --------------------------------------------------------------------------- completeness
