@@ -1514,6 +1514,9 @@ TEXT.update({
                      "置信水平必须在 0 和 1 之间（如 0.95），不能是 {value}"),
     "e_successes": ("the successes must be between 0 and the number of trials", "成功次数必须在 0 和试验次数之间"),
     "e_campaign_rate": ("unknown campaign rate {rate}: use {known}", "未知的营销活动比率 {rate}：请用 {known}"),
+})
+
+
 # --- product catalogue: validation, analytics, rules, dashboard
 TEXT.update({
     "r_ref_soft": ("not in {entity}: the order is kept and counts, but has no product details",
