@@ -984,6 +984,45 @@ TEXT.update({
     "store_rows_before": ("orders in the store before", "导入前数据源中的订单数"),
 })
 
+# --- customer lifetime value: crmkit.clv (issue 18, item 1)
+TEXT.update({
+    "e_clv_cannot_fit": ("lifetime value cannot be estimated from these orders: {reason}",
+                         "无法根据这些订单估算客户终身价值：{reason}"),
+    "e_clv_no_orders": ("there are no purchases (orders with a customer, a date and an amount of 0 or more)",
+                        "没有购买记录（有客户编号、日期且金额不小于 0 的订单）"),
+    "e_clv_few_repeaters": ("only {n} customers bought again on a later day; at least {need} repeat buyers are needed",
+                            "只有 {n} 位客户在之后的日期再次购买；至少需要 {need} 位复购客户"),
+    "e_clv_same_amounts": ("every repeat buyer spent the same amount per order; the spend model needs amounts that "
+                           "differ", "所有复购客户的每单金额都相同；消费金额模型需要有差异的金额"),
+    "e_clv_no_convergence": ("the {model} model did not converge (the purchase pattern does not fit it)",
+                             "{model} 模型未能收敛（购买规律与模型不符）"),
+    "e_clv_no_time": ("every customer first bought on the as-of date; there is no history to learn from",
+                      "所有客户都在统计日当天首次购买；没有可用于估算的购买历史"),
+    "e_clv_setting": ("setting {key}: {value} is not allowed (horizon: days, 0 or more; discount rate: a share "
+                      "a year between 0 and 10, e.g. 10% or 0.1)",
+                      "设置项 {key}：不允许取值 {value}（预测期：天数，不小于 0；贴现率：年利率，0 到 10 之间，如 10% 或 0.1）"),
+    "clv_title": ("Customer lifetime value", "客户终身价值"),
+    "clv_as_of": ("as of", "统计日"),
+    "clv_horizon": ("horizon {days} days, discount rate {rate} a year", "预测期 {days} 天，年贴现率 {rate}"),
+    "clv_purchases_model": ("Purchases (BG/NBD)", "购买次数（BG/NBD 模型）"),
+    "clv_spend_model": ("Spend per order (Gamma-Gamma)", "每单金额（Gamma-Gamma 模型）"),
+    "clv_customers_fitted": ("customers", "位客户"),
+    "clv_repeat_buyers": ("repeat buyers", "位复购客户"),
+    "clv_total": ("Total CLV", "客户终身价值合计"),
+    "clv_total_purchases": ("Expected purchases", "预计购买次数合计"),
+    "clv_mean_p_alive": ("Mean P(alive)", "平均活跃概率"),
+    "clv_top": ("Top customers by CLV", "客户终身价值最高的客户"),
+    "clv_call": ("Who to call this week (value at risk)", "本周优先联系（流失风险价值）"),
+    "clv_written": ("CLV columns written to Customers ({n} customers).", "已将客户终身价值列写入客户表（{n} 位客户）。"),
+    "col_customer": ("Customer", "客户"),
+    "col_p_alive": ("P(alive)", "活跃概率"),
+    "col_expected_purchases": ("Expected purchases", "预计购买次数"),
+    "col_expected_spend": ("Expected order value", "预计客单价"),
+    "col_clv": ("CLV", "客户终身价值"),
+    "col_value_at_risk": ("Value at risk", "流失风险价值"),
+    "col_days_since_purchase": ("Days since purchase", "距上次购买天数"),
+})
+
 
 def t(key: str, lang: str | None = DEFAULT_LANG) -> str:
     """The phrase ``key`` in ``lang`` ("en" or "zh"; ``None``: the current language)."""

@@ -500,6 +500,14 @@ _RFM_FIELDS = (
     F("value_tier", "Value tier", "客户价值分层", "enum", enum=VALUE_TIER, derived=True),
 )
 
+# derived by crmkit clv (written back like the RFM columns); see crmkit.clv.predict for the formulas
+_CLV_FIELDS = (
+    F("p_alive", "P(alive)", "活跃概率", "number", derived=True),
+    F("expected_purchases", "Expected purchases (horizon)", "预计购买次数（预测期内）", "number", derived=True),
+    F("expected_spend", "Expected order value", "预计客单价", "money", derived=True),
+    F("clv", "CLV (customer lifetime value)", "客户终身价值（CLV）", "money", derived=True),
+)
+
 CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="customer_id", id_prefix="C", id_width=5, importable=True,
                    synonyms=("客户信息", "客户档案", "customer"), fields=(
     F("customer_id", "Customer ID", "客户编号", "id", True, synonyms=("客户ID", "客户id", "编号", "id"),
@@ -538,8 +546,9 @@ CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="cu
       hint_en="E-mail addresses or phone numbers that bounced, separated by ;. crmkit sends nothing to them.",
       hint_zh="退信的邮箱或无法送达的号码，用 ; 分隔。系统不再向这些地址发送消息。"),
     F("notes", "Notes", "备注", "longtext", synonyms=("说明", "remark", "remarks", "comment")),
-    # derived by crmkit rfm (written back, clearly marked)
+    # derived by crmkit rfm and crmkit clv (written back, clearly marked)
     *_RFM_FIELDS,
+    *_CLV_FIELDS,
 ), derived=(
     F("last_interaction_at", "Last interaction", "最近跟进时间", "datetime", derived=True),
     F("days_since_interaction", "Days since interaction", "距上次跟进天数", "int", derived=True),
@@ -549,6 +558,7 @@ CUSTOMERS = Entity("customers", "Customers", "客户", "customers", id_field="cu
     F("orders_30d", "Orders in 30 days", "近30天订单数", "int", derived=True),
     F("amount_30d", "Amount in 30 days", "近30天消费金额", "money", derived=True),
     *_RFM_FIELDS,
+    *_CLV_FIELDS,
     F("completeness", "Completeness", "信息完整度", "number", derived=True),
     F("last_feedback", "Latest customer feedback", "最近客户反馈", "longtext", derived=True,
       synonyms=("last feedback",)),   # the English name rules used before 2026-12

@@ -131,6 +131,12 @@ SPEC: tuple[Setting, ...] = (
             "（相对路径从工作区文件夹算起）。留空则使用订单表。"),
     Setting("order_source_table", "orders", "str", "Table of the orders in a DuckDB order_source.",
             "DuckDB 订单数据源中的订单表名。"),
+    # customer lifetime value (crmkit clv): the horizon of the predictions and the discount rate of the CLV
+    Setting("clv_horizon_days", 365, "int", "Days ahead that CLV and expected purchases cover (crmkit clv).",
+            "客户终身价值和预计购买次数的预测天数（crmkit clv）。"),
+    Setting("clv_discount_rate", 0.10, "float",
+            "Annual discount rate of future revenue in the CLV, e.g. 10% (money later is worth less today).",
+            "客户终身价值中未来收入的年贴现率，如 10%（将来的钱折算到今天价值更低）。"),
 )
 
 SPEC_BY_KEY = {s.key: s for s in SPEC}
@@ -224,7 +230,7 @@ _TYPE_WORDS = {"int": "a whole number", "float": "a number", "bool": "yes or no"
                "date": "a date", "datetime": "a date and time", "duration": "a duration (30m, 4h, 3d or 1w)"}
 #: Shares (0-1): "85%" or 0.85
 _SHARES = ("completeness_target", "target_reach", "target_open", "target_conversion", "target_follow_up_compliance",
-           "target_sla_compliance", "target_lead_conversion")
+           "target_sla_compliance", "target_lead_conversion", "clv_discount_rate")
 
 
 def _bad(spec: Setting, message: str, text: str) -> ValidationError:
