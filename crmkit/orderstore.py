@@ -52,7 +52,8 @@ from .i18n import msg
 from .schema import ENTITIES, match_header
 
 __all__ = ["ORDER_COLUMNS", "REQUIRED_COLUMNS", "COUNTED_ORDERS_SQL", "connect", "as_relation", "workspace_orders",
-           "counted_orders", "source_path", "source_kind", "read_source", "store_folder", "sheet_is_source"]
+           "counted_orders", "source_path", "source_kind", "read_source", "store_folder", "sheet_is_source",
+           "orders_of", "is_relation", "between", "last_orders", "timestamp_text"]
 
 #: The canonical order columns a relation carries (those of the Orders sheet).
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "product", "channel",
@@ -84,12 +85,18 @@ WHERE customer_id IS NOT NULL
 def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB connection (one per computation, so callers never share state).
 
-    DuckDB spills to a temporary folder when an aggregation outgrows memory;
-    ``CRMKIT_DUCKDB_MEMORY`` (e.g. ``2GB``) and ``CRMKIT_DUCKDB_THREADS`` cap
-    its memory and threads when set (the default: DuckDB's own, 80% of the
-    memory and every core).
+    DuckDB spills to ``crmkit-duckdb-<uid>`` in the system's temporary folder
+    when an aggregation outgrows memory; ``CRMKIT_DUCKDB_MEMORY`` (e.g.
+    ``2GB``) and ``CRMKIT_DUCKDB_THREADS`` cap its memory and threads when set
+    (the default: DuckDB's own, 80% of the memory and one thread per usable
+    core).
     """
+    import tempfile
+
     con = duckdb.connect(":memory:")
+    # spill files go to the system's temporary folder (DuckDB's default is ./.tmp: the user's current folder)
+    spill = Path(tempfile.gettempdir()) / f"crmkit-duckdb-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    con.execute(f"SET temp_directory = '{_quote(str(spill))}'")
     if os.environ.get("CRMKIT_DUCKDB_MEMORY"):
         con.execute(f"SET memory_limit = '{_quote(os.environ['CRMKIT_DUCKDB_MEMORY'])}'")
     if os.environ.get("CRMKIT_DUCKDB_THREADS"):
@@ -134,6 +141,36 @@ def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb
         ids = pd.DataFrame({"customer_id": ws["customers"]["customer_id"].astype("string").dropna().unique()})
         rel = rel.join(con.from_df(ids).set_alias("seen"), "customer_id", how="semi")
     return rel
+
+
+def orders_of(ws) -> pd.DataFrame | duckdb.DuckDBPyRelation:
+    """The orders analytics read: the Orders sheet's frame when it is the source (as always), else the
+    relation over the order source (:func:`workspace_orders`), which the analytics aggregate in DuckDB."""
+    return ws["orders"] if sheet_is_source(ws) else workspace_orders(ws)
+
+
+def is_relation(orders: object) -> bool:
+    """Whether ``orders`` is a DuckDB relation (rather than a frame)."""
+    return isinstance(orders, duckdb.DuckDBPyRelation)
+
+
+def between(rel: duckdb.DuckDBPyRelation, start: object, end: object, *, closed: str = "right",
+            column: str = "order_date") -> duckdb.DuckDBPyRelation:
+    """The rows of ``rel`` with ``start < column <= end`` (``closed="left"``: ``start <= column < end``;
+    ``"both"``: ``start <= column <= end``); a bound of None is open; blank dates are outside."""
+    cond = [f"{column} IS NOT NULL"]
+    if start is not None:
+        cond.append(f"{column} {'>' if closed == 'right' else '>='} TIMESTAMP '{timestamp_text(start)}'")
+    if end is not None:
+        cond.append(f"{column} {'<' if closed == 'left' else '<='} TIMESTAMP '{timestamp_text(end)}'")
+    return rel.filter(" AND ".join(cond))
+
+
+def last_orders(rel: duckdb.DuckDBPyRelation, as_of: object) -> pd.DataFrame:
+    """``customer_id, order_date``: each customer's latest order up to ``as_of`` (one row per customer)."""
+    return (between(rel, None, as_of).filter("customer_id IS NOT NULL")
+            .aggregate("CAST(customer_id AS VARCHAR) AS customer_id, max(order_date) AS order_date", "customer_id")
+            .df())
 
 
 def source_path(ws) -> Path | None:

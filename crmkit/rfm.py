@@ -181,10 +181,10 @@ def _customer_ids(customers: pd.DataFrame | pd.Series | pd.Index | None) -> pd.I
 #: (``{day}``, a date literal's text).  :func:`rfm_sql` joins the two into the query that runs.
 RFM_AGGREGATE_SQL = """\
 SELECT customer_id,
-       count_if(purchase)                                            AS frequency,
-       greatest(sum(amount), 0.0)                                    AS monetary,
+       count_if(purchase)                               AS frequency,
+       greatest(sum(amount), 0.0)                       AS monetary,
        date_diff('day', CAST(max(order_date) FILTER (WHERE purchase) AS DATE),
-                 DATE '{day}')                                       AS recency_days
+                 DATE '{day}')                     AS recency_days
 FROM counted_orders
 GROUP BY customer_id"""
 
