@@ -235,6 +235,10 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     ``--default`` texts (``"source=other"``); ``save_mapping`` stores the
     ``--map`` pairs in the ImportMap sheet for later imports (see
     :mod:`crmkit.mapping`).
+
+    Orders go to the Parquet order store instead of the Orders sheet when
+    Settings ``order_source`` names a folder (:mod:`crmkit.order_import`):
+    the same checks, one new part file, an order ID the store has rejected.
     """
     import time
 
