@@ -52,7 +52,7 @@ from .i18n import msg
 from .schema import ENTITIES, match_header
 
 __all__ = ["ORDER_COLUMNS", "REQUIRED_COLUMNS", "COUNTED_ORDERS_SQL", "connect", "as_relation", "workspace_orders",
-           "counted_orders", "source_path", "source_kind", "read_source", "store_folder", "sheet_is_source",
+           "counted_orders", "source_path", "source_kind", "read_source", "sheet_is_source",
            "orders_of", "is_relation", "between", "last_orders", "timestamp_text"]
 
 #: The canonical order columns a relation carries (those of the Orders sheet).
@@ -180,14 +180,6 @@ def source_path(ws) -> Path | None:
         return None
     path = Path(str(raw).strip()).expanduser()
     return path if path.is_absolute() else Path(ws.path) / path
-
-
-def store_folder(ws) -> Path | None:
-    """The Parquet folder ``crmkit import --entity orders`` appends to, or None (no source, or another kind)."""
-    path = source_path(ws)
-    if path is None:
-        return None
-    return path if source_kind(path) == "parquet_folder" else None
 
 
 def source_kind(path: Path) -> str:
