@@ -247,18 +247,27 @@ def read_source(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None =
 
 def _typed(raw: duckdb.DuckDBPyRelation, path: Path, *, trim: bool = False) -> duckdb.DuckDBPyRelation:
     """``raw`` with its columns mapped to the canonical keys and cast to their types."""
-    found: dict[str, tuple[str, str]] = {}          # key -> (source column, its DuckDB type)
+    found: dict[str, list[tuple[str, str]]] = {}    # key -> [(source column, its DuckDB type)]
     for col, typ in zip(raw.columns, raw.types):
         key = match_header(ENTITIES["orders"], col)
-        if key in ORDER_COLUMNS and key not in found:
-            found[key] = (col, str(typ).upper())
+        if key in ORDER_COLUMNS:       # files of a folder may spell a header differently: all are read
+            found.setdefault(key, []).append((col, str(typ).upper()))
     missing = [k for k in REQUIRED_COLUMNS if k not in found]
     if missing:
         ent = ENTITIES["orders"]
         names = tuple(f"{k} ({ent.field(k).en} / {ent.field(k).zh})" for k in missing)
         raise UsageError(msg("e_order_source", reason=msg("e_order_source_column", columns=names,
                                                           found=", ".join(raw.columns) or "-")), file=str(path))
-    exprs = [f"{_cast(key, *found[key], trim) if key in found else _blank(key)} AS {key}" for key in ORDER_COLUMNS]
+    exprs = []
+    for key in ORDER_COLUMNS:
+        casts = [_cast(key, col, typ, trim) for col, typ in found.get(key, [])]
+        if not casts:
+            expr = _blank(key)
+        elif len(casts) == 1:
+            expr = casts[0]
+        else:
+            expr = "coalesce(" + ", ".join(casts) + ")"
+        exprs.append(f"{expr} AS {key}")
     return raw.project(", ".join(exprs))
 
 

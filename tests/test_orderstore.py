@@ -132,6 +132,17 @@ def test_a_source_is_read_with_typed_canonical_columns(tmp_path):
     assert rows[1][2] == pd.Timestamp("2026-01-05 10:30").to_pydatetime() and rows[1][3] is None   # not a number
 
 
+def test_a_folder_of_csv_files_with_differently_spelt_headers_reads_as_one_table(tmp_path):
+    (tmp_path / "2025").mkdir()
+    (tmp_path / "a.csv").write_text("customer_id,order_date,amount\nC1,2026-01-01,5\n", encoding="utf-8")
+    (tmp_path / "2025" / "b.csv").write_text("客户编号,下单日期,订单金额,销售渠道\nC2,2025-01-02,7,online\n",
+                                             encoding="utf-8")
+    assert orderstore.source_kind(tmp_path) == "csv_folder"
+    rows = sorted(orderstore.read_source(tmp_path).project("customer_id, order_date, amount, channel").fetchall())
+    assert rows == [("C1", pd.Timestamp("2026-01-01").to_pydatetime(), 5.0, None),
+                    ("C2", pd.Timestamp("2025-01-02").to_pydatetime(), 7.0, "online")]
+
+
 @pytest.mark.parametrize(("setup", "expect"), [
     (lambda d: None, "no such file or folder"),
     (lambda d: (d / "orders.parquet").write_bytes(b"PAR1 not really"), "orders.parquet"),
