@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -322,3 +323,34 @@ def test_rfm_sql_run_by_plain_duckdb_gives_the_metrics_rfm_scores_uses(sheet):
     assert got.index.tolist() == scores.index.tolist()
     assert got["frequency"].tolist() == scores["frequency"].tolist()
     assert got["monetary"].round(6).tolist() == scores["monetary"].round(6).tolist()
+
+
+def test_an_import_killed_while_writing_leaves_only_a_temp_file_that_readers_ignore_and_the_next_import_removes(
+        store_ws, tmp_path):
+    src = tmp_path / "o.csv"
+    src.write_text("Customer ID,Order date,Amount\nC00001,2026-11-18,10\n", encoding="utf-8")
+    before = _parts(store_ws)
+    script = (
+        "import sys, time, pyarrow.parquet as pq\n"
+        "real = pq.write_table\n"
+        "def slow(table, where, **kw):\n"
+        "    real(table, where, **kw)\n"
+        "    print('written', flush=True)\n"
+        "    time.sleep(60)\n"
+        "pq.write_table = slow\n"
+        "from crmkit.importer import import_file\n"
+        f"import_file({str(src)!r}, {str(store_ws)!r}, entity='orders')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "written"
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    left = [p.name for p in (store_ws / "store").iterdir()]
+    assert _parts(store_ws) == before and any(n.endswith(".crmkit-tmp") for n in left)
+    ws = open_workspace(store_ws)
+    assert orderstore.workspace_orders(ws).aggregate("count(*)").fetchall() == [(2966,)]
+    res = import_file(src, store_ws, entity="orders")                       # the next import cleans up
+    assert res.imported == 1
+    assert not [p for p in (store_ws / "store").iterdir() if p.name.endswith(".crmkit-tmp")]
