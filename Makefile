@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PORT ?= 8866
 
-.PHONY: install demo test test-fast lint bench bench-big templates sample chromium clean
+.PHONY: install demo test test-fast lint bench bench-big bench-orders templates sample chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: install
 
 bench-big: install
 	$(PY) -m benchmarks.run --big
+
+bench-orders: install
+	$(PY) -m benchmarks.run --order-store 10000000
 
 templates: install
 	$(PY) -c "from crmkit.templates import write_templates; write_templates()"

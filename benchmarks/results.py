@@ -32,6 +32,8 @@ STAGE_TITLES = {
     "merge": "crmkit merge of one rep (1% edited each side, 20 new customers)",
     "merge_again": "the same merge again (a no-op)",
     "scoped_open": "a rep's dashboard reads (as_user, cached)",
+    "store_rfm": "RFM scores from the Parquet order store",
+    "store_clv_summary": "CLV summary from the Parquet order store",
 }
 BASELINE_TITLES = {
     "baseline_fastexcel": "raw fastexcel read",
@@ -43,6 +45,8 @@ BASELINE_TITLES = {
     "baseline_voila_preheated": "bare notebook, preheated Voila",
     "baseline_smtplib": "the same mails over one bare smtplib connection",
     "baseline_unscoped_open": "the same reads, whole workspace",
+    "baseline_store_scan": "DuckDB scan of the same files (count, sum, max of the columns read)",
+    "baseline_store_groupby": "DuckDB's bare GROUP BY customer_id of the same files",
 }
 
 
@@ -138,7 +142,24 @@ COMPARISONS = (
     ("merge", None, None),
     ("merge_again", None, _merge_noop),
     ("scoped_open", "baseline_unscoped_open", None),
+    ("store_rfm", "baseline_store_scan", None),          # set below: within 2x of the scan, under 4 GB
+    ("store_clv_summary", "baseline_store_scan", None),
+    ("store_rfm", "baseline_store_groupby", False),       # for information: the grouping every summary needs
+    ("store_clv_summary", "baseline_store_groupby", False),
 )
+
+
+def _store_target(section: dict, res: dict, ratio: float | None):
+    """The order store's goal: within 2x of DuckDB's own scan of the same files, under 4 GB peak."""
+    text = "≤ 2x scan, < 4 GB peak"
+    if ratio is None:
+        return None, text
+    return ratio <= 2.0 and (res.get("peak_mb") or 0) < 4096, text
+
+
+_store_target.ratio = True
+COMPARISONS = tuple((s, b, (_store_target if c is None else None) if s.startswith("store_") else c)
+                    for s, b, c in COMPARISONS)
 
 
 def machine_info() -> dict:
@@ -327,7 +348,7 @@ def render(store: dict) -> str:
         size_mb = counts.get("bytes", 0) / 1e6
         lines += [f"## {label}", "",
                   f"Run {sec.get('date', '?')}, workspace from `{sec.get('generator')}` "
-                  f"({count_text}; {size_mb:,.1f} MB of .xlsx), median of {sec.get('runs')} run(s), "
+                  f"({count_text}; {size_mb:,.1f} MB of {sec.get('files_kind', '.xlsx')}), median of {sec.get('runs')} run(s), "
                   f"{sec.get('elapsed_s', '?')} s for this size; load average {sec.get('loadavg', '?')} "
                   f"on {m.get('cores_usable', m.get('cores'))} cores.", ""]
         if sec.get("updates"):

@@ -4,6 +4,7 @@
     python -m benchmarks.run --big           # 100,000 customers with 1,000,000 orders (make bench-big)
     python -m benchmarks.run --quick         # 2,000 customers, 1 run per stage (smoke run)
     python -m benchmarks.run --sizes 10000 --stages load,rfm --runs 5
+    python -m benchmarks.run --order-store 10000000   # RFM + CLV summary over Parquet (make bench-orders)
 
 Every stage and baseline runs in a fresh child process (:mod:`benchmarks.stages`),
 ``--runs`` times; the table shows the median time and the highest peak
@@ -210,6 +211,51 @@ def _baseline_needed(name: str, wanted: set[str]) -> bool:
     return any(c[1] == name and c[0] in wanted for c in COMPARISONS)
 
 
+# --------------------------------------------------------------------------- the order store (Parquet)
+
+#: stages of the order-store size, and the DuckDB scan they are compared with
+STORE_STAGES = ("store_rfm", "store_clv_summary", "baseline_store_scan", "baseline_store_groupby")
+
+
+def run_order_store(orders: int, args) -> tuple[str, dict]:
+    """RFM and the CLV summary over ``orders`` generated orders in Parquet, against DuckDB's raw scan."""
+    from benchmarks.synth import ORDER_STORE_VERSION, write_order_store
+
+    data = Path(args.data_dir)
+    folder = data / f"orders-{orders}-{ORDER_STORE_VERSION}-seed{args.seed}"
+    meta_path = folder.parent / (folder.name + ".json")
+    started = time.monotonic()
+    load0 = os.getloadavg()[0]
+    if args.regenerate or not meta_path.exists():
+        progress(f"writing {orders:,} orders as Parquet into {folder}")
+        t0 = time.perf_counter()
+        meta = write_order_store(folder, orders, seed=args.seed)
+        meta["seconds"] = round(time.perf_counter() - t0, 1)
+        meta_path.write_text(json.dumps(meta))
+    meta = json.loads(meta_path.read_text())
+    label = f"{orders:,} orders in Parquet (order store)"
+    section: dict = {"label": label, "customers": meta["customers"], "orders_per_customer": None,
+                     "generator": f"benchmarks.synth.write_order_store ({ORDER_STORE_VERSION})", "runs": args.runs,
+                     "files_kind": "Parquet", "stages": {}, "baselines": {},
+                     "workspace_counts": {"orders": meta["orders"], "customers": meta["customers"],
+                                          "parts": meta["parts"], "bytes": meta["bytes"]}}
+    section["stages"]["generate"] = {"stage": "generate", "status": "ok", "seconds": meta.get("seconds"),
+                                     "runs": 1, "peak_mb": None, "cached": True, "extra": {"parts": meta["parts"]}}
+    for name in STORE_STAGES:
+        if name in args.skip:
+            continue
+        progress(f"{label}: {name}")
+        res = measure(name, folder, {"orders": orders}, args.runs, args.slow, args.timeout)
+        section["baselines" if name.startswith("baseline_") else "stages"][name] = res
+        if res.get("status") != "ok":
+            progress(f"  {res.get('status')}: {res.get('reason')}")
+        else:
+            progress(f"  {res['seconds']:.3f} s (runs {res['runs']}), peak {res['peak_mb']} MB")
+    section["elapsed_s"] = round(time.monotonic() - started, 1)
+    section["loadavg"] = f"{load0:.1f} → {os.getloadavg()[0]:.1f}"
+    return label, section
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -238,6 +284,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--merge", action="append", default=[], metavar="JSON",
                     help="merge the sizes of another results file (e.g. a run made in parallel) into the store")
     ap.add_argument("--render-only", action="store_true", help="only write the Markdown from the stored results")
+    ap.add_argument("--order-store", dest="order_store", type=int, default=None, metavar="ORDERS",
+                    help="only the order-store size: RFM and the CLV summary over this many generated orders in "
+                         "Parquet, against DuckDB's raw scan of the same files (make bench-orders: 10,000,000)")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse a cached workspace even when the generator's source changed since")
     args = ap.parse_args(argv)
@@ -306,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.render_only:
             return 0
     store["machine"] = results.machine_info()
+    if args.order_store:
+        label, section = run_order_store(args.order_store, args)
+        section["date"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        store["sizes"][label] = section
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        store_path.write_text(json.dumps(store, indent=1, default=str))
+        Path(args.out).write_text(results.render(store), encoding="utf-8")
+        progress(f"wrote {args.out}")
+        return 0
     for label, n, opc in plan(args):
         section = run_size(label, n, opc, args)
         section["date"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

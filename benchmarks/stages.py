@@ -927,6 +927,81 @@ def baseline_rules_rowloop(ws: Path, opts: dict, clock: Clock) -> dict:
     return {"customers": len(cust), "condition_hits": hits}
 
 
+# --------------------------------------------------------------------------- the order store: orders in Parquet
+# Here the "workspace" argument is the folder of Parquet part files (benchmarks.synth.write_order_store).
+
+def _store_folder(path: Path, opts: dict) -> Path:
+    """``path`` when it holds Parquet files; else (a workspace, as in the smoke test) a small generated store
+    (outside the clock)."""
+    if next(path.rglob("*.parquet"), None) is not None:
+        return path
+    from benchmarks.synth import write_order_store
+
+    folder = WORK / f"orders-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    write_order_store(folder, int(opts.get("orders") or 3_000), part_rows=1_000)
+    return folder
+
+
+def _store_rel(folder: Path):
+    from crmkit import orderstore
+
+    return orderstore.read_source(folder)
+
+
+@stage("store_rfm")
+def store_rfm(folder: Path, opts: dict, clock: Clock) -> dict:
+    """rfm_scores over every order of the Parquet store (read, aggregate in DuckDB, score)."""
+    from benchmarks.synth import AS_OF
+    from crmkit.rfm import rfm_scores
+
+    folder = _store_folder(folder, opts)
+    with clock:
+        scores = rfm_scores(_store_rel(folder), AS_OF)
+    return {"orders": opts.get("orders"), "customers": len(scores),
+            "segments": int(scores["rfm_segment"].nunique())}
+
+
+@stage("store_clv_summary")
+def store_clv_summary(folder: Path, opts: dict, clock: Clock) -> dict:
+    """crmkit.clv.summary (frequency, recency, T, mean repeat spend per customer) over the Parquet store."""
+    from benchmarks.synth import AS_OF
+    from crmkit import clv
+
+    folder = _store_folder(folder, opts)
+    with clock:
+        summary = clv.summary(_store_rel(folder), AS_OF)
+    return {"orders": opts.get("orders"), "customers": len(summary)}
+
+
+@stage("baseline_store_scan")
+def baseline_store_scan(folder: Path, opts: dict, clock: Clock) -> dict:
+    """DuckDB's own scan of the columns RFM reads: count, sum of amount, latest date, largest customer ID."""
+    from crmkit.orderstore import connect
+
+    folder = _store_folder(folder, opts)
+    glob = str(folder / "**" / "*.parquet").replace("'", "''")
+    with clock:
+        con = connect()
+        row = con.sql(f"SELECT count(*), sum(amount), max(order_date), max(customer_id) "
+                      f"FROM read_parquet('{glob}')").fetchall()[0]
+    return {"orders": int(row[0])}
+
+
+@stage("baseline_store_groupby")
+def baseline_store_groupby(folder: Path, opts: dict, clock: Clock) -> dict:
+    """DuckDB's bare GROUP BY customer_id (count, sum, latest date) of the same files, fetched to Arrow."""
+    from crmkit.orderstore import connect
+
+    folder = _store_folder(folder, opts)
+    glob = str(folder / "**" / "*.parquet").replace("'", "''")
+    with clock:
+        con = connect()
+        got = con.sql(f"SELECT customer_id, count(*), sum(amount), max(order_date) "
+                      f"FROM read_parquet('{glob}') GROUP BY customer_id").to_arrow_table()
+    return {"customers": got.num_rows}
+
+
 # --------------------------------------------------------------------------- child entry point
 
 

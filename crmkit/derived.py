@@ -9,7 +9,8 @@
   never-contacted customer is as "quiet" as its age);
 * ``last_feedback``: the customer_feedback of the latest interaction that
   has one;
-* ``last_order_at``, ``orders_30d``, ``amount_30d``: from Orders; "30d" means
+* ``last_order_at``, ``orders_30d``, ``amount_30d``: from Orders (or the
+  order source of Settings, summed per customer by DuckDB); "30d" means
   orders placed at most 30 calendar days before ``as_of``'s day
   (``days_since(order_date) <= 30``);
 * ``last_activity_at``: the later of ``last_interaction_at`` and
@@ -36,6 +37,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from .orderstore import is_relation
 from .rfm import rfm_scores
 from .schema import ENTITIES
 
@@ -53,7 +55,12 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     as_of = pd.Timestamp(ws.as_of(as_of) if ws is not None else (as_of or pd.Timestamp.now()))
     cust = (customers if customers is not None else ws["customers"]).copy()
     inter = interactions if interactions is not None else (ws["interactions"] if ws is not None else None)
-    ords = orders if orders is not None else (ws["orders"] if ws is not None else None)
+    if orders is None and ws is not None:    # the Orders sheet, or a relation over the order source
+        from .orderstore import orders_of
+
+        ords = orders_of(ws)
+    else:
+        ords = orders
     ids = cust["customer_id"]
     today = as_of.normalize()
     index, first = unique_ids(ids)
@@ -89,7 +96,14 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     last_order = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     n30 = np.zeros(n, dtype=np.int64)
     a30 = np.zeros(n, dtype="float64")
-    if ords is not None and len(ords):
+    if is_relation(ords):       # an order source outside the workbook: DuckDB sums per customer
+        facts = _order_facts(ords, as_of, today)
+        pos = _rows_of(index, first, facts["customer_id"])
+        ok = pos >= 0
+        last_order[pos[ok]] = facts["last_order_at"].to_numpy(dtype="datetime64[ns]")[ok]
+        n30[pos[ok]] = facts["orders_30d"].to_numpy(dtype="int64")[ok]
+        a30[pos[ok]] = facts["amount_30d"].to_numpy(dtype="float64")[ok]
+    elif ords is not None and len(ords):
         od = ords[(ords["order_date"].notna() & (ords["order_date"] <= as_of) & ords["customer_id"].notna()).to_numpy()]
         if len(od):
             pos = _rows_of(index, first, od["customer_id"])
@@ -118,6 +132,19 @@ def add_derived(ws, as_of=None, *, customers: pd.DataFrame | None = None,
     if rfm and ords is not None:
         _add_rfm(cust, ords, as_of, ws)
     return cust
+
+
+def _order_facts(rel, as_of: pd.Timestamp, today: pd.Timestamp) -> pd.DataFrame:
+    """``customer_id, last_order_at, orders_30d, amount_30d`` per customer, summed by DuckDB over the
+    order relation ``rel`` (the same rule as for the Orders sheet above)."""
+    from .orderstore import between, timestamp_text
+
+    since = timestamp_text(today - pd.Timedelta(days=30))
+    return (between(rel, None, as_of).filter("customer_id IS NOT NULL")
+            .aggregate("CAST(customer_id AS VARCHAR) AS customer_id, max(order_date) AS last_order_at, "
+                       f"count(*) FILTER (WHERE order_date >= TIMESTAMP '{since}') AS orders_30d, "
+                       f"coalesce(sum(amount) FILTER (WHERE order_date >= TIMESTAMP '{since}'), 0.0) AS amount_30d",
+                       "customer_id").df())
 
 
 def unique_ids(ids: pd.Series) -> tuple[pd.Series, np.ndarray]:

@@ -959,6 +959,30 @@ TEXT.update({
                     "changed", "该文件为只读；请取消只读（或写入其他文件）后重试；文件未被修改"),
 })
 
+# --------------------------------------------------------------------------- order sources outside the workbook
+TEXT.update({
+    "e_order_source": ("the order source (Settings order_source) cannot be read: {reason}",
+                       "无法读取订单数据源（设置 order_source）：{reason}"),
+    "e_order_source_missing": ("no such file or folder; check the path (relative paths start at the workspace "
+                               "folder) or clear the setting to read the Orders sheet",
+                               "文件或文件夹不存在；请检查路径（相对路径从工作区文件夹算起），或清空该设置以读取订单表"),
+    "e_order_source_table": ("the database has no table {table} (tables: {tables}); set order_source_table",
+                             "数据库中没有表 {table}（现有的表：{tables}）；请设置 order_source_table"),
+    "e_order_source_column": ("no column for {columns} (columns found: {found})",
+                              "缺少列 {columns}（找到的列：{found}）"),
+    "w_orders_sheet_ignored": ("{n} rows in the Orders sheet are not counted: Settings order_source names {source}, "
+                               "where orders are read from; move them there with crmkit import --entity orders",
+                               "订单表中有 {n} 行不会被计入：设置 order_source 指定从 {source} 读取订单；"
+                               "请用 crmkit import --entity orders 将其导入该数据源"),
+    "e_store_import_kind": ("crmkit import --entity orders appends to a Parquet folder; the order source {source} "
+                            "is a {kind}: add the rows there with its own tools, or point order_source to a folder",
+                            "crmkit import --entity orders 只能追加到 Parquet 文件夹；订单数据源 {source} 是 {kind}："
+                            "请用其自身的工具添加，或将 order_source 指向一个文件夹"),
+    "r_order_id_in_store": ("order ID {id} is already in the order store: not imported again",
+                            "订单编号 {id} 已在订单数据源中：不重复导入"),
+    "store_part_written": ("Order store: new part file", "订单数据源：新写入的分片文件"),
+    "store_rows_before": ("orders in the store before", "导入前数据源中的订单数"),
+})
 
 # --- customer lifetime value: crmkit.clv (issue 18, item 1)
 TEXT.update({

@@ -101,6 +101,7 @@ class ImportResult:
     map_saved: bool = False
     update: str = "fill-blanks"
     identical_without_id: int = 0         # rows without an ID repeating another's values (all kept)
+    order_store: dict = dc_field(default_factory=dict)   # orders appended to a Parquet store (crmkit.order_import)
 
     def count(self, outcome: str) -> int:
         return int((self.outcome["outcome"] == outcome).sum())
@@ -156,6 +157,7 @@ class ImportResult:
             "suggested_map": self.suggested_map, "defaults_applied": self.defaults_applied,
             "joined_columns": self.joined_columns, "map_saved": self.map_saved,
             "update": self.update, "notes": self.notes, "identical_without_id": self.identical_without_id,
+            **self.order_store,
         }
 
     def text(self, limit: int = 30) -> str:
@@ -205,6 +207,10 @@ class ImportResult:
         if len(self.issues) > limit:
             lines.append("  " + msg("more_issues_see" if self.report else "more_issues", n=len(self.issues) - limit,
                                     report=str(self.report)).render(lang))
+        if self.order_store:
+            lines.append(f"  {t('store_rows_before', lang)}: {self.order_store['store_rows_before']:,}")
+            if self.order_store.get("store_part"):
+                lines.append(f"  {t('store_part_written', lang)}: {self.order_store['store_part']}")
         if self.dry_run:
             lines.append(f"  {t('dry_run_note', lang)}")
         return "\n".join(lines)
@@ -229,6 +235,10 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
     ``--default`` texts (``"source=other"``); ``save_mapping`` stores the
     ``--map`` pairs in the ImportMap sheet for later imports (see
     :mod:`crmkit.mapping`).
+
+    Orders go to the Parquet order store instead of the Orders sheet when
+    Settings ``order_source`` names a folder (:mod:`crmkit.order_import`):
+    the same checks, one new part file, an order ID the store has rejected.
     """
     import time
 
@@ -264,9 +274,18 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
         dflt = mp.settings_defaults(ws.settings, target)
         dflt.update(mp.parse_defaults(defaults, target))
         mplan = mp.apply_mapping(src, target, explicit, mp.saved_map(ws, entity), dflt, ws.lang)
+        # orders go to the Parquet order store when Settings name one (crmkit.order_import), else to the sheet
+        from .order_import import store_import
+
+        store = store_import(ws, entity, create=not dry_run)
+        if store is not None:
+            store.prepare(ws, src)
         before = {k: len(ws[k]) for k in (entity, "history")}
         result, changed = plan_import(ws, src, entity, by=by, at=at, update=update)
-        check_sheet_rows(ws, before)
+        if store is None:
+            check_sheet_rows(ws, before)
+        else:
+            changed = store.settle(ws, result)
         result.suggested_map = mp.suggestions(target, [h for h in src.headers if h not in src.matched], src.matched)
         result.defaults_applied = dict(mplan.defaults)
         if mplan.name_rows:
@@ -282,9 +301,15 @@ def import_file(source: str | os.PathLike, into: str | os.PathLike, *, entity: s
             changed = True
         t2 = time.perf_counter()
         result.dry_run = dry_run
-        if changed and not dry_run:
+        if store is not None and not dry_run:
+            step("step_write")     # a new part file; the workbooks only for a saved --map (never the Orders sheet)
+            part = [str(store.write())] if store.new is not None and len(store.new) else []
+            result.written = part + [str(p) for p in (ws.save(["rules"]) if result.map_saved else [])]
+        elif changed and not dry_run:
             step("step_write")
             result.written = [str(p) for p in (ws.save() or [])]
+        if store is not None:
+            result.order_store = store.summary()
         t3 = time.perf_counter()
     if report is not None:
         rep = result.issues

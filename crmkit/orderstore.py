@@ -11,23 +11,97 @@ outgrows one machine can run the same SQL on its warehouse.
 >>> rel = orderstore.workspace_orders(ws)           # a duckdb relation
 >>> rel.aggregate("customer_id, count(*) AS orders", "customer_id").df()
 >>> orderstore.as_relation(ws["orders"]).filter("amount < 0").df()   # any frame works too
+
+The order source (Settings ``order_source``)
+--------------------------------------------
+Blank (the default): the Orders sheet of customers.xlsx.  Otherwise a path,
+relative to the workspace folder unless absolute, to one of:
+
+* a **CSV file** (``.csv``, ``.txt``, ``.tsv``; UTF-8, a header row);
+* a **Parquet file** (``.parquet``, ``.pq``);
+* a **folder** of Parquet files (``*.parquet``, subfolders included: the
+  store ``crmkit import ... --entity orders`` appends to) or, when it holds no
+  Parquet file, of CSV files.  An empty folder is an empty store;
+* a **DuckDB database file** (``.duckdb``, ``.ddb``, ``.db``), read-only,
+  table Settings ``order_source_table`` (default ``orders``).
+
+Columns are found by the Orders sheet's headers (canonical keys, English or
+Chinese headers and their synonyms: ``customer_id``, ``Customer ID`` or
+``客户编号``); ``customer_id``, ``order_date`` and ``amount`` are required,
+the other columns of :data:`ORDER_COLUMNS` are blank when absent, and columns
+that name no field are not read.  Types: ``order_date`` a timestamp,
+``amount``, ``quantity`` and ``unit_price`` doubles, the rest text; text
+values that are no date or number read as blank (as in the sheet).
+
+Customers and everything else stay in Excel.  While a source is set, orders
+are read from it only: rows typed into the Orders sheet are not counted, and
+``crmkit validate`` warns about them (move them into the source with
+``crmkit import``).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 
-__all__ = ["ORDER_COLUMNS", "connect", "as_relation", "workspace_orders", "counted_orders"]
+from .exceptions import UsageError
+from .i18n import msg
+from .schema import ENTITIES, match_header
+
+__all__ = ["ORDER_COLUMNS", "REQUIRED_COLUMNS", "COUNTED_ORDERS_SQL", "connect", "as_relation", "workspace_orders",
+           "counted_orders", "source_path", "source_kind", "read_source", "sheet_is_source",
+           "orders_of", "is_relation", "between", "last_orders", "timestamp_text"]
 
 #: The canonical order columns a relation carries (those of the Orders sheet).
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "product", "channel",
                  "product_id", "quantity", "unit_price")
+#: The columns an order source must have (what RFM, CLV and the analytics need).
+REQUIRED_COLUMNS = ("customer_id", "order_date", "amount")
+_NUMBERS = ("amount", "quantity", "unit_price")
+#: Date formats of text dates besides ISO (which DuckDB casts itself).
+_DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d", "%Y年%m月%d日")
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".txt", ".tsv")
+_DUCKDB = (".duckdb", ".ddb", ".db")
+
+#: The order rule (which orders count as of a date; returns are not purchases), as SQL over a table
+#: ``orders``; ``{as_of}`` is a timestamp literal's text.  :func:`counted_orders` runs this very text,
+#: and the README shows it for a warehouse.
+COUNTED_ORDERS_SQL = """\
+SELECT CAST(customer_id AS VARCHAR)                     AS customer_id,
+       CAST(order_date AS TIMESTAMP)                    AS order_date,
+       CAST(order_date AS DATE)                         AS day,
+       coalesce(CAST(amount AS DOUBLE), 0.0)            AS amount,
+       coalesce(CAST(amount AS DOUBLE), 0.0) >= 0       AS purchase
+FROM orders
+WHERE customer_id IS NOT NULL
+  AND order_date IS NOT NULL
+  AND CAST(order_date AS TIMESTAMP) <= TIMESTAMP '{as_of}'"""
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB connection (one per computation, so callers never share state)."""
-    return duckdb.connect(":memory:")
+    """A private in-memory DuckDB connection (one per computation, so callers never share state).
+
+    DuckDB spills to ``crmkit-duckdb-<uid>`` in the system's temporary folder
+    when an aggregation outgrows memory; ``CRMKIT_DUCKDB_MEMORY`` (e.g.
+    ``2GB``) and ``CRMKIT_DUCKDB_THREADS`` cap its memory and threads when set
+    (the default: DuckDB's own, 80% of the memory and one thread per usable
+    core).
+    """
+    import tempfile
+
+    con = duckdb.connect(":memory:")
+    # spill files go to the system's temporary folder (DuckDB's default is ./.tmp: the user's current folder)
+    spill = Path(tempfile.gettempdir()) / f"crmkit-duckdb-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    con.execute(f"SET temp_directory = '{_quote(str(spill))}'")
+    if os.environ.get("CRMKIT_DUCKDB_MEMORY"):
+        con.execute(f"SET memory_limit = '{_quote(os.environ['CRMKIT_DUCKDB_MEMORY'])}'")
+    if os.environ.get("CRMKIT_DUCKDB_THREADS"):
+        con.execute(f"SET threads = {int(os.environ['CRMKIT_DUCKDB_THREADS'])}")
+    return con
 
 
 def as_relation(orders: pd.DataFrame | duckdb.DuckDBPyRelation,
@@ -45,9 +119,196 @@ def as_relation(orders: pd.DataFrame | duckdb.DuckDBPyRelation,
     return con.from_df(orders)
 
 
+def sheet_is_source(ws) -> bool:
+    """Whether the workspace's orders are those of the Orders sheet (Settings name no order source)."""
+    return source_path(ws) is None
+
+
 def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
-    """The workspace's orders as a DuckDB relation with the columns of :data:`ORDER_COLUMNS` it has."""
-    return as_relation(ws["orders"], con)
+    """The workspace's orders as a DuckDB relation.
+
+    From the Orders sheet (the columns of :data:`ORDER_COLUMNS` it has), or
+    from the order source Settings name (all of :data:`ORDER_COLUMNS`, typed;
+    see the module docstring).  A workspace opened for one member
+    (``as_user``) sees the orders of its customers only.
+    """
+    path = source_path(ws)
+    if path is None:
+        return as_relation(ws["orders"], con)
+    con = con or connect()
+    rel = read_source(path, con, table=ws.settings.get("order_source_table") or "orders")
+    if getattr(ws, "scope", None) is not None:       # a member's view: the orders of the customers it sees
+        ids = pd.DataFrame({"customer_id": ws["customers"]["customer_id"].astype("string").dropna().unique()})
+        rel = rel.join(con.from_df(ids).set_alias("seen"), "customer_id", how="semi")
+    return rel
+
+
+def orders_of(ws) -> pd.DataFrame | duckdb.DuckDBPyRelation:
+    """The orders analytics read: the Orders sheet's frame when it is the source (as always), else the
+    relation over the order source (:func:`workspace_orders`), which the analytics aggregate in DuckDB."""
+    return ws["orders"] if sheet_is_source(ws) else workspace_orders(ws)
+
+
+def is_relation(orders: object) -> bool:
+    """Whether ``orders`` is a DuckDB relation (rather than a frame)."""
+    return isinstance(orders, duckdb.DuckDBPyRelation)
+
+
+def between(rel: duckdb.DuckDBPyRelation, start: object, end: object, *, closed: str = "right",
+            column: str = "order_date") -> duckdb.DuckDBPyRelation:
+    """The rows of ``rel`` with ``start < column <= end`` (``closed="left"``: ``start <= column < end``;
+    ``"both"``: ``start <= column <= end``); a bound of None is open; blank dates are outside."""
+    cond = [f"{column} IS NOT NULL"]
+    if start is not None:
+        cond.append(f"{column} {'>' if closed == 'right' else '>='} TIMESTAMP '{timestamp_text(start)}'")
+    if end is not None:
+        cond.append(f"{column} {'<' if closed == 'left' else '<='} TIMESTAMP '{timestamp_text(end)}'")
+    return rel.filter(" AND ".join(cond))
+
+
+def last_orders(rel: duckdb.DuckDBPyRelation, as_of: object) -> pd.DataFrame:
+    """``customer_id, order_date``: each customer's latest order up to ``as_of`` (one row per customer)."""
+    return (between(rel, None, as_of).filter("customer_id IS NOT NULL")
+            .aggregate("CAST(customer_id AS VARCHAR) AS customer_id, max(order_date) AS order_date", "customer_id")
+            .df())
+
+
+def source_path(ws) -> Path | None:
+    """The path Settings ``order_source`` names (relative to the workspace folder), or None."""
+    raw = ws.settings.get("order_source")
+    if raw is None or not str(raw).strip():
+        return None
+    path = Path(str(raw).strip()).expanduser()
+    return path if path.is_absolute() else Path(ws.path) / path
+
+
+def source_kind(path: Path) -> str:
+    """``csv``, ``parquet``, ``duckdb``, ``parquet_folder`` or ``csv_folder``; UsageError when it is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(msg("e_order_source", reason=msg("e_order_source_missing")), file=str(path))
+    if path.is_dir():
+        if next(path.rglob("*.parquet"), None) is None and next(path.rglob("*.csv"), None) is not None:
+            return "csv_folder"
+        return "parquet_folder"
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET:
+        return "parquet"
+    if suffix in _CSV:
+        return "csv"
+    if suffix in _DUCKDB:
+        return "duckdb"
+    with open(path, "rb") as fh:     # no telling suffix: look at the first bytes
+        head = fh.read(16)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    return "csv"
+
+
+def read_source(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None, *,
+                table: str = "orders") -> duckdb.DuckDBPyRelation:
+    """The orders of a CSV or Parquet file or folder, or of table ``table`` of a DuckDB file, as a relation
+    with the typed columns of :data:`ORDER_COLUMNS`.
+
+    Raises :class:`~crmkit.exceptions.UsageError` (exit 2) naming the path and
+    the reason when it is missing or unreadable, or lacks a required column.
+    """
+    path = Path(path)
+    kind = source_kind(path)
+    con = con or connect()
+    lit = _quote(str(path))
+    try:
+        if kind == "parquet_folder":
+            if next(path.rglob("*.parquet"), None) is None:
+                return _empty(con)
+            raw = con.sql(f"SELECT * FROM read_parquet('{_quote(str(path / '**' / '*.parquet'))}', "
+                          f"union_by_name = true)")
+        elif kind == "parquet":
+            raw = con.sql(f"SELECT * FROM read_parquet('{lit}')")
+        elif kind in ("csv", "csv_folder"):
+            glob = str(path / "**" / "*.csv") if kind == "csv_folder" else str(path)
+            raw = con.sql(f"SELECT * FROM read_csv('{_quote(glob)}', header = true, all_varchar = true"
+                          + (", union_by_name = true" if kind == "csv_folder" else "") + ")")
+        else:
+            con.execute(f"ATTACH '{lit}' AS order_source (READ_ONLY)")
+            names = [r[0] for r in con.sql(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'order_source' "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'order_source'").fetchall()]
+            if table not in names:
+                raise UsageError(msg("e_order_source", reason=msg(
+                    "e_order_source_table", table=table, tables=", ".join(sorted(names)) or "-")), file=str(path))
+            raw = con.sql(f'SELECT * FROM order_source."{table}"')
+        return _typed(raw, path, trim=kind in ("csv", "csv_folder"))
+    except duckdb.Error as exc:
+        raise UsageError(msg("e_order_source", reason=_first_line(exc)), file=str(path)) from None
+
+
+def _typed(raw: duckdb.DuckDBPyRelation, path: Path, *, trim: bool = False) -> duckdb.DuckDBPyRelation:
+    """``raw`` with its columns mapped to the canonical keys and cast to their types."""
+    found: dict[str, list[tuple[str, str]]] = {}    # key -> [(source column, its DuckDB type)]
+    for col, typ in zip(raw.columns, raw.types):
+        key = match_header(ENTITIES["orders"], col)
+        if key in ORDER_COLUMNS:       # files of a folder may spell a header differently: all are read
+            found.setdefault(key, []).append((col, str(typ).upper()))
+    missing = [k for k in REQUIRED_COLUMNS if k not in found]
+    if missing:
+        ent = ENTITIES["orders"]
+        names = tuple(f"{k} ({ent.field(k).en} / {ent.field(k).zh})" for k in missing)
+        raise UsageError(msg("e_order_source", reason=msg("e_order_source_column", columns=names,
+                                                          found=", ".join(raw.columns) or "-")), file=str(path))
+    exprs = []
+    for key in ORDER_COLUMNS:
+        casts = [_cast(key, col, typ, trim) for col, typ in found.get(key, [])]
+        if not casts:
+            expr = _blank(key)
+        elif len(casts) == 1:
+            expr = casts[0]
+        else:
+            expr = "coalesce(" + ", ".join(casts) + ")"
+        exprs.append(f"{expr} AS {key}")
+    return raw.project(", ".join(exprs))
+
+
+def _cast(key: str, col: str, typ: str, trim: bool) -> str:
+    """The SQL reading column ``col`` (of DuckDB type ``typ``) as field ``key``; text is trimmed when ``trim``
+    (CSV, all read as text), typed columns are cast only when their type differs."""
+    c = '"' + col.replace('"', '""') + '"'
+    text = typ == "VARCHAR"
+    if key == "order_date":
+        if typ == "TIMESTAMP":
+            return c
+        if not text:
+            return f"TRY_CAST({c} AS TIMESTAMP)"
+        formats = ", ".join(f"'{f}'" for f in _DATE_FORMATS)
+        return f"coalesce(TRY_CAST(trim({c}) AS TIMESTAMP), TRY_STRPTIME(trim({c}), [{formats}]))"
+    if key in _NUMBERS:
+        if typ == "DOUBLE":
+            return c
+        if not text:
+            return f"TRY_CAST({c} AS DOUBLE)"
+        return f"TRY_CAST(replace(replace(trim({c}), ',', ''), '¥', '') AS DOUBLE)"
+    if text:
+        return f"nullif(trim({c}), '')" if trim else c
+    return f"CAST({c} AS VARCHAR)"
+
+
+def _blank(key: str) -> str:
+    return {"order_date": "CAST(NULL AS TIMESTAMP)"}.get(key, "CAST(NULL AS DOUBLE)" if key in _NUMBERS
+                                                         else "CAST(NULL AS VARCHAR)")
+
+
+def _empty(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    return con.sql("SELECT " + ", ".join(f"{_blank(k)} AS {k}" for k in ORDER_COLUMNS) + " WHERE false")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object,
@@ -60,16 +321,20 @@ def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object,
     blank amount counts as 0) and ``purchase`` (true unless the amount is
     negative: a negative amount is a return, which lowers spend but is not a
     purchase).  ``extra`` names more columns of ``rel`` to keep as they are
-    (e.g. ``("product_id", "quantity")`` for the product analytics).
+    (e.g. ``("product_id", "quantity")`` for the product analytics).  The SQL
+    is :data:`COUNTED_ORDERS_SQL`.
 
     >>> rel = as_relation(pd.DataFrame({"customer_id": ["C1", "C1", None], "amount": [5.0, -2.0, 1.0],
     ...     "order_date": pd.to_datetime(["2026-01-02", "2026-01-03", "2026-01-04"])}))
     >>> counted_orders(rel, "2026-12-31").aggregate("count(*), sum(amount), count_if(purchase)").fetchall()
     [(2, 3.0, 1)]
     """
-    stamp = pd.Timestamp(as_of).isoformat(sep=" ")
-    return rel.filter(f"customer_id IS NOT NULL AND order_date IS NOT NULL "
-                      f"AND CAST(order_date AS TIMESTAMP) <= TIMESTAMP '{stamp}'").project(
-        "CAST(customer_id AS VARCHAR) AS customer_id, CAST(order_date AS TIMESTAMP) AS order_date, "
-        "CAST(order_date AS DATE) AS day, coalesce(CAST(amount AS DOUBLE), 0.0) AS amount, "
-        "coalesce(CAST(amount AS DOUBLE), 0.0) >= 0 AS purchase" + "".join(f", {c}" for c in extra))
+    sql = COUNTED_ORDERS_SQL.format(as_of=timestamp_text(as_of))
+    if extra:
+        sql = sql.replace("\nFROM orders", "".join(f",\n       {c}" for c in extra) + "\nFROM orders", 1)
+    return rel.query("orders", sql)
+
+
+def timestamp_text(as_of: object) -> str:
+    """``as_of`` as the text of a SQL timestamp literal (``2026-12-01 00:00:00``)."""
+    return pd.Timestamp(as_of).isoformat(sep=" ")

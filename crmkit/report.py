@@ -57,9 +57,11 @@ def report_tables(ws, period: str = "month", as_of: object = None, *, month: str
     ``value_tiers``, ``completeness``, ``duplicates``, ``trend``.  Period
     tables carry ``*_prev`` columns for the previous period.
     """
+    from .orderstore import orders_of
     from .rfm import rfm_scores
 
     as_of = ws.as_of(as_of)
+    orders = orders_of(ws)       # the Orders sheet, or a relation over the order source (aggregated by DuckDB)
     settings = ws.settings
     bounds = an.calendar_period(as_of, period, month=month, week=week)
     prev_bounds = an.calendar_period(as_of, period, month=month, week=week, previous=True)
@@ -96,9 +98,9 @@ def report_tables(ws, period: str = "month", as_of: object = None, *, month: str
     out["days_to_close"] = an.days_to_close(ws["deals"])
 
     start_prev_end = prev["bounds"][1]
-    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of, orders=ws["orders"])
+    fu = an.cadence_compliance(customers, ws["interactions"], settings, as_of, orders=orders)
     cust_then = customers[(pd.to_datetime(customers["created_at"]) <= start_prev_end).fillna(True)]
-    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end, orders=ws["orders"])
+    fp = an.cadence_compliance(cust_then, ws["interactions"], settings, start_prev_end, orders=orders)
     out["follow_up"] = fu.merge(_prefixed(fp, ["compliance"], "stage"), on="stage", how="left")
 
     out["tasks"] = an.tasks_by_owner(ws["tasks"], as_of)
@@ -127,8 +129,8 @@ def report_tables(ws, period: str = "month", as_of: object = None, *, month: str
     })
 
     thresholds = settings.get("rfm_thresholds")
-    scores = rfm_scores(ws["orders"], as_of, customers=customers, thresholds=thresholds)
-    scores_prev = rfm_scores(ws["orders"], start_prev_end, customers=cust_then, thresholds=thresholds)
+    scores = rfm_scores(orders, as_of, customers=customers, thresholds=thresholds)
+    scores_prev = rfm_scores(orders, start_prev_end, customers=cust_then, thresholds=thresholds)
     seg = an.segments(scores)
     out["segments"] = seg.merge(_prefixed(an.segments(scores_prev), ["customers", "revenue"], "segment"),
                                 on="segment", how="left")
@@ -139,7 +141,7 @@ def report_tables(ws, period: str = "month", as_of: object = None, *, month: str
     out["completeness"] = an.completeness(customers, float(settings.get("completeness_target", 0.9)))
     out["duplicates"] = dups
     last_instant = min(pd.Timestamp(as_of), bounds.end - pd.Timedelta(1, "ns"))   # the report's period is the last bucket
-    out["trend"] = an.trend(customers, ws["orders"], last_instant, "W" if period == "week" else "M", 12)
+    out["trend"] = an.trend(customers, orders, last_instant, "W" if period == "week" else "M", 12)
     for df in out.values():
         df.attrs.setdefault("as_of", as_of)
     out["kpis"].attrs["period"] = period

@@ -101,7 +101,7 @@ from .schema import RFM_SEGMENT, VALUE_TIER
 from .settings import parse_thresholds
 
 __all__ = ["FREQUENCY_BREAKS", "SEGMENT_GRID", "TIER_OF_SEGMENT", "SCORE_COLUMNS", "rfm_scores", "segment_summary",
-           "tier_summary", "parse_thresholds", "quantile_scores", "apply_rfm", "workspace_scores", "merge_scores",
+           "tier_summary", "rfm_sql", "RFM_AGGREGATE_SQL", "parse_thresholds", "quantile_scores", "apply_rfm", "workspace_scores", "merge_scores",
            "summary_payload", "summary_text"]
 
 #: Default frequency breaks: lower bounds of F scores 2, 3, 4, 5 (1 / 2 / 3-4 / 5-9 / 10+ purchases).
@@ -178,12 +178,74 @@ def _customer_ids(customers: pd.DataFrame | pd.Series | pd.Index | None) -> pd.I
     return pd.Index(ids.drop_duplicates().array, dtype="string", name="customer_id")
 
 
+#: The per-customer RFM aggregation over the counted orders (:data:`crmkit.orderstore.COUNTED_ORDERS_SQL`):
+#: purchases, net amount floored at 0, and whole days from the last purchase to the as-of day
+#: (``{day}``, a date literal's text).  :func:`rfm_sql` joins the two into the query that runs.
+RFM_AGGREGATE_SQL = """\
+SELECT customer_id,
+       count_if(purchase)                               AS frequency,
+       greatest(sum(amount), 0.0)                       AS monetary,
+       date_diff('day', CAST(max(order_date) FILTER (WHERE purchase) AS DATE),
+                 DATE '{day}')                     AS recency_days
+FROM counted_orders
+GROUP BY customer_id"""
+
+
+def rfm_sql(as_of: object, table: str = "orders") -> str:
+    """The SQL of the per-customer RFM metrics as of ``as_of``, over the table ``table``.
+
+    The query :func:`rfm_scores` runs (on the Orders sheet, a CSV or Parquet
+    file or a DuckDB table alike), and the one the README shows a team to run
+    on its warehouse: ``customer_id, frequency, monetary, recency_days`` per
+    customer with a counted order (``recency_days`` is NULL for a customer
+    whose orders are all returns).  The scores 1-5 are then ranked from these
+    few rows per customer.
+
+    >>> print(rfm_sql("2026-12-01", table="sales.orders"))       # doctest: +ELLIPSIS
+    WITH counted_orders AS (
+      SELECT CAST(customer_id AS VARCHAR) ...
+    """
+    from .orderstore import COUNTED_ORDERS_SQL, timestamp_text
+
+    counted = COUNTED_ORDERS_SQL.format(as_of=timestamp_text(as_of)).replace("FROM orders", f"FROM {table}")
+    inner = "\n".join("  " + line for line in counted.splitlines())
+    day = pd.Timestamp(as_of).normalize().strftime("%Y-%m-%d")
+    return f"WITH counted_orders AS (\n{inner}\n)\n" + RFM_AGGREGATE_SQL.format(day=day)
+
+
+def _aggregate(orders, as_of: pd.Timestamp, *, sort: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                           pd.Index]:
+    """frequency, monetary, recency_days (int64 max when no purchase) and the ids, sorted, of the customers
+    with a counted order: :func:`rfm_sql` run by DuckDB on ``orders`` (a frame or a relation); only the
+    per-customer rows come back to Python."""
+    from . import orderstore
+
+    if isinstance(orders, pd.DataFrame):          # the sheet's frame: values typed the way the sheet reads them
+        orders = pd.DataFrame({
+            "customer_id": orders["customer_id"].astype("string"),
+            "order_date": pd.to_datetime(orders["order_date"], errors="coerce"),
+            "amount": pd.to_numeric(orders["amount"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)})
+    import pyarrow.compute as pc
+
+    rel = orderstore.as_relation(orders)
+    got = rel.query("orders", rfm_sql(as_of)).to_arrow_table()
+    if sort:      # by customer ID (scores do not depend on the order: equal values always score alike)
+        got = got.take(pc.sort_indices(got, sort_keys=[("customer_id", "ascending")]))
+    ids = pd.Index(pd.array(got["customer_id"], dtype="string"), name="customer_id")
+    frequency = got["frequency"].to_numpy().astype("int64")
+    monetary = got["monetary"].to_numpy().astype("float64")
+    recency = pc.fill_null(got["recency_days"], np.iinfo("int64").max).to_numpy().astype("int64")
+    return frequency, monetary, recency, ids
+
+
 def rfm_scores(orders: pd.DataFrame, as_of: object, *, customers: pd.DataFrame | pd.Series | None = None,
                thresholds: object = None) -> pd.DataFrame:
     """RFM metrics, scores, segment and value tier per customer as of ``as_of``.
 
     ``orders`` needs ``customer_id``, ``order_date`` and ``amount`` (canonical
-    keys, as ``ws["orders"]`` gives them).  ``customers`` (a frame with
+    keys, as ``ws["orders"]`` gives them); it may be a frame or a DuckDB
+    relation (:func:`crmkit.orderstore.workspace_orders`): the per-customer
+    metrics are computed by DuckDB with :func:`rfm_sql` either way.  ``customers`` (a frame with
     ``customer_id``, or a Series of ids) lists every customer to score;
     ``thresholds`` is the ``rfm_thresholds`` setting (text or dict) or None
     for quantiles.  Returns a frame indexed by ``customer_id`` with
@@ -193,24 +255,11 @@ def rfm_scores(orders: pd.DataFrame, as_of: object, *, customers: pd.DataFrame |
         if col not in orders.columns:
             raise ValidationError(msg("e_rfm_orders_column"), sheet="Orders", column=col)
     as_of = pd.Timestamp(as_of)
-    day = as_of.normalize()
     bounds = parse_thresholds(thresholds)
     bounds.setdefault("f", FREQUENCY_BREAKS)
 
-    cid = orders["customer_id"].astype("string")
-    date = pd.to_datetime(orders["order_date"], errors="coerce")
-    amount = pd.to_numeric(orders["amount"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    keep = (cid.notna() & date.notna() & (date <= as_of)).to_numpy()
-    codes, uniques = pd.factorize(cid[keep], sort=True)
-    uniques = pd.Index(uniques, dtype="string", name="customer_id")
-    amt = np.nan_to_num(amount[keep], nan=0.0)
-    days = (day - date[keep].dt.normalize()).dt.days.to_numpy()
+    frequency, monetary, recency, uniques = _aggregate(orders, as_of, sort=customers is None)
     k = len(uniques)
-    purchase = amt >= 0
-    frequency = np.bincount(codes, weights=purchase, minlength=k).astype("int64")
-    monetary = np.maximum(np.bincount(codes, weights=amt, minlength=k), 0.0)
-    recency = np.full(k, np.iinfo("int64").max, dtype="int64")
-    np.minimum.at(recency, codes[purchase], days[purchase]) if purchase.any() else None
     bought = frequency > 0
 
     r = np.zeros(k, dtype="int8")
@@ -301,8 +350,10 @@ def tier_summary(scores: pd.DataFrame) -> pd.DataFrame:
 
 def workspace_scores(ws, as_of: object = None) -> pd.DataFrame:
     """:func:`rfm_scores` for a workspace (its orders, customers, thresholds), nothing written."""
+    from .orderstore import workspace_orders
+
     when = ws.as_of(as_of)
-    return rfm_scores(ws["orders"], when, customers=ws["customers"],
+    return rfm_scores(workspace_orders(ws), when, customers=ws["customers"],
                       thresholds=ws.settings.get("rfm_thresholds"))
 
 

@@ -123,6 +123,14 @@ SPEC: tuple[Setting, ...] = (
             "看板运行期间，每天在此时间自动运行每日任务（留空则不运行）。"),
     Setting("cycle_reports", ("week", "month"), "list", "Reports the daily cycle writes when due: week; month.",
             "每日任务到期时生成的报表：week（周报）; month（月报）。"),
+    # orders outside the workbook (crmkit.orderstore): RFM, CLV and the analytics read them through DuckDB
+    Setting("order_source", None, "str",
+            "Orders outside the workbook: a CSV or Parquet file, a folder of Parquet files, or a DuckDB file "
+            "(relative to the workspace folder). Blank: the Orders sheet.",
+            "存放在工作簿之外的订单：CSV 或 Parquet 文件、Parquet 文件夹或 DuckDB 数据库文件"
+            "（相对路径从工作区文件夹算起）。留空则使用订单表。"),
+    Setting("order_source_table", "orders", "str", "Table of the orders in a DuckDB order_source.",
+            "DuckDB 订单数据源中的订单表名。"),
     # customer lifetime value (crmkit clv): the horizon of the predictions and the discount rate of the CLV
     Setting("clv_horizon_days", 365, "int", "Days ahead that CLV and expected purchases cover (crmkit clv).",
             "客户终身价值和预计购买次数的预测天数（crmkit clv）。"),

@@ -88,6 +88,8 @@ def test_committed_sample_data_ships_the_current_default_rules_team_and_settings
 #: catalogue (Products, 24 rows) and order lines (product_id, quantity, unit_price, from their own random
 #: stream): every value of every earlier column of every table was checked equal for zh/200, en/60, en/30
 #: and en/500; the Rules table gained one row (R13, low stock) after its unchanged rows.
+#: Re-recorded 2026-12-03 when Settings gained order_source and order_source_table (order store): four
+#: Settings rows in all after the others, with the two of clv; every other table's CSV text unchanged.
 FROZEN_TABLES = {
     ("zh", 200): "f4ffc0054416df3cd415b27338d87736963ee4d0527a0a5959ecc29da3725cec",  # every planted scenario
     ("en", 60): "36294fd8623393f744312689ec282ac7a96a248b6d66c6003c3dce2b891b39e0",   # one of each

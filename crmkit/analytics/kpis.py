@@ -37,14 +37,17 @@ def period_tables(ws, as_of: object, period: str = "month", *, previous: bool = 
     """The period-scoped slices of a workspace: orders, customers created, tickets created,
     messages queued and their campaigns, within :func:`period_bounds` (or the ``bounds`` given,
     e.g. a :class:`CalendarPeriod`)."""
+    from ..orderstore import between, is_relation, orders_of
+
     bounds = bounds if bounds is not None else period_bounds(as_of, period, previous=previous)
-    orders = ws["orders"]
+    orders = orders_of(ws)
     customers = ws["customers"]
     tickets = ws["tickets"]
     messages = ws["messages"]
     return {
         "bounds": bounds,
-        "orders": orders[in_period(dt_column(orders, "order_date", "orders"), bounds)],
+        "orders": (between(orders, *bounds, closed=getattr(bounds, "closed", "right")) if is_relation(orders)
+                   else orders[in_period(dt_column(orders, "order_date", "orders"), bounds)]),
         "customers": customers[in_period(dt_column(customers, "created_at", "customers"), bounds)],
         "tickets": tickets[in_period(dt_column(tickets, "created_at", "tickets"), bounds)],
         "messages": messages[in_period(dt_column(messages, "queued_at", "messages"), bounds)],
@@ -56,7 +59,14 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool, bounds=
     start, end = p["bounds"]
     s = ws.settings
     orders = p["orders"]
-    amount = pd.to_numeric(col_of(orders, "amount", "orders"), errors="coerce").fillna(0.0)
+    from ..orderstore import is_relation, orders_of
+
+    if is_relation(orders):          # an order source: DuckDB counts and sums the period's orders
+        n_orders, revenue = orders.aggregate("count_if(coalesce(amount, 0) >= 0), "
+                                             "coalesce(sum(coalesce(amount, 0.0)), 0.0)").fetchall()[0]
+    else:
+        amount = pd.to_numeric(col_of(orders, "amount", "orders"), errors="coerce").fillna(0.0)
+        n_orders, revenue = int((amount >= 0).sum()), float(amount.sum())
     sla = ticket_sla(p["tickets"], end)
     camp = campaign_kpis(ws["campaigns"], p["messages"], s, as_of=end)
     camp = camp[camp["target"] > 0]
@@ -66,11 +76,11 @@ def _period_values(ws, as_of: pd.Timestamp, period: str, previous: bool, bounds=
         dt_column(deals, "closed_at", "deals").fillna(dt_column(deals, "stage_changed_at", "deals")), (start, end))
     cust = ws["customers"]
     cust_then = cust[(dt_column(cust, "created_at", "customers") <= end).fillna(True)]
-    cad = cadence_compliance(cust_then, ws["interactions"], s, end, orders=ws["orders"])
+    cad = cadence_compliance(cust_then, ws["interactions"], s, end, orders=orders_of(ws))
     rated = sla["rated"].sum()
     return {
-        "revenue": float(amount.sum()),
-        "orders": int((amount >= 0).sum()),
+        "revenue": float(revenue),
+        "orders": int(n_orders),
         "new_customers": int(len(p["customers"])),
         "won_customers": int(won.sum()),
         "follow_up_compliance": ratio(cad["on_cadence"].sum(), cad["customers"].sum()),

@@ -266,6 +266,10 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame, settings
     ok = (at.notna() & cid.notna() & (at <= as_of)).to_numpy(dtype=bool)
     ids = col_of(customers, "customer_id", "customers").astype("string")
     last_contact = pd.Series(_latest_per_id(ids, cid[ok], at[ok]), index=customers.index)
+    from ..orderstore import is_relation, last_orders
+
+    if is_relation(orders):          # an order source: DuckDB finds each customer's latest order
+        orders = last_orders(orders, as_of)
     if orders is not None and len(orders):
         od = dt_column(orders, "order_date", "orders")
         ocid = col_of(orders, "customer_id", "orders").astype("string")

@@ -28,15 +28,24 @@ def revenue_by_channel(orders: pd.DataFrame, bounds: tuple[pd.Timestamp, pd.Time
     ``orders``: rows with amount >= 0 (returns are not orders); ``revenue``:
     net sum of amounts, returns included.  With ``bounds`` (see
     :func:`period_bounds`) only orders dated in that period.  Blank channel as NA.
+    ``orders`` may be a DuckDB relation (:func:`crmkit.orderstore.orders_of`):
+    then DuckDB sums them and only one row per channel comes back.
     """
+    from ..orderstore import between, is_relation
     from ..schema import ORDER_CHANNEL
 
-    date = dt_column(orders, "order_date", "orders")
-    sel = date.notna() if bounds is None else in_period(date, bounds)
-    o = orders[sel]
-    amount = pd.to_numeric(col_of(o, "amount", "orders"), errors="coerce").fillna(0.0)
-    ch = col_of(o, "channel", "orders").astype("string")
-    g = pd.DataFrame({"orders": (amount >= 0).astype("int64"), "revenue": amount}).groupby(ch, dropna=False).sum()
+    if is_relation(orders):          # an order source outside the workbook: aggregated by DuckDB
+        rel = between(orders, *(bounds or (None, None)), closed=getattr(bounds, "closed", "right"))
+        g = rel.aggregate("CAST(channel AS VARCHAR) AS channel, count_if(coalesce(amount, 0) >= 0) AS orders, "
+                          "coalesce(sum(coalesce(amount, 0.0)), 0.0) AS revenue", "channel").df()
+        g = g.set_index(pd.Index(g["channel"].astype("string"), name=None))[["orders", "revenue"]]
+    else:
+        date = dt_column(orders, "order_date", "orders")
+        sel = date.notna() if bounds is None else in_period(date, bounds)
+        o = orders[sel]
+        amount = pd.to_numeric(col_of(o, "amount", "orders"), errors="coerce").fillna(0.0)
+        ch = col_of(o, "channel", "orders").astype("string")
+        g = pd.DataFrame({"orders": (amount >= 0).astype("int64"), "revenue": amount}).groupby(ch, dropna=False).sum()
     g = g.reindex(ordered(g.index, ORDER_CHANNEL.codes))
     out = g.reset_index(names="channel")
     out["channel"] = out["channel"].astype("string")
@@ -58,15 +67,25 @@ def trend(customers: pd.DataFrame, orders: pd.DataFrame, as_of: object, freq: st
     idx = pd.period_range(end=end, periods=periods, freq={"MS": "M", "W-MON": "W-SUN"}.get(f, f))
     start = idx[0].start_time
     created = dt_column(customers, "created_at", "customers")
-    odate = dt_column(orders, "order_date", "orders")
-    amount = pd.to_numeric(col_of(orders, "amount", "orders"), errors="coerce").fillna(0.0)
     c_ok = created.notna() & (created >= start) & (created <= as_of)
-    o_ok = odate.notna() & (odate >= start) & (odate <= as_of)
     pfreq = idx.freq
     nc = created[c_ok].dt.to_period(pfreq).value_counts().reindex(idx, fill_value=0)
-    op = odate[o_ok].dt.to_period(pfreq)
-    no = (amount[o_ok] >= 0).groupby(op).sum().reindex(idx, fill_value=0)
-    rv = amount[o_ok].groupby(op).sum().reindex(idx, fill_value=0.0)
+    from ..orderstore import between, is_relation
+
+    if is_relation(orders):          # DuckDB sums the orders per day; the days are put into periods here
+        days = between(orders, start, as_of, closed="both").aggregate(
+            "CAST(order_date AS DATE) AS day, count_if(coalesce(amount, 0) >= 0) AS orders, "
+            "sum(coalesce(amount, 0.0)) AS revenue", "day").df()
+        op = pd.to_datetime(days["day"]).dt.to_period(pfreq)
+        no = days["orders"].groupby(op).sum().reindex(idx, fill_value=0)
+        rv = days["revenue"].astype("float64").groupby(op).sum().reindex(idx, fill_value=0.0)
+    else:
+        odate = dt_column(orders, "order_date", "orders")
+        amount = pd.to_numeric(col_of(orders, "amount", "orders"), errors="coerce").fillna(0.0)
+        o_ok = odate.notna() & (odate >= start) & (odate <= as_of)
+        op = odate[o_ok].dt.to_period(pfreq)
+        no = (amount[o_ok] >= 0).groupby(op).sum().reindex(idx, fill_value=0)
+        rv = amount[o_ok].groupby(op).sum().reindex(idx, fill_value=0.0)
     return pd.DataFrame({
         "period": idx.start_time,
         "new_customers": nc.to_numpy().astype("int64"),

@@ -178,7 +178,8 @@ def import_(source: Path, into: Path, entity: str, sheet: str | None, mapping: t
             defaults: tuple[str, ...], dry_run: bool, report: Path | None, force: bool, update: str,
             as_json: bool) -> int:
     """Import SOURCE (.xlsx, .xlsm or .csv, any common encoding) into a workspace: header found below
-    title rows, columns matched in English or Chinese (or by --map), values normalised, duplicates merged."""
+    title rows, columns matched in English or Chinese (or by --map), values normalised, duplicates merged.
+    Orders go to the Parquet folder that Settings order_source names, when it names one."""
     from ..importer import import_file
 
     res = import_file(source, into, entity=entity, dry_run=dry_run, report=report, sheet=sheet,

@@ -144,10 +144,36 @@ def validate_workspace(ws) -> ValidationReport:
                                         "row": None, "column": "value", "field": "value", "value": exc.value,
                                         "severity": ERROR,
                                         "reason": t("r_setting", lang).format(detail=exc.message)}]))
+        found += order_source_issues(ws, settings, lang)
         tables = _WorkspaceTables(ws, CHECKED_ENTITIES)
         return _validate_tables(tables, str(ws.path), settings, lang, found, fields_of=ws.fields,
                                 arriving=ws.tables_as_read(CHECKED_ENTITIES),
                                 late=lambda: custom_field_issues(ws))
+
+
+def order_source_issues(ws, settings: Mapping, lang: str) -> list[pd.DataFrame]:
+    """The order source of Settings (:mod:`crmkit.orderstore`): an error when it cannot be read, a warning
+    when the Orders sheet holds rows as well (they are not counted while a source is set)."""
+    from ..orderstore import read_source as read_orders
+    from ..orderstore import source_path
+
+    raw = settings.get("order_source")
+    if raw is None or not str(raw).strip():
+        return []
+    path = source_path(ws)
+    base = {"row": None, "field": "value", "column": "value"}
+    out = []
+    try:
+        read_orders(path, table=settings.get("order_source_table") or "orders")
+    except CrmkitError as exc:
+        out.append({**base, "file": str(path), "sheet": None, "value": str(raw), "severity": ERROR,
+                    "reason": tr(exc.message, lang)})
+    n = len(ws["orders"])
+    if n:
+        out.append({**base, "file": str(ws.file("customers")), "sheet": ENTITIES["orders"].sheet_name(lang),
+                    "column": None, "field": None, "value": None, "severity": WARNING,
+                    "reason": msg("w_orders_sheet_ignored", n=n, source=str(raw)).render(lang)})
+    return [pd.DataFrame(out)] if out else []
 
 
 class _WorkspaceTables(Mapping):
