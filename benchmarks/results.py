@@ -32,6 +32,7 @@ STAGE_TITLES = {
     "merge": "crmkit merge of one rep (1% edited each side, 20 new customers)",
     "merge_again": "the same merge again (a no-op)",
     "scoped_open": "a rep's dashboard reads (as_user, cached)",
+    "clv": "CLV: summary + BG/NBD and Gamma-Gamma fit + predict, ~10 orders per customer",
 }
 BASELINE_TITLES = {
     "baseline_fastexcel": "raw fastexcel read",
@@ -114,6 +115,14 @@ def _merge_noop(section: dict, res: dict):
             and not extra.get("history_rows")), "applies, adds and writes nothing"
 
 
+def _clv_target(section: dict, res: dict):
+    extra = res.get("extra") or {}
+    worst = extra.get("worst_param_error")
+    if worst is None:
+        return None, "fits the generating parameters within 10 %, no NaN"
+    return worst <= 0.10 and extra.get("nan_cells") == 0, "fits the generating parameters within 10 %, no NaN"
+
+
 #: (stage, baseline or None, target check or None)
 COMPARISONS = (
     ("generate", None, None),
@@ -138,6 +147,7 @@ COMPARISONS = (
     ("merge", None, None),
     ("merge_again", None, _merge_noop),
     ("scoped_open", "baseline_unscoped_open", None),
+    ("clv", None, _clv_target),
 )
 
 
