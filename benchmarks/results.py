@@ -116,11 +116,12 @@ def _merge_noop(section: dict, res: dict):
 
 
 def _clv_target(section: dict, res: dict):
+    # 15 %: the orders are dated to whole days, so same-day purchases merge (see benchmarks.synth.clv_orders)
     extra = res.get("extra") or {}
     worst = extra.get("worst_param_error")
     if worst is None:
-        return None, "fits the generating parameters within 10 %, no NaN"
-    return worst <= 0.10 and extra.get("nan_cells") == 0, "fits the generating parameters within 10 %, no NaN"
+        return None, "fits the generating parameters within 15 %, no NaN"
+    return worst <= 0.15 and extra.get("nan_cells") == 0, "fits the generating parameters within 15 %, no NaN"
 
 
 #: (stage, baseline or None, target check or None)
