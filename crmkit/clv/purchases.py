@@ -165,8 +165,7 @@ def calibration_and_holdout(orders: pd.DataFrame | duckdb.DuckDBPyRelation, cali
         raise ValueError("observation_end must be after calibration_end")
     rel = as_relation(orders)
     cal_sql = cal.isoformat(sep=" ")
-    cal_per = _per_customer(_days(rel, cal), cal.strftime("%Y-%m-%d"), unit_days)
-    _check_columns(rel)
+    cal_per = _per_customer(_days(rel, cal), cal.strftime("%Y-%m-%d"), unit_days)   # checks the columns
     hold = (counted_orders(rel, end)
             .filter(f"order_date > TIMESTAMP '{cal_sql}'")
             .aggregate("customer_id, day, bool_or(purchase) AS bought, sum(amount) AS net", "customer_id, day")
