@@ -41,7 +41,8 @@ IMPORT_ROWS = 100_000
 STAGE_ORDER = ("generate", "load", "load_cached", "validate", "validate_cached", "import_dry", "import", "rfm",
                "rules_dry", "rules_write", "append",
                "report", "dashboard", "campaign_preview", "send", "results_import",
-               "split", "merge", "merge_again", "scoped_open")
+               "split", "merge", "merge_again", "scoped_open",
+               "clv")
 BASELINES = ("baseline_fastexcel", "baseline_openpyxl", "baseline_import_fastexcel", "baseline_rfm_iterrows",
              "baseline_rules_rowloop", "baseline_voila", "baseline_voila_preheated",
              "baseline_smtplib", "baseline_unscoped_open")

@@ -251,6 +251,35 @@ def rfm(ws: Path, opts: dict, clock: Clock) -> dict:
     return {"orders": len(orders), "customers": len(scores), "segments": int(seg.size)}
 
 
+@stage("clv")
+def clv(ws: Path, opts: dict, clock: Clock) -> dict:
+    """crmkit.clv summary + BG/NBD and Gamma-Gamma fits + predictions (365 days) + call list, for as many
+    customers as the workspace has and about 10 orders each (100,000 customers: about 975,000 orders), drawn
+    from known parameters (benchmarks.synth.clv_orders, outside the clock)."""
+    from benchmarks.synth import CLV_TRUTH, clv_orders
+    from crmkit import clv as clv_mod
+
+    n = int(opts.get("clv_customers") or len(loaded_workspace(ws)["customers"]))
+    orders = clv_orders(n, seed=int(opts.get("seed", 7)))
+    with clock:
+        t0 = time.perf_counter()
+        summary = clv_mod.summary(orders, "2026-11-20 10:00")
+        t1 = time.perf_counter()
+        model = clv_mod.fit(summary)
+        t2 = time.perf_counter()
+        pred = clv_mod.predict(model, summary, horizon_days=365, discount_rate=0.10)
+        clv_mod.call_list(model, summary, pred, n=20)
+        t3 = time.perf_counter()
+    phases = {"summary": round(t1 - t0, 3), "fit": round(t2 - t1, 3), "predict": round(t3 - t2, 3)}
+    b, g = model.bgnbd, model.gamma_gamma
+    fitted = {"r": b.r, "alpha": b.alpha, "a": b.a, "b": b.b, "p": g.p, "q": g.q, "gamma": g.v}
+    worst = max(abs(fitted[k] / CLV_TRUTH[k] - 1) for k in CLV_TRUTH)
+    return {"orders": len(orders), "customers": len(summary), "repeat_buyers": int((summary["frequency"] > 0).sum()),
+            "phases_s": phases, "fitted": {k: round(v, 3) for k, v in fitted.items()}, "truth": CLV_TRUTH,
+            "worst_param_error": round(worst, 3), "nan_cells": int(pred.isna().sum().sum()),
+            "total_clv": round(float(pred["clv"].sum()), 2)}
+
+
 def _run_rules(ws_dir: Path, clock: Clock, dry_run: bool) -> dict:
     from crmkit.rules.engine import run_rules
 

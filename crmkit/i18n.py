@@ -1021,6 +1021,11 @@ TEXT.update({
     "col_clv": ("CLV", "客户终身价值"),
     "col_value_at_risk": ("Value at risk", "流失风险价值"),
     "col_days_since_purchase": ("Days since purchase", "距上次购买天数"),
+    "col_repeat_buyers": ("Repeat buyers", "复购客户"),
+    "dash_clv": ("Customer lifetime value (next {days} days)", "客户终身价值（未来 {days} 天）"),
+    "dash_clv_unavailable": ("Customer lifetime value", "客户终身价值"),
+    "dash_clv_top": ("Most valuable customers", "价值最高的客户"),
+    "dash_clv_call": ("Who to call this week: valuable customers slipping away", "本周优先联系：正在流失的高价值客户"),
 })
 
 

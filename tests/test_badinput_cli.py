@@ -115,7 +115,7 @@ CASES = (
     + [("results", b, lambda p: ["results", str(p), "--into", "{good workspace}"]) for b in FILE_BAD]
     + [("results", b, lambda p: ["results", "{good results}", "--into", str(p)]) for b in WORKSPACE_BAD]
     + [(cmd, b, (lambda c: lambda p: [c, str(p)])(cmd)) for cmd in ("dedupe", "run", "rfm", "report", "export",
-                                                                     "send")
+                                                                     "send", "clv")
        for b in WORKSPACE_BAD]
     + [("send", b, lambda p: ["send", str(p), "--dry-run"]) for b in WORKSPACE_BAD]
     + [("dedupe", b, lambda p: ["dedupe", str(p), "--apply"]) for b in WORKSPACE_BAD]

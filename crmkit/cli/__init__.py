@@ -19,6 +19,7 @@ from ..console import emit, say
 from ..exceptions import CrmkitError
 from ..i18n import current_lang, lang_is_set, msg, reset_lang, set_lang, tr
 from ..schema import ENTITIES, IMPORTABLE
+from .clv import COMMANDS as CLV_COMMANDS
 from .common import CONTEXT, issues_payload, progress_enabled, speaks_workspace, workspace_lang
 from .delivery import COMMANDS as DELIVERY_COMMANDS
 from .teamwork import COMMANDS as TEAMWORK_COMMANDS
@@ -44,7 +45,7 @@ def cli(wait: float | None = None, lang: str | None = None) -> None:
 
 # --------------------------------------------------------------------------- foundation
 
-for _command in (*DELIVERY_COMMANDS, *TEAMWORK_COMMANDS, *USER_COMMANDS):
+for _command in (*DELIVERY_COMMANDS, *TEAMWORK_COMMANDS, *USER_COMMANDS, *CLV_COMMANDS):
     cli.add_command(_command)
 
 

@@ -81,10 +81,15 @@ def _fail(reason_key: str, **params) -> ValidationError:
 
 
 def _aggregate(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of ``cols`` and how often each occurs."""
-    stacked = np.column_stack(cols)
-    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype("float64")
+    """Distinct rows of ``cols`` and how often each occurs (a sort, then run lengths)."""
+    order = np.lexsort(cols[::-1])
+    sorted_cols = [c[order] for c in cols]
+    new = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        new[1:] = np.any([c[1:] != c[:-1] for c in sorted_cols], axis=0)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(order))).astype("float64")
+    return [c[starts] for c in sorted_cols], counts
 
 
 def bgnbd_log_likelihood(r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray,
@@ -159,10 +164,23 @@ def fit_bgnbd(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> BGNB
     if not np.any(age > 0):
         raise _fail("e_clv_no_time")
     (ux, ut, uT), w = _aggregate(x, t_x, age)
+    # what depends on x alone, on T alone or on t_x alone is computed once per distinct value
+    xs, ix = np.unique(ux, return_inverse=True)
+    Ts, iT = np.unique(uT, return_inverse=True)
+    ts, it = np.unique(ut, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=len(xs))
+    rep = ux > 0
+    n = float(w.sum())
 
     def neg_ll(params: np.ndarray) -> float:
         r, alpha, a, b = params
-        return -float(np.dot(w, bgnbd_log_likelihood(r, alpha, a, b, ux, ut, uT)))
+        per_x = gammaln(r + xs) + betaln(a, b + xs)
+        head = float(np.dot(wx, per_x)) + n * (r * np.log(alpha) - gammaln(r) - betaln(a, b))
+        a3 = -(r + ux) * np.log(alpha + Ts)[iT]
+        a4 = np.full_like(a3, -np.inf)
+        a4[rep] = (np.log(a) - np.log(b + ux[rep] - 1.0)
+                   - (r + ux[rep]) * np.log(alpha + ts)[it[rep]])
+        return -(head + float(np.dot(w, np.logaddexp(a3, a4))))
 
     # start: r = 1 and alpha from the mean purchase rate of the customers; a = b = 1
     rate = max(float(x.sum() / max(age.sum(), 1e-9)), 1e-6)
@@ -193,10 +211,19 @@ def fit_gamma_gamma(frequency: np.ndarray, monetary_value: np.ndarray) -> GammaG
     if np.ptp(z) <= 1e-9 * max(float(np.abs(z).max()), 1.0):
         raise _fail("e_clv_same_amounts")
     (ux, uz), w = _aggregate(x, z)
+    xs, ix = np.unique(ux, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=len(xs))
+    log_z, log_x = np.log(uz), np.log(ux)
+    n = float(w.sum())
+    wxlz = float(np.dot(w * ux, log_z)) + float(np.dot(w * ux, log_x))   # sum of w x (ln zbar + ln x)
+    wlz = float(np.dot(w, log_z))
 
     def neg_ll(params: np.ndarray) -> float:
         p, q, v = params
-        return -float(np.dot(w, gamma_gamma_log_likelihood(p, q, v, ux, uz)))
+        per_x = gammaln(p * xs + q) - gammaln(p * xs)
+        ll = (float(np.dot(wx, per_x)) + n * (q * np.log(v) - gammaln(q)) + p * wxlz - wlz
+              - float(np.dot(w, (p * ux + q) * np.log(v + ux * uz))))
+        return -ll
 
     # start: method of moments on the spread of the means (p ~ mean^2 / var, a heavy-ish tail q = 3)
     mean, var = float(np.average(z)), float(np.var(z)) or 1.0

@@ -123,10 +123,10 @@ def summary(orders: pd.DataFrame | duckdb.DuckDBPyRelation, as_of: object, *, cu
     ...     "order_date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-15", "2026-01-10"]),
     ...     "amount": [10.0, 5.0, 30.0, 8.0]})
     >>> summary(orders, "2026-01-29", unit_days=7)
-                 frequency  recency    T  monetary_value
+                 frequency  recency         T  monetary_value
     customer_id
-    C1                   1      2.0  4.0            30.0
-    C2                   0      0.0  2.714286        0.0
+    C1                   1      2.0  4.000000            30.0
+    C2                   0      0.0  2.714286             0.0
     """
     if unit_days <= 0:
         raise ValueError("unit_days must be positive")
@@ -165,8 +165,7 @@ def calibration_and_holdout(orders: pd.DataFrame | duckdb.DuckDBPyRelation, cali
         raise ValueError("observation_end must be after calibration_end")
     rel = as_relation(orders)
     cal_sql = cal.isoformat(sep=" ")
-    cal_per = _per_customer(_days(rel, cal), cal.strftime("%Y-%m-%d"), unit_days)
-    _check_columns(rel)
+    cal_per = _per_customer(_days(rel, cal), cal.strftime("%Y-%m-%d"), unit_days)   # checks the columns
     hold = (counted_orders(rel, end)
             .filter(f"order_date > TIMESTAMP '{cal_sql}'")
             .aggregate("customer_id, day, bool_or(purchase) AS bought, sum(amount) AS net", "customer_id, day")

@@ -1,6 +1,6 @@
 """Per-page data of the dashboards: the joins and choices a page makes from the domain modules' frames.
 
-Every number comes from :mod:`crmkit.analytics`, :mod:`crmkit.rfm`,
+Every number comes from :mod:`crmkit.analytics`, :mod:`crmkit.rfm`, :mod:`crmkit.clv`,
 :mod:`crmkit.dedupe` or :mod:`crmkit.validate`; this module picks the rows
 a page's filters choose, adds names to IDs, and lists the columns each
 table shows (``*_COLUMNS``).
@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..analytics import scope_workspace
+from ..clv import WorkspaceCLV, workspace_clv
 from ..dedupe import find_duplicates
+from ..exceptions import DataError
 from ..i18n import t as _t
 from ..normalize import mask_contact
 from ..schema import (
@@ -31,7 +33,7 @@ from ..schema import (
 )
 from ..validate import validate_workspace
 from .context import Context
-from .formatting import column_label, display_frame, enum_label, esc
+from .formatting import Card, column_label, display_frame, enum_label, esc
 from .widgets import (
     ALL,
     enum_options,
@@ -327,3 +329,61 @@ def campaign_plan_html(plan, lang: str, *, show_full_contacts: bool = False) -> 
             + f'<div class="crmkit-h2">{esc(_t("camp_samples", lang))}</div>'
             + table_html(shown, table_id="crmkit-campaign-samples", empty=_t("camp_no_samples", lang), lang=lang)
             + "</div>")
+
+
+# --------------------------------------------------------------------------- CLV view (Customers & RFM)
+
+CLV_TOP_COLUMNS = ["customer_id", "name", "owner", "rfm_segment", "p_alive", "expected_purchases", "expected_spend",
+                   "clv"]
+CLV_CALL_COLUMNS = ["customer_id", "name", "contact_name", "phone", "owner", "days_since_purchase", "p_alive", "clv",
+                    "value_at_risk"]
+#: how each CLV column is shown (formatting.fmt_value kinds)
+CLV_KINDS = {"p_alive": "pct", "expected_purchases": "number", "expected_spend": "money", "clv": "money",
+             "value_at_risk": "money", "days_since_purchase": "days"}
+
+
+def clv_or_reason(ws, as_of: object) -> tuple[WorkspaceCLV | None, DataError | None]:
+    """:func:`crmkit.clv.workspace_clv` for the CLV view, or the error saying why the orders cannot be fitted
+    (no purchases, too few repeat buyers, every amount the same): the view shows it instead of numbers."""
+    try:
+        return workspace_clv(ws, as_of), None
+    except DataError as exc:
+        return None, exc
+
+
+def clv_notice_html(error: DataError, lang: str) -> str:
+    """The reason the CLV view has no numbers, in ``lang``."""
+    return f'<div class="crmkit-note crmkit-clv-msg">ⓘ {esc(error.text(lang))}</div>'
+
+
+def clv_view(result: WorkspaceCLV, customers: pd.DataFrame, lang: str, *, n: int = 10,
+             show_full_contacts: bool = False) -> tuple[list[Card], pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """The CLV view for the customers a page's filters chose (rows of ``customers``, with customer_id).
+
+    Returns the cards (total CLV, expected purchases within the horizon, mean P(alive) of the buyers,
+    repeat buyers), the top ``n`` customers by CLV, the top ``n`` of the call list
+    (:meth:`WorkspaceCLV.call_list`) and the formats of their columns, headers in ``lang``.
+    """
+    ids = customers["customer_id"].astype("string").drop_duplicates()
+    table = result.table.reindex(ids.to_numpy())
+    bought = table["T"].notna()
+    cards = [
+        Card("clv_total", _t("clv_total", lang), float(table["clv"].sum()), "money"),
+        Card("clv_purchases", _t("clv_total_purchases", lang), float(table["expected_purchases"].sum()), "number"),
+        Card("clv_p_alive", _t("clv_mean_p_alive", lang),
+             float(table.loc[bought, "p_alive"].mean()) if bought.any() else None, "pct"),
+        Card("clv_repeat_buyers", _t("col_repeat_buyers", lang), int((table["frequency"] > 0).sum()), "int"),
+    ]
+    base = customers.drop_duplicates("customer_id").assign(customer_id=lambda d: d["customer_id"].astype("string"))
+    base = base.drop(columns=[c for c in result.table.columns if c in base.columns])
+    top = table[bought].sort_values("clv", ascending=False, kind="stable").head(n)
+    top = top.rename_axis("customer_id").reset_index().merge(base, on="customer_id", how="left")
+    calls = result.call_list(len(result.table))
+    calls = calls[calls.index.isin(ids)].head(n)
+    calls = calls.rename_axis("customer_id").reset_index().merge(base, on="customer_id", how="left")
+    kinds = {column_label(c, lang, "customers"): k for c, k in CLV_KINDS.items()}
+    return (cards,
+            display_frame(top, lang, entity="customers", columns=CLV_TOP_COLUMNS),
+            display_frame(calls, lang, entity="customers", columns=CLV_CALL_COLUMNS,
+                          show_full_contacts=show_full_contacts),
+            kinds)
