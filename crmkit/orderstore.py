@@ -53,7 +53,7 @@ from .schema import ENTITIES, match_header
 
 __all__ = ["ORDER_COLUMNS", "REQUIRED_COLUMNS", "COUNTED_ORDERS_SQL", "connect", "as_relation", "workspace_orders",
            "counted_orders", "source_path", "source_kind", "read_source", "sheet_is_source",
-           "orders_of", "is_relation", "between", "last_orders", "timestamp_text"]
+           "orders_of", "is_relation", "between", "last_orders", "timestamp_text", "customer_index"]
 
 #: The canonical order columns a relation carries (those of the Orders sheet).
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "product", "channel",
@@ -338,3 +338,22 @@ def counted_orders(rel: duckdb.DuckDBPyRelation, as_of: object,
 def timestamp_text(as_of: object) -> str:
     """``as_of`` as the text of a SQL timestamp literal (``2026-12-01 00:00:00``)."""
     return pd.Timestamp(as_of).isoformat(sep=" ")
+
+
+def customer_index(customers: object) -> pd.Index | None:
+    """The customer IDs to report on, in order and once each, from a frame with ``customer_id`` (else its
+    index), an Index, a Series or a list; None stays None (report the customers found in the orders).
+
+    >>> list(customer_index(pd.DataFrame({"customer_id": ["C2", "C1", None, "C2"]})))
+    ['C2', 'C1']
+    """
+    if customers is None:
+        return None
+    if isinstance(customers, pd.DataFrame):
+        ids = customers["customer_id"] if "customer_id" in customers.columns else customers.index.to_series()
+    elif isinstance(customers, pd.Index):
+        ids = customers.to_series()
+    else:
+        ids = pd.Series(customers)
+    ids = pd.Series(ids, dtype="string").dropna().drop_duplicates()
+    return pd.Index(ids.array, dtype="string", name="customer_id")

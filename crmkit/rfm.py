@@ -165,18 +165,6 @@ def _threshold_scores(values: np.ndarray, bounds: tuple[float, ...], *, reverse:
     return (1 + np.searchsorted(np.asarray(bounds), values, side="right")).astype("int8")
 
 
-def _customer_ids(customers: pd.DataFrame | pd.Series | pd.Index | None) -> pd.Index | None:
-    if customers is None:
-        return None
-    if isinstance(customers, pd.DataFrame):
-        ids = customers["customer_id"] if "customer_id" in customers.columns else customers.index.to_series()
-    elif isinstance(customers, pd.Index):
-        ids = customers.to_series()
-    else:
-        ids = customers
-    ids = pd.Series(ids, dtype="string").dropna()
-    return pd.Index(ids.drop_duplicates().array, dtype="string", name="customer_id")
-
 
 #: The per-customer RFM aggregation over the counted orders (:data:`crmkit.orderstore.COUNTED_ORDERS_SQL`):
 #: purchases, net amount floored at 0, and whole days from the last purchase to the as-of day
@@ -286,7 +274,9 @@ def rfm_scores(orders: pd.DataFrame, as_of: object, *, customers: pd.DataFrame |
         out.loc[~bought, col] = pd.NA
     out["value_tier"] = out["rfm_segment"].map(TIER_OF_SEGMENT).astype("string")
 
-    ids = _customer_ids(customers)
+    from .orderstore import customer_index
+
+    ids = customer_index(customers)
     if ids is None:
         return out
     out = out.reindex(ids)

@@ -6,6 +6,8 @@ import importlib
 import pydoc
 import re
 
+from dotted import resolve
+
 import crmkit
 
 #: what an analyst looks for first (issue 18: "help(crmkit) lists the main entry points")
@@ -17,17 +19,6 @@ def entry_points() -> list[str]:
     return sorted(set(re.findall(r"``(crmkit(?:\.\w+)+)``", section)))
 
 
-def resolve(dotted: str):
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ModuleNotFoundError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(dotted)
 
 
 def test_help_names_the_main_entry_points():

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dotted import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = ROOT / "notebooks" / "guides"
@@ -82,19 +83,6 @@ def _called_functions(name: str) -> set[str]:
     return found
 
 
-def _resolve(dotted: str):
-    import importlib
-
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ModuleNotFoundError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise AssertionError(dotted)
 
 
 def _example_lines(doc: str | None) -> list[str]:
@@ -107,7 +95,7 @@ def test_every_crmkit_function_a_guide_calls_has_an_example(name):
     called = _called_functions(name)
     assert called, name
     for dotted in sorted(called):
-        obj = _resolve(dotted)
+        obj = resolve(dotted)
         if isinstance(obj, type) or not callable(obj):
             continue
         fname = dotted.rpartition(".")[2]
@@ -120,7 +108,8 @@ def test_every_guide_runs_top_to_bottom(tmp_path):
     workspace = tmp_path / "crm"
     shutil.copytree(ROOT / "sample_data", workspace)
     def user_files() -> dict[str, bytes]:        # crmkit's own .crmkit/ (the read cache) may appear
-        return {p.name: p.read_bytes() for p in workspace.iterdir() if p.name != ".crmkit"}
+        return {str(p.relative_to(workspace)): p.read_bytes() for p in workspace.rglob("*")
+                if p.is_file() and ".crmkit" not in p.relative_to(workspace).parts}
 
     before = user_files()
     env = dict(os.environ, CRMKIT_WORKSPACE=str(workspace), PYTHONPATH=str(ROOT))

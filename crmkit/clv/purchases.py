@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..exceptions import ValidationError
 from ..i18n import msg
-from ..orderstore import as_relation, counted_orders
+from ..orderstore import as_relation, counted_orders, customer_index
 
 __all__ = ["SUMMARY_COLUMNS", "summary", "calibration_and_holdout"]
 
@@ -74,18 +74,6 @@ def _per_customer(days: duckdb.DuckDBPyRelation, as_of_day: str, unit_days: floa
         "customer_id")
 
 
-def _customer_index(customers: object) -> pd.Index | None:
-    if customers is None:
-        return None
-    if isinstance(customers, pd.DataFrame):
-        ids = customers["customer_id"] if "customer_id" in customers.columns else customers.index.to_series()
-    elif isinstance(customers, pd.Index):
-        ids = customers.to_series()
-    else:
-        ids = pd.Series(customers)
-    ids = pd.Series(ids, dtype="string").dropna().drop_duplicates()
-    return pd.Index(ids.array, dtype="string", name="customer_id")
-
 
 def _to_frame(rel: duckdb.DuckDBPyRelation, customers: object, columns: tuple[str, ...]) -> pd.DataFrame:
     df = rel.df()
@@ -97,7 +85,7 @@ def _to_frame(rel: duckdb.DuckDBPyRelation, customers: object, columns: tuple[st
         **{c: df[c].to_numpy() for c in columns[4:]},
     }, index=pd.Index(df["customer_id"].astype("string").array, dtype="string", name="customer_id"))
     out = out.sort_index()
-    ids = _customer_index(customers)
+    ids = customer_index(customers)
     if ids is not None:
         out = out.reindex(ids)
         missing = out["T"].isna()
