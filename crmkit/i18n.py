@@ -1594,3 +1594,14 @@ TEXT.update({
     "dash_no_products": ("No order carries a product yet: fill Product ID on Orders and the Products sheet.",
                          "订单尚未关联产品：请在订单中填写产品编号，并维护产品表。"),
 })
+
+
+# --- analyst toolkit review: campaign counts that are not a proportion, the CLV command's options
+TEXT.update({
+    "e_campaign_counts": ("campaign {id}: {rate} would be {k} {num} of {n} {den}; more {num} than {den} is not a "
+                          "proportion, so it has no interval (check its messages' {num} and {den} times)",
+                          "营销活动 {id}：{rate} 为 {n} 个{den}中的 {k} 个{num}；{num}多于{den}，不能算比例，"
+                          "因此没有置信区间（请检查其消息的{num}与{den}时间）"),
+    "e_clv_rate_text": ("write a yearly rate such as 10% or 0.1", "请填写年利率，如 10% 或 0.1"),
+    "e_clv_rate_range": ("a yearly rate between 0 and 100% (e.g. 10% or 0.1)", "年利率须在 0 到 100% 之间（如 10% 或 0.1）"),
+})

@@ -115,6 +115,21 @@ def test_compare_campaigns_reads_counts_of_the_chosen_rate():
         an.compare_campaigns(kpis, "A", "B", rate="roi")
 
 
+def test_more_clicks_than_opens_leaves_that_interval_blank_and_the_other_campaigns_alone():
+    msgs = MESSAGES.copy()
+    m1 = (msgs["campaign_id"] == "M1").fillna(False).to_numpy(dtype=bool)
+    msgs.loc[m1, "clicked_at"] = pd.Timestamp("2026-03-02")        # every M1 message clicked: more clicks than opens
+    res = an.campaign_results(CAMPAIGNS, msgs, defaults()).set_index("campaign_id")
+    before = an.campaign_results(CAMPAIGNS, MESSAGES, defaults()).set_index("campaign_id")
+    assert res.loc["M1", "clicked"] > res.loc["M1", "opened"]
+    assert np.isnan(res.loc["M1", "conversion_low"]) and np.isnan(res.loc["M1", "conversion_high"])
+    assert res.loc["M1", "reach_low"] == pytest.approx(before.loc["M1", "reach_low"])
+    others = [c for c in res.index if c != "M1"]
+    pd.testing.assert_frame_equal(res.loc[others], before.loc[others])
+    with pytest.raises(UsageError, match="M1"):
+        an.compare_campaigns(res.reset_index(), "M1", "M2")
+
+
 @pytest.mark.parametrize("fn", [campaigns.campaign_results, campaigns.compare_campaigns, proportions.wilson_interval,
                                 proportions.proportion_difference, proportions.z_quantile, proportions])
 def test_docstring_examples_run(fn):

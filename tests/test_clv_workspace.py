@@ -102,6 +102,7 @@ def test_a_workspace_without_orders_exits_1_with_one_line_in_its_language(make_w
     assert main(["clv", str(empty)]) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Orders" in err and "no purchases" in err
+    assert "customers.xlsx" in err                                            # the workbook the sheet is in
     assert (empty / "customers.xlsx").read_bytes() == before                  # nothing written
     assert main(["--lang", "zh", "clv", str(empty)]) == 1
     assert "无法根据这些订单估算客户终身价值" in capsys.readouterr().err

@@ -126,7 +126,9 @@ def campaign_results(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: 
     (:func:`~crmkit.analytics.proportions.wilson_interval`) at
     ``confidence`` (default 95 %), NaN where the rate cannot be measured.  A
     rate of 3 / 10 and one of 300 / 1,000 are both 30 %; the intervals tell
-    that the first could well be 10 % or 60 %.
+    that the first could well be 10 % or 60 %.  A campaign whose counts
+    cannot be a proportion (more clicks than opens, as an SMS campaign that
+    records no opens) gets NaN for that interval; the other rows are unchanged.
 
     >>> camps = pd.DataFrame({"campaign_id": ["CP1"], "name": ["Spring"], "channel": ["email"]})
     >>> msgs = pd.DataFrame({"campaign_id": ["CP1"] * 4, "status": ["sent", "sent", "sent", "failed"],
@@ -138,7 +140,11 @@ def campaign_results(campaigns: pd.DataFrame, messages: pd.DataFrame, settings: 
     """
     out = campaign_kpis(campaigns, messages, settings, as_of)
     for rate, (num, den) in RATES.items():
-        low, high = wilson_interval(out[num].to_numpy(), out[den].to_numpy(), confidence)
+        k = out[num].to_numpy(dtype="float64", na_value=np.nan)
+        n = out[den].to_numpy(dtype="float64", na_value=np.nan)
+        # more clicks than opens (an SMS records no opens; a hand-typed click): no interval, not a failure
+        ok = (k >= 0) & (k <= n)
+        low, high = wilson_interval(np.where(ok, k, 0.0), np.where(ok, n, 0.0), confidence)
         at = out.columns.get_loc(rate) + 1
         out.insert(at, f"{rate}_low", low)
         out.insert(at + 1, f"{rate}_high", high)
@@ -176,7 +182,10 @@ def compare_campaigns(results: pd.DataFrame, a: str, b: str, rate: str = "conver
         hit = results[(ids == str(key)).fillna(False).to_numpy()]
         if hit.empty:
             raise UsageError(msg("e_campaign_unknown", id=key, known=", ".join(ids.dropna().astype(str))))
-        rows[key] = (int(hit[num].iloc[0]), int(hit[den].iloc[0]))
+        k, n = int(hit[num].iloc[0]), int(hit[den].iloc[0])
+        if not 0 <= k <= n:
+            raise UsageError(msg("e_campaign_counts", id=key, rate=rate, num=num, k=k, den=den, n=n))
+        rows[key] = (k, n)
     (ka, na), (kb, nb) = rows[a], rows[b]
     diff = proportion_difference(ka, na, kb, nb, confidence)
     return pd.Series({"campaign_a": a, "campaign_b": b, "rate": rate, "successes_a": ka, "trials_a": na,

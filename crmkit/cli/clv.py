@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..console import emit
-from ..i18n import current_lang
+from ..i18n import current_lang, msg
 from .common import speaks_workspace
 
 
@@ -19,9 +19,9 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
     try:
         rate = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
     except ValueError:
-        raise click.BadParameter("write a yearly rate such as 10% or 0.1") from None
+        raise click.BadParameter(msg("e_clv_rate_text")) from None
     if not 0 <= rate <= 1:
-        raise click.BadParameter("a yearly rate between 0 and 100% (e.g. 10% or 0.1)")
+        raise click.BadParameter(msg("e_clv_rate_range"))
     return rate
 
 

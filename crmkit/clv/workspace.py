@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..orderstore import workspace_orders
+from ..exceptions import ValidationError
+from ..orderstore import source_path, workspace_orders
+from ..schema import ENTITIES, workbook_file
 from .predict import PREDICTION_COLUMNS, CLVModel, call_list, fit, predict
 from .purchases import SUMMARY_COLUMNS, summary
 
@@ -64,8 +66,14 @@ def workspace_clv(ws, as_of: object = None, *, horizon_days: int | None = None,
     when = ws.as_of(as_of)
     horizon = int(ws.settings.get("clv_horizon_days", 365) if horizon_days is None else horizon_days)
     rate = float(ws.settings.get("clv_discount_rate", 0.10) if discount_rate is None else discount_rate)
-    s = summary(workspace_orders(ws), when, customers=ws["customers"], unit_days=1)
-    model = fit(s)
+    try:
+        s = summary(workspace_orders(ws), when, customers=ws["customers"], unit_days=1)
+        model = fit(s)
+    except ValidationError as exc:       # say where the orders are: the Orders sheet (in the workbook's
+        source = source_path(ws)         # language) or the order source Settings name
+        exc.file = str(source) if source is not None else workbook_file(ENTITIES["orders"].workbook)
+        exc.sheet = None if source is not None else ENTITIES["orders"].sheet_name(ws.lang)
+        raise
     pred = predict(model, s, horizon_days=horizon, discount_rate=rate)
     table = pd.concat([s[list(SUMMARY_COLUMNS)], pred], axis=1)
     return WorkspaceCLV(model, table, when, horizon, rate)
