@@ -1593,6 +1593,14 @@ TEXT.update({
     "dash_top_per_segment": ("Top products per RFM segment", "各RFM分群的热销产品"),
     "dash_no_products": ("No order carries a product yet: fill Product ID on Orders and the Products sheet.",
                          "订单尚未关联产品：请在订单中填写产品编号，并维护产品表。"),
+    # order store fixes: an Excel workbook named as order source; unreadable text amounts/dates in a source
+    "e_order_source_excel": ("an Excel workbook cannot be an order source: import it with `crmkit import FILE "
+                             "--into DIR --entity orders`, or save it as CSV or Parquet",
+                             "Excel 工作簿不能作为订单数据源：请用 `crmkit import 文件 --into 目录 --entity orders` "
+                             "导入，或另存为 CSV 或 Parquet"),
+    "w_order_source_unreadable": ("{rows} row(s) of column {column} in the order source are no readable number "
+                                  "or date (e.g. {example!r}): they read as blank",
+                                  "订单数据源的 {column} 列有 {rows} 行无法识别为数字或日期（例如 {example!r}）：按空白处理"),
 })
 
 

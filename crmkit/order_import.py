@@ -106,8 +106,18 @@ class StoreImport:
         orders for :meth:`write`; returns whether there is anything to write."""
         out = result.outcome
         lang = result.lang
-        dup = out["outcome"].isin(["updated", "merged"]) & out["record_id"].astype("string").isin(
-            out.loc[out["outcome"] == "updated", "record_id"].dropna().astype(str).tolist())
+        repeated = out.loc[out["outcome"] == "updated", "record_id"].dropna().astype(str).tolist()
+        # an ID the file spells differently from the store ('1001.0' for '1001') is looked up in prepare() as
+        # spelt, and the planning takes the row for a new order: the final IDs of the new rows are checked too
+        stored = self._stored(ws["orders"].iloc[self.n0:]["order_id"])
+        dup = out["outcome"].isin(["updated", "merged", "imported"]) & out["record_id"].astype("string").isin(
+            repeated + stored)
+        if stored:
+            orders = ws["orders"]
+            keep = np.ones(len(orders), dtype=bool)
+            keep[self.n0:] = ~orders["order_id"].iloc[self.n0:].astype("string").isin(stored).to_numpy(
+                dtype=bool, na_value=False)
+            ws.replace("orders", orders[keep].reset_index(drop=True))
         if dup.any():
             rows = out.index[dup]
             issues = result.issues
@@ -126,6 +136,17 @@ class StoreImport:
         orders = ws["orders"]
         self.new = orders.iloc[self.n0:]
         return len(self.new) > 0
+
+    def _stored(self, ids: pd.Series) -> list[str]:
+        """Those of ``ids`` (the planned IDs of new orders) that the store holds already."""
+        ids = pd.Series(ids, dtype="string").dropna().drop_duplicates()
+        if ids.empty or not self.folder.exists():
+            return []
+        con = connect()
+        rel = read_source(self.folder, con)
+        wanted = con.from_df(pd.DataFrame({"order_id": ids.astype(object)})).set_alias("wanted")
+        return sorted(str(r[0]) for r in rel.join(wanted, "order_id", how="semi").aggregate(
+            "order_id", "order_id").fetchall())
 
     def write(self) -> Path:
         """Write the new orders as one new part file (atomically); returns its path."""

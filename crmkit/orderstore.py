@@ -31,7 +31,18 @@ Chinese headers and their synonyms: ``customer_id``, ``Customer ID`` or
 the other columns of :data:`ORDER_COLUMNS` are blank when absent, and columns
 that name no field are not read.  Types: ``order_date`` a timestamp,
 ``amount``, ``quantity`` and ``unit_price`` doubles, the rest text; text
-values that are no date or number read as blank (as in the sheet).
+text amounts and dates are read by the rules of the Orders sheet
+(:func:`crmkit.normalize.to_number` / :func:`~crmkit.normalize.to_datetime`:
+``￥1,673.00``, ``1200元``, ``RMB 100``, ``2026/1/5``, ``05.01.2026`` with
+Settings ``date_dayfirst``); a value that is still no date or number reads as
+blank, and :func:`unreadable_values` counts such values for ``crmkit validate``.
+Time zones: a column that is a timestamp *with* time zone is read as its UTC
+wall time (as text dates with an offset are in the sheet), and the connection's
+session time zone is UTC, so results never depend on the machine's zone.
+Files of a folder are listed by crmkit (sorted; hidden files and folders,
+whose names start with ``.``, are skipped) and handed to DuckDB as a list, so
+a folder name with ``[``, ``*`` or ``?`` is no pattern.  An Excel workbook is
+no order source: import it with ``crmkit import`` instead.
 
 Customers and everything else stay in Excel.  While a source is set, orders
 are read from it only: rows typed into the Orders sheet are not counted, and
@@ -47,13 +58,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from . import normalize
 from .exceptions import UsageError
 from .i18n import msg
 from .schema import ENTITIES, match_header
 
 __all__ = ["ORDER_COLUMNS", "REQUIRED_COLUMNS", "COUNTED_ORDERS_SQL", "connect", "as_relation", "workspace_orders",
            "counted_orders", "source_path", "source_kind", "read_source", "sheet_is_source",
-           "orders_of", "is_relation", "between", "last_orders", "timestamp_text", "customer_index"]
+           "orders_of", "is_relation", "between", "last_orders", "timestamp_text", "customer_index",
+           "source_files", "unreadable_values"]
 
 #: The canonical order columns a relation carries (those of the Orders sheet).
 ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "product", "channel",
@@ -61,11 +74,12 @@ ORDER_COLUMNS = ("order_id", "customer_id", "order_date", "amount", "product", "
 #: The columns an order source must have (what RFM, CLV and the analytics need).
 REQUIRED_COLUMNS = ("customer_id", "order_date", "amount")
 _NUMBERS = ("amount", "quantity", "unit_price")
-#: Date formats of text dates besides ISO (which DuckDB casts itself).
-_DATE_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d", "%Y年%m月%d日")
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".txt", ".tsv")
 _DUCKDB = (".duckdb", ".ddb", ".db")
+_EXCEL = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+#: SQL functions (registered on each connection) that read text the way the Orders sheet is read
+_NUMBER_FN, _DATE_FN, _DATE_DAYFIRST_FN = "crmkit_number", "crmkit_date", "crmkit_date_dayfirst"
 
 #: The order rule (which orders count as of a date; returns are not purchases), as SQL over a table
 #: ``orders``; ``{as_of}`` is a timestamp literal's text.  :func:`counted_orders` runs this very text,
@@ -94,6 +108,10 @@ def connect() -> duckdb.DuckDBPyConnection:
     import tempfile
 
     con = duckdb.connect(":memory:")
+    # timestamps with a time zone are converted explicitly (to UTC wall time, see _cast); a fixed session
+    # zone keeps anything else DuckDB does with zones independent of the machine's TZ
+    con.execute("SET TimeZone = 'UTC'")
+    _register(con)
     # spill files go to the system's temporary folder (DuckDB's default is ./.tmp: the user's current folder)
     spill = Path(tempfile.gettempdir()) / f"crmkit-duckdb-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
     con.execute(f"SET temp_directory = '{_quote(str(spill))}'")
@@ -136,7 +154,8 @@ def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb
     if path is None:
         return as_relation(ws["orders"], con)
     con = con or connect()
-    rel = read_source(path, con, table=ws.settings.get("order_source_table") or "orders")
+    rel = read_source(path, con, table=ws.settings.get("order_source_table") or "orders",
+                      dayfirst=bool(ws.settings.get("date_dayfirst")))
     if getattr(ws, "scope", None) is not None:       # a member's view: the orders of the customers it sees
         ids = pd.DataFrame({"customer_id": ws["customers"]["customer_id"].astype("string").dropna().unique()})
         rel = rel.join(con.from_df(ids).set_alias("seen"), "customer_id", how="semi")
@@ -188,10 +207,12 @@ def source_kind(path: Path) -> str:
     if not path.exists():
         raise UsageError(msg("e_order_source", reason=msg("e_order_source_missing")), file=str(path))
     if path.is_dir():
-        if next(path.rglob("*.parquet"), None) is None and next(path.rglob("*.csv"), None) is not None:
+        if not source_files(path, _PARQUET[:1]) and source_files(path, (".csv",)):
             return "csv_folder"
         return "parquet_folder"
     suffix = path.suffix.lower()
+    if suffix in _EXCEL:
+        raise UsageError(msg("e_order_source", reason=msg("e_order_source_excel")), file=str(path))
     if suffix in _PARQUET:
         return "parquet"
     if suffix in _CSV:
@@ -207,29 +228,53 @@ def source_kind(path: Path) -> str:
     return "csv"
 
 
+def source_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files of ``folder`` (subfolders included) whose names end in ``suffixes``, sorted; files and
+    folders whose names start with ``.`` (hidden files, macOS ``._`` copies, an import's temporary
+    ``.part-....crmkit-tmp``) are left out."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*")
+                  if p.name.lower().endswith(suffixes) and not p.name.endswith(".crmkit-tmp")
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts) and p.is_file())
+
+
+def _file_list(files: list[Path]) -> str:
+    return "[" + ", ".join(f"'{_quote(str(f))}'" for f in files) + "]"
+
+
 def read_source(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None, *,
-                table: str = "orders") -> duckdb.DuckDBPyRelation:
+                table: str = "orders", dayfirst: bool = False) -> duckdb.DuckDBPyRelation:
     """The orders of a CSV or Parquet file or folder, or of table ``table`` of a DuckDB file, as a relation
     with the typed columns of :data:`ORDER_COLUMNS`.
 
     Raises :class:`~crmkit.exceptions.UsageError` (exit 2) naming the path and
     the reason when it is missing or unreadable, or lacks a required column.
+    ``dayfirst`` (Settings ``date_dayfirst``) reads text dates like ``01/05/2026`` as 1 May.
     """
+    con = con or connect()
+    raw, path, kind = _raw(path, con, table)
+    if raw is None:
+        return _empty(con)
+    return _typed(raw, path, trim=kind in ("csv", "csv_folder"), dayfirst=dayfirst)
+
+
+def _raw(path: str | os.PathLike, con: duckdb.DuckDBPyConnection, table: str):
+    """``(relation of the source's columns as stored, path, kind)``; the relation is None for an empty folder."""
     path = Path(path)
     kind = source_kind(path)
-    con = con or connect()
+    _register(con)
     lit = _quote(str(path))
     try:
         if kind == "parquet_folder":
-            if next(path.rglob("*.parquet"), None) is None:
-                return _empty(con)
-            raw = con.sql(f"SELECT * FROM read_parquet('{_quote(str(path / '**' / '*.parquet'))}', "
-                          f"union_by_name = true)")
+            files = source_files(path, (".parquet",))
+            if not files:
+                return None, path, kind
+            raw = con.sql(f"SELECT * FROM read_parquet({_file_list(files)}, union_by_name = true)")
         elif kind == "parquet":
             raw = con.sql(f"SELECT * FROM read_parquet('{lit}')")
         elif kind in ("csv", "csv_folder"):
-            glob = str(path / "**" / "*.csv") if kind == "csv_folder" else str(path)
-            raw = con.sql(f"SELECT * FROM read_csv('{_quote(glob)}', header = true, all_varchar = true"
+            files = source_files(path, (".csv",)) if kind == "csv_folder" else [path]
+            raw = con.sql(f"SELECT * FROM read_csv({_file_list(files)}, header = true, all_varchar = true"
                           + (", union_by_name = true" if kind == "csv_folder" else "") + ")")
         else:
             con.execute(f"ATTACH '{lit}' AS order_source (READ_ONLY)")
@@ -240,18 +285,25 @@ def read_source(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None =
                 raise UsageError(msg("e_order_source", reason=msg(
                     "e_order_source_table", table=table, tables=", ".join(sorted(names)) or "-")), file=str(path))
             raw = con.sql(f'SELECT * FROM order_source."{table}"')
-        return _typed(raw, path, trim=kind in ("csv", "csv_folder"))
+        return raw, path, kind
     except duckdb.Error as exc:
         raise UsageError(msg("e_order_source", reason=_first_line(exc)), file=str(path)) from None
 
 
-def _typed(raw: duckdb.DuckDBPyRelation, path: Path, *, trim: bool = False) -> duckdb.DuckDBPyRelation:
-    """``raw`` with its columns mapped to the canonical keys and cast to their types."""
-    found: dict[str, list[tuple[str, str]]] = {}    # key -> [(source column, its DuckDB type)]
+def _found(raw: duckdb.DuckDBPyRelation) -> dict[str, list[tuple[str, str]]]:
+    """key -> [(source column, its DuckDB type)] for the columns of ``raw`` that name an order field."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for col, typ in zip(raw.columns, raw.types):
         key = match_header(ENTITIES["orders"], col)
         if key in ORDER_COLUMNS:       # files of a folder may spell a header differently: all are read
             found.setdefault(key, []).append((col, str(typ).upper()))
+    return found
+
+
+def _typed(raw: duckdb.DuckDBPyRelation, path: Path, *, trim: bool = False,
+           dayfirst: bool = False) -> duckdb.DuckDBPyRelation:
+    """``raw`` with its columns mapped to the canonical keys and cast to their types."""
+    found = _found(raw)
     missing = [k for k in REQUIRED_COLUMNS if k not in found]
     if missing:
         ent = ENTITIES["orders"]
@@ -260,7 +312,7 @@ def _typed(raw: duckdb.DuckDBPyRelation, path: Path, *, trim: bool = False) -> d
                                                           found=", ".join(raw.columns) or "-")), file=str(path))
     exprs = []
     for key in ORDER_COLUMNS:
-        casts = [_cast(key, col, typ, trim) for col, typ in found.get(key, [])]
+        casts = [_cast(key, col, typ, trim, dayfirst) for col, typ in found.get(key, [])]
         if not casts:
             expr = _blank(key)
         elif len(casts) == 1:
@@ -271,27 +323,92 @@ def _typed(raw: duckdb.DuckDBPyRelation, path: Path, *, trim: bool = False) -> d
     return raw.project(", ".join(exprs))
 
 
-def _cast(key: str, col: str, typ: str, trim: bool) -> str:
+def _cast(key: str, col: str, typ: str, trim: bool, dayfirst: bool = False) -> str:
     """The SQL reading column ``col`` (of DuckDB type ``typ``) as field ``key``; text is trimmed when ``trim``
-    (CSV, all read as text), typed columns are cast only when their type differs."""
+    (CSV, all read as text), typed columns are cast only when their type differs.  Text that DuckDB's own
+    cast does not read goes through the sheet's converters (:func:`_register`), for those rows only."""
     c = '"' + col.replace('"', '""') + '"'
     text = typ == "VARCHAR"
     if key == "order_date":
         if typ == "TIMESTAMP":
             return c
+        if typ in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+            return f"timezone('UTC', {c})"            # its UTC wall time, whatever the session's zone
         if not text:
             return f"TRY_CAST({c} AS TIMESTAMP)"
-        formats = ", ".join(f"'{f}'" for f in _DATE_FORMATS)
-        return f"coalesce(TRY_CAST(trim({c}) AS TIMESTAMP), TRY_STRPTIME(trim({c}), [{formats}]))"
+        fast = f"TRY_CAST(trim({c}) AS TIMESTAMP)"
+        fn = _DATE_DAYFIRST_FN if dayfirst else _DATE_FN
+        return f"CASE WHEN {c} IS NULL OR {fast} IS NOT NULL THEN {fast} ELSE {fn}({c}) END"
     if key in _NUMBERS:
         if typ == "DOUBLE":
             return c
         if not text:
             return f"TRY_CAST({c} AS DOUBLE)"
-        return f"TRY_CAST(replace(replace(trim({c}), ',', ''), '¥', '') AS DOUBLE)"
+        fast = f"TRY_CAST(trim({c}) AS DOUBLE)"
+        return f"CASE WHEN {c} IS NULL OR {fast} IS NOT NULL THEN {fast} ELSE {_NUMBER_FN}({c}) END"
     if text:
         return f"nullif(trim({c}), '')" if trim else c
     return f"CAST({c} AS VARCHAR)"
+
+
+def _register(con: duckdb.DuckDBPyConnection) -> None:
+    """Register on ``con`` the SQL functions that read text numbers and dates by the Orders sheet's rules
+    (:func:`crmkit.normalize.to_number`, :func:`~crmkit.normalize.to_datetime`), once."""
+    import pyarrow as pa
+
+    def number(arr):
+        out, _ = normalize.to_number(pd.Series(arr.to_pandas(), dtype="string"))
+        return pa.array(out.to_numpy(dtype="float64", na_value=float("nan")), pa.float64(), from_pandas=True)
+
+    def date(dayfirst):
+        def fn(arr):
+            out, _ = normalize.to_datetime(pd.Series(arr.to_pandas(), dtype="string"), dayfirst=dayfirst)
+            return pa.array(pd.Series(out).astype("datetime64[us]"), pa.timestamp("us"), from_pandas=True)
+        return fn
+
+    for name, fn, typ in ((_NUMBER_FN, number, "DOUBLE"), (_DATE_FN, date(False), "TIMESTAMP"),
+                          (_DATE_DAYFIRST_FN, date(True), "TIMESTAMP")):
+        try:
+            con.create_function(name, fn, ["VARCHAR"], typ, type="arrow", null_handling="special")
+        except duckdb.Error:          # already registered on this connection
+            pass
+
+
+def unreadable_values(path: str | os.PathLike, con: duckdb.DuckDBPyConnection | None = None, *,
+                      table: str = "orders", dayfirst: bool = False) -> list[dict]:
+    """The text amounts, quantities, prices and dates of the source that are not blank but no number or
+    date (they read as blank: a blank amount counts as 0, an order without date is not counted).
+
+    One dict per column with such values: ``column`` (as in the source), ``field``, ``rows`` (how many)
+    and ``example`` (one such value).  ``crmkit validate`` warns about each.
+    """
+    con = con or connect()
+    raw, path, kind = _raw(path, con, table)
+    if raw is None:
+        return []
+    trim = kind in ("csv", "csv_folder")
+    out = []
+    try:
+        for key, cols in _found(raw).items():
+            if key != "order_date" and key not in _NUMBERS:
+                continue
+            for col, typ in cols:
+                if typ != "VARCHAR":
+                    continue
+                c = '"' + col.replace('"', '""') + '"'
+                # the values read as blank, once each; the sheet's converters tell a blank from a bad one
+                seen = raw.filter(f"{c} IS NOT NULL AND {_cast(key, col, typ, trim, dayfirst)} IS NULL").aggregate(
+                    f"{c} AS v, count(*) AS n", c).order("v").df()
+                values = pd.Series(seen["v"], dtype="string")
+                _, bad = (normalize.to_datetime(values, dayfirst=dayfirst) if key == "order_date"
+                          else normalize.to_number(values))
+                bad = bad.to_numpy(dtype=bool)
+                if bad.any():
+                    out.append({"column": col, "field": key, "rows": int(seen["n"][bad].sum()),
+                                "example": str(values[bad].iloc[0])})
+    except duckdb.Error as exc:
+        raise UsageError(msg("e_order_source", reason=_first_line(exc)), file=str(path)) from None
+    return out
 
 
 def _blank(key: str) -> str:

@@ -354,3 +354,95 @@ def test_an_import_killed_while_writing_leaves_only_a_temp_file_that_readers_ign
     res = import_file(src, store_ws, entity="orders")                       # the next import cleans up
     assert res.imported == 1
     assert not [p for p in (store_ws / "store").iterdir() if p.name.endswith(".crmkit-tmp")]
+
+
+# --------------------------------------------------------------------------- reading a source: zones, paths, text
+
+
+def test_a_time_zone_aware_parquet_reads_as_utc_wall_time_whatever_the_machines_zone(tmp_path):
+    path = tmp_path / "tz.parquet"
+    pd.DataFrame({"customer_id": ["C1", "C2"], "amount": [1.0, 2.0],
+                  "order_date": pd.to_datetime(["2026-01-01 00:30:00+08:00", "2026-03-31 23:30:00-05:00"],
+                                                utc=True).tz_convert("Asia/Shanghai")}
+                 ).to_parquet(path)
+    script = ("from crmkit import orderstore\n"
+              f"rel = orderstore.read_source({str(path)!r})\n"
+              "print(rel.aggregate('min(order_date), max(order_date), count(DISTINCT CAST(order_date AS DATE))')"
+              ".fetchall())\n")
+    seen = set()
+    for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": zone}
+        seen.add(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                                check=True, timeout=120).stdout.strip())
+    assert seen == {"[(datetime.datetime(2025, 12, 31, 16, 30), datetime.datetime(2026, 4, 1, 4, 30), 2)]"}
+
+
+def test_a_folder_with_brackets_in_its_name_is_read_and_hidden_files_in_it_are_not(tmp_path):
+    folder = tmp_path / "orders [2026]"
+    (folder / ".hidden").mkdir(parents=True)
+    rows = pd.DataFrame({"customer_id": ["C1", "C2"], "order_date": pd.to_datetime(["2026-01-02", "2026-01-03"]),
+                         "amount": [10.0, 20.0]})
+    _parquet(folder / "part-0.parquet", rows)
+    (folder / "._part-0.parquet").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")   # not Parquet at all
+    _parquet(folder / ".part-x.parquet", rows)                                           # a stray hidden part
+    _parquet(folder / ".hidden" / "part-9.parquet", rows)
+    assert orderstore.read_source(folder).aggregate("count(*), sum(amount)").fetchall() == [(2, 30.0)]
+    empty = tmp_path / "empty [x]"
+    empty.mkdir()
+    assert orderstore.read_source(empty).aggregate("count(*)").fetchall() == [(0,)]
+    csvs = tmp_path / "csv [*]"
+    csvs.mkdir()
+    (csvs / "a.csv").write_text("customer_id,order_date,amount\nC1,2026-01-02,5\n", encoding="utf-8")
+    (csvs / ".~lock.a.csv#").write_text("lock", encoding="utf-8")
+    (csvs / "._a.csv").write_bytes(b"\x00\x05\x16\x07")
+    assert orderstore.read_source(csvs).aggregate("count(*), sum(amount)").fetchall() == [(1, 5.0)]
+
+
+def test_csv_text_amounts_and_dates_read_as_in_the_sheet_and_unreadable_ones_are_counted(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_date,amount\n"
+                    'C1,1/5/2026,"￥1,673.00"\n'
+                    "C2,05.01.2026,1200元\n"
+                    "C3,2026年1月2日,RMB 100\n"
+                    "C4,2026/1/2,CNY 100\n"
+                    "C5,someday,eighty\n"
+                    "C6,,-\n"
+                    "C7,2026-01-02,eighty\n", encoding="utf-8")
+    df = orderstore.read_source(path).df().set_index("customer_id")
+    assert df["amount"].tolist()[:4] == [1673.0, 1200.0, 100.0, 100.0]
+    assert df["amount"].iloc[4:].isna().all()
+    assert df["order_date"].iloc[:4].tolist() == [pd.Timestamp(d) for d in
+                                                    ("2026-01-05", "2026-05-01", "2026-01-02", "2026-01-02")]
+    first = orderstore.read_source(path, dayfirst=True).df()["order_date"].iloc[:2].tolist()
+    assert first == [pd.Timestamp("2026-05-01"), pd.Timestamp("2026-01-05")]       # Settings date_dayfirst
+    bad = {d["field"]: d for d in orderstore.unreadable_values(path)}
+    assert bad["amount"] == {"column": "amount", "field": "amount", "rows": 2, "example": "eighty"}
+    assert bad["order_date"] == {"column": "order_date", "field": "order_date", "rows": 1, "example": "someday"}
+
+
+def test_an_excel_workbook_as_order_source_says_to_import_it_with_exit_2(make_workspace, capsys):
+    folder = make_workspace(settings={"order_source": "orders.xlsx"})
+    pd.DataFrame({"customer_id": ["C1"], "order_date": ["2026-01-02"], "amount": [1]}).to_excel(
+        folder / "orders.xlsx", index=False)
+    assert main(["rfm", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "orders.xlsx" in err and "an Excel workbook cannot be an order source" in err
+    assert "--entity orders" in err and "Traceback" not in err and "sniffing" not in err
+    assert "Excel 工作簿不能作为订单数据源" in orderstore.msg("e_order_source_excel").render("zh")
+
+
+def test_an_order_id_the_store_has_spelt_differently_is_refused_as_a_duplicate(store_ws, tmp_path):
+    src = tmp_path / "o.csv"
+    src.write_text("Order ID,Customer ID,Order date,Amount\n1001,C00001,2026-11-18,10\n", encoding="utf-8")
+    assert import_file(src, store_ws, entity="orders").imported == 1
+    again = tmp_path / "again.csv"
+    again.write_text("Order ID,Customer ID,Order date,Amount\n1001.0,C00001,2026-11-18,10\n"
+                     ",C00002,2026-11-19,20\n", encoding="utf-8")
+    res = import_file(again, store_ws, entity="orders")
+    assert (res.imported, res.rejected) == (1, 1)
+    hit = res.issues[res.issues["reason"].astype(str).str.contains("already in the order store")]
+    assert hit["row"].tolist() == [2] and hit["value"].tolist() == ["1001"]
+    ws = open_workspace(store_ws)
+    rel = orderstore.workspace_orders(ws)
+    assert rel.filter("order_id = '1001'").aggregate("count(*)").fetchall() == [(1,)]
+    assert rel.aggregate("count(*)").fetchall() == [(2968,)]
