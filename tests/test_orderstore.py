@@ -420,6 +420,20 @@ def test_csv_text_amounts_and_dates_read_as_in_the_sheet_and_unreadable_ones_are
     assert bad["order_date"] == {"column": "order_date", "field": "order_date", "rows": 1, "example": "someday"}
 
 
+def test_validate_warns_of_unreadable_amounts_in_the_order_source_naming_file_and_column(make_workspace):
+    from crmkit.validate import validate_workspace
+
+    folder = make_workspace(settings={"order_source": "orders.csv"})
+    (folder / "orders.csv").write_text("customer_id,order_date,amount\nC1,2026-01-02,eighty\nC1,2026-01-03,5\n",
+                                       encoding="utf-8")
+    rep = validate_workspace(folder)
+    hit = rep.issues[rep.issues["reason"].astype(str).str.contains("no readable number")]
+    assert len(hit) == 1 and hit["severity"].iloc[0] == "warning"
+    row = hit.iloc[0]
+    assert row["file"].endswith("orders.csv") and row["column"] == "amount" and row["value"] == "eighty"
+    assert "1 row(s)" in row["reason"]
+
+
 def test_an_excel_workbook_as_order_source_says_to_import_it_with_exit_2(make_workspace, capsys):
     folder = make_workspace(settings={"order_source": "orders.xlsx"})
     pd.DataFrame({"customer_id": ["C1"], "order_date": ["2026-01-02"], "amount": [1]}).to_excel(

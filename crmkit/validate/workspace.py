@@ -155,7 +155,7 @@ def order_source_issues(ws, settings: Mapping, lang: str) -> list[pd.DataFrame]:
     """The order source of Settings (:mod:`crmkit.orderstore`): an error when it cannot be read, a warning
     when the Orders sheet holds rows as well (they are not counted while a source is set)."""
     from ..orderstore import read_source as read_orders
-    from ..orderstore import source_path
+    from ..orderstore import source_path, unreadable_values
 
     raw = settings.get("order_source")
     if raw is None or not str(raw).strip():
@@ -163,11 +163,18 @@ def order_source_issues(ws, settings: Mapping, lang: str) -> list[pd.DataFrame]:
     path = source_path(ws)
     base = {"row": None, "field": "value", "column": "value"}
     out = []
+    table = settings.get("order_source_table") or "orders"
     try:
-        read_orders(path, table=settings.get("order_source_table") or "orders")
+        read_orders(path, table=table)
     except CrmkitError as exc:
         out.append({**base, "file": str(path), "sheet": None, "value": str(raw), "severity": ERROR,
                     "reason": tr(exc.message, lang)})
+    else:       # text that is no number or date reads as blank: say so, with the column and an example
+        for bad in unreadable_values(path, table=table, dayfirst=bool(settings.get("date_dayfirst"))):
+            out.append({"row": None, "file": str(path), "sheet": None, "field": bad["field"],
+                        "column": bad["column"], "value": bad["example"], "severity": WARNING,
+                        "reason": msg("w_order_source_unreadable", rows=bad["rows"], column=bad["column"],
+                                      example=bad["example"]).render(lang)})
     n = len(ws["orders"])
     if n:
         out.append({**base, "file": str(ws.file("customers")), "sheet": ENTITIES["orders"].sheet_name(lang),
