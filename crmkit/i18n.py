@@ -1594,3 +1594,13 @@ TEXT.update({
     "dash_no_products": ("No order carries a product yet: fill Product ID on Orders and the Products sheet.",
                          "订单尚未关联产品：请在订单中填写产品编号，并维护产品表。"),
 })
+
+
+# --- team split / merge with an order source outside the workbook
+TEXT.update({
+    "e_split_order_source": ("Settings name an order source (order_source = {source}): {what} needs the orders in "
+                             "the Orders sheet. Clear order_source in Settings while the team works in split "
+                             "workspaces, or keep the orders in the Orders sheet (nothing was written)",
+                             "设置中指定了订单数据源（order_source = {source}）：{what} 需要订单位于订单表中。"
+                             "团队使用拆分工作区期间请清空设置中的 order_source，或将订单保留在订单表中（未写入任何内容）"),
+})
