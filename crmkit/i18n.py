@@ -1613,3 +1613,13 @@ TEXT.update({
     "e_clv_rate_text": ("write a yearly rate such as 10% or 0.1", "请填写年利率，如 10% 或 0.1"),
     "e_clv_rate_range": ("a yearly rate between 0 and 100% (e.g. 10% or 0.1)", "年利率须在 0 到 100% 之间（如 10% 或 0.1）"),
 })
+
+
+# --- team split / merge with an order source outside the workbook
+TEXT.update({
+    "e_split_order_source": ("Settings name an order source (order_source = {source}): {what} needs the orders in "
+                             "the Orders sheet. Clear order_source in Settings while the team works in split "
+                             "workspaces, or keep the orders in the Orders sheet (nothing was written)",
+                             "设置中指定了订单数据源（order_source = {source}）：{what} 需要订单位于订单表中。"
+                             "团队使用拆分工作区期间请清空设置中的 order_source，或将订单保留在订单表中（未写入任何内容）"),
+})

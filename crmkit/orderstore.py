@@ -148,7 +148,9 @@ def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb
     From the Orders sheet (the columns of :data:`ORDER_COLUMNS` it has), or
     from the order source Settings name (all of :data:`ORDER_COLUMNS`, typed;
     see the module docstring).  A workspace opened for one member
-    (``as_user``) sees the orders of its customers only.
+    (``as_user``), or a view whose ``filters_customers`` is true (a
+    dashboard's filters, :class:`crmkit.analytics.kpis.WorkspaceScope`), sees
+    the orders of its customers only.
     """
     path = source_path(ws)
     if path is None:
@@ -156,7 +158,8 @@ def workspace_orders(ws, con: duckdb.DuckDBPyConnection | None = None) -> duckdb
     con = con or connect()
     rel = read_source(path, con, table=ws.settings.get("order_source_table") or "orders",
                       dayfirst=bool(ws.settings.get("date_dayfirst")))
-    if getattr(ws, "scope", None) is not None:       # a member's view: the orders of the customers it sees
+    if getattr(ws, "scope", None) is not None or getattr(ws, "filters_customers", False):
+        # a member's view, or a dashboard's filtered view: the orders of the customers it sees
         ids = pd.DataFrame({"customer_id": ws["customers"]["customer_id"].astype("string").dropna().unique()})
         rel = rel.join(con.from_df(ids).set_alias("seen"), "customer_id", how="semi")
     return rel

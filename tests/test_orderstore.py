@@ -460,3 +460,37 @@ def test_an_order_id_the_store_has_spelt_differently_is_refused_as_a_duplicate(s
     rel = orderstore.workspace_orders(ws)
     assert rel.filter("order_id = '1001'").aggregate("count(*)").fetchall() == [(1,)]
     assert rel.aggregate("count(*)").fetchall() == [(2968,)]
+def _page(ws, as_of, **filters) -> dict:
+    """What the Overview shows under ``filters`` (owner / source / created), read as its notebook reads it."""
+    from crmkit.dashboard.products_view import product_view
+
+    scope = an.scope_workspace(ws, **filters)
+    orders = orderstore.orders_of(scope)
+    view = product_view(ws, orders, as_of, "en")
+    return {"kpis": an.kpi_summary(scope, as_of, "month"),
+            "trend": an.trend(scope["customers"], orders, as_of, "M", 12),
+            "revenue": an.product_revenue(orders, ws["products"], as_of=as_of),
+            "html": (view.note, view.categories_html, view.products_html, view.low_stock_html, view.top_html)}
+
+
+def test_the_overviews_owner_and_channel_filters_choose_the_same_orders_from_the_sheet_and_from_a_source(sheet,
+                                                                                                       tmp_path):
+    folder = _with_source(sheet, tmp_path, "store.parquet", _parquet)
+    src = open_workspace(folder)
+    ws = open_workspace(sheet["folder"])
+    as_of = ws.as_of()
+    customers = ws["customers"]
+    owner = customers["owner"].dropna().value_counts().index[0]
+    channel = customers["source"].dropna().value_counts().index[0]
+    whole = _page(ws, as_of)
+    for filters in ({"owner": owner}, {"source": channel}, {"owner": owner, "source": channel}):
+        want, got = _page(ws, as_of, **filters), _page(src, as_of, **filters)
+        pd.testing.assert_frame_equal(got["kpis"], want["kpis"])
+        pd.testing.assert_frame_equal(got["trend"], want["trend"])
+        pd.testing.assert_frame_equal(got["revenue"], want["revenue"])
+        assert got["html"] == want["html"]
+        # the filter narrows the orders (it is not ignored): less revenue than the whole workspace's
+        assert 0 < want["revenue"]["revenue"].sum() < whole["revenue"]["revenue"].sum()
+        assert want["trend"]["revenue"].sum() < whole["trend"]["revenue"].sum()
+    assert _page(src, as_of)["html"] == whole["html"]            # unfiltered too, RFM segments included
+    assert "crmkit-top-products" in whole["html"][4] and not whole["html"][0]

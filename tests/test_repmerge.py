@@ -583,3 +583,22 @@ def test_a_file_given_as_the_rep_folder_is_said_to_be_no_folder(story, tmp_path,
     assert cli_main(["merge", str(main), str(afile)]) == 2
     err = capsys.readouterr().err
     assert "not a folder" in err and "afile" in err and "manifest" not in err
+
+
+def test_a_merge_is_refused_while_main_names_an_order_source_and_nothing_is_written(tmp_path, capsys):
+    main = tmp_path / "main"
+    shutil.copytree(SAMPLE, main)
+    rep = split_rep(main, tmp_path / "sam", "Sam Patel")
+    ws = open_workspace(main)
+    (main / "store").mkdir()
+    ws["orders"].to_parquet(main / "store" / "part-0.parquet", index=False)
+    ws.replace("orders", ws["orders"].iloc[0:0])
+    ws.set_settings({"order_source": "store"})
+    ws.save(["customers", "rules"])
+    before = file_state(main)
+    with pytest.raises(UsageError, match="order_source"):
+        merge_rep(main, rep)
+    capsys.readouterr()
+    assert cli_main(["merge", str(main), str(rep)]) == 2
+    assert "order_source" in capsys.readouterr().err
+    assert file_state(main) == before and not conflict_workbook_path(rep).exists()

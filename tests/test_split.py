@@ -386,3 +386,33 @@ def test_reference_sheets_stay_protected_when_crmkit_rewrites_the_rules_workbook
     book = openpyxl.load_workbook(rep / "rules.xlsx")
     assert all(book[ENTITIES[k].en].protection.sheet for k in WORKBOOKS["rules"])
     assert open_workspace(rep).settings["daily_message_cap"] == 3
+
+
+def _with_order_source(main: Path, folder: Path, source: str) -> Path:
+    """A copy of ``main`` whose orders live in a Parquet folder named by Settings order_source (sheet emptied)."""
+    shutil.copytree(main, folder, ignore=shutil.ignore_patterns(".crmkit"))
+    ws = open_workspace(folder)
+    store = folder / "store" if not Path(source).is_absolute() else Path(source)
+    store.mkdir(parents=True)
+    ws["orders"].to_parquet(store / "part-0.parquet", index=False)
+    ws.replace("orders", ws["orders"].iloc[0:0])
+    ws.set_settings({"order_source": source})
+    ws.save(["customers", "rules"])
+    return folder
+
+
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_a_split_is_refused_while_settings_name_an_order_source_and_nothing_is_written(main, tmp_path, capsys,
+                                                                                        where):
+    # an absolute source would give each rep every order of the store; a relative one none of theirs
+    source = "store" if where == "relative" else str(tmp_path / "shared" / "store")
+    ws = _with_order_source(main, tmp_path / "main", source)
+    before = {p: p.read_bytes() for p in ws.glob("*.xlsx")}
+    out = tmp_path / "reps"
+    r = run(capsys, "split", ws, "--out", out, "--owner", "Alex Chen")
+    assert r.exit_code == 2 and "order_source" in r.output and "Orders sheet" in r.output
+    assert "Traceback" not in r.output
+    assert not out.exists()
+    assert {p: p.read_bytes() for p in ws.glob("*.xlsx")} == before
+    r = run(capsys, "--lang", "zh", "split", ws, "--out", out)
+    assert r.exit_code == 2 and "order_source" in r.output and "订单表" in r.output and not out.exists()

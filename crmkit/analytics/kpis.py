@@ -177,6 +177,10 @@ class WorkspaceScope:
     :func:`funnel` and the rest work on it unchanged.
     """
 
+    #: tells :func:`crmkit.orderstore.workspace_orders` that ``self["customers"]`` is a filtered view,
+    #: so orders from an order source are limited to those customers (as ``self["orders"]`` is)
+    filters_customers = True
+
     def __init__(self, ws, *, owner: str | None = None, source: str | None = None,
                  created: tuple[pd.Timestamp | None, pd.Timestamp] | None = None):
         self._ws = ws

@@ -1,10 +1,11 @@
 """The Products view of the Overview dashboard: revenue and margin, low stock, top products per segment.
 
 Every number comes from :mod:`crmkit.analytics.products` (over the orders the
-page's filters chose) and :func:`crmkit.rfm.rfm_scores`; this module only
+page's filters chose, from :func:`crmkit.orderstore.orders_of`) and
+:func:`crmkit.rfm.workspace_scores`; this module only
 lays them out as a chart and HTML tables with headers in the page's language.
 
->>> view = product_view(ws, scope["orders"], ws.as_of(), "zh")
+>>> view = product_view(ws, orderstore.orders_of(scope), ws.as_of(), "zh")
 >>> view.category_figure, view.products_html, view.low_stock_html
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..analytics import category_revenue, low_stock, product_revenue, top_products_by_segment
-from ..rfm import rfm_scores
+from ..rfm import workspace_scores
 from ..schema import RFM_SEGMENT
 from . import formatting as fmt
 from .charts import EmptyChart, grouped_bar_figure
@@ -60,7 +61,8 @@ def product_view(ws, orders, as_of, lang: str, *, top: int = 3) -> ProductView:
     """The view for ``orders`` (a frame or DuckDB relation, e.g. the Overview's scoped orders) of workspace ``ws``.
 
     Top products per segment use the RFM segments of the whole workspace
-    (scores do not change with the page's filters; the filters choose the orders).
+    (scores do not change with the page's filters; the filters choose the orders), read through
+    :mod:`crmkit.orderstore` like every other order figure.
     """
     products = ws["products"]
     by_product = product_revenue(orders, products, as_of=as_of, lang=lang)
@@ -78,8 +80,7 @@ def product_view(ws, orders, as_of, lang: str, *, top: int = 3) -> ProductView:
     low_stock_html = fmt.table_html(
         fmt.display_frame(low, lang, entity="products", columns=LOW_STOCK_COLUMNS),
         empty=_t("dash_low_stock_none", lang), flags=[True] * len(low), table_id="crmkit-low-stock", lang=lang)
-    scores = rfm_scores(ws["orders"], as_of, customers=ws["customers"],
-                        thresholds=ws.settings.get("rfm_thresholds"))
+    scores = workspace_scores(ws, as_of)       # the Orders sheet or the order source Settings name
     best = top_products_by_segment(orders, scores, products, n=top, as_of=as_of).rename(
         columns={"group": "rfm_segment"})
     order = {code: i for i, code in enumerate(RFM_SEGMENT.codes)}      # segments in their usual order

@@ -65,6 +65,7 @@ from . import manifest as mf
 from . import merge_record as mr
 from .merge_checks import screen_edits
 from .merge_report import CONFLICT_COLUMNS, EntityCounts, RepMergeResult, write_conflict_workbook
+from .split import check_no_order_source
 
 #: The tables a rep workspace holds that merge back (reference sheets are read-only copies).
 MERGED = ("customers", "interactions", "orders", "deals", "tasks", "tickets")
@@ -93,6 +94,7 @@ def merge_rep(main: str | os.PathLike, rep: str | os.PathLike, *, dry_run: bool 
         raise UsageError(msg("e_merge_prefer", value=prefer))
     main, rep = Path(main), Path(rep)
     ws = open_workspace(main)          # a clear message when main is no workspace
+    check_no_order_source(ws, "crmkit merge")
     if rep.resolve() == main.resolve():
         raise UsageError(msg("e_merge_same"), file=str(rep))
     book = Path(conflicts_out) if conflicts_out is not None else conflict_workbook_path(rep)

@@ -46,6 +46,7 @@ from ..i18n import msg, t
 from ..io.journal import Item, save_files, workspace_lock
 from ..io.safety import write_failed
 from ..io.writer import write_workbook
+from ..orderstore import sheet_is_source
 from ..schema import ENTITIES, WORKBOOKS, workbook_file
 from ..team import REFERENCE, member, members, scope_for, scoped_tables
 from ..workspace import open_workspace, team_names
@@ -159,6 +160,7 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
     started = time.perf_counter()
     ws = open_workspace(main)
     main_path = ws.path
+    check_no_order_source(ws, "crmkit split")
     with workspace_lock(main_path):       # one consistent reading of the main workspace: the base
         tables = ws.load_all()
     lang = ws.lang
@@ -210,6 +212,14 @@ def split_workspace(main: str | os.PathLike, out: str | os.PathLike, owners: Ite
     res.unreadable = _unreadable(tables, covered_rows)
     res.seconds = time.perf_counter() - started
     return res
+
+
+def check_no_order_source(ws, what: str) -> None:
+    """A :class:`UsageError` when Settings name an order source: a member's workspace would read every order
+    of the store (an absolute path) or none (a relative one), so split and merge need the Orders sheet."""
+    if not sheet_is_source(ws):
+        raise UsageError(msg("e_split_order_source", source=str(ws.settings.get("order_source")).strip(),
+                             what=what), file=str(ws.file("rules")))
 
 
 def check_target(folder: Path, name: str, *, force: bool = False) -> None:
